@@ -1,0 +1,21 @@
+include(CMakePackageConfigHelpers)
+
+install(TARGETS ldnq ldnq_static EXPORT ldnqTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${LDNQ_PUBLIC_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ldnq)
+install(EXPORT ldnqTargets NAMESPACE ldnq:: FILE ldnqTargets.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ldnq)
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/ldnqConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/ldnqConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ldnq)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/ldnqConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/ldnqConfig.cmake ${PROJECT_BINARY_DIR}/ldnqConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ldnq)
+
+configure_file(${PROJECT_SOURCE_DIR}/cmake/ldnq.pc.in ${PROJECT_BINARY_DIR}/ldnq.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/ldnq.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,0 +1,77 @@
+/* libldnq: common definitions (export macro, version, status codes, errors).
+ *
+ * Thread safety (applies to the whole library):
+ *   - Every function may be called from any thread.
+ *   - Distinct handles may be used concurrently from different threads.
+ *   - One handle must not be used by two threads at the same time, except
+ *     for functions documented "read-only": those may run concurrently on
+ *     one handle as long as no thread modifies it meanwhile.
+ *   - ldnq_last_error() is per thread; a handle's errmsg is per handle.
+ *   - Callbacks run on the thread that called into the library unless
+ *     their documentation says otherwise.
+ */
+#ifndef LDNQ_COMMON_H
+#define LDNQ_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(LDNQ_STATIC)
+#  define LDNQ_API
+#elif defined(__GNUC__)
+#  define LDNQ_API __attribute__((visibility("default")))
+#else
+#  define LDNQ_API
+#endif
+
+#define LDNQ_VERSION_MAJOR 0
+#define LDNQ_VERSION_MINOR 1
+#define LDNQ_VERSION_PATCH 0
+/* MAJOR*10000 + MINOR*100 + PATCH, as returned by ldnq_version_number(). */
+#define LDNQ_VERSION_NUMBER \
+  (LDNQ_VERSION_MAJOR * 10000 + LDNQ_VERSION_MINOR * 100 + LDNQ_VERSION_PATCH)
+
+/* Version of the library actually linked (may differ from the header's). */
+LDNQ_API unsigned ldnq_version_number(void);
+/* "MAJOR.MINOR.PATCH"; static storage, never freed. */
+LDNQ_API const char *ldnq_version_string(void);
+
+/* Status codes. Values are fixed forever and never reused. */
+typedef enum ldnq_status {
+  LDNQ_OK = 0,
+  LDNQ_ERR_INVALID_ARG = 1,  /* NULL handle/pointer, bad enum, bad name format */
+  LDNQ_ERR_NOMEM = 2,        /* allocation failed */
+  LDNQ_ERR_SHAPE = 3,        /* tensor shape or size does not fit */
+  LDNQ_ERR_NOT_FOUND = 4,    /* unknown parameter/layer/key name, missing file */
+  LDNQ_ERR_IO = 5,           /* read/write/rename failed */
+  LDNQ_ERR_FORMAT = 6,       /* file or data is malformed or not understood */
+  LDNQ_ERR_UNSUPPORTED = 7,  /* valid but not supported (dtype, opcode, arch) */
+  LDNQ_ERR_RANGE = 8,        /* option value outside its documented bounds */
+  LDNQ_ERR_NUMERIC = 9,      /* non-finite values, failed factorization */
+  LDNQ_ERR_CANCELLED = 10,   /* a callback asked to stop */
+  LDNQ_ERR_STATE = 11,       /* call not valid in the handle's current state */
+  LDNQ_ERR_LIMIT = 12,       /* a declared size exceeds a safety limit or the file */
+  LDNQ_ERR_CALLBACK = 13,    /* a user callback reported a failure */
+  LDNQ_ERR_INTERNAL = 14     /* a bug in libldnq; please report it */
+} ldnq_status;
+
+/* Short English description of a status ("invalid argument"); static
+ * storage. Unknown values give "unknown status". */
+LDNQ_API const char *ldnq_status_string(ldnq_status status);
+
+/* Detailed message of the last failure on the calling thread (any
+ * function, with or without a handle). "" if none yet. The pointer stays
+ * valid until the next libldnq call on this thread. */
+LDNQ_API const char *ldnq_last_error(void);
+
+/* Maximum tensor rank handled by the library. */
+#define LDNQ_MAX_DIMS 8
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,60 @@
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+const char *tu_tmpdir(void) {
+  const char *d = getenv("LDNQ_TEST_TMP");
+  if (!d || !*d) d = "/tmp";
+  mkdir(d, 0777);
+  return d;
+}
+
+const char *tu_tmppath(const char *name) {
+  static char buf[8][4096];
+  static int k;
+  char *b = buf[k++ & 7];
+  snprintf(b, 4096, "%s/%s", tu_tmpdir(), name);
+  return b;
+}
+
+void *tu_read_file(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  void *p = malloc(n > 0 ? (size_t)n : 1);
+  if (p && n > 0 && fread(p, 1, (size_t)n, f) != (size_t)n) {
+    free(p);
+    p = NULL;
+  }
+  fclose(f);
+  if (p && size) *size = (size_t)n;
+  return p;
+}
+
+int tu_write_file(const char *path, const void *data, size_t size) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return -1;
+  size_t w = fwrite(data, 1, size, f);
+  return (fclose(f) == 0 && w == size) ? 0 : -1;
+}
+
+int tu_run_suite(Suite *s) {
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+void tu_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
+  uint64_t s = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+  for (size_t i = 0; i < n; i++) {
+    s ^= s >> 33; s *= 0xff51afd7ed558ccdULL; s ^= s >> 33;
+    s += 0x9e3779b97f4a7c15ULL;
+    x[i] = lo + (hi - lo) * (float)((s >> 40) * (1.0 / 16777216.0));
+  }
+}

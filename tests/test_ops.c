@@ -95,7 +95,7 @@ static void conv_naive(const ldnq__conv_geom *g, const float *x, const float *w,
 static ldnq__conv_geom geom(int n, int cin, int h, int w, int cout, int kh, int kw, int sh,
                             int sw, int ph, int pw) {
   ldnq__conv_geom g;
-  ck_assert_int_eq(ldnq__conv_geom_init(&g, n, cin, h, w, cout, kh, kw, 1, 0), 0);
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, n, cin, h, w, cout, kh, kw, 1, ph > pw ? ph : pw), 0);
   g.stride_h = sh, g.stride_w = sw, g.pad_h = ph, g.pad_w = pw;
   g.oh = (h + 2 * ph - kh) / sh + 1;
   g.ow = (w + 2 * pw - kw) / sw + 1;
@@ -112,6 +112,8 @@ static const struct {
     {3, 5, 4, 3, 3, 1, 1, 1, 1, 0, 0, 1},   /* 1x1/1 pointwise (no im2col) */
     {1, 2, 8, 8, 3, 3, 3, 2, 2, 1, 1, 0},   /* 3x3/2 pad 1 */
     {1, 1, 3, 3, 2, 3, 3, 1, 1, 2, 2, 0},   /* padding wider than the image edge */
+    {2, 2, 6, 9, 3, 3, 5, 1, 1, 0, 2, 1},   /* stride 1, ow == w: shifted-copy im2col */
+    {2, 2, 4, 5, 2, 5, 3, 1, 1, 3, 1, 0},   /* same, with oh > h */
 };
 #define N_CONV_CASES ((int)(sizeof conv_cases / sizeof conv_cases[0]))
 

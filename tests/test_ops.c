@@ -418,6 +418,67 @@ START_TEST(bn_running_stats_and_output) {
 }
 END_TEST
 
+/* Large (threaded) and many-channel (> one block of 256) shapes against
+ * the textbook formulas in double, with a channel offset so a naive
+ * E[x^2] - E[x]^2 would lose digits. */
+START_TEST(bn_large_matches_reference) {
+  static const int shapes[2][3] = {{4, 20, 2048}, {2, 300, 7}};
+  const int n = shapes[_i][0], c = shapes[_i][1], hw = shapes[_i][2];
+  const size_t total = (size_t)n * c * hw, cnt = (size_t)n * hw;
+  float *x = fbuf(total, 140 + _i, -1, 1), *dy = fbuf(total, 150 + _i, -1, 1);
+  for (size_t k = 0; k < total; k++) x[k] += 50.0f + (float)((k / hw) % c);
+  float *y = zbuf(total), *dx = zbuf(total), *ye = zbuf(total), *dxe = zbuf(total);
+  float *gamma = fbuf(c, 160, 0.5f, 1.5f), *beta = fbuf(c, 161, -1, 1);
+  float *rm = zbuf(c), *rv = zbuf(c), *sm = zbuf(c), *si = zbuf(c);
+  float *dg = zbuf(c), *db = zbuf(c), *dge = zbuf(c), *dbe = zbuf(c);
+  for (int ch = 0; ch < c; ch++) rv[ch] = 1.0f;
+  ldnq__bn_forward_train(n, c, hw, x, gamma, beta, 1e-5f, 0.1f, rm, rv, y, sm, si);
+  ldnq__bn_backward_train(n, c, hw, x, gamma, sm, si, dy, dx, dg, db);
+  ldnq__bn_forward_eval(n, c, hw, x, gamma, beta, 1e-5f, rm, rv, ye);
+  ldnq__bn_backward_eval(n, c, hw, x, gamma, 1e-5f, rm, rv, dy, dxe, dge, dbe);
+  for (int ch = 0; ch < c; ch++) {
+    double s = 0, ss = 0, sdy = 0, sdyx = 0;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) s += x[((size_t)b * c + ch) * hw + i];
+    double mean = s / cnt;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) {
+        size_t k = ((size_t)b * c + ch) * hw + i;
+        ss += (x[k] - mean) * (x[k] - mean);
+      }
+    double var = ss / cnt, is = 1.0 / sqrt(var + 1e-5);
+    ck_assert_double_eq_tol(sm[ch], mean, 1e-5 * fabs(mean));
+    ck_assert_double_eq_tol(si[ch], is, 1e-3 * is);
+    ck_assert_double_eq_tol(rv[ch], 0.9 + 0.1 * ss / (cnt - 1), 1e-3);
+    double ire = 1.0 / sqrt((double)rv[ch] + 1e-5), dgr = 0, dger = 0;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) {
+        size_t k = ((size_t)b * c + ch) * hw + i;
+        sdy += dy[k];
+        sdyx += dy[k] * (x[k] - mean) * is;
+        dger += dy[k] * (x[k] - rm[ch]) * ire;
+      }
+    dgr = sdyx;
+    ck_assert_double_eq_tol(dg[ch], dgr, 1e-3 * (1 + fabs(dgr)));
+    ck_assert_double_eq_tol(db[ch], sdy, 1e-3 * (1 + fabs(sdy)));
+    ck_assert_double_eq_tol(dge[ch], dger, 1e-3 * (1 + fabs(dger)));
+    ck_assert_double_eq_tol(dbe[ch], sdy, 1e-3 * (1 + fabs(sdy)));
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) {
+        size_t k = ((size_t)b * c + ch) * hw + i;
+        double xh = (x[k] - mean) * is;
+        ck_assert_double_eq_tol(y[k], xh * gamma[ch] + beta[ch], 2e-3);
+        double want = gamma[ch] * is * (dy[k] - sdy / cnt - xh * sdyx / cnt);
+        ck_assert_double_eq_tol(dx[k], want, 2e-3 * gamma[ch] * is);
+        ck_assert_double_eq_tol(ye[k], (x[k] - rm[ch]) * ire * gamma[ch] + beta[ch], 2e-3);
+        ck_assert_double_eq_tol(dxe[k], dy[k] * gamma[ch] * ire, 1e-5);
+      }
+  }
+  free(x), free(dy), free(y), free(dx), free(ye), free(dxe), free(gamma), free(beta);
+  free(rm), free(rv), free(sm), free(si), free(dg), free(db), free(dge), free(dbe);
+}
+END_TEST
+
 /* ---- elementwise, pooling, linear ---- */
 
 typedef struct act_case {
@@ -596,6 +657,7 @@ static Suite *ops_suite(void) {
   tcase_add_test(tc, bn_train_finite_differences);
   tcase_add_test(tc, bn_eval_finite_differences);
   tcase_add_test(tc, bn_running_stats_and_output);
+  tcase_add_loop_test(tc, bn_large_matches_reference, 0, 2);
   tcase_add_test(tc, relu_maxpool_gap_add_finite_differences);
   tcase_add_test(tc, relu_in_place_and_values);
   tcase_add_test(tc, maxpool_padding_never_wins);

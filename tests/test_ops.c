@@ -231,6 +231,7 @@ static const struct {
     {3, 8, 33, 16, 3, 1, 1}, /* P > group threshold: one image per sgemm */
     {9, 32, 12, 32, 3, 2, 1},
     {4, 128, 12, 128, 1, 2, 0},
+    {2, 64, 6, 128, 3, 1, 1}, /* > 64K weights: dW not transposed */
 };
 
 START_TEST(conv_threaded_matches_naive) {

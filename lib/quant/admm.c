@@ -12,18 +12,58 @@
 typedef struct admm_ws {
   int l1, l2;
   size_t n;        /* l1 * l2 */
-  const double *H, *W0;
-  double *D, *HD;  /* scratch for E(G) */
+  const double *H, *B1;
+  double c0;       /* <W0, H W0> */
+  double *HQ;      /* H * Q for the codes in Qh, kept up to date */
+  double *Qd;      /* scratch: codes as doubles */
+  int8_t *Qh;      /* codes HQ belongs to */
 } admm_ws;
 
-/* E(a*q) = tr((aQ - W0)^T H (aQ - W0)). */
-static double layer_error(admm_ws *w, double a, const int8_t *q) {
-  for (size_t i = 0; i < w->n; i++) w->D[i] = a * q[i] - w->W0[i];
-  cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, w->l1, w->l2, 1.0, w->H, w->l1,
-              w->D, w->l1, 0.0, w->HD, w->l1);
+/* Brings HQ from the codes in w->Qh to q. Between ADMM iterations few codes
+ * change, so adding H's columns for the changed ones is far cheaper than a
+ * full product; when many change, one dsymm is. */
+static void update_hq(admm_ws *w, const int8_t *q) {
+  size_t changed = 0, l1 = (size_t)w->l1;
+  for (size_t i = 0; i < w->n; i++) changed += q[i] != w->Qh[i];
+  if (changed == 0) return;
+  if (changed * 8 > w->n) {
+    for (size_t i = 0; i < w->n; i++) w->Qd[i] = q[i];
+    cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, w->l1, w->l2, 1.0, w->H, w->l1, w->Qd,
+                w->l1, 0.0, w->HQ, w->l1);
+  } else {
+    for (size_t o = 0; o < (size_t)w->l2; o++)
+      for (size_t r = 0; r < l1; r++) {
+        size_t i = o * l1 + r;
+        int d = q[i] - w->Qh[i];
+        /* column r of H == row r (symmetric; both triangles are stored) */
+        if (d) cblas_daxpy(w->l1, (double)d, w->H + r * l1, 1, w->HQ + o * l1, 1);
+      }
+  }
+  memcpy(w->Qh, q, w->n);
+}
+
+/* E(a*q) = tr(D^T H D), D = aQ - W0, directly (for the reported figures:
+ * no cancellation). Uses Qd and HQ as scratch, so HQ is rebuilt after. */
+static double direct_error(admm_ws *w, const double *W0, double a, const int8_t *q) {
+  for (size_t i = 0; i < w->n; i++) w->Qd[i] = a * q[i] - W0[i];
+  cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, w->l1, w->l2, 1.0, w->H, w->l1, w->Qd,
+              w->l1, 0.0, w->HQ, w->l1);
   double s = 0;
-  for (size_t i = 0; i < w->n; i++) s += w->D[i] * w->HD[i];
+  for (size_t i = 0; i < w->n; i++) s += w->Qd[i] * w->HQ[i];
+  memset(w->HQ, 0, w->n * sizeof(double)); /* H * 0 ... */
+  memset(w->Qh, 0, w->n);                  /* ... for codes 0 */
   return s;
+}
+
+/* Inside the loop: E(a*q) = a^2 <Q,HQ> - 2a <Q,HW0> + <W0,HW0>. */
+static double layer_error(admm_ws *w, double a, const int8_t *q) {
+  update_hq(w, q);
+  double qhq = 0, qb = 0;
+  for (size_t i = 0; i < w->n; i++) {
+    qhq += q[i] * w->HQ[i];
+    qb += q[i] * w->B1[i];
+  }
+  return a * a * qhq - 2 * a * qb + w->c0;
 }
 
 static int all_finite(const double *x, size_t n) {
@@ -49,16 +89,17 @@ ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
   double *B1 = ldnq__malloc_array(n, sizeof(double));
   double *X = ldnq__malloc_array(n, sizeof(double)); /* W, then V */
   double *U = ldnq__calloc(n, sizeof(double));
-  double *D = ldnq__malloc_array(n, sizeof(double));
-  double *HD = ldnq__malloc_array(n, sizeof(double));
+  double *HQ = ldnq__calloc(n, sizeof(double));  /* H * 0 */
+  double *Qd = ldnq__malloc_array(n, sizeof(double));
+  int8_t *Qh = ldnq__calloc(n, 1);
   int8_t *Q = ldnq__malloc(n);    /* current G's codes */
   int8_t *tmp = ldnq__malloc(n);  /* projection scratch */
   ldnq_status st = LDNQ_OK;
-  if (!r->codes || !A || !B1 || !X || !U || !D || !HD || !Q || !tmp) {
+  if (!r->codes || !A || !B1 || !X || !U || !HQ || !Qd || !Qh || !Q || !tmp) {
     st = ldnq__fail(eb, LDNQ_ERR_NOMEM, "out of memory in the ADMM solver (l1 %d, l2 %d)", l1, l2);
     goto done;
   }
-  admm_ws w = {l1, l2, n, H, W0, D, HD};
+  admm_ws w = {l1, l2, n, H, B1, 0, HQ, Qd, Qh};
 
   double alpha0 = 0;
   for (size_t i = 0; i < n; i++) alpha0 += fabs(W0[i]);
@@ -71,12 +112,16 @@ ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
     goto done;
   }
 
+  /* B1 = H W0 */
+  cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, l1, l2, 1.0, H, l1, W0, l1, 0.0, B1, l1);
+  for (size_t i = 0; i < n; i++) w.c0 += W0[i] * B1[i];
+
   /* G = project_fixed(W0, alpha0): the initial point and error. */
   double g_alpha = alpha0;
   ldnq__codes(W0, n, alpha0, o->levels, Q);
   double best = layer_error(&w, g_alpha, Q), best_alpha = g_alpha;
   memcpy(r->codes, Q, n);
-  r->error_initial = best;
+  r->error_initial = direct_error(&w, W0, g_alpha, Q);
 
   double rho = o->rho_factor * H[0];
   if (!(rho > 0)) {
@@ -102,8 +147,6 @@ ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
                     info, rho);
     goto done;
   }
-  /* B1 = H W0 */
-  cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, l1, l2, 1.0, H, l1, W0, l1, 0.0, B1, l1);
 
   int fails = 0;
   for (int it = 0; it < o->max_iter; it++) {
@@ -136,8 +179,8 @@ ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
     if (fails >= 3) break;
   }
   r->alpha = best_alpha;
-  r->error = best;
-  if (!isfinite(best)) st = ldnq__fail(eb, LDNQ_ERR_NUMERIC, "layer error is not finite");
+  r->error = direct_error(&w, W0, best_alpha, r->codes);
+  if (!isfinite(r->error)) st = ldnq__fail(eb, LDNQ_ERR_NUMERIC, "layer error is not finite");
 
 done:
   if (st != LDNQ_OK) {
@@ -148,8 +191,9 @@ done:
   ldnq__free(B1);
   ldnq__free(X);
   ldnq__free(U);
-  ldnq__free(D);
-  ldnq__free(HD);
+  ldnq__free(HQ);
+  ldnq__free(Qd);
+  ldnq__free(Qh);
   ldnq__free(Q);
   ldnq__free(tmp);
   return st;

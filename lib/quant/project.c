@@ -36,6 +36,31 @@ void ldnq__codes(const double *v, size_t n, double a, int levels, int8_t *q) {
   for (size_t i = 0; i < n; i++) q[i] = (int8_t)ldnq__code_of(v[i], a, levels);
 }
 
+/* Codes at scale a plus <v,q> and <q,q> in one pass. Three levels (the
+ * common case) get a branch-light loop with the same tie rule. */
+static void codes_dots(const double *v, size_t n, double a, int levels, int8_t *q,
+                       double *vq, double *qq) {
+  double s = 0, c = 0;
+  if (levels == 3) {
+    double t = 0.5 * a;
+    for (size_t i = 0; i < n; i++) {
+      int code = (v[i] > t) - (v[i] < -t);
+      q[i] = (int8_t)code;
+      s += code * v[i];
+      c += code != 0;
+    }
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      int code = ldnq__code_of(v[i], a, levels);
+      q[i] = (int8_t)code;
+      s += code * v[i];
+      c += (double)(code * code);
+    }
+  }
+  *vq = s;
+  *qq = c;
+}
+
 /* ||v - a q||^2 */
 static double proj_err(const double *v, size_t n, double a, const int8_t *q) {
   double s = 0;
@@ -48,24 +73,25 @@ static double proj_err(const double *v, size_t n, double a, const int8_t *q) {
 
 void ldnq__symmetric_projection(const double *v, size_t n, double alpha0, int levels,
                                 int8_t *q, double *alpha, int8_t *work) {
-  double a = alpha0, last = alpha0;
-  ldnq__codes(v, n, a, levels, q); /* the starting point counts */
+  double a = alpha0, last = alpha0, vq, qq;
+  codes_dots(v, n, a, levels, q, &vq, &qq); /* the starting point counts */
   double best = proj_err(v, n, a, q), best_a = a;
+  int fresh = 1; /* work would equal q: the first sweep uses the same a */
   for (int it = 0; it < 10; it++) {
-    ldnq__codes(v, n, a, levels, work);
-    double vq = 0, qq = 0;
-    for (size_t i = 0; i < n; i++) {
-      vq += v[i] * work[i];
-      qq += (double)work[i] * work[i];
+    const int8_t *cur = q;
+    if (!fresh) {
+      codes_dots(v, n, a, levels, work, &vq, &qq);
+      cur = work;
     }
     if (qq == 0) break; /* every code zero: keep the previous a */
     a = vq / qq;
-    double e = proj_err(v, n, a, work);
+    double e = proj_err(v, n, a, cur);
     if (e < best) {
       best = e;
       best_a = a;
-      memcpy(q, work, n);
+      if (cur != q) memcpy(q, cur, n);
     }
+    fresh = 0;
     if (fabs(last - a) < 1e-3) break;
     last = a;
   }

@@ -95,7 +95,7 @@ static void conv_naive(const ldnq__conv_geom *g, const float *x, const float *w,
 static ldnq__conv_geom geom(int n, int cin, int h, int w, int cout, int kh, int kw, int sh,
                             int sw, int ph, int pw) {
   ldnq__conv_geom g;
-  ck_assert_int_eq(ldnq__conv_geom_init(&g, n, cin, h, w, cout, kh, kw, 1, 0), 0);
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, n, cin, h, w, cout, kh, kw, 1, ph > pw ? ph : pw), 0);
   g.stride_h = sh, g.stride_w = sw, g.pad_h = ph, g.pad_w = pw;
   g.oh = (h + 2 * ph - kh) / sh + 1;
   g.ow = (w + 2 * pw - kw) / sw + 1;
@@ -112,6 +112,8 @@ static const struct {
     {3, 5, 4, 3, 3, 1, 1, 1, 1, 0, 0, 1},   /* 1x1/1 pointwise (no im2col) */
     {1, 2, 8, 8, 3, 3, 3, 2, 2, 1, 1, 0},   /* 3x3/2 pad 1 */
     {1, 1, 3, 3, 2, 3, 3, 1, 1, 2, 2, 0},   /* padding wider than the image edge */
+    {2, 2, 6, 9, 3, 3, 5, 1, 1, 0, 2, 1},   /* stride 1, ow == w: shifted-copy im2col */
+    {2, 2, 4, 5, 2, 5, 3, 1, 1, 3, 1, 0},   /* same, with oh > h */
 };
 #define N_CONV_CASES ((int)(sizeof conv_cases / sizeof conv_cases[0]))
 
@@ -181,6 +183,90 @@ START_TEST(conv_backward_finite_differences) {
   conv_case_ws_intact(&c);
   free(dx), free(dx2), free(dw0), free(dw), free(db);
   conv_case_free(&c);
+}
+END_TEST
+
+/* Direct backward in double: dx, dw, db from dy. */
+static void conv_naive_backward(const ldnq__conv_geom *g, const float *x, const float *w,
+                                const float *dy, double *dx, double *dw, double *db) {
+  memset(dx, 0, sizeof(double) * xsz(g));
+  memset(dw, 0, sizeof(double) * wsz(g));
+  memset(db, 0, sizeof(double) * g->cout);
+  for (int n = 0; n < g->n; n++)
+    for (int co = 0; co < g->cout; co++)
+      for (int oi = 0; oi < g->oh; oi++)
+        for (int oj = 0; oj < g->ow; oj++) {
+          double d = dy[((size_t)(n * g->cout + co) * g->oh + oi) * g->ow + oj];
+          db[co] += d;
+          for (int ci = 0; ci < g->cin; ci++)
+            for (int ki = 0; ki < g->kh; ki++)
+              for (int kj = 0; kj < g->kw; kj++) {
+                int i = oi * g->stride_h + ki - g->pad_h, j = oj * g->stride_w + kj - g->pad_w;
+                if (i < 0 || i >= g->h || j < 0 || j >= g->w) continue;
+                size_t xi = ((size_t)(n * g->cin + ci) * g->h + i) * g->w + j;
+                size_t wi = ((size_t)(co * g->cin + ci) * g->kh + ki) * g->kw + kj;
+                dx[xi] += d * w[wi];
+                dw[wi] += d * x[xi];
+              }
+        }
+}
+
+static void expect_close(const char *what, const float *got, const double *want, size_t n,
+                         double tol) {
+  double scale = 0.0;
+  for (size_t i = 0; i < n; i++)
+    if (fabs(want[i]) > scale) scale = fabs(want[i]);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_msg(fabs(got[i] - want[i]) <= tol * (scale + 1e-30), "%s[%zu]: %g vs %g", what, i,
+                  (double)got[i], want[i]);
+}
+
+/* Shapes big enough (>= 4 MFLOP) for the threaded, image-grouped path (odd batch sizes
+ * leave partial groups); checked against the direct loops. */
+static const struct {
+  int n, cin, hw, cout, k, s, p;
+} big_cases[] = {
+    {7, 16, 8, 32, 3, 1, 1}, /* P = 64: groups of images per sgemm */
+    {5, 64, 14, 64, 1, 1, 0}, /* pointwise, grouped */
+    {3, 8, 33, 16, 3, 1, 1}, /* P > group threshold: one image per sgemm */
+    {9, 32, 12, 32, 3, 2, 1},
+    {4, 128, 12, 128, 1, 2, 0},
+    {2, 64, 6, 128, 3, 1, 1}, /* > 64K weights: dW not transposed */
+};
+
+START_TEST(conv_threaded_matches_naive) {
+  ldnq__conv_geom g;
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, big_cases[_i].n, big_cases[_i].cin, big_cases[_i].hw,
+                                        big_cases[_i].hw, big_cases[_i].cout, big_cases[_i].k,
+                                        big_cases[_i].k, big_cases[_i].s, big_cases[_i].p),
+                   0);
+  float *x = fbuf(xsz(&g), 100 + _i, -1, 1), *w = fbuf(wsz(&g), 110 + _i, -1, 1);
+  float *b = fbuf(g.cout, 120 + _i, -1, 1), *dy = fbuf(ysz(&g), 130 + _i, -1, 1);
+  float *y = fbuf(ysz(&g), 0, NAN, NAN), *dx = fbuf(xsz(&g), 0, NAN, NAN);
+  float *dw = zbuf(wsz(&g)), *db = zbuf(g.cout);
+  size_t wsn = ldnq__conv2d_workspace(&g);
+  float *ws = malloc(sizeof(float) * (wsn + WS_GUARD));
+  for (int i = 0; i < WS_GUARD; i++) ws[wsn + i] = 12345.0f;
+  double *ry = malloc(sizeof(double) * ysz(&g)), *rdx = malloc(sizeof(double) * xsz(&g));
+  double *rdw = malloc(sizeof(double) * wsz(&g)), *rdb = malloc(sizeof(double) * g.cout);
+  conv_naive(&g, x, w, b, ry);
+  conv_naive_backward(&g, x, w, dy, rdx, rdw, rdb);
+  ldnq__conv2d_forward(&g, x, w, b, y, ws);
+  ldnq__conv2d_backward(&g, x, w, dy, dx, dw, db, ws);
+  for (int i = 0; i < WS_GUARD; i++) ck_assert_float_eq(ws[wsn + i], 12345.0f);
+  expect_close("y", y, ry, ysz(&g), 1e-5);
+  expect_close("dx", dx, rdx, xsz(&g), 1e-5);
+  expect_close("dw", dw, rdw, wsz(&g), 1e-5);
+  expect_close("db", db, rdb, g.cout, 1e-5);
+  /* Second backward accumulates dw/db, overwrites dx. */
+  ldnq__conv2d_backward(&g, x, w, dy, dx, dw, db, ws);
+  for (size_t i = 0; i < wsz(&g); i++) rdw[i] *= 2;
+  for (int i = 0; i < g.cout; i++) rdb[i] *= 2;
+  expect_close("dx again", dx, rdx, xsz(&g), 1e-5);
+  expect_close("dw twice", dw, rdw, wsz(&g), 1e-5);
+  expect_close("db twice", db, rdb, g.cout, 1e-5);
+  free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db), free(ws);
+  free(ry), free(rdx), free(rdw), free(rdb);
 }
 END_TEST
 
@@ -330,6 +416,67 @@ START_TEST(bn_running_stats_and_output) {
     ck_assert_double_eq_tol(y[k], want, 1e-4);
   }
   free(x), free(y);
+}
+END_TEST
+
+/* Large (threaded) and many-channel (> one block of 256) shapes against
+ * the textbook formulas in double, with a channel offset so a naive
+ * E[x^2] - E[x]^2 would lose digits. */
+START_TEST(bn_large_matches_reference) {
+  static const int shapes[2][3] = {{4, 20, 2048}, {2, 300, 7}};
+  const int n = shapes[_i][0], c = shapes[_i][1], hw = shapes[_i][2];
+  const size_t total = (size_t)n * c * hw, cnt = (size_t)n * hw;
+  float *x = fbuf(total, 140 + _i, -1, 1), *dy = fbuf(total, 150 + _i, -1, 1);
+  for (size_t k = 0; k < total; k++) x[k] += 50.0f + (float)((k / hw) % c);
+  float *y = zbuf(total), *dx = zbuf(total), *ye = zbuf(total), *dxe = zbuf(total);
+  float *gamma = fbuf(c, 160, 0.5f, 1.5f), *beta = fbuf(c, 161, -1, 1);
+  float *rm = zbuf(c), *rv = zbuf(c), *sm = zbuf(c), *si = zbuf(c);
+  float *dg = zbuf(c), *db = zbuf(c), *dge = zbuf(c), *dbe = zbuf(c);
+  for (int ch = 0; ch < c; ch++) rv[ch] = 1.0f;
+  ldnq__bn_forward_train(n, c, hw, x, gamma, beta, 1e-5f, 0.1f, rm, rv, y, sm, si);
+  ldnq__bn_backward_train(n, c, hw, x, gamma, sm, si, dy, dx, dg, db);
+  ldnq__bn_forward_eval(n, c, hw, x, gamma, beta, 1e-5f, rm, rv, ye);
+  ldnq__bn_backward_eval(n, c, hw, x, gamma, 1e-5f, rm, rv, dy, dxe, dge, dbe);
+  for (int ch = 0; ch < c; ch++) {
+    double s = 0, ss = 0, sdy = 0, sdyx = 0;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) s += x[((size_t)b * c + ch) * hw + i];
+    double mean = s / cnt;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) {
+        size_t k = ((size_t)b * c + ch) * hw + i;
+        ss += (x[k] - mean) * (x[k] - mean);
+      }
+    double var = ss / cnt, is = 1.0 / sqrt(var + 1e-5);
+    ck_assert_double_eq_tol(sm[ch], mean, 1e-5 * fabs(mean));
+    ck_assert_double_eq_tol(si[ch], is, 1e-3 * is);
+    ck_assert_double_eq_tol(rv[ch], 0.9 + 0.1 * ss / (cnt - 1), 1e-3);
+    double ire = 1.0 / sqrt((double)rv[ch] + 1e-5), dgr = 0, dger = 0;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) {
+        size_t k = ((size_t)b * c + ch) * hw + i;
+        sdy += dy[k];
+        sdyx += dy[k] * (x[k] - mean) * is;
+        dger += dy[k] * (x[k] - rm[ch]) * ire;
+      }
+    dgr = sdyx;
+    ck_assert_double_eq_tol(dg[ch], dgr, 1e-3 * (1 + fabs(dgr)));
+    ck_assert_double_eq_tol(db[ch], sdy, 1e-3 * (1 + fabs(sdy)));
+    ck_assert_double_eq_tol(dge[ch], dger, 1e-3 * (1 + fabs(dger)));
+    ck_assert_double_eq_tol(dbe[ch], sdy, 1e-3 * (1 + fabs(sdy)));
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) {
+        size_t k = ((size_t)b * c + ch) * hw + i;
+        double xh = (x[k] - mean) * is;
+        ck_assert_double_eq_tol(y[k], xh * gamma[ch] + beta[ch], 2e-3);
+        double want = gamma[ch] * is * (dy[k] - sdy / cnt - xh * sdyx / cnt);
+        ck_assert_double_eq_tol(dx[k], want, 2e-3 * gamma[ch] * is);
+        ck_assert_double_eq_tol(ye[k], (x[k] - rm[ch]) * ire * gamma[ch] + beta[ch], 2e-3);
+        ck_assert_double_eq_tol(dxe[k], dy[k] * gamma[ch] * ire, 1e-5);
+      }
+  }
+  free(x), free(dy), free(y), free(dx), free(ye), free(dxe), free(gamma), free(beta);
+  free(rm), free(rv), free(sm), free(si), free(dg), free(db), free(dge), free(dbe);
 }
 END_TEST
 
@@ -504,11 +651,14 @@ static Suite *ops_suite(void) {
   TCase *tc = tcase_create("ops");
   tcase_add_loop_test(tc, conv_forward_matches_naive, 0, N_CONV_CASES);
   tcase_add_loop_test(tc, conv_backward_finite_differences, 0, N_CONV_CASES);
+  tcase_add_loop_test(tc, conv_threaded_matches_naive, 0,
+                      (int)(sizeof big_cases / sizeof big_cases[0]));
   tcase_add_test(tc, conv_geom_rejects_empty);
   tcase_add_test(tc, im2col_row_order);
   tcase_add_test(tc, bn_train_finite_differences);
   tcase_add_test(tc, bn_eval_finite_differences);
   tcase_add_test(tc, bn_running_stats_and_output);
+  tcase_add_loop_test(tc, bn_large_matches_reference, 0, 2);
   tcase_add_test(tc, relu_maxpool_gap_add_finite_differences);
   tcase_add_test(tc, relu_in_place_and_values);
   tcase_add_test(tc, maxpool_padding_never_wins);

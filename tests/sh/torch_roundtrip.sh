@@ -71,6 +71,9 @@ for f in ["zip_basic.pth", "legacy_basic.pth", "zip_nested.pth", "legacy_nested.
     if f == "zip_basic.pth":
         sd = torch.load(os.path.join(tmp, f + ".out.pth"))
         assert type(sd).__name__ == "OrderedDict"
+        # torch's restricted unpickler accepts what libldnq writes
+        safe = torch.load(os.path.join(tmp, f + ".out.pth"), weights_only=True)
+        assert all(torch.equal(safe[k], sd[k]) for k in sd)
 q = torch.load(os.path.join(tmp, "q.pth"))
 for name, (levels, alpha, codes, shape) in ldnq_format.SAMPLE.items():
     want = (torch.tensor(codes, dtype=torch.float32) * torch.tensor(alpha, dtype=torch.float32)).reshape(shape)

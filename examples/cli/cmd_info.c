@@ -1,10 +1,17 @@
 /* ldnq info FILE [--json]: format and tensors of a model file. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
 static int bits_of(int levels) { return levels == 3 ? 2 : levels <= 7 ? 3 : 4; }
+
+/* JSON has no NaN/Infinity: non-finite sums become null. */
+static void json_num(const char *key, double v) {
+  if (isfinite(v)) printf(",\"%s\":%.17g", key, v);
+  else printf(",\"%s\":null", key);
+}
 
 static void usage(FILE *f) {
   fprintf(f, "usage: ldnq info FILE [--json]\n"
@@ -86,7 +93,9 @@ int cli_info(int argc, char **argv) {
       cli_json_string(stdout, name);
       printf(",\"dtype\":\"%s\",\"shape\":[", ldnq_dtype_name(dt));
       for (int d = 0; d < nd; d++) printf("%s%lld", d ? "," : "", (long long)shape[d]);
-      printf("],\"sum\":%.17g,\"sum_abs\":%.17g", sum, sabs);
+      printf("]");
+      json_num("sum", sum);
+      json_num("sum_abs", sabs);
       if (dt == LDNQ_DTYPE_QUANTIZED) {
         int lv;
         float al;

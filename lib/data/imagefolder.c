@@ -82,8 +82,8 @@ static ldnq_status list_dir(const char *dir, strvec *dirs, strvec *files) {
       ldnq__free(p);
   }
   closedir(d);
-  if (dirs) qsort(dirs->v, dirs->n, sizeof(char *), cmp_str);
-  if (files) qsort(files->v, files->n, sizeof(char *), cmp_str);
+  if (dirs && dirs->n > 1) qsort(dirs->v, dirs->n, sizeof(char *), cmp_str);
+  if (files && files->n > 1) qsort(files->v, files->n, sizeof(char *), cmp_str);
   return st;
 }
 

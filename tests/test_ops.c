@@ -1,0 +1,606 @@
+/* Layer kernels (lib/ops): finite-difference gradient checks, conv against a
+ * naive loop, im2col layout, batch-norm running statistics. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+#include "testutil.h"
+
+/* ---- helpers ---- */
+
+static float *fbuf(size_t n, uint64_t seed, float lo, float hi) {
+  float *p = malloc(sizeof(float) * (n ? n : 1));
+  ck_assert_ptr_nonnull(p);
+  tu_fill_uniform(p, n, seed, lo, hi);
+  return p;
+}
+
+static float *zbuf(size_t n) {
+  float *p = calloc(n ? n : 1, sizeof(float));
+  ck_assert_ptr_nonnull(p);
+  return p;
+}
+
+static double dot(const float *a, const float *b, size_t n) {
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+  return s;
+}
+
+typedef double (*loss_fn)(void *ctx);
+
+/* Central differences of f with respect to param[0..n) compared with the
+ * analytic gradient: max |num - ana| over max |num| must stay below tol. */
+static void fd_check(const char *what, loss_fn f, void *ctx, float *param, size_t n,
+                     const float *ana, float h, double tol) {
+  double max_err = 0.0, max_g = 0.0;
+  size_t worst = 0;
+  for (size_t i = 0; i < n; i++) {
+    float v = param[i];
+    float vp = v + h, vm = v - h;
+    param[i] = vp;
+    double lp = f(ctx);
+    param[i] = vm;
+    double lm = f(ctx);
+    param[i] = v;
+    double num = (lp - lm) / ((double)vp - (double)vm);
+    double err = fabs(num - ana[i]);
+    if (err > max_err) max_err = err, worst = i;
+    if (fabs(num) > max_g) max_g = fabs(num);
+  }
+  ck_assert_msg(max_g > 1e-6, "%s: numerical gradient is zero everywhere", what);
+  ck_assert_msg(max_err / max_g < tol, "%s: relative error %g at %zu (ana %g)", what,
+                max_err / max_g, worst, (double)ana[worst]);
+}
+
+/* ---- conv2d ---- */
+
+typedef struct conv_case {
+  ldnq__conv_geom g;
+  float *x, *w, *b, *r, *y, *ws;
+} conv_case;
+
+static size_t xsz(const ldnq__conv_geom *g) { return (size_t)g->n * g->cin * g->h * g->w; }
+static size_t wsz(const ldnq__conv_geom *g) { return (size_t)g->cout * g->cin * g->kh * g->kw; }
+static size_t ysz(const ldnq__conv_geom *g) { return (size_t)g->n * g->cout * g->oh * g->ow; }
+
+static double conv_loss(void *p) {
+  conv_case *c = p;
+  ldnq__conv2d_forward(&c->g, c->x, c->w, c->b, c->y, c->ws);
+  return dot(c->y, c->r, ysz(&c->g));
+}
+
+/* Direct seven-loop convolution in double. */
+static void conv_naive(const ldnq__conv_geom *g, const float *x, const float *w,
+                       const float *b, double *y) {
+  for (int n = 0; n < g->n; n++)
+    for (int co = 0; co < g->cout; co++)
+      for (int oi = 0; oi < g->oh; oi++)
+        for (int oj = 0; oj < g->ow; oj++) {
+          double s = b ? b[co] : 0.0;
+          for (int ci = 0; ci < g->cin; ci++)
+            for (int ki = 0; ki < g->kh; ki++)
+              for (int kj = 0; kj < g->kw; kj++) {
+                int i = oi * g->stride_h + ki - g->pad_h, j = oj * g->stride_w + kj - g->pad_w;
+                if (i < 0 || i >= g->h || j < 0 || j >= g->w) continue;
+                s += (double)x[((size_t)(n * g->cin + ci) * g->h + i) * g->w + j] *
+                     w[((size_t)(co * g->cin + ci) * g->kh + ki) * g->kw + kj];
+              }
+          y[((size_t)(n * g->cout + co) * g->oh + oi) * g->ow + oj] = s;
+        }
+}
+
+/* Geometry with separate vertical/horizontal kernel, stride and padding. */
+static ldnq__conv_geom geom(int n, int cin, int h, int w, int cout, int kh, int kw, int sh,
+                            int sw, int ph, int pw) {
+  ldnq__conv_geom g;
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, n, cin, h, w, cout, kh, kw, 1, 0), 0);
+  g.stride_h = sh, g.stride_w = sw, g.pad_h = ph, g.pad_w = pw;
+  g.oh = (h + 2 * ph - kh) / sh + 1;
+  g.ow = (w + 2 * pw - kw) / sw + 1;
+  return g;
+}
+
+static const struct {
+  int n, cin, h, w, cout, kh, kw, sh, sw, ph, pw, bias;
+} conv_cases[] = {
+    {2, 3, 11, 11, 4, 7, 7, 2, 2, 3, 3, 0}, /* ResNet stem 7x7/2 pad 3 */
+    {2, 4, 7, 7, 5, 1, 1, 2, 2, 0, 0, 0},   /* 1x1/2 downsample */
+    {2, 3, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1},   /* 3x3/1 pad 1 with bias */
+    {2, 3, 5, 7, 2, 3, 2, 2, 1, 1, 0, 1},   /* rectangular everything */
+    {3, 5, 4, 3, 3, 1, 1, 1, 1, 0, 0, 1},   /* 1x1/1 pointwise (no im2col) */
+    {1, 2, 8, 8, 3, 3, 3, 2, 2, 1, 1, 0},   /* 3x3/2 pad 1 */
+    {1, 1, 3, 3, 2, 3, 3, 1, 1, 2, 2, 0},   /* padding wider than the image edge */
+};
+#define N_CONV_CASES ((int)(sizeof conv_cases / sizeof conv_cases[0]))
+
+/* Allocates a case with an exact-size workspace plus a guard tail. */
+#define WS_GUARD 64
+static void conv_case_init(conv_case *c, int k) {
+  c->g = geom(conv_cases[k].n, conv_cases[k].cin, conv_cases[k].h, conv_cases[k].w,
+              conv_cases[k].cout, conv_cases[k].kh, conv_cases[k].kw, conv_cases[k].sh,
+              conv_cases[k].sw, conv_cases[k].ph, conv_cases[k].pw);
+  c->x = fbuf(xsz(&c->g), 10 + k, -1, 1);
+  c->w = fbuf(wsz(&c->g), 20 + k, -1, 1);
+  c->b = conv_cases[k].bias ? fbuf(c->g.cout, 30 + k, -1, 1) : NULL;
+  c->r = fbuf(ysz(&c->g), 40 + k, -1, 1);
+  c->y = zbuf(ysz(&c->g));
+  size_t ws = ldnq__conv2d_workspace(&c->g);
+  c->ws = malloc(sizeof(float) * (ws + WS_GUARD));
+  for (int i = 0; i < WS_GUARD; i++) c->ws[ws + i] = 12345.0f;
+}
+
+static void conv_case_ws_intact(const conv_case *c) {
+  size_t ws = ldnq__conv2d_workspace(&c->g);
+  for (int i = 0; i < WS_GUARD; i++) ck_assert_float_eq(c->ws[ws + i], 12345.0f);
+}
+
+static void conv_case_free(conv_case *c) {
+  free(c->x), free(c->w), free(c->b), free(c->r), free(c->y), free(c->ws);
+}
+
+START_TEST(conv_forward_matches_naive) {
+  conv_case c;
+  conv_case_init(&c, _i);
+  double *ref = malloc(sizeof(double) * ysz(&c.g));
+  conv_naive(&c.g, c.x, c.w, c.b, ref);
+  for (size_t i = 0; i < ysz(&c.g); i++) c.y[i] = NAN; /* must be overwritten */
+  ldnq__conv2d_forward(&c.g, c.x, c.w, c.b, c.y, c.ws);
+  for (size_t i = 0; i < ysz(&c.g); i++)
+    ck_assert_msg(fabs(c.y[i] - ref[i]) < 1e-4 * (1 + fabs(ref[i])), "case %d y[%zu] %g vs %g",
+                  _i, i, (double)c.y[i], ref[i]);
+  conv_case_ws_intact(&c);
+  free(ref);
+  conv_case_free(&c);
+}
+END_TEST
+
+START_TEST(conv_backward_finite_differences) {
+  conv_case c;
+  conv_case_init(&c, _i);
+  const ldnq__conv_geom *g = &c.g;
+  float *dx = fbuf(xsz(g), 1, NAN, NAN); /* overwritten */
+  float *dw0 = fbuf(wsz(g), 2, -1, 1);    /* accumulated into */
+  float *dw = malloc(sizeof(float) * wsz(g));
+  memcpy(dw, dw0, sizeof(float) * wsz(g));
+  float *db = c.b ? fbuf(g->cout, 3, 0.5f, 0.5f) : NULL;
+  ldnq__conv2d_backward(g, c.x, c.w, c.r, dx, dw, db, c.ws);
+  conv_case_ws_intact(&c);
+  for (size_t i = 0; i < wsz(g); i++) dw[i] -= dw0[i];
+  fd_check("conv dx", conv_loss, &c, c.x, xsz(g), dx, 1e-2f, 2e-3);
+  fd_check("conv dw", conv_loss, &c, c.w, wsz(g), dw, 1e-2f, 2e-3);
+  if (db) {
+    for (int i = 0; i < g->cout; i++) db[i] -= 0.5f;
+    fd_check("conv db", conv_loss, &c, c.b, g->cout, db, 1e-2f, 2e-3);
+  }
+  /* NULL gradients are skipped; dx alone gives the same dx. */
+  float *dx2 = zbuf(xsz(g));
+  ldnq__conv2d_backward(g, c.x, c.w, c.r, dx2, NULL, NULL, c.ws);
+  for (size_t i = 0; i < xsz(g); i++) ck_assert_float_eq_tol(dx2[i], dx[i], 1e-5);
+  conv_case_ws_intact(&c);
+  free(dx), free(dx2), free(dw0), free(dw), free(db);
+  conv_case_free(&c);
+}
+END_TEST
+
+/* Direct backward in double: dx, dw, db from dy. */
+static void conv_naive_backward(const ldnq__conv_geom *g, const float *x, const float *w,
+                                const float *dy, double *dx, double *dw, double *db) {
+  memset(dx, 0, sizeof(double) * xsz(g));
+  memset(dw, 0, sizeof(double) * wsz(g));
+  memset(db, 0, sizeof(double) * g->cout);
+  for (int n = 0; n < g->n; n++)
+    for (int co = 0; co < g->cout; co++)
+      for (int oi = 0; oi < g->oh; oi++)
+        for (int oj = 0; oj < g->ow; oj++) {
+          double d = dy[((size_t)(n * g->cout + co) * g->oh + oi) * g->ow + oj];
+          db[co] += d;
+          for (int ci = 0; ci < g->cin; ci++)
+            for (int ki = 0; ki < g->kh; ki++)
+              for (int kj = 0; kj < g->kw; kj++) {
+                int i = oi * g->stride_h + ki - g->pad_h, j = oj * g->stride_w + kj - g->pad_w;
+                if (i < 0 || i >= g->h || j < 0 || j >= g->w) continue;
+                size_t xi = ((size_t)(n * g->cin + ci) * g->h + i) * g->w + j;
+                size_t wi = ((size_t)(co * g->cin + ci) * g->kh + ki) * g->kw + kj;
+                dx[xi] += d * w[wi];
+                dw[wi] += d * x[xi];
+              }
+        }
+}
+
+static void expect_close(const char *what, const float *got, const double *want, size_t n,
+                         double tol) {
+  double scale = 0.0;
+  for (size_t i = 0; i < n; i++)
+    if (fabs(want[i]) > scale) scale = fabs(want[i]);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_msg(fabs(got[i] - want[i]) <= tol * (scale + 1e-30), "%s[%zu]: %g vs %g", what, i,
+                  (double)got[i], want[i]);
+}
+
+/* Shapes big enough (>= 4 MFLOP) for the threaded, image-grouped path (odd batch sizes
+ * leave partial groups); checked against the direct loops. */
+static const struct {
+  int n, cin, hw, cout, k, s, p;
+} big_cases[] = {
+    {7, 16, 8, 32, 3, 1, 1}, /* P = 64: groups of images per sgemm */
+    {5, 64, 14, 64, 1, 1, 0}, /* pointwise, grouped */
+    {3, 8, 33, 16, 3, 1, 1}, /* P > group threshold: one image per sgemm */
+    {9, 32, 12, 32, 3, 2, 1},
+    {4, 128, 12, 128, 1, 2, 0},
+};
+
+START_TEST(conv_threaded_matches_naive) {
+  ldnq__conv_geom g;
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, big_cases[_i].n, big_cases[_i].cin, big_cases[_i].hw,
+                                        big_cases[_i].hw, big_cases[_i].cout, big_cases[_i].k,
+                                        big_cases[_i].k, big_cases[_i].s, big_cases[_i].p),
+                   0);
+  float *x = fbuf(xsz(&g), 100 + _i, -1, 1), *w = fbuf(wsz(&g), 110 + _i, -1, 1);
+  float *b = fbuf(g.cout, 120 + _i, -1, 1), *dy = fbuf(ysz(&g), 130 + _i, -1, 1);
+  float *y = fbuf(ysz(&g), 0, NAN, NAN), *dx = fbuf(xsz(&g), 0, NAN, NAN);
+  float *dw = zbuf(wsz(&g)), *db = zbuf(g.cout);
+  size_t wsn = ldnq__conv2d_workspace(&g);
+  float *ws = malloc(sizeof(float) * (wsn + WS_GUARD));
+  for (int i = 0; i < WS_GUARD; i++) ws[wsn + i] = 12345.0f;
+  double *ry = malloc(sizeof(double) * ysz(&g)), *rdx = malloc(sizeof(double) * xsz(&g));
+  double *rdw = malloc(sizeof(double) * wsz(&g)), *rdb = malloc(sizeof(double) * g.cout);
+  conv_naive(&g, x, w, b, ry);
+  conv_naive_backward(&g, x, w, dy, rdx, rdw, rdb);
+  ldnq__conv2d_forward(&g, x, w, b, y, ws);
+  ldnq__conv2d_backward(&g, x, w, dy, dx, dw, db, ws);
+  for (int i = 0; i < WS_GUARD; i++) ck_assert_float_eq(ws[wsn + i], 12345.0f);
+  expect_close("y", y, ry, ysz(&g), 1e-5);
+  expect_close("dx", dx, rdx, xsz(&g), 1e-5);
+  expect_close("dw", dw, rdw, wsz(&g), 1e-5);
+  expect_close("db", db, rdb, g.cout, 1e-5);
+  /* Second backward accumulates dw/db, overwrites dx. */
+  ldnq__conv2d_backward(&g, x, w, dy, dx, dw, db, ws);
+  for (size_t i = 0; i < wsz(&g); i++) rdw[i] *= 2;
+  for (int i = 0; i < g.cout; i++) rdb[i] *= 2;
+  expect_close("dx again", dx, rdx, xsz(&g), 1e-5);
+  expect_close("dw twice", dw, rdw, wsz(&g), 1e-5);
+  expect_close("db twice", db, rdb, g.cout, 1e-5);
+  free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db), free(ws);
+  free(ry), free(rdx), free(rdw), free(rdb);
+}
+END_TEST
+
+START_TEST(conv_geom_rejects_empty) {
+  ldnq__conv_geom g;
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, 1, 3, 32, 32, 16, 3, 3, 1, 1), 0);
+  ck_assert_int_eq(g.oh, 32);
+  ck_assert_int_eq(g.ow, 32);
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, 1, 3, 224, 224, 64, 7, 7, 2, 3), 0);
+  ck_assert_int_eq(g.oh, 112);
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, 1, 16, 32, 32, 32, 1, 1, 2, 0), 0);
+  ck_assert_int_eq(g.oh, 16);
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, 1, 3, 2, 2, 4, 5, 5, 1, 1), -1);
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, 1, 3, 8, 8, 4, 3, 3, 0, 1), -1);
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, 0, 3, 8, 8, 4, 3, 3, 1, 1), -1);
+}
+END_TEST
+
+START_TEST(im2col_row_order) {
+  ldnq__conv_geom g = geom(1, 2, 4, 5, 1, 3, 2, 2, 1, 1, 1);
+  float x[2 * 4 * 5];
+  for (int ci = 0; ci < 2; ci++)
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < 5; j++) x[(ci * 4 + i) * 5 + j] = (float)(ci * 100 + i * 10 + j + 1);
+  const int K = 2 * 3 * 2, P = g.oh * g.ow;
+  float *cols = fbuf((size_t)K * P, 5, NAN, NAN);
+  ldnq__im2col(&g, x, cols);
+  for (int ci = 0; ci < 2; ci++)
+    for (int ki = 0; ki < 3; ki++)
+      for (int kj = 0; kj < 2; kj++)
+        for (int oi = 0; oi < g.oh; oi++)
+          for (int oj = 0; oj < g.ow; oj++) {
+            int i = oi * 2 + ki - 1, j = oj + kj - 1;
+            float want = (i < 0 || i >= 4 || j < 0 || j >= 5) ? 0.0f
+                                                                : (float)(ci * 100 + i * 10 + j + 1);
+            int row = (ci * 3 + ki) * 2 + kj;
+            ck_assert_float_eq(cols[row * P + oi * g.ow + oj], want);
+          }
+  free(cols);
+}
+END_TEST
+
+/* ---- batch norm ---- */
+
+typedef struct bn_case {
+  int n, c, hw, train;
+  float *x, *gamma, *beta, *rm, *rv, *y, *r;
+} bn_case;
+
+static double bn_loss(void *p) {
+  bn_case *b = p;
+  size_t total = (size_t)b->n * b->c * b->hw;
+  if (b->train) {
+    float rm[8], rv[8]; /* scratch: running stats must not drift during FD */
+    memcpy(rm, b->rm, sizeof(float) * b->c);
+    memcpy(rv, b->rv, sizeof(float) * b->c);
+    ldnq__bn_forward_train(b->n, b->c, b->hw, b->x, b->gamma, b->beta, 1e-5f, 0.1f, rm, rv,
+                           b->y, NULL, NULL);
+  } else {
+    ldnq__bn_forward_eval(b->n, b->c, b->hw, b->x, b->gamma, b->beta, 1e-5f, b->rm, b->rv, b->y);
+  }
+  return dot(b->y, b->r, total);
+}
+
+static void bn_gradcheck(int train) {
+  bn_case b = {3, 4, 5, train, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  size_t total = (size_t)b.n * b.c * b.hw;
+  b.x = fbuf(total, 50, -2, 3);
+  b.gamma = fbuf(b.c, 51, 0.5f, 1.5f);
+  b.beta = fbuf(b.c, 52, -1, 1);
+  b.rm = fbuf(b.c, 53, -0.5f, 0.5f);
+  b.rv = fbuf(b.c, 54, 0.5f, 2.0f);
+  b.y = zbuf(total);
+  b.r = fbuf(total, 55, -1, 1);
+  float *dx = fbuf(total, 0, NAN, NAN), *dg = zbuf(b.c), *db = zbuf(b.c);
+  float sm[4], si[4];
+  if (train) {
+    float rm[4], rv[4];
+    memcpy(rm, b.rm, sizeof rm);
+    memcpy(rv, b.rv, sizeof rv);
+    ldnq__bn_forward_train(b.n, b.c, b.hw, b.x, b.gamma, b.beta, 1e-5f, 0.1f, rm, rv, b.y, sm,
+                           si);
+    ldnq__bn_backward_train(b.n, b.c, b.hw, b.x, b.gamma, sm, si, b.r, dx, dg, db);
+  } else {
+    ldnq__bn_backward_eval(b.n, b.c, b.hw, b.x, b.gamma, 1e-5f, b.rm, b.rv, b.r, dx, dg, db);
+  }
+  fd_check(train ? "bn train dx" : "bn eval dx", bn_loss, &b, b.x, total, dx, 1e-2f, 5e-3);
+  fd_check("bn dgamma", bn_loss, &b, b.gamma, b.c, dg, 1e-2f, 5e-3);
+  fd_check("bn dbeta", bn_loss, &b, b.beta, b.c, db, 1e-2f, 5e-3);
+  /* Parameter gradients accumulate. */
+  float dg2[4], db2[4];
+  memcpy(dg2, dg, sizeof dg2);
+  memcpy(db2, db, sizeof db2);
+  if (train)
+    ldnq__bn_backward_train(b.n, b.c, b.hw, b.x, b.gamma, sm, si, b.r, NULL, dg, db);
+  else
+    ldnq__bn_backward_eval(b.n, b.c, b.hw, b.x, b.gamma, 1e-5f, b.rm, b.rv, b.r, NULL, dg, db);
+  for (int i = 0; i < b.c; i++) {
+    ck_assert_float_eq_tol(dg[i], 2 * dg2[i], 1e-4);
+    ck_assert_float_eq_tol(db[i], 2 * db2[i], 1e-4);
+  }
+  free(b.x), free(b.gamma), free(b.beta), free(b.rm), free(b.rv), free(b.y), free(b.r);
+  free(dx), free(dg), free(db);
+}
+
+START_TEST(bn_train_finite_differences) { bn_gradcheck(1); }
+END_TEST
+
+START_TEST(bn_eval_finite_differences) { bn_gradcheck(0); }
+END_TEST
+
+START_TEST(bn_running_stats_and_output) {
+  const int n = 4, c = 3, hw = 6;
+  const size_t cnt = (size_t)n * hw;
+  float *x = fbuf((size_t)n * c * hw, 60, -1, 4), *y = zbuf((size_t)n * c * hw);
+  float gamma[3] = {1.0f, 2.0f, 0.5f}, beta[3] = {0.0f, -1.0f, 3.0f};
+  float rm[3] = {0.5f, 0.0f, -1.0f}, rv[3] = {2.0f, 1.0f, 0.25f}, sm[3], si[3];
+  ldnq__bn_forward_train(n, c, hw, x, gamma, beta, 1e-5f, 0.1f, rm, rv, y, sm, si);
+  const float rm0[3] = {0.5f, 0.0f, -1.0f}, rv0[3] = {2.0f, 1.0f, 0.25f};
+  for (int ch = 0; ch < c; ch++) {
+    double s = 0, ss = 0;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) s += x[(b * c + ch) * hw + i];
+    double mean = s / cnt;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) {
+        double d = x[(b * c + ch) * hw + i] - mean;
+        ss += d * d;
+      }
+    double var_b = ss / cnt, var_u = ss / (cnt - 1);
+    ck_assert_double_eq_tol(sm[ch], mean, 1e-5);
+    ck_assert_double_eq_tol(si[ch], 1.0 / sqrt(var_b + 1e-5), 1e-4);
+    ck_assert_double_eq_tol(rm[ch], 0.9 * rm0[ch] + 0.1 * mean, 1e-5);
+    ck_assert_double_eq_tol(rv[ch], 0.9 * rv0[ch] + 0.1 * var_u, 1e-5);
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) {
+        size_t k = (size_t)(b * c + ch) * hw + i;
+        double want = (x[k] - mean) / sqrt(var_b + 1e-5) * gamma[ch] + beta[ch];
+        ck_assert_double_eq_tol(y[k], want, 1e-4);
+      }
+  }
+  /* Eval uses the running statistics. */
+  ldnq__bn_forward_eval(n, c, hw, x, gamma, beta, 1e-5f, rm, rv, y);
+  for (size_t k = 0; k < (size_t)n * c * hw; k++) {
+    int ch = (int)((k / hw) % c);
+    double want = (x[k] - rm[ch]) / sqrt(rv[ch] + 1e-5) * gamma[ch] + beta[ch];
+    ck_assert_double_eq_tol(y[k], want, 1e-4);
+  }
+  free(x), free(y);
+}
+END_TEST
+
+/* ---- elementwise, pooling, linear ---- */
+
+typedef struct act_case {
+  int kind; /* 0 relu, 1 maxpool, 2 gap, 3 add */
+  int n, c, h, w, oh, ow;
+  float *x, *b, *y, *r;
+  int32_t *argmax;
+  size_t nx, ny;
+} act_case;
+
+static double act_loss(void *p) {
+  act_case *a = p;
+  switch (a->kind) {
+    case 0: ldnq__relu_forward(a->nx, a->x, a->y); break;
+    case 1:
+      ldnq__maxpool_forward(a->n, a->c, a->h, a->w, 3, 2, 1, a->oh, a->ow, a->x, a->y,
+                            a->argmax);
+      break;
+    case 2: ldnq__gap_forward(a->n, a->c, a->h * a->w, a->x, a->y); break;
+    default: ldnq__add(a->nx, a->x, a->b, a->y); break;
+  }
+  return dot(a->y, a->r, a->ny);
+}
+
+/* Inputs spaced >= 0.01 apart and away from 0 so no kink lies within h. */
+static void distinct_inputs(float *x, size_t n, uint64_t seed) {
+  for (size_t i = 0; i < n; i++) x[i] = (float)(i + 1) * 0.01f * ((i & 1) ? 1.0f : -1.0f);
+  uint64_t s = seed;
+  for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    size_t j = (size_t)(s >> 33) % (i + 1);
+    float t = x[i];
+    x[i] = x[j], x[j] = t;
+  }
+}
+
+START_TEST(relu_maxpool_gap_add_finite_differences) {
+  for (int kind = 0; kind < 4; kind++) {
+    act_case a = {kind, 2, 3, 7, 6, 4, 3, NULL, NULL, NULL, NULL, NULL, 0, 0};
+    a.nx = (size_t)a.n * a.c * a.h * a.w;
+    a.ny = kind == 1 ? (size_t)a.n * a.c * a.oh * a.ow : kind == 2 ? (size_t)a.n * a.c : a.nx;
+    a.x = zbuf(a.nx);
+    distinct_inputs(a.x, a.nx, 70 + kind);
+    a.b = fbuf(a.nx, 71, -1, 1);
+    a.y = zbuf(a.ny);
+    a.r = fbuf(a.ny, 72 + kind, -1, 1);
+    a.argmax = calloc(a.ny, sizeof(int32_t));
+    act_loss(&a);
+    float *dx = fbuf(a.nx, 0, NAN, NAN);
+    switch (kind) {
+      case 0: ldnq__relu_backward(a.nx, a.y, a.r, dx); break;
+      case 1: ldnq__maxpool_backward(a.n, a.c, a.h, a.w, a.oh, a.ow, a.argmax, a.r, dx); break;
+      case 2: ldnq__gap_backward(a.n, a.c, a.h * a.w, a.r, dx); break;
+      default: memcpy(dx, a.r, sizeof(float) * a.nx); break;
+    }
+    static const char *names[] = {"relu", "maxpool", "gap", "add"};
+    fd_check(names[kind], act_loss, &a, a.x, a.nx, dx, 1e-3f, 1e-3);
+    if (kind == 3) fd_check("add b", act_loss, &a, a.b, a.nx, dx, 1e-3f, 1e-3);
+    free(a.x), free(a.b), free(a.y), free(a.r), free(a.argmax), free(dx);
+  }
+}
+END_TEST
+
+START_TEST(relu_in_place_and_values) {
+  float x[6] = {-2.0f, -0.0f, 0.0f, 1e-30f, 3.5f, -1e-30f}, dy[6] = {1, 2, 3, 4, 5, 6};
+  ldnq__relu_forward(6, x, x);
+  const float want[6] = {0, 0, 0, 1e-30f, 3.5f, 0};
+  for (int i = 0; i < 6; i++) ck_assert_float_eq(x[i], want[i]);
+  ldnq__relu_backward(6, x, dy, dy); /* dx == dy allowed */
+  const float wantg[6] = {0, 0, 0, 4, 5, 0};
+  for (int i = 0; i < 6; i++) ck_assert_float_eq(dy[i], wantg[i]);
+}
+END_TEST
+
+START_TEST(maxpool_padding_never_wins) {
+  /* All inputs negative: a zero from the padding must never be the max. */
+  float x[16], y[4];
+  int32_t am[4];
+  for (int i = 0; i < 16; i++) x[i] = -1.0f - i;
+  ldnq__maxpool_forward(1, 1, 4, 4, 3, 2, 1, 2, 2, x, y, am);
+  ck_assert_float_eq(y[0], -1.0f);
+  ck_assert_int_eq(am[0], 0);
+  ck_assert_float_eq(y[1], -2.0f); /* window rows 0-1, cols 1-3 */
+  ck_assert_int_eq(am[1], 1);
+  ck_assert_float_eq(y[3], -6.0f); /* rows 1-3, cols 1-3 */
+  ck_assert_int_eq(am[3], 5);
+}
+END_TEST
+
+typedef struct lin_case {
+  int n, in, out;
+  float *x, *w, *b, *y, *r;
+} lin_case;
+
+static double lin_loss(void *p) {
+  lin_case *l = p;
+  ldnq__linear_forward(l->n, l->in, l->out, l->x, l->w, l->b, l->y);
+  return dot(l->y, l->r, (size_t)l->n * l->out);
+}
+
+START_TEST(linear_finite_differences) {
+  lin_case l = {3, 5, 4, NULL, NULL, NULL, NULL, NULL};
+  l.x = fbuf(15, 80, -1, 1), l.w = fbuf(20, 81, -1, 1), l.b = fbuf(4, 82, -1, 1);
+  l.y = zbuf(12), l.r = fbuf(12, 83, -1, 1);
+  lin_loss(&l);
+  for (int i = 0; i < 3; i++)
+    for (int o = 0; o < 4; o++) {
+      double s = l.b[o];
+      for (int k = 0; k < 5; k++) s += (double)l.x[i * 5 + k] * l.w[o * 5 + k];
+      ck_assert_double_eq_tol(l.y[i * 4 + o], s, 1e-5);
+    }
+  float *dx = fbuf(15, 0, NAN, NAN), *dw = zbuf(20), *db = zbuf(4);
+  ldnq__linear_backward(3, 5, 4, l.x, l.w, l.r, dx, dw, db);
+  fd_check("linear dx", lin_loss, &l, l.x, 15, dx, 1e-2f, 1e-3);
+  fd_check("linear dw", lin_loss, &l, l.w, 20, dw, 1e-2f, 1e-3);
+  fd_check("linear db", lin_loss, &l, l.b, 4, db, 1e-2f, 1e-3);
+  free(l.x), free(l.w), free(l.b), free(l.y), free(l.r), free(dx), free(dw), free(db);
+}
+END_TEST
+
+/* ---- losses ---- */
+
+typedef struct loss_case {
+  int n, k;
+  float *z, *t;
+  int32_t *labels;
+} loss_case;
+
+static double xent_loss(void *p) {
+  loss_case *l = p;
+  return ldnq__softmax_xent(l->n, l->k, l->z, l->labels, NULL);
+}
+
+static double mse_loss(void *p) {
+  loss_case *l = p;
+  return ldnq__mse((size_t)l->n * l->k, l->z, l->t, NULL);
+}
+
+START_TEST(softmax_xent_and_mse) {
+  int32_t labels[4] = {2, 0, 4, 1};
+  loss_case l = {4, 5, fbuf(20, 90, -3, 3), fbuf(20, 91, -1, 1), labels};
+  float *g = zbuf(20);
+  double v = ldnq__softmax_xent(4, 5, l.z, labels, g);
+  double want = 0;
+  for (int i = 0; i < 4; i++) {
+    double se = 0;
+    for (int j = 0; j < 5; j++) se += exp(l.z[i * 5 + j]);
+    want += log(se) - l.z[i * 5 + labels[i]];
+  }
+  ck_assert_double_eq_tol(v, want / 4, 1e-6);
+  fd_check("xent", xent_loss, &l, l.z, 20, g, 1e-2f, 1e-3);
+  /* Large logits stay finite. */
+  float big[3] = {1000.0f, -1000.0f, 999.0f};
+  int32_t lb = 2;
+  double vb = ldnq__softmax_xent(1, 3, big, &lb, NULL);
+  ck_assert_double_eq_tol(vb, log(1 + exp(-1.0)) + 1.0, 1e-6);
+
+  double m = ldnq__mse(20, l.z, l.t, g);
+  double wm = 0;
+  for (int i = 0; i < 20; i++) wm += (double)(l.z[i] - l.t[i]) * (l.z[i] - l.t[i]);
+  ck_assert_double_eq_tol(m, wm / 20, 1e-6);
+  fd_check("mse", mse_loss, &l, l.z, 20, g, 1e-2f, 1e-3);
+  free(l.z), free(l.t), free(g);
+}
+END_TEST
+
+static Suite *ops_suite(void) {
+  Suite *s = suite_create("ops");
+  TCase *tc = tcase_create("ops");
+  tcase_add_loop_test(tc, conv_forward_matches_naive, 0, N_CONV_CASES);
+  tcase_add_loop_test(tc, conv_backward_finite_differences, 0, N_CONV_CASES);
+  tcase_add_loop_test(tc, conv_threaded_matches_naive, 0,
+                      (int)(sizeof big_cases / sizeof big_cases[0]));
+  tcase_add_test(tc, conv_geom_rejects_empty);
+  tcase_add_test(tc, im2col_row_order);
+  tcase_add_test(tc, bn_train_finite_differences);
+  tcase_add_test(tc, bn_eval_finite_differences);
+  tcase_add_test(tc, bn_running_stats_and_output);
+  tcase_add_test(tc, relu_maxpool_gap_add_finite_differences);
+  tcase_add_test(tc, relu_in_place_and_values);
+  tcase_add_test(tc, maxpool_padding_never_wins);
+  tcase_add_test(tc, linear_finite_differences);
+  tcase_add_test(tc, softmax_xent_and_mse);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return tu_run_suite(ops_suite()); }

@@ -481,6 +481,89 @@ START_TEST(cifar10_binary) {
 }
 END_TEST
 
+/* ---- CIFAR-10 python version ---- */
+/* A batch pickled the way the official files are (Python 2 cPickle,
+ * protocol 2): {"data": numpy uint8 [n, 3072], "labels": [...]}. */
+static size_t py2_batch(uint8_t *o, int n, int first, int label_override) {
+  size_t k = 0;
+#define PUT(str) (memcpy(o + k, str, sizeof(str) - 1), k += sizeof(str) - 1)
+#define BYTE(b) (o[k++] = (uint8_t)(b))
+  PUT("\x80\x02}q\x00(U\x04" "dataq\x01" "cnumpy.core.multiarray\n_reconstruct\nq\x02" "cnumpy\nndarray\nq\x03K\x00\x85U\x01" "b\x87Rq\x04(K\x01K");
+  BYTE(n);
+  PUT("M\x00\x0c\x86" "cnumpy\ndtype\nq\x05U\x02u1K\x00K\x01\x87Rq\x06(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89T");
+  uint32_t len = (uint32_t)n * 3072;
+  BYTE(len);
+  BYTE(len >> 8);
+  BYTE(len >> 16);
+  BYTE(len >> 24);
+  for (int r = 0; r < n; r++)
+    for (int i = 0; i < 3072; i++) BYTE(first + r + i / 1024 * 50 + i % 7);
+  PUT("tbU\x06labelsq\x07](");
+  for (int r = 0; r < n; r++) {
+    BYTE('K');
+    BYTE(label_override >= 0 && r == n - 1 ? label_override : (first + r) % 10);
+  }
+  PUT("eu.");
+#undef PUT
+#undef BYTE
+  return k;
+}
+
+START_TEST(cifar10_python) {
+  leak_start();
+  const char *dir0 = fresh_dir("data_cifar_py");
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", cat(dir0, "cifar-10-batches-py"));
+  ck_assert_int_eq(tw_mkdirs(dir), 0);
+  uint8_t *buf = malloc(8 * 3072 + 4096);
+  for (int f = 1; f <= 5; f++) {
+    char name[32];
+    snprintf(name, sizeof name, "data_batch_%d", f);
+    size_t n = py2_batch(buf, 2, (f - 1) * 2, -1);
+    ck_assert_int_eq(tu_write_file(cat(dir, name), buf, n), 0);
+  }
+  size_t n = py2_batch(buf, 3, 100, -1);
+  ck_assert_int_eq(tu_write_file(cat(dir, "test_batch"), buf, n), 0);
+  char spec[4200];
+  snprintf(spec, sizeof spec, "cifar10-py:%s", dir0);
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TRAIN, &ds));
+  int64_t count;
+  LDNQ_CK(ldnq_dataset_count(ds, &count));
+  ck_assert_int_eq(count, 10);
+  ldnq_tensor *t = NULL;
+  int32_t lab;
+  LDNQ_CK(ldnq_dataset_get(ds, 5, NULL, 0, &t, &lab)); /* batch 3, row 1 */
+  ck_assert_int_eq(lab, 5);
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < 1024; i += 61)
+      ck_assert_float_eq(t->data[c * 1024 + i], (uint8_t)(5 + c * 50 + (c * 1024 + i) % 7) / 255.0f);
+  ldnq_tensor_free(t);
+  ldnq_preset pr;
+  LDNQ_CK(ldnq_dataset_get_preset(ds, &pr));
+  ck_assert_int_eq(pr, LDNQ_PRESET_CIFAR10);
+  ldnq_dataset_free(ds);
+  LDNQ_CK(ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &ds));
+  LDNQ_CK(ldnq_dataset_count(ds, &count));
+  ck_assert_int_eq(count, 3);
+  ldnq_dataset_free(ds);
+  /* Bad: label 10, truncated pickle, a payload shorter than the shape says. */
+  n = py2_batch(buf, 3, 100, 10);
+  ck_assert_int_eq(tu_write_file(cat(dir, "test_batch"), buf, n), 0);
+  ck_assert_int_eq(ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &ds), LDNQ_ERR_FORMAT);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "label"));
+  n = py2_batch(buf, 3, 100, -1);
+  ck_assert_int_eq(tu_write_file(cat(dir, "test_batch"), buf, n / 2), 0);
+  ck_assert_int_eq(ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &ds), LDNQ_ERR_FORMAT);
+  buf[59] = 4; /* shape (4, 3072) but 3 rows of bytes */
+  ck_assert_int_eq(tu_write_file(cat(dir, "test_batch"), buf, n), 0);
+  ck_assert_int_eq(ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &ds), LDNQ_ERR_FORMAT);
+  ck_assert_ptr_null(ds);
+  free(buf);
+  leak_check();
+}
+END_TEST
+
 /* ---- callback dataset and transforms by hand ---- */
 typedef struct cbdata {
   int c, h, w;
@@ -917,6 +1000,7 @@ static Suite *data_suite(void) {
   tcase_add_test(tc, idx_plain_and_gzip);
   tcase_add_test(tc, idx_bad_files);
   tcase_add_test(tc, cifar10_binary);
+  tcase_add_test(tc, cifar10_python);
   tcase_add_test(tc, transforms_by_hand);
   tcase_add_test(tc, fashion_mnist_preset);
   tcase_add_test(tc, real_fashion_mnist_if_installed);

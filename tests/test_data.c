@@ -1002,6 +1002,93 @@ START_TEST(loader_errors_and_cancel) {
 }
 END_TEST
 
+/* ---- evaluation ---- */
+typedef struct evdata {
+  int32_t labels[40];
+} evdata;
+
+static int eval_sample(void *ud, int64_t index, float *image, int32_t *label) {
+  tu_fill_uniform(image, 3 * 32 * 32, (uint64_t)index + 100, -2.0f, 2.0f);
+  *label = ((const evdata *)ud)->labels[index];
+  return 0;
+}
+
+static int cancel_first(void *ud, int64_t done, int64_t total) {
+  (void)ud;
+  (void)total;
+  return done >= 1;
+}
+
+START_TEST(evaluate_top1_top5) {
+  leak_start();
+  evdata ed;
+  for (int i = 0; i < 40; i++) ed.labels[i] = i % 10;
+  ldnq_network *net = NULL;
+  LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 3, 10, &net));
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_create_callback(40, 3, 32, 32, 10, eval_sample, &ed, &ds));
+  /* Reference: each sample alone, ranks counted here. */
+  int argmax[40], want1 = 0, want5 = 0;
+  int64_t shape1[4] = {1, 3, 32, 32}, oshape[2] = {1, 10};
+  ldnq_tensor *out = NULL;
+  LDNQ_CK(ldnq_tensor_create(2, oshape, &out));
+  for (int i = 0; i < 40; i++) {
+    ldnq_tensor *x = NULL;
+    LDNQ_CK(ldnq_dataset_get(ds, i, NULL, 0, &x, NULL));
+    LDNQ_CK(ldnq_tensor_reshape(x, 4, shape1));
+    LDNQ_CK(ldnq_network_forward(net, x, out));
+    const float *o = out->data;
+    int above = 0;
+    argmax[i] = 0;
+    for (int j = 0; j < 10; j++) {
+      above += o[j] > o[ed.labels[i]];
+      if (o[j] > o[argmax[i]]) argmax[i] = j;
+    }
+    want1 += above == 0;
+    want5 += above < 5;
+    ldnq_tensor_free(x);
+  }
+  ldnq_tensor_free(out);
+  ldnq_loader *l = NULL;
+  LDNQ_CK(ldnq_loader_create(ds, 16, &l));
+  LDNQ_CK(ldnq_network_set_training(net, 1));
+  double t1, t5;
+  int64_t imgs;
+  LDNQ_CK(ldnq_evaluate(net, l, &t1, &t5, &imgs, NULL, NULL));
+  ck_assert_int_eq(imgs, 40);
+  ck_assert_double_eq_tol(t1, 100.0 * want1 / 40, 1e-9);
+  ck_assert_double_eq_tol(t5, 100.0 * want5 / 40, 1e-9);
+  ck_assert_double_lt(t1, t5 + 1e-9);
+  int tr;
+  LDNQ_CK(ldnq_network_get_training(net, &tr));
+  ck_assert_int_eq(tr, 1); /* mode restored */
+  /* Labels set to the network's own argmax: 100% top-1. */
+  for (int i = 0; i < 40; i++) ed.labels[i] = argmax[i];
+  LDNQ_CK(ldnq_evaluate(net, l, &t1, &t5, NULL, NULL, NULL));
+  ck_assert_double_eq(t1, 100.0);
+  ck_assert_double_eq(t5, 100.0);
+  /* Cancel. */
+  ck_assert_int_eq(ldnq_evaluate(net, l, &t1, &t5, NULL, cancel_first, NULL), LDNQ_ERR_CANCELLED);
+  LDNQ_CK(ldnq_network_get_training(net, &tr));
+  ck_assert_int_eq(tr, 1);
+  ldnq_loader_free(l);
+  ldnq_dataset_free(ds);
+  /* A label the network cannot output. */
+  ldnq_network *small = NULL;
+  LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 3, 5, &small));
+  LDNQ_CK(ldnq_dataset_create_callback(40, 3, 32, 32, 10, eval_sample, &ed, &ds));
+  for (int i = 0; i < 40; i++) ed.labels[i] = 9;
+  LDNQ_CK(ldnq_loader_create(ds, 16, &l));
+  ck_assert_int_eq(ldnq_evaluate(small, l, &t1, &t5, NULL, NULL, NULL), LDNQ_ERR_SHAPE);
+  ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l), "5 classes"));
+  ldnq_loader_free(l);
+  ldnq_dataset_free(ds);
+  ldnq_network_free(small);
+  ldnq_network_free(net);
+  leak_check();
+}
+END_TEST
+
 static Suite *data_suite(void) {
   Suite *s = suite_create("data");
   TCase *tc = tcase_create("data");
@@ -1019,6 +1106,7 @@ static Suite *data_suite(void) {
   tcase_add_test(tc, subsets_reproducible_and_saved);
   tcase_add_test(tc, loader_epochs_threads_and_shutdown);
   tcase_add_test(tc, loader_errors_and_cancel);
+  tcase_add_test(tc, evaluate_top1_top5);
   suite_add_tcase(s, tc);
   return s;
 }

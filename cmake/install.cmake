@@ -17,5 +17,9 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/ldnqConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/ldnqConfig.cmake ${PROJECT_BINARY_DIR}/ldnqConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ldnq)
 
+# Path from <libdir>/pkgconfig back to the prefix.
+file(RELATIVE_PATH LDNQ_PC_RELATIVE_PREFIX
+  ${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
+string(REGEX REPLACE "/$" "" LDNQ_PC_RELATIVE_PREFIX "${LDNQ_PC_RELATIVE_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/ldnq.pc.in ${PROJECT_BINARY_DIR}/ldnq.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/ldnq.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

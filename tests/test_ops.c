@@ -184,6 +184,89 @@ START_TEST(conv_backward_finite_differences) {
 }
 END_TEST
 
+/* Direct backward in double: dx, dw, db from dy. */
+static void conv_naive_backward(const ldnq__conv_geom *g, const float *x, const float *w,
+                                const float *dy, double *dx, double *dw, double *db) {
+  memset(dx, 0, sizeof(double) * xsz(g));
+  memset(dw, 0, sizeof(double) * wsz(g));
+  memset(db, 0, sizeof(double) * g->cout);
+  for (int n = 0; n < g->n; n++)
+    for (int co = 0; co < g->cout; co++)
+      for (int oi = 0; oi < g->oh; oi++)
+        for (int oj = 0; oj < g->ow; oj++) {
+          double d = dy[((size_t)(n * g->cout + co) * g->oh + oi) * g->ow + oj];
+          db[co] += d;
+          for (int ci = 0; ci < g->cin; ci++)
+            for (int ki = 0; ki < g->kh; ki++)
+              for (int kj = 0; kj < g->kw; kj++) {
+                int i = oi * g->stride_h + ki - g->pad_h, j = oj * g->stride_w + kj - g->pad_w;
+                if (i < 0 || i >= g->h || j < 0 || j >= g->w) continue;
+                size_t xi = ((size_t)(n * g->cin + ci) * g->h + i) * g->w + j;
+                size_t wi = ((size_t)(co * g->cin + ci) * g->kh + ki) * g->kw + kj;
+                dx[xi] += d * w[wi];
+                dw[wi] += d * x[xi];
+              }
+        }
+}
+
+static void expect_close(const char *what, const float *got, const double *want, size_t n,
+                         double tol) {
+  double scale = 0.0;
+  for (size_t i = 0; i < n; i++)
+    if (fabs(want[i]) > scale) scale = fabs(want[i]);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_msg(fabs(got[i] - want[i]) <= tol * (scale + 1e-30), "%s[%zu]: %g vs %g", what, i,
+                  (double)got[i], want[i]);
+}
+
+/* Shapes big enough (>= 4 MFLOP) for the threaded, image-grouped path (odd batch sizes
+ * leave partial groups); checked against the direct loops. */
+static const struct {
+  int n, cin, hw, cout, k, s, p;
+} big_cases[] = {
+    {7, 16, 8, 32, 3, 1, 1}, /* P = 64: groups of images per sgemm */
+    {5, 64, 14, 64, 1, 1, 0}, /* pointwise, grouped */
+    {3, 8, 33, 16, 3, 1, 1}, /* P > group threshold: one image per sgemm */
+    {9, 32, 12, 32, 3, 2, 1},
+    {4, 128, 12, 128, 1, 2, 0},
+};
+
+START_TEST(conv_threaded_matches_naive) {
+  ldnq__conv_geom g;
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, big_cases[_i].n, big_cases[_i].cin, big_cases[_i].hw,
+                                        big_cases[_i].hw, big_cases[_i].cout, big_cases[_i].k,
+                                        big_cases[_i].k, big_cases[_i].s, big_cases[_i].p),
+                   0);
+  float *x = fbuf(xsz(&g), 100 + _i, -1, 1), *w = fbuf(wsz(&g), 110 + _i, -1, 1);
+  float *b = fbuf(g.cout, 120 + _i, -1, 1), *dy = fbuf(ysz(&g), 130 + _i, -1, 1);
+  float *y = fbuf(ysz(&g), 0, NAN, NAN), *dx = fbuf(xsz(&g), 0, NAN, NAN);
+  float *dw = zbuf(wsz(&g)), *db = zbuf(g.cout);
+  size_t wsn = ldnq__conv2d_workspace(&g);
+  float *ws = malloc(sizeof(float) * (wsn + WS_GUARD));
+  for (int i = 0; i < WS_GUARD; i++) ws[wsn + i] = 12345.0f;
+  double *ry = malloc(sizeof(double) * ysz(&g)), *rdx = malloc(sizeof(double) * xsz(&g));
+  double *rdw = malloc(sizeof(double) * wsz(&g)), *rdb = malloc(sizeof(double) * g.cout);
+  conv_naive(&g, x, w, b, ry);
+  conv_naive_backward(&g, x, w, dy, rdx, rdw, rdb);
+  ldnq__conv2d_forward(&g, x, w, b, y, ws);
+  ldnq__conv2d_backward(&g, x, w, dy, dx, dw, db, ws);
+  for (int i = 0; i < WS_GUARD; i++) ck_assert_float_eq(ws[wsn + i], 12345.0f);
+  expect_close("y", y, ry, ysz(&g), 1e-5);
+  expect_close("dx", dx, rdx, xsz(&g), 1e-5);
+  expect_close("dw", dw, rdw, wsz(&g), 1e-5);
+  expect_close("db", db, rdb, g.cout, 1e-5);
+  /* Second backward accumulates dw/db, overwrites dx. */
+  ldnq__conv2d_backward(&g, x, w, dy, dx, dw, db, ws);
+  for (size_t i = 0; i < wsz(&g); i++) rdw[i] *= 2;
+  for (int i = 0; i < g.cout; i++) rdb[i] *= 2;
+  expect_close("dx again", dx, rdx, xsz(&g), 1e-5);
+  expect_close("dw twice", dw, rdw, wsz(&g), 1e-5);
+  expect_close("db twice", db, rdb, g.cout, 1e-5);
+  free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db), free(ws);
+  free(ry), free(rdx), free(rdw), free(rdb);
+}
+END_TEST
+
 START_TEST(conv_geom_rejects_empty) {
   ldnq__conv_geom g;
   ck_assert_int_eq(ldnq__conv_geom_init(&g, 1, 3, 32, 32, 16, 3, 3, 1, 1), 0);
@@ -504,6 +587,8 @@ static Suite *ops_suite(void) {
   TCase *tc = tcase_create("ops");
   tcase_add_loop_test(tc, conv_forward_matches_naive, 0, N_CONV_CASES);
   tcase_add_loop_test(tc, conv_backward_finite_differences, 0, N_CONV_CASES);
+  tcase_add_loop_test(tc, conv_threaded_matches_naive, 0,
+                      (int)(sizeof big_cases / sizeof big_cases[0]));
   tcase_add_test(tc, conv_geom_rejects_empty);
   tcase_add_test(tc, im2col_row_order);
   tcase_add_test(tc, bn_train_finite_differences);

@@ -1,9 +1,16 @@
-/* conv2d forward/backward as im2col + sgemm per image. */
+/* conv2d forward/backward: im2col + sgemm. The batch is split across
+ * threads (ldnq__parallel_run); within a thread, images with few output
+ * positions are grouped so each sgemm has at least CONV_MIN_COLS columns. */
 #include <cblas.h>
 #include <string.h>
 
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
+
+/* Below this many columns per sgemm, OpenBLAS's per-call overheads show. */
+#define CONV_MIN_COLS 512
+/* Below this many flops a conv is not worth a thread. */
+#define CONV_PAR_MIN_FLOPS 4.0e6
 
 int ldnq__conv_geom_init(ldnq__conv_geom *g, int n, int cin, int h, int w, int cout, int kh,
                          int kw, int stride, int pad) {
@@ -28,66 +35,169 @@ static int is_pointwise(const ldnq__conv_geom *g) {
          g->pad_w == 0;
 }
 
+/* How a conv is split; workspace and kernels derive it the same way. */
+typedef struct conv_plan {
+  int nthreads;
+  int nb;            /* images per sgemm */
+  size_t K, P;       /* cin*kh*kw, oh*ow */
+  size_t cols;       /* floats: cols of nb images [K, nb*P] (0: read x directly) */
+  size_t stage;      /* floats: [cout, nb*P] output/gradient staging (0 if nb == 1) */
+  size_t partial;    /* floats: per-thread dW and db sums (0 if single-threaded) */
+  size_t per_thread; /* floats of workspace per thread */
+} conv_plan;
+
+static conv_plan make_plan(const ldnq__conv_geom *g) {
+  conv_plan p;
+  p.K = (size_t)g->cin * g->kh * g->kw;
+  p.P = (size_t)g->oh * g->ow;
+  double flops = 2.0 * g->n * (double)g->cout * (double)p.P * (double)p.K;
+  p.nthreads = ldnq__ops_threads();
+  if (p.nthreads > g->n) p.nthreads = g->n;
+  if (flops < CONV_PAR_MIN_FLOPS) p.nthreads = 1;
+  size_t share = ((size_t)g->n + p.nthreads - 1) / p.nthreads;
+  size_t nb = (CONV_MIN_COLS + p.P - 1) / p.P;
+  if (nb > share) nb = share;
+  if (nb < 1) nb = 1;
+  p.nb = (int)nb;
+  p.cols = (is_pointwise(g) && nb == 1) ? 0 : p.K * nb * p.P;
+  p.stage = nb > 1 ? (size_t)g->cout * nb * p.P : 0;
+  p.partial = p.nthreads > 1 ? (size_t)g->cout * p.K + (size_t)g->cout : 0;
+  p.per_thread = p.cols + p.stage + p.partial;
+  return p;
+}
+
 size_t ldnq__conv2d_workspace(const ldnq__conv_geom *g) {
-  if (is_pointwise(g)) return 0;
-  return (size_t)g->cin * g->kh * g->kw * g->oh * g->ow;
+  conv_plan p = make_plan(g);
+  return p.per_thread * (size_t)p.nthreads;
+}
+
+typedef struct conv_job {
+  const ldnq__conv_geom *g;
+  conv_plan p;
+  const float *x, *w, *bias, *dy;
+  float *y, *dx, *dw, *db, *ws;
+} conv_job;
+
+/* Images [b0, b1) of thread t. */
+static void thread_range(const conv_job *j, int t, int *b0, int *b1) {
+  *b0 = (int)((long)j->g->n * t / j->p.nthreads);
+  *b1 = (int)((long)j->g->n * (t + 1) / j->p.nthreads);
+}
+
+/* cols [K, m*P] of images b..b+m-1, or x itself for a pointwise single image. */
+static const float *make_cols(const conv_job *j, int b, int m, float *buf) {
+  const ldnq__conv_geom *g = j->g;
+  const size_t xs = (size_t)g->cin * g->h * g->w, ld = (size_t)m * j->p.P;
+  if (j->p.cols == 0) return j->x + b * xs;
+  for (int i = 0; i < m; i++) ldnq__im2col_ld(g, j->x + (b + i) * xs, buf + i * j->p.P, ld);
+  return buf;
+}
+
+static void forward_thread(void *arg, int t) {
+  const conv_job *j = arg;
+  const ldnq__conv_geom *g = j->g;
+  const int K = (int)j->p.K, P = (int)j->p.P, cout = g->cout;
+  float *cbuf = j->ws + t * j->p.per_thread, *stage = cbuf + j->p.cols;
+  int b0, b1;
+  thread_range(j, t, &b0, &b1);
+  for (int b = b0; b < b1; b += j->p.nb) {
+    int m = b1 - b < j->p.nb ? b1 - b : j->p.nb;
+    const float *cols = make_cols(j, b, m, cbuf);
+    const int ld = m * P;
+    if (j->p.nb == 1) {
+      float *yb = j->y + (size_t)b * cout * P;
+      float beta = 0.0f;
+      if (j->bias) {
+        for (int co = 0; co < cout; co++)
+          for (int q = 0; q < P; q++) yb[(size_t)co * P + q] = j->bias[co];
+        beta = 1.0f;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, P, K, 1.0f, j->w, K, cols, P,
+                  beta, yb, P);
+      continue;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, ld, K, 1.0f, j->w, K, cols, ld,
+                0.0f, stage, ld);
+    /* stage [cout, m, P] -> y [m, cout, P] (+ bias). */
+    for (int i = 0; i < m; i++)
+      for (int co = 0; co < cout; co++) {
+        const float *s = stage + (size_t)co * ld + (size_t)i * P;
+        float *d = j->y + ((size_t)(b + i) * cout + co) * P;
+        float bv = j->bias ? j->bias[co] : 0.0f;
+        for (int q = 0; q < P; q++) d[q] = s[q] + bv;
+      }
+  }
 }
 
 void ldnq__conv2d_forward(const ldnq__conv_geom *g, const float *x, const float *w,
                           const float *bias, float *y, float *ws) {
-  const int K = g->cin * g->kh * g->kw, P = g->oh * g->ow;
-  const size_t xs = (size_t)g->cin * g->h * g->w, ys = (size_t)g->cout * P;
-  for (int b = 0; b < g->n; b++) {
-    const float *xb = x + b * xs;
-    float *yb = y + b * ys;
-    const float *cols = xb;
-    if (!is_pointwise(g)) {
-      ldnq__im2col(g, xb, ws);
-      cols = ws;
+  conv_job j = {g, make_plan(g), x, w, bias, NULL, y, NULL, NULL, NULL, ws};
+  ldnq__parallel_run(j.p.nthreads, forward_thread, &j);
+}
+
+static void backward_thread(void *arg, int t) {
+  const conv_job *j = arg;
+  const ldnq__conv_geom *g = j->g;
+  const int K = (int)j->p.K, P = (int)j->p.P, cout = g->cout;
+  const size_t xs = (size_t)g->cin * g->h * g->w;
+  float *cbuf = j->ws + t * j->p.per_thread, *stage = cbuf + j->p.cols;
+  /* Thread 0 accumulates straight into dw/db, the others into partials. */
+  float *dw = j->dw, *db = j->db;
+  if (t > 0) {
+    float *part = stage + j->p.stage;
+    dw = j->dw ? part : NULL;
+    db = j->db ? part + (size_t)cout * K : NULL;
+    memset(part, 0, sizeof(float) * j->p.partial);
+  }
+  int b0, b1;
+  thread_range(j, t, &b0, &b1);
+  for (int b = b0; b < b1; b += j->p.nb) {
+    int m = b1 - b < j->p.nb ? b1 - b : j->p.nb;
+    const int ld = m * P;
+    /* dy of the group as [cout, m*P]. */
+    const float *dyg = j->dy + (size_t)b * cout * P;
+    if (j->p.nb > 1) {
+      for (int i = 0; i < m; i++)
+        for (int co = 0; co < cout; co++)
+          memcpy(stage + (size_t)co * ld + (size_t)i * P,
+                 j->dy + ((size_t)(b + i) * cout + co) * P, sizeof(float) * P);
+      dyg = stage;
     }
-    float beta = 0.0f;
-    if (bias) {
-      for (int co = 0; co < g->cout; co++)
-        for (int p = 0; p < P; p++) yb[(size_t)co * P + p] = bias[co];
-      beta = 1.0f;
+    if (db)
+      for (int co = 0; co < cout; co++) {
+        const float *r = dyg + (size_t)co * ld;
+        float s = 0.0f;
+        for (int q = 0; q < ld; q++) s += r[q];
+        db[co] += s;
+      }
+    if (dw) {
+      const float *cols = make_cols(j, b, m, cbuf);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, K, ld, 1.0f, dyg, ld, cols, ld,
+                  1.0f, dw, K);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, P, K, 1.0f, w, K, cols, P,
-                beta, yb, P);
+    if (j->dx) {
+      if (j->p.cols == 0) { /* pointwise: dx = W^T dy directly */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, cout, 1.0f, j->w, K, dyg, P,
+                    0.0f, j->dx + b * xs, P);
+        continue;
+      }
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, ld, cout, 1.0f, j->w, K, dyg, ld,
+                  0.0f, cbuf, ld);
+      for (int i = 0; i < m; i++) ldnq__col2im_ld(g, cbuf + (size_t)i * P, ld, j->dx + (b + i) * xs);
+    }
   }
 }
 
 void ldnq__conv2d_backward(const ldnq__conv_geom *g, const float *x, const float *w,
                            const float *dy, float *dx, float *dw, float *db, float *ws) {
-  const int K = g->cin * g->kh * g->kw, P = g->oh * g->ow;
-  const size_t xs = (size_t)g->cin * g->h * g->w, ys = (size_t)g->cout * P;
-  const int pw = is_pointwise(g);
-  for (int b = 0; b < g->n; b++) {
-    const float *xb = x + b * xs;
-    const float *dyb = dy + b * ys;
-    if (db) {
-      for (int co = 0; co < g->cout; co++) {
-        const float *r = dyb + (size_t)co * P;
-        float s = 0.0f;
-        for (int p = 0; p < P; p++) s += r[p];
-        db[co] += s;
-      }
-    }
-    if (dw) {
-      const float *cols = xb;
-      if (!pw) {
-        ldnq__im2col(g, xb, ws);
-        cols = ws;
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->cout, K, P, 1.0f, dyb, P, cols, P,
-                  1.0f, dw, K);
-    }
-    if (dx) {
-      float *dxb = dx + b * xs;
-      /* Pointwise: dx = W^T dy straight into dx; otherwise via cols. */
-      float *dcols = pw ? dxb : ws;
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, g->cout, 1.0f, w, K, dyb, P,
-                  0.0f, dcols, P);
-      if (!pw) ldnq__col2im_ld(g, dcols, (size_t)P, dxb);
-    }
+  conv_job j = {g, make_plan(g), x, w, NULL, dy, NULL, dx, dw, db, ws};
+  ldnq__parallel_run(j.p.nthreads, backward_thread, &j);
+  const size_t K = j.p.K;
+  for (int t = 1; t < j.p.nthreads; t++) {
+    const float *part = ws + t * j.p.per_thread + j.p.cols + j.p.stage;
+    if (dw)
+      for (size_t i = 0; i < (size_t)g->cout * K; i++) dw[i] += part[i];
+    if (db)
+      for (int co = 0; co < g->cout; co++) db[co] += part[(size_t)g->cout * K + co];
   }
 }

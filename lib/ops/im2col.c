@@ -2,12 +2,19 @@
  * weight's order, column is the output position (oi, oj). */
 #include <string.h>
 
+/* Rows are often only 7-32 floats: inline loops beat memcpy/memset calls,
+ * so keep GCC from turning them back into library calls. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
+
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 
 /* Copies one kernel tap's shifted (and strided) view of plane `xp` into the
  * P = oh*ow row `row`, zero where the tap falls into the padding. */
-static void tap_to_row(const ldnq__conv_geom *g, const float *xp, int ki, int kj, float *row) {
+static void tap_to_row(const ldnq__conv_geom *g, const float *restrict xp, int ki, int kj,
+                       float *restrict row) {
   const int sh = g->stride_h, sw = g->stride_w;
   /* Output columns whose input column lies inside [0, w): j0 <= oj < j1. */
   int off_w = kj - g->pad_w;
@@ -20,13 +27,13 @@ static void tap_to_row(const ldnq__conv_geom *g, const float *xp, int ki, int kj
     float *dst = row + (size_t)oi * g->ow;
     int ii = oi * sh + ki - g->pad_h;
     if (ii < 0 || ii >= g->h) {
-      memset(dst, 0, sizeof(float) * (size_t)g->ow);
+      for (int oj = 0; oj < g->ow; oj++) dst[oj] = 0.0f;
       continue;
     }
     const float *src = xp + (size_t)ii * g->w + off_w;
     for (int oj = 0; oj < j0; oj++) dst[oj] = 0.0f;
     if (sw == 1) {
-      memcpy(dst + j0, src + j0, sizeof(float) * (size_t)(j1 - j0));
+      for (int oj = j0; oj < j1; oj++) dst[oj] = src[oj];
     } else {
       for (int oj = j0; oj < j1; oj++) dst[oj] = src[(size_t)oj * sw];
     }

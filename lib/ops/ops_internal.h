@@ -13,4 +13,13 @@ void ldnq__im2col_ld(const ldnq__conv_geom *g, const float *x, float *cols, size
 /* dx[cin, h, w] (overwritten) = col2im of cols with row stride ldc. */
 void ldnq__col2im_ld(const ldnq__conv_geom *g, const float *cols, size_t ldc, float *dx);
 
+#define LDNQ__OPS_MAX_THREADS 16
+/* Threads the kernels split work over (OpenBLAS's count at first use, at
+ * most LDNQ__OPS_MAX_THREADS; constant for the life of the process). */
+int ldnq__ops_threads(void);
+/* Runs fn(arg, t) for t in [0, nthreads), the caller being t = 0, and
+ * returns when all are done. OpenBLAS runs single-threaded meanwhile. If a
+ * thread cannot be started its share runs in the caller. */
+void ldnq__parallel_run(int nthreads, void (*fn)(void *arg, int t), void *arg);
+
 #endif

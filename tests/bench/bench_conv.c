@@ -1,0 +1,135 @@
+/* Convolution kernel throughput (GFLOP/s) for the ResNet20 (batch 128) and
+ * ResNet18 (batch 8, 224x224) conv shapes, next to a plain 2048^3 sgemm
+ * measured in the same run. Usage: bench_conv [seconds_per_case]. */
+#define _POSIX_C_SOURCE 200809L
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ops/ops.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static float *randbuf(size_t n) {
+  float *p = malloc(sizeof(float) * (n ? n : 1));
+  if (!p) {
+    fprintf(stderr, "out of memory\n");
+    exit(1);
+  }
+  uint32_t s = 12345u;
+  for (size_t i = 0; i < n; i++) {
+    s = s * 1664525u + 1013904223u;
+    p[i] = (float)(s >> 8) / 16777216.0f - 0.5f;
+  }
+  return p;
+}
+
+/* Best time of repeated calls within a time budget (at least 2 calls). */
+typedef void (*run_fn)(void *ctx);
+static double best_time(run_fn f, void *ctx, double budget) {
+  f(ctx); /* warm-up */
+  double best = 1e30, start = now();
+  int reps = 0;
+  while (reps < 2 || now() - start < budget) {
+    double t0 = now();
+    f(ctx);
+    double t = now() - t0;
+    if (t < best) best = t;
+    reps++;
+  }
+  return best;
+}
+
+typedef struct conv_ctx {
+  ldnq__conv_geom g;
+  float *x, *w, *y, *dx, *dw, *ws;
+} conv_ctx;
+
+static void run_fwd(void *p) {
+  conv_ctx *c = p;
+  ldnq__conv2d_forward(&c->g, c->x, c->w, NULL, c->y, c->ws);
+}
+
+static void run_bwd(void *p) {
+  conv_ctx *c = p;
+  ldnq__conv2d_backward(&c->g, c->x, c->w, c->y, c->dx, c->dw, NULL, c->ws);
+}
+
+typedef struct gemm_ctx {
+  int n;
+  float *a, *b, *c;
+} gemm_ctx;
+
+static void run_gemm(void *p) {
+  gemm_ctx *g = p;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->n, g->n, g->n, 1.0f, g->a, g->n,
+              g->b, g->n, 0.0f, g->c, g->n);
+}
+
+static const struct shape {
+  const char *net;
+  int n, cin, hw, cout, k, stride, pad;
+} shapes[] = {
+    {"resnet20", 128, 3, 32, 16, 3, 1, 1},    {"resnet20", 128, 16, 32, 16, 3, 1, 1},
+    {"resnet20", 128, 16, 32, 32, 3, 2, 1},   {"resnet20", 128, 16, 32, 32, 1, 2, 0},
+    {"resnet20", 128, 32, 16, 32, 3, 1, 1},   {"resnet20", 128, 32, 16, 64, 3, 2, 1},
+    {"resnet20", 128, 32, 16, 64, 1, 2, 0},   {"resnet20", 128, 64, 8, 64, 3, 1, 1},
+    {"resnet18", 8, 3, 224, 64, 7, 2, 3},     {"resnet18", 8, 64, 56, 64, 3, 1, 1},
+    {"resnet18", 8, 64, 56, 128, 3, 2, 1},    {"resnet18", 8, 64, 56, 128, 1, 2, 0},
+    {"resnet18", 8, 128, 28, 128, 3, 1, 1},   {"resnet18", 8, 128, 28, 256, 3, 2, 1},
+    {"resnet18", 8, 256, 14, 256, 3, 1, 1},   {"resnet18", 8, 256, 14, 512, 3, 2, 1},
+    {"resnet18", 8, 512, 7, 512, 3, 1, 1},
+};
+
+int main(int argc, char **argv) {
+  double budget = argc > 1 ? atof(argv[1]) : 0.5;
+  if (budget <= 0) budget = 0.5;
+  const char *core = getenv("OPENBLAS_CORETYPE");
+  printf("OpenBLAS %s, core %s, %d threads; OPENBLAS_CORETYPE=%s\n", openblas_get_config(),
+         openblas_get_corename(), openblas_get_num_threads(), core ? core : "(unset)");
+
+  gemm_ctx gm = {2048, randbuf(2048u * 2048), randbuf(2048u * 2048), randbuf(2048u * 2048)};
+  double tg = best_time(run_gemm, &gm, 2 * budget);
+  double gemm_gf = 2.0 * 2048.0 * 2048.0 * 2048.0 / tg * 1e-9;
+  printf("sgemm 2048^3: %.1f GFLOP/s\n\n", gemm_gf);
+  free(gm.a), free(gm.b), free(gm.c);
+
+  printf("%-9s %4s %4s %4s %4s %-6s | %8s %8s | %6s %6s | %5s %5s\n", "net", "n", "cin", "hw",
+         "cout", "k/s", "fwd ms", "bwd ms", "fwd GF", "bwd GF", "fwd%", "bwd%");
+  double sum_f = 0, sum_b = 0, fl_f = 0;
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    const struct shape *s = &shapes[i];
+    conv_ctx c;
+    if (ldnq__conv_geom_init(&c.g, s->n, s->cin, s->hw, s->hw, s->cout, s->k, s->k, s->stride,
+                             s->pad) != 0)
+      return 1;
+    size_t xn = (size_t)s->n * s->cin * s->hw * s->hw;
+    size_t wn = (size_t)s->cout * s->cin * s->k * s->k;
+    size_t yn = (size_t)s->n * s->cout * c.g.oh * c.g.ow;
+    c.x = randbuf(xn), c.w = randbuf(wn), c.y = randbuf(yn);
+    c.dx = randbuf(xn), c.dw = randbuf(wn);
+    c.ws = randbuf(ldnq__conv2d_workspace(&c.g));
+    double flops = 2.0 * (double)yn * s->cin * s->k * s->k;
+    double tf = best_time(run_fwd, &c, budget);
+    double tb = best_time(run_bwd, &c, budget);
+    double gf = flops / tf * 1e-9, gb = 2 * flops / tb * 1e-9;
+    char ks[16];
+    snprintf(ks, sizeof ks, "%dx%d/%d", s->k, s->k, s->stride);
+    printf("%-9s %4d %4d %4d %4d %-6s | %8.2f %8.2f | %6.1f %6.1f | %4.0f%% %4.0f%%\n", s->net,
+           s->n, s->cin, s->hw, s->cout, ks, tf * 1e3, tb * 1e3, gf, gb, 100 * gf / gemm_gf,
+           100 * gb / gemm_gf);
+    fflush(stdout);
+    sum_f += tf, sum_b += tb, fl_f += flops;
+    free(c.x), free(c.w), free(c.y), free(c.dx), free(c.dw), free(c.ws);
+  }
+  printf("\nall shapes: fwd %.1f GFLOP/s (%.0f%%), bwd %.1f GFLOP/s (%.0f%%) of sgemm\n",
+         fl_f / sum_f * 1e-9, 100 * fl_f / sum_f * 1e-9 / gemm_gf, 2 * fl_f / sum_b * 1e-9,
+         100 * 2 * fl_f / sum_b * 1e-9 / gemm_gf);
+  return 0;
+}

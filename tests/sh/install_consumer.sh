@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the build tree into a temporary prefix, then builds and runs an
+# out-of-tree program against the INSTALLED copy: with pkg-config (shared and
+# static), with find_package(ldnq CONFIG), and as C++.
+set -euo pipefail
+src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; tmp=$LDNQ_TEST_TMP/consumer
+rm -rf "$tmp"; mkdir -p "$tmp"
+prefix=$tmp/prefix
+cmake --install "$bin" --prefix "$prefix" > "$tmp/install.log"
+libdir=$(ls -d "$prefix"/lib*/ | head -1); libdir=${libdir%/}
+test -f "$prefix/include/ldnq/ldnq.h"
+test -L "$libdir/libldnq.so"
+test -f "$libdir/libldnq.a"
+soname=$(objdump -p "$libdir/libldnq.so" | awk '/SONAME/{print $2}')
+[ "$soname" = "libldnq.so.0" ] || { echo "bad SONAME $soname"; exit 1; }
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+# 1. pkg-config, shared
+cc -std=c11 -Wall -Wextra -Werror "$src/tests/consumer/consumer.c" \
+   $(pkg-config --cflags --libs ldnq) -Wl,-rpath,"$libdir" -o "$tmp/pc_shared"
+"$tmp/pc_shared" | grep -q "consumer ok"
+# 2. pkg-config, static: the archive plus the private dependencies from --static
+cc -std=c11 -Wall -Wextra -Werror -DLDNQ_STATIC "$src/tests/consumer/consumer.c" \
+   $(pkg-config --cflags ldnq) "$libdir/libldnq.a" \
+   $(pkg-config --static --libs ldnq | sed 's/-lldnq\b//') -o "$tmp/pc_static"
+"$tmp/pc_static" | grep -q "consumer ok"
+if ldd "$tmp/pc_static" | grep -q libldnq; then echo "static consumer links libldnq.so"; exit 1; fi
+# 3. find_package(ldnq CONFIG)
+cmake -S "$src/tests/consumer" -B "$tmp/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_BUILD_RPATH="$libdir" > "$tmp/cmake.log"
+cmake --build "$tmp/cmake-build" > "$tmp/cmake-build.log"
+"$tmp/cmake-build/consumer_shared" | grep -q "consumer ok"
+"$tmp/cmake-build/consumer_static" | grep -q "consumer ok"
+# 4. C++
+if command -v c++ >/dev/null; then
+  c++ -std=c++11 -Wall -Wextra -Werror -pedantic "$src/tests/consumer/consumer.cpp" \
+      $(pkg-config --cflags --libs ldnq) -Wl,-rpath,"$libdir" -o "$tmp/cxx"
+  "$tmp/cxx" | grep -q "c++ consumer ok"
+fi
+echo "install consumer: pkg-config shared+static, find_package shared+static, C++: ok"

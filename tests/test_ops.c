@@ -95,7 +95,7 @@ static void conv_naive(const ldnq__conv_geom *g, const float *x, const float *w,
 static ldnq__conv_geom geom(int n, int cin, int h, int w, int cout, int kh, int kw, int sh,
                             int sw, int ph, int pw) {
   ldnq__conv_geom g;
-  ck_assert_int_eq(ldnq__conv_geom_init(&g, n, cin, h, w, cout, kh, kw, 1, 0), 0);
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, n, cin, h, w, cout, kh, kw, 1, ph > pw ? ph : pw), 0);
   g.stride_h = sh, g.stride_w = sw, g.pad_h = ph, g.pad_w = pw;
   g.oh = (h + 2 * ph - kh) / sh + 1;
   g.ow = (w + 2 * pw - kw) / sw + 1;
@@ -112,6 +112,8 @@ static const struct {
     {3, 5, 4, 3, 3, 1, 1, 1, 1, 0, 0, 1},   /* 1x1/1 pointwise (no im2col) */
     {1, 2, 8, 8, 3, 3, 3, 2, 2, 1, 1, 0},   /* 3x3/2 pad 1 */
     {1, 1, 3, 3, 2, 3, 3, 1, 1, 2, 2, 0},   /* padding wider than the image edge */
+    {2, 2, 6, 9, 3, 3, 5, 1, 1, 0, 2, 1},   /* stride 1, ow == w: shifted-copy im2col */
+    {2, 2, 4, 5, 2, 5, 3, 1, 1, 3, 1, 0},   /* same, with oh > h */
 };
 #define N_CONV_CASES ((int)(sizeof conv_cases / sizeof conv_cases[0]))
 
@@ -229,6 +231,7 @@ static const struct {
     {3, 8, 33, 16, 3, 1, 1}, /* P > group threshold: one image per sgemm */
     {9, 32, 12, 32, 3, 2, 1},
     {4, 128, 12, 128, 1, 2, 0},
+    {2, 64, 6, 128, 3, 1, 1}, /* > 64K weights: dW not transposed */
 };
 
 START_TEST(conv_threaded_matches_naive) {
@@ -416,6 +419,67 @@ START_TEST(bn_running_stats_and_output) {
 }
 END_TEST
 
+/* Large (threaded) and many-channel (> one block of 256) shapes against
+ * the textbook formulas in double, with a channel offset so a naive
+ * E[x^2] - E[x]^2 would lose digits. */
+START_TEST(bn_large_matches_reference) {
+  static const int shapes[2][3] = {{4, 20, 2048}, {2, 300, 7}};
+  const int n = shapes[_i][0], c = shapes[_i][1], hw = shapes[_i][2];
+  const size_t total = (size_t)n * c * hw, cnt = (size_t)n * hw;
+  float *x = fbuf(total, 140 + _i, -1, 1), *dy = fbuf(total, 150 + _i, -1, 1);
+  for (size_t k = 0; k < total; k++) x[k] += 50.0f + (float)((k / hw) % c);
+  float *y = zbuf(total), *dx = zbuf(total), *ye = zbuf(total), *dxe = zbuf(total);
+  float *gamma = fbuf(c, 160, 0.5f, 1.5f), *beta = fbuf(c, 161, -1, 1);
+  float *rm = zbuf(c), *rv = zbuf(c), *sm = zbuf(c), *si = zbuf(c);
+  float *dg = zbuf(c), *db = zbuf(c), *dge = zbuf(c), *dbe = zbuf(c);
+  for (int ch = 0; ch < c; ch++) rv[ch] = 1.0f;
+  ldnq__bn_forward_train(n, c, hw, x, gamma, beta, 1e-5f, 0.1f, rm, rv, y, sm, si);
+  ldnq__bn_backward_train(n, c, hw, x, gamma, sm, si, dy, dx, dg, db);
+  ldnq__bn_forward_eval(n, c, hw, x, gamma, beta, 1e-5f, rm, rv, ye);
+  ldnq__bn_backward_eval(n, c, hw, x, gamma, 1e-5f, rm, rv, dy, dxe, dge, dbe);
+  for (int ch = 0; ch < c; ch++) {
+    double s = 0, ss = 0, sdy = 0, sdyx = 0;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) s += x[((size_t)b * c + ch) * hw + i];
+    double mean = s / cnt;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) {
+        size_t k = ((size_t)b * c + ch) * hw + i;
+        ss += (x[k] - mean) * (x[k] - mean);
+      }
+    double var = ss / cnt, is = 1.0 / sqrt(var + 1e-5);
+    ck_assert_double_eq_tol(sm[ch], mean, 1e-5 * fabs(mean));
+    ck_assert_double_eq_tol(si[ch], is, 1e-3 * is);
+    ck_assert_double_eq_tol(rv[ch], 0.9 + 0.1 * ss / (cnt - 1), 1e-3);
+    double ire = 1.0 / sqrt((double)rv[ch] + 1e-5), dgr = 0, dger = 0;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) {
+        size_t k = ((size_t)b * c + ch) * hw + i;
+        sdy += dy[k];
+        sdyx += dy[k] * (x[k] - mean) * is;
+        dger += dy[k] * (x[k] - rm[ch]) * ire;
+      }
+    dgr = sdyx;
+    ck_assert_double_eq_tol(dg[ch], dgr, 1e-3 * (1 + fabs(dgr)));
+    ck_assert_double_eq_tol(db[ch], sdy, 1e-3 * (1 + fabs(sdy)));
+    ck_assert_double_eq_tol(dge[ch], dger, 1e-3 * (1 + fabs(dger)));
+    ck_assert_double_eq_tol(dbe[ch], sdy, 1e-3 * (1 + fabs(sdy)));
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) {
+        size_t k = ((size_t)b * c + ch) * hw + i;
+        double xh = (x[k] - mean) * is;
+        ck_assert_double_eq_tol(y[k], xh * gamma[ch] + beta[ch], 2e-3);
+        double want = gamma[ch] * is * (dy[k] - sdy / cnt - xh * sdyx / cnt);
+        ck_assert_double_eq_tol(dx[k], want, 2e-3 * gamma[ch] * is);
+        ck_assert_double_eq_tol(ye[k], (x[k] - rm[ch]) * ire * gamma[ch] + beta[ch], 2e-3);
+        ck_assert_double_eq_tol(dxe[k], dy[k] * gamma[ch] * ire, 1e-5);
+      }
+  }
+  free(x), free(dy), free(y), free(dx), free(ye), free(dxe), free(gamma), free(beta);
+  free(rm), free(rv), free(sm), free(si), free(dg), free(db), free(dge), free(dbe);
+}
+END_TEST
+
 /* ---- elementwise, pooling, linear ---- */
 
 typedef struct act_case {
@@ -594,6 +658,7 @@ static Suite *ops_suite(void) {
   tcase_add_test(tc, bn_train_finite_differences);
   tcase_add_test(tc, bn_eval_finite_differences);
   tcase_add_test(tc, bn_running_stats_and_output);
+  tcase_add_loop_test(tc, bn_large_matches_reference, 0, 2);
   tcase_add_test(tc, relu_maxpool_gap_add_finite_differences);
   tcase_add_test(tc, relu_in_place_and_values);
   tcase_add_test(tc, maxpool_padding_never_wins);

@@ -1,45 +1,178 @@
 /* Batch normalisation over [n, c, hw] (PyTorch BatchNorm2d semantics).
- * Per-channel sums are accumulated in double: n*hw reaches ~10^5. */
+ * Memory-bound: statistics take one pass (sums shifted by a per-channel
+ * pivot, so E[x^2] - E[x]^2 does not cancel), outputs one more. Inner sums
+ * use LANES independent float accumulators so they vectorise without
+ * -ffast-math; per-plane partials are combined in double. */
 #include <math.h>
+#include <string.h>
 
 #include "ops/ops.h"
+#include "ops/ops_internal.h"
 
-/* Mean and biased variance of channel ch (two passes: no cancellation). */
-static void channel_moments(int n, int c, int hw, const float *x, int ch, double *mean,
-                            double *var_biased) {
-  const size_t cnt = (size_t)n * hw;
-  double s = 0.0;
-  for (int b = 0; b < n; b++) {
-    const float *p = x + ((size_t)b * c + ch) * hw;
-    float part = 0.0f;
-    for (int i = 0; i < hw; i++) part += p[i];
-    s += part;
-  }
-  double m = s / (double)cnt;
-  /* Second pass about the mean: no cancellation. */
-  double ss = 0.0;
-  float mf = (float)m;
-  for (int b = 0; b < n; b++) {
-    const float *p = x + ((size_t)b * c + ch) * hw;
-    float part = 0.0f;
-    for (int i = 0; i < hw; i++) {
-      float d = p[i] - mf;
-      part += d * d;
+#define LANES 16
+/* Below this many elements a thread costs more than it saves. */
+#define BN_PAR_MIN_ELEMS (1 << 17)
+
+/* s1 += sum(p - k), s2 += sum((p - k)^2) over len floats. */
+static void sums_shifted(const float *restrict p, int len, float k, double *s1, double *s2) {
+  float a[LANES] = {0}, b[LANES] = {0};
+  int i = 0;
+  for (; i + LANES <= len; i += LANES)
+    for (int l = 0; l < LANES; l++) {
+      float d = p[i + l] - k;
+      a[l] += d;
+      b[l] += d * d;
     }
-    ss += part;
+  float ta = 0.0f, tb = 0.0f;
+  for (; i < len; i++) {
+    float d = p[i] - k;
+    ta += d;
+    tb += d * d;
   }
-  *mean = m;
-  *var_biased = ss / (double)cnt;
+  for (int l = 0; l < LANES; l++) ta += a[l], tb += b[l];
+  *s1 += ta;
+  *s2 += tb;
 }
 
-/* y = x * scale + shift over one channel. */
-static void channel_affine(int n, int c, int hw, const float *x, int ch, float scale,
-                           float shift, float *y) {
-  for (int b = 0; b < n; b++) {
-    size_t o = ((size_t)b * c + ch) * hw;
-    const float *p = x + o;
-    float *q = y + o;
-    for (int i = 0; i < hw; i++) q[i] = p[i] * scale + shift;
+/* s1 += sum(g), s2 += sum(g * (x - m)) over len floats. */
+static void grad_sums(const float *restrict x, const float *restrict g, int len, float m,
+                      double *s1, double *s2) {
+  float a[LANES] = {0}, b[LANES] = {0};
+  int i = 0;
+  for (; i + LANES <= len; i += LANES)
+    for (int l = 0; l < LANES; l++) {
+      a[l] += g[i + l];
+      b[l] += g[i + l] * (x[i + l] - m);
+    }
+  float ta = 0.0f, tb = 0.0f;
+  for (; i < len; i++) {
+    ta += g[i];
+    tb += g[i] * (x[i] - m);
+  }
+  for (int l = 0; l < LANES; l++) ta += a[l], tb += b[l];
+  *s1 += ta;
+  *s2 += tb;
+}
+
+/* Channels are processed in blocks: statistics per channel (threads split
+ * the channels), then one linear sweep over the block's planes (threads
+ * split the planes), which streams memory better than channel-major order. */
+#define BN_BLOCK 256
+
+typedef struct bn_job {
+  int mode; /* 0 forward train, 1 forward eval, 2 backward train, 3 backward eval */
+  int n, c, hw, nthreads, c0, c1;
+  const float *x, *gamma, *beta, *dy, *rmean_in, *rvar_in, *smean, *sinvstd;
+  float eps, momentum;
+  float *rmean, *rvar, *y, *save_mean, *save_invstd, *dx, *dgamma, *dbeta;
+  /* Per-channel constants of the sweep, indexed ch - c0:
+   * forward: y = x*k1 + k2; backward: dx = dy*k1 + (x - k3)*k2 + k4. */
+  float k1[BN_BLOCK], k2[BN_BLOCK], k3[BN_BLOCK], k4[BN_BLOCK];
+} bn_job;
+
+static void stats_train(bn_job *j, int ch) {
+  const size_t cnt = (size_t)j->n * j->hw;
+  const float k = j->x[(size_t)ch * j->hw]; /* pivot: any sample of the channel */
+  double s1 = 0.0, s2 = 0.0;
+  for (int b = 0; b < j->n; b++)
+    sums_shifted(j->x + ((size_t)b * j->c + ch) * j->hw, j->hw, k, &s1, &s2);
+  double dm = s1 / (double)cnt;
+  double mean = k + dm;
+  double var = s2 / (double)cnt - dm * dm;
+  if (var < 0.0) var = 0.0;
+  double invstd = 1.0 / sqrt(var + (double)j->eps);
+  if (j->save_mean) j->save_mean[ch] = (float)mean;
+  if (j->save_invstd) j->save_invstd[ch] = (float)invstd;
+  const double m = j->momentum;
+  if (j->rmean) j->rmean[ch] = (float)((1.0 - m) * j->rmean[ch] + m * mean);
+  if (j->rvar) {
+    double unbiased = cnt > 1 ? var * (double)cnt / (double)(cnt - 1) : var;
+    j->rvar[ch] = (float)((1.0 - m) * j->rvar[ch] + m * unbiased);
+  }
+  double g = j->gamma ? j->gamma[ch] : 1.0, bt = j->beta ? j->beta[ch] : 0.0;
+  j->k1[ch - j->c0] = (float)(g * invstd);
+  j->k2[ch - j->c0] = (float)(bt - mean * g * invstd);
+}
+
+/* Backward sums; `batch` adds the terms from the batch statistics'
+ * dependence on x (training form). */
+static void stats_backward(bn_job *j, int ch, float mean, double invstd, int batch) {
+  const double cnt = (double)j->n * j->hw;
+  double sdy = 0.0, sdyx = 0.0;
+  if (batch || j->dgamma || j->dbeta)
+    for (int b = 0; b < j->n; b++) {
+      size_t o = ((size_t)b * j->c + ch) * j->hw;
+      grad_sums(j->x + o, j->dy + o, j->hw, mean, &sdy, &sdyx);
+    }
+  if (j->dgamma) j->dgamma[ch] += (float)(sdyx * invstd);
+  if (j->dbeta) j->dbeta[ch] += (float)sdy;
+  double k = (j->gamma ? j->gamma[ch] : 1.0) * invstd;
+  int i = ch - j->c0;
+  j->k1[i] = (float)k;
+  j->k2[i] = batch ? (float)(-k * invstd * invstd * sdyx / cnt) : 0.0f;
+  j->k3[i] = mean;
+  j->k4[i] = batch ? (float)(-k * sdy / cnt) : 0.0f;
+}
+
+static void stats_thread(void *arg, int t) {
+  bn_job *j = arg;
+  const int nc = j->c1 - j->c0;
+  int a = j->c0 + (int)((long)nc * t / j->nthreads), e = j->c0 + (int)((long)nc * (t + 1) / j->nthreads);
+  for (int ch = a; ch < e; ch++) {
+    switch (j->mode) {
+      case 0: stats_train(j, ch); break;
+      case 1: {
+        double invstd = 1.0 / sqrt((double)j->rvar_in[ch] + (double)j->eps);
+        double g = j->gamma ? j->gamma[ch] : 1.0, bt = j->beta ? j->beta[ch] : 0.0;
+        j->k1[ch - j->c0] = (float)(g * invstd);
+        j->k2[ch - j->c0] = (float)(bt - j->rmean_in[ch] * g * invstd);
+        break;
+      }
+      case 2: stats_backward(j, ch, j->smean[ch], j->sinvstd[ch], 1); break;
+      default:
+        stats_backward(j, ch, j->rmean_in[ch],
+                       1.0 / sqrt((double)j->rvar_in[ch] + (double)j->eps), 0);
+        break;
+    }
+  }
+}
+
+static void sweep_thread(void *arg, int t) {
+  const bn_job *j = arg;
+  const int nc = j->c1 - j->c0, hw = j->hw;
+  const long planes = (long)j->n * nc;
+  long a = planes * t / j->nthreads, e = planes * (t + 1) / j->nthreads;
+  for (long pl = a; pl < e; pl++) {
+    int b = (int)(pl / nc), i = (int)(pl % nc);
+    size_t o = ((size_t)b * j->c + j->c0 + i) * hw;
+    const float k1 = j->k1[i], k2 = j->k2[i], k3 = j->k3[i], k4 = j->k4[i];
+    const float *restrict xp = j->x + o;
+    if (j->mode <= 1) {
+      float *restrict yp = j->y + o;
+      for (int q = 0; q < hw; q++) yp[q] = xp[q] * k1 + k2;
+    } else if (j->mode == 2) {
+      const float *restrict gp = j->dy + o;
+      float *restrict dp = j->dx + o;
+      for (int q = 0; q < hw; q++) dp[q] = gp[q] * k1 + (xp[q] - k3) * k2 + k4;
+    } else {
+      const float *restrict gp = j->dy + o;
+      float *restrict dp = j->dx + o;
+      for (int q = 0; q < hw; q++) dp[q] = gp[q] * k1;
+    }
+  }
+}
+
+static void bn_run(bn_job *j) {
+  const int sweep = j->mode <= 1 || j->dx != NULL;
+  for (j->c0 = 0; j->c0 < j->c; j->c0 += BN_BLOCK) {
+    j->c1 = j->c - j->c0 < BN_BLOCK ? j->c : j->c0 + BN_BLOCK;
+    size_t elems = (size_t)j->n * (size_t)(j->c1 - j->c0) * (size_t)j->hw;
+    int nt = elems >= BN_PAR_MIN_ELEMS ? ldnq__ops_threads() : 1;
+    j->nthreads = nt < j->c1 - j->c0 ? nt : j->c1 - j->c0;
+    ldnq__parallel_run(j->nthreads, stats_thread, j);
+    if (!sweep) continue;
+    j->nthreads = (long)nt < (long)j->n * (j->c1 - j->c0) ? nt : 1;
+    ldnq__parallel_run(j->nthreads, sweep_thread, j);
   }
 }
 
@@ -47,102 +180,42 @@ void ldnq__bn_forward_train(int n, int c, int hw, const float *x, const float *g
                             const float *beta, float eps, float momentum,
                             float *running_mean, float *running_var, float *y,
                             float *save_mean, float *save_invstd) {
-  const size_t cnt = (size_t)n * hw;
-  for (int ch = 0; ch < c; ch++) {
-    double mean, var;
-    channel_moments(n, c, hw, x, ch, &mean, &var);
-    double invstd = 1.0 / sqrt(var + (double)eps);
-    if (save_mean) save_mean[ch] = (float)mean;
-    if (save_invstd) save_invstd[ch] = (float)invstd;
-    if (running_mean)
-      running_mean[ch] = (float)((1.0 - momentum) * running_mean[ch] + momentum * mean);
-    if (running_var) {
-      double unbiased = cnt > 1 ? var * (double)cnt / (double)(cnt - 1) : var;
-      running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * unbiased);
-    }
-    double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
-    float scale = (float)(g * invstd), shift = (float)(bt - mean * g * invstd);
-    channel_affine(n, c, hw, x, ch, scale, shift, y);
-  }
+  bn_job j;
+  memset(&j, 0, sizeof j);
+  j.mode = 0, j.n = n, j.c = c, j.hw = hw, j.x = x, j.gamma = gamma, j.beta = beta;
+  j.eps = eps, j.momentum = momentum, j.rmean = running_mean, j.rvar = running_var, j.y = y;
+  j.save_mean = save_mean, j.save_invstd = save_invstd;
+  bn_run(&j);
 }
 
 void ldnq__bn_forward_eval(int n, int c, int hw, const float *x, const float *gamma,
                            const float *beta, float eps, const float *running_mean,
                            const float *running_var, float *y) {
-  for (int ch = 0; ch < c; ch++) {
-    double invstd = 1.0 / sqrt((double)running_var[ch] + (double)eps);
-    double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
-    float scale = (float)(g * invstd), shift = (float)(bt - running_mean[ch] * g * invstd);
-    channel_affine(n, c, hw, x, ch, scale, shift, y);
-  }
-}
-
-/* sum(dy) and sum(dy * (x - mean)) of one channel. */
-static void channel_grad_sums(int n, int c, int hw, const float *x, const float *dy, int ch,
-                              float mean, double *sdy, double *sdyx) {
-  double a = 0.0, b2 = 0.0;
-  for (int b = 0; b < n; b++) {
-    size_t o = ((size_t)b * c + ch) * hw;
-    const float *xp = x + o, *gp = dy + o;
-    float pa = 0.0f, pb = 0.0f;
-    for (int i = 0; i < hw; i++) {
-      pa += gp[i];
-      pb += gp[i] * (xp[i] - mean);
-    }
-    a += pa;
-    b2 += pb;
-  }
-  *sdy = a;
-  *sdyx = b2;
+  bn_job j;
+  memset(&j, 0, sizeof j);
+  j.mode = 1, j.n = n, j.c = c, j.hw = hw, j.x = x, j.gamma = gamma, j.beta = beta;
+  j.eps = eps, j.rmean_in = running_mean, j.rvar_in = running_var, j.y = y;
+  bn_run(&j);
 }
 
 void ldnq__bn_backward_train(int n, int c, int hw, const float *x, const float *gamma,
                              const float *save_mean, const float *save_invstd,
                              const float *dy, float *dx, float *dgamma, float *dbeta) {
-  const double cnt = (double)n * hw;
-  for (int ch = 0; ch < c; ch++) {
-    float mean = save_mean[ch];
-    double invstd = save_invstd[ch];
-    double sdy, sdyx;
-    channel_grad_sums(n, c, hw, x, dy, ch, mean, &sdy, &sdyx);
-    if (dgamma) dgamma[ch] += (float)(sdyx * invstd);
-    if (dbeta) dbeta[ch] += (float)sdy;
-    if (!dx) continue;
-    /* dx = g*invstd * (dy - mean(dy) - xhat * mean(dy*xhat)), written as
-     * dx = dy*k + (x - mean)*kx + k0 with per-channel constants. */
-    double g = gamma ? gamma[ch] : 1.0;
-    double k = g * invstd;
-    double kx = -k * invstd * invstd * sdyx / cnt;
-    double k0 = -k * sdy / cnt;
-    float fk = (float)k, fkx = (float)kx, fk0 = (float)k0;
-    for (int b = 0; b < n; b++) {
-      size_t o = ((size_t)b * c + ch) * hw;
-      const float *xp = x + o, *gp = dy + o;
-      float *dp = dx + o;
-      for (int i = 0; i < hw; i++) dp[i] = gp[i] * fk + (xp[i] - mean) * fkx + fk0;
-    }
-  }
+  bn_job j;
+  memset(&j, 0, sizeof j);
+  j.mode = 2, j.n = n, j.c = c, j.hw = hw, j.x = x, j.gamma = gamma, j.dy = dy;
+  j.smean = save_mean, j.sinvstd = save_invstd, j.dx = dx, j.dgamma = dgamma, j.dbeta = dbeta;
+  bn_run(&j);
 }
 
 void ldnq__bn_backward_eval(int n, int c, int hw, const float *x, const float *gamma,
                             float eps, const float *running_mean,
                             const float *running_var, const float *dy, float *dx,
                             float *dgamma, float *dbeta) {
-  for (int ch = 0; ch < c; ch++) {
-    double invstd = 1.0 / sqrt((double)running_var[ch] + (double)eps);
-    if (dgamma || dbeta) {
-      double sdy, sdyx;
-      channel_grad_sums(n, c, hw, x, dy, ch, running_mean[ch], &sdy, &sdyx);
-      if (dgamma) dgamma[ch] += (float)(sdyx * invstd);
-      if (dbeta) dbeta[ch] += (float)sdy;
-    }
-    if (!dx) continue;
-    float k = (float)((gamma ? gamma[ch] : 1.0) * invstd);
-    for (int b = 0; b < n; b++) {
-      size_t o = ((size_t)b * c + ch) * hw;
-      const float *gp = dy + o;
-      float *dp = dx + o;
-      for (int i = 0; i < hw; i++) dp[i] = gp[i] * k;
-    }
-  }
+  bn_job j;
+  memset(&j, 0, sizeof j);
+  j.mode = 3, j.n = n, j.c = c, j.hw = hw, j.x = x, j.gamma = gamma, j.dy = dy;
+  j.eps = eps, j.rmean_in = running_mean, j.rvar_in = running_var;
+  j.dx = dx, j.dgamma = dgamma, j.dbeta = dbeta;
+  bn_run(&j);
 }

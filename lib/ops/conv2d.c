@@ -9,6 +9,10 @@
 
 /* Below this many columns per sgemm, OpenBLAS's per-call overheads show. */
 #define CONV_MIN_COLS 512
+/* Up to this many weights, dW is computed transposed (cols * dy^T: the
+ * long side first suits OpenBLAS better when cout is small) into a
+ * per-thread buffer and transposed back once. */
+#define CONV_DWT_MAX_WEIGHTS (1 << 16)
 /* Below this many flops a conv is not worth a thread. */
 #define CONV_PAR_MIN_FLOPS 4.0e6
 
@@ -42,7 +46,8 @@ typedef struct conv_plan {
   size_t K, P;       /* cin*kh*kw, oh*ow */
   size_t cols;       /* floats: cols of nb images [K, nb*P] (0: read x directly) */
   size_t stage;      /* floats: [cout, nb*P] output/gradient staging (0 if nb == 1) */
-  size_t partial;    /* floats: per-thread dW and db sums (0 if single-threaded) */
+  int dwt;           /* dW accumulated transposed, [K, cout], in the partials */
+  size_t partial;    /* floats: per-thread dW and db sums (0 if unused) */
   size_t per_thread; /* floats of workspace per thread */
 } conv_plan;
 
@@ -61,7 +66,8 @@ static conv_plan make_plan(const ldnq__conv_geom *g) {
   p.nb = (int)nb;
   p.cols = (is_pointwise(g) && nb == 1) ? 0 : p.K * nb * p.P;
   p.stage = nb > 1 ? (size_t)g->cout * nb * p.P : 0;
-  p.partial = p.nthreads > 1 ? (size_t)g->cout * p.K + (size_t)g->cout : 0;
+  p.dwt = (size_t)g->cout * p.K <= CONV_DWT_MAX_WEIGHTS;
+  p.partial = (p.nthreads > 1 || p.dwt) ? (size_t)g->cout * p.K + (size_t)g->cout : 0;
   p.per_thread = p.cols + p.stage + p.partial;
   return p;
 }
@@ -141,9 +147,10 @@ static void backward_thread(void *arg, int t) {
   const int K = (int)j->p.K, P = (int)j->p.P, cout = g->cout;
   const size_t xs = (size_t)g->cin * g->h * g->w;
   float *cbuf = j->ws + t * j->p.per_thread, *stage = cbuf + j->p.cols;
-  /* Thread 0 accumulates straight into dw/db, the others into partials. */
+  /* Thread 0 accumulates straight into dw/db, the others (and all when dW
+   * is transposed) into partials. */
   float *dw = j->dw, *db = j->db;
-  if (t > 0) {
+  if (t > 0 || j->p.dwt) {
     float *part = stage + j->p.stage;
     dw = j->dw ? part : NULL;
     db = j->db ? part + (size_t)cout * K : NULL;
@@ -172,8 +179,12 @@ static void backward_thread(void *arg, int t) {
       }
     if (dw) {
       const float *cols = make_cols(j, b, m, cbuf);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, K, ld, 1.0f, dyg, ld, cols, ld,
-                  1.0f, dw, K);
+      if (j->p.dwt)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, cout, ld, 1.0f, cols, ld, dyg, ld,
+                    1.0f, dw, cout);
+      else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, K, ld, 1.0f, dyg, ld, cols,
+                    ld, 1.0f, dw, K);
     }
     if (j->dx) {
       if (j->p.cols == 0) { /* pointwise: dx = W^T dy directly */
@@ -192,12 +203,16 @@ void ldnq__conv2d_backward(const ldnq__conv_geom *g, const float *x, const float
                            const float *dy, float *dx, float *dw, float *db, float *ws) {
   conv_job j = {g, make_plan(g), x, w, NULL, dy, NULL, dx, dw, db, ws};
   ldnq__parallel_run(j.p.nthreads, backward_thread, &j);
-  const size_t K = j.p.K;
-  for (int t = 1; t < j.p.nthreads; t++) {
+  const size_t K = j.p.K, cout = (size_t)g->cout;
+  for (int t = j.p.dwt ? 0 : 1; t < j.p.nthreads; t++) {
     const float *part = ws + t * j.p.per_thread + j.p.cols + j.p.stage;
-    if (dw)
-      for (size_t i = 0; i < (size_t)g->cout * K; i++) dw[i] += part[i];
+    if (dw && j.p.dwt) {
+      for (size_t co = 0; co < cout; co++)
+        for (size_t k = 0; k < K; k++) dw[co * K + k] += part[k * cout + co];
+    } else if (dw) {
+      for (size_t i = 0; i < cout * K; i++) dw[i] += part[i];
+    }
     if (db)
-      for (int co = 0; co < g->cout; co++) db[co] += part[(size_t)g->cout * K + co];
+      for (size_t co = 0; co < cout; co++) db[co] += part[cout * K + co];
   }
 }

@@ -41,9 +41,52 @@ static void tap_to_row(const ldnq__conv_geom *g, const float *restrict xp, int k
   }
 }
 
+/* Stride 1 with ow == w ("same" padding across): a tap's row is the plane
+ * shifted by a constant offset, so it is one long copy followed by zeroing
+ * the columns that wrapped around from the neighbouring input row. */
+static int is_shift_copy(const ldnq__conv_geom *g) {
+  return g->stride_h == 1 && g->stride_w == 1 && g->ow == g->w;
+}
+
+static void tap_to_row_shift(const ldnq__conv_geom *g, const float *restrict xp, int ki, int kj,
+                             float *restrict row) {
+  const int w = g->w, oh = g->oh;
+  const long plane = (long)g->h * w;
+  int i0 = g->pad_h - ki, i1 = g->h + g->pad_h - ki; /* valid output rows */
+  if (i0 < 0) i0 = 0;
+  if (i1 > oh) i1 = oh;
+  if (i1 < i0) i1 = i0;
+  int off_w = kj - g->pad_w;
+  int j0 = off_w < 0 ? -off_w : 0, j1 = off_w > 0 ? w - off_w : w; /* valid columns */
+  for (long q = 0; q < (long)i0 * w; q++) row[q] = 0.0f;
+  for (long q = (long)i1 * w; q < (long)oh * w; q++) row[q] = 0.0f;
+  if (i1 == i0) return;
+  /* row[q] = xp[q + shift] for q in [q0, q1), clamped to the plane. */
+  const long shift = (long)(ki - g->pad_h) * w + off_w;
+  long q0 = (long)i0 * w, q1 = (long)i1 * w;
+  if (q0 + shift < 0) q0 = -shift;
+  if (q1 + shift > plane) q1 = plane - shift;
+  const float *src = xp + shift;
+  for (long q = q0; q < q1; q++) row[q] = src[q];
+  /* Wrapped (and clamped) columns are padding. */
+  if (j0 > 0 || j1 < w)
+    for (int oi = i0; oi < i1; oi++) {
+      float *d = row + (long)oi * w;
+      for (int oj = 0; oj < j0; oj++) d[oj] = 0.0f;
+      for (int oj = j1; oj < w; oj++) d[oj] = 0.0f;
+    }
+}
+
 void ldnq__im2col_ld(const ldnq__conv_geom *g, const float *x, float *cols, size_t ldc) {
   const size_t plane = (size_t)g->h * g->w;
   size_t r = 0;
+  if (is_shift_copy(g)) {
+    for (int ci = 0; ci < g->cin; ci++)
+      for (int ki = 0; ki < g->kh; ki++)
+        for (int kj = 0; kj < g->kw; kj++, r++)
+          tap_to_row_shift(g, x + ci * plane, ki, kj, cols + r * ldc);
+    return;
+  }
   for (int ci = 0; ci < g->cin; ci++)
     for (int ki = 0; ki < g->kh; ki++)
       for (int kj = 0; kj < g->kw; kj++, r++)
@@ -54,12 +97,45 @@ void ldnq__im2col(const ldnq__conv_geom *g, const float *x, float *cols) {
   ldnq__im2col_ld(g, x, cols, (size_t)g->oh * g->ow);
 }
 
+/* Inverse of tap_to_row_shift: zero the wrapped columns of the row, then
+ * one long add of the shifted row into the plane. */
+static void row_to_tap_shift(const ldnq__conv_geom *g, float *restrict row, int ki, int kj,
+                             float *restrict xp) {
+  const int w = g->w, oh = g->oh;
+  const long plane = (long)g->h * w;
+  int i0 = g->pad_h - ki, i1 = g->h + g->pad_h - ki;
+  if (i0 < 0) i0 = 0;
+  if (i1 > oh) i1 = oh;
+  if (i1 <= i0) return;
+  int off_w = kj - g->pad_w;
+  int j0 = off_w < 0 ? -off_w : 0, j1 = off_w > 0 ? w - off_w : w;
+  if (j0 > 0 || j1 < w)
+    for (int oi = i0; oi < i1; oi++) {
+      float *d = row + (long)oi * w;
+      for (int oj = 0; oj < j0; oj++) d[oj] = 0.0f;
+      for (int oj = j1; oj < w; oj++) d[oj] = 0.0f;
+    }
+  const long shift = (long)(ki - g->pad_h) * w + off_w;
+  long q0 = (long)i0 * w, q1 = (long)i1 * w;
+  if (q0 + shift < 0) q0 = -shift;
+  if (q1 + shift > plane) q1 = plane - shift;
+  float *dst = xp + shift;
+  for (long q = q0; q < q1; q++) dst[q] += row[q];
+}
+
 /* Adds every row of cols back to the input position it was read from. */
-void ldnq__col2im_ld(const ldnq__conv_geom *g, const float *cols, size_t ldc, float *dx) {
+void ldnq__col2im_ld(const ldnq__conv_geom *g, float *cols, size_t ldc, float *dx) {
   const size_t plane = (size_t)g->h * g->w;
   const int sh = g->stride_h, sw = g->stride_w;
   memset(dx, 0, sizeof(float) * plane * (size_t)g->cin);
   size_t r = 0;
+  if (is_shift_copy(g)) {
+    for (int ci = 0; ci < g->cin; ci++)
+      for (int ki = 0; ki < g->kh; ki++)
+        for (int kj = 0; kj < g->kw; kj++, r++)
+          row_to_tap_shift(g, cols + r * ldc, ki, kj, dx + ci * plane);
+    return;
+  }
   for (int ci = 0; ci < g->cin; ci++) {
     float *xp = dx + ci * plane;
     for (int ki = 0; ki < g->kh; ki++)

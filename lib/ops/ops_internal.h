@@ -10,8 +10,9 @@
 /* im2col of one image into rows of stride ldc (>= oh*ow), so several images
  * can sit side by side in one cols matrix. */
 void ldnq__im2col_ld(const ldnq__conv_geom *g, const float *x, float *cols, size_t ldc);
-/* dx[cin, h, w] (overwritten) = col2im of cols with row stride ldc. */
-void ldnq__col2im_ld(const ldnq__conv_geom *g, const float *cols, size_t ldc, float *dx);
+/* dx[cin, h, w] (overwritten) = col2im of cols with row stride ldc. Entries
+ * of cols that fall into the padding may be set to zero (scratch input). */
+void ldnq__col2im_ld(const ldnq__conv_geom *g, float *cols, size_t ldc, float *dx);
 
 #define LDNQ__OPS_MAX_THREADS 16
 /* Threads the kernels split work over (OpenBLAS's count at first use, at

@@ -1,0 +1,74 @@
+/* Backward pass for the last forward. Parameter gradients accumulate only
+ * for trainable parameters (frozen ones get NULL, so their dW work is
+ * skipped); input gradients always propagate. Scratch: four gradient
+ * buffers of the largest activation size (gbuf). */
+#include "nn/nn_impl.h"
+
+static float *pgrad(ldnq_network *net, int idx) {
+  return (idx >= 0 && net->ent[idx].trainable) ? net->ent[idx].grad : NULL;
+}
+
+static void conv_bwd(ldnq_network *net, nn_conv *c, const float *x, const float *dy, float *dx) {
+  ldnq__conv2d_backward(&c->g, x, net->ent[c->w].data, dy, dx, pgrad(net, c->w),
+                        pgrad(net, c->b), net->ws);
+}
+
+static void bn_bwd(ldnq_network *net, nn_bn *b, const nn_conv *c, const float *dy, float *dx) {
+  int hw = c->g.oh * c->g.ow;
+  const float *gamma = net->ent[b->w].data;
+  float *dg = pgrad(net, b->w), *db = pgrad(net, b->w + 1);
+  if (net->fwd_training)
+    ldnq__bn_backward_train(c->g.n, b->c, hw, c->y, gamma, b->mean, b->invstd, dy, dx, dg, db);
+  else
+    ldnq__bn_backward_eval(c->g.n, b->c, hw, c->y, gamma, NN_BN_EPS, net->ent[b->w + 2].data,
+                           net->ent[b->w + 3].data, dy, dx, dg, db);
+}
+
+/* gout: dL/d(block out), clobbered; gin receives dL/d(block in). */
+static void block_bwd(ldnq_network *net, nn_block *blk, float *gout, float *gin) {
+  float *t1 = net->gbuf[2], *t2 = net->gbuf[3];
+  int last = blk->nconv - 1;
+  ldnq__relu_backward(blk->out_n, blk->out, gout, gout);
+  bn_bwd(net, &blk->bn[last], &blk->conv[last], gout, t1);
+  for (int i = last; i >= 0; i--) {
+    if (i == 0) {
+      conv_bwd(net, &blk->conv[0], blk->in, t1, gin);
+    } else {
+      conv_bwd(net, &blk->conv[i], blk->act[i - 1], t1, t2);
+      ldnq__relu_backward(conv_numel(&blk->conv[i - 1]), blk->act[i - 1], t2, t2);
+      bn_bwd(net, &blk->bn[i - 1], &blk->conv[i - 1], t2, t1);
+    }
+  }
+  if (blk->has_ds) {
+    bn_bwd(net, &blk->dsbn, &blk->ds, gout, t1);
+    conv_bwd(net, &blk->ds, blk->in, t1, t2);
+    ldnq__add(blk->in_n, gin, t2, gin);
+  } else {
+    ldnq__add(blk->in_n, gin, gout, gin);
+  }
+}
+
+void nn_backward(ldnq_network *net, const float *dlogits, float *dx) {
+  int n = net->rn;
+  float *ga = net->gbuf[0], *gb = net->gbuf[1];
+  ldnq__linear_backward(n, net->fc_in, net->num_classes, net->gap_y, net->ent[net->fc_w].data,
+                        dlogits, gb, pgrad(net, net->fc_w), pgrad(net, net->fc_b));
+  ldnq__gap_backward(n, net->fc_in, net->last_hw, gb, ga);
+  for (int b = net->nblocks - 1; b >= 0; b--) {
+    block_bwd(net, &net->blocks[b], ga, gb);
+    float *t = ga;
+    ga = gb;
+    gb = t;
+  }
+  /* ga: dL/d(stem output after pool). */
+  if (net->imagenet) {
+    ldnq__maxpool_backward(n, 64, net->stem_h, net->stem_w, net->pool_h, net->pool_w,
+                           net->argmax, ga, gb);
+    float *t = ga;
+    ga = gb;
+    gb = t;
+  }
+  ldnq__relu_backward(conv_numel(&net->stem), net->stem_a, ga, ga);
+  bn_bwd(net, &net->stem_bn, &net->stem, ga, gb);
+  conv_bwd(net, &net->stem, net->x0, gb, dx);
+}

@@ -1,0 +1,98 @@
+/* Forward pass: keeps conv outputs (BN inputs), post-ReLU activations,
+ * BN batch statistics and max-pool argmax for backward; calls the tap with
+ * each weight layer's input just before the layer runs. */
+#include <string.h>
+
+#include "core/tensor.h"
+#include "nn/nn_impl.h"
+
+/* Borrowed tensor view for the tap (no allocation). */
+static ldnq_status tap(ldnq_network *net, int layer, float *x, int ndim, int64_t a, int64_t b,
+                       int64_t c, int64_t d) {
+  if (!net->tap) return LDNQ_OK;
+  ldnq_tensor t;
+  memset(&t, 0, sizeof t);
+  t.ndim = ndim;
+  t.shape[0] = a;
+  t.shape[1] = b;
+  t.shape[2] = c;
+  t.shape[3] = d;
+  t.numel = a * b * (ndim == 4 ? c * d : 1);
+  t.data = x;
+  const char *name = net->layers[layer].name;
+  if (net->tap(net->tap_ud, name, &t))
+    return ldnq__fail(&net->err, LDNQ_ERR_CANCELLED, "forward cancelled by the tap at layer %s",
+                      name);
+  return LDNQ_OK;
+}
+
+static ldnq_status conv(ldnq_network *net, nn_conv *c, const float *x) {
+  ldnq_status st = tap(net, c->layer, (float *)x, 4, c->g.n, c->cin, c->g.h, c->g.w);
+  if (st) return st;
+  ldnq__conv2d_forward(&c->g, x, net->ent[c->w].data, c->b >= 0 ? net->ent[c->b].data : NULL,
+                       c->y, net->ws);
+  return LDNQ_OK;
+}
+
+static void bn(ldnq_network *net, nn_bn *b, const nn_conv *c, float *y) {
+  const float *g = net->ent[b->w].data, *be = net->ent[b->w + 1].data;
+  int hw = c->g.oh * c->g.ow;
+  if (net->training) {
+    ldnq__bn_forward_train(c->g.n, b->c, hw, c->y, g, be, NN_BN_EPS, NN_BN_MOMENTUM,
+                           net->ent[b->w + 2].data, net->ent[b->w + 3].data, y, b->mean,
+                           b->invstd);
+    net->ent[b->w + 4].data[0] += 1.0f;
+  } else {
+    ldnq__bn_forward_eval(c->g.n, b->c, hw, c->y, g, be, NN_BN_EPS, net->ent[b->w + 2].data,
+                          net->ent[b->w + 3].data, y);
+  }
+}
+
+static ldnq_status block(ldnq_network *net, nn_block *blk) {
+  const float *x = blk->in;
+  int last = blk->nconv - 1;
+  ldnq_status st;
+  for (int i = 0; i <= last; i++) {
+    if ((st = conv(net, &blk->conv[i], x))) return st;
+    if (i < last) {
+      bn(net, &blk->bn[i], &blk->conv[i], blk->act[i]);
+      ldnq__relu_forward(conv_numel(&blk->conv[i]), blk->act[i], blk->act[i]);
+      x = blk->act[i];
+    } else {
+      bn(net, &blk->bn[i], &blk->conv[i], blk->out);
+    }
+  }
+  if (blk->has_ds) {
+    if ((st = conv(net, &blk->ds, blk->in))) return st;
+    float *sc = net->gbuf[0]; /* gradient scratch is free during forward */
+    bn(net, &blk->dsbn, &blk->ds, sc);
+    ldnq__add(blk->out_n, blk->out, sc, blk->out);
+  } else {
+    ldnq__add(blk->out_n, blk->out, blk->in, blk->out);
+  }
+  ldnq__relu_forward(blk->out_n, blk->out, blk->out);
+  return LDNQ_OK;
+}
+
+ldnq_status nn_forward(ldnq_network *net, const float *x, float *logits) {
+  int n = net->rn;
+  net->fwd_valid = 0;
+  memcpy(net->x0, x, (size_t)n * (size_t)net->in_channels * (size_t)net->rh * (size_t)net->rw *
+                         sizeof(float));
+  ldnq_status st = conv(net, &net->stem, net->x0);
+  if (st) return st;
+  bn(net, &net->stem_bn, &net->stem, net->stem_a);
+  ldnq__relu_forward(conv_numel(&net->stem), net->stem_a, net->stem_a);
+  if (net->imagenet)
+    ldnq__maxpool_forward(n, 64, net->stem_h, net->stem_w, 3, 2, 1, net->pool_h, net->pool_w,
+                          net->stem_a, net->pool_y, net->argmax);
+  for (int b = 0; b < net->nblocks; b++)
+    if ((st = block(net, &net->blocks[b]))) return st;
+  ldnq__gap_forward(n, net->fc_in, net->last_hw, net->blocks[net->nblocks - 1].out, net->gap_y);
+  if ((st = tap(net, net->fc_layer, net->gap_y, 2, n, net->fc_in, 1, 1))) return st;
+  ldnq__linear_forward(n, net->fc_in, net->num_classes, net->gap_y, net->ent[net->fc_w].data,
+                       net->ent[net->fc_b].data, logits);
+  net->fwd_valid = 1;
+  net->fwd_training = net->training;
+  return LDNQ_OK;
+}

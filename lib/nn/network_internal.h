@@ -1,0 +1,29 @@
+/* Fast internal access to a network's state dict for other library modules
+ * (the trainer's SGD, the quantizer's cascade). No validation beyond the
+ * index: callers are library code. Pointers stay valid until the network is
+ * freed (parameters are never reallocated). */
+#ifndef LDNQ_NN_NETWORK_INTERNAL_H
+#define LDNQ_NN_NETWORK_INTERNAL_H
+
+#include "ldnq/network.h"
+
+/* Number of state-dict entries (parameters and buffers); 0 for NULL. */
+int ldnq__network_param_count(const ldnq_network *net);
+
+/* Entry `idx` in state-dict order. Any output pointer may be NULL.
+ * *grad is NULL for buffers; for parameters it is the accumulated gradient
+ * (same numel as data). num_batches_tracked is a float holding an integer.
+ * Returns LDNQ_ERR_INVALID_ARG for a NULL net or an index out of range. */
+ldnq_status ldnq__network_param(ldnq_network *net, int idx, const char **name, float **data,
+                                float **grad, int64_t *numel, int *trainable,
+                                int *is_buffer);
+
+/* Index of a state-dict entry by name, or -1. */
+int ldnq__network_find(const ldnq_network *net, const char *name);
+
+/* State-dict index of weight layer `layer`'s weight (and bias, -1 if none);
+ * -1 when out of range. Layers are numbered as ldnq_network_layer_*. */
+int ldnq__network_layer_weight(const ldnq_network *net, int layer);
+int ldnq__network_layer_bias(const ldnq_network *net, int layer);
+
+#endif

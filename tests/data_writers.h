@@ -101,7 +101,9 @@ static inline int tw_idx(const char *path, int gz, int ndim, const uint32_t *dim
 /* mkdir -p */
 static inline int tw_mkdirs(const char *path) {
   char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
+  size_t n = strlen(path);
+  if (n >= sizeof buf) return -1;
+  memcpy(buf, path, n + 1);
   for (char *p = buf + 1; *p; p++)
     if (*p == '/') {
       *p = 0;

@@ -147,3 +147,27 @@ zip_with_pickle(os.path.join(OUT, "evil_eval.pth"),
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)
 print("wrote", sorted(os.listdir(OUT)))
+
+
+def py2_numpy_pickle():
+    """A CIFAR-10-style batch as Python 2's cPickle (protocol 2) writes it:
+    SHORT_BINSTRING/BINSTRING for str, numpy _reconstruct + BUILD for the
+    array. Assembled by hand (Python 3 cannot emit BINSTRING)."""
+    def s(b):  # py2 str
+        return (b"U" + bytes([len(b)]) + b) if len(b) < 256 else (b"T" + struct.pack("<i", len(b)) + b)
+    data = bytes(range(6))
+    p = b"\x80\x02}q\x01(" + s(b"data")
+    p += b"cnumpy.core.multiarray\n_reconstruct\nq\x02cnumpy\nndarray\nq\x03K\x00\x85" + s(b"b") + b"\x87Rq\x04"
+    p += b"(K\x01K\x02K\x03\x86cnumpy\ndtype\nq\x05" + s(b"u1") + b"K\x00K\x01\x87Rq\x06"
+    p += b"(K\x03" + s(b"|") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89" + s(data) + b"tb"
+    p += s(b"labels") + b"]q\x07(K\x06K\tK\x09e" + s(b"batch_label") + s(b"training batch 1 of 5") + b"u."
+    return p
+
+
+with open(os.path.join(OUT, "py2_numpy.pkl"), "wb") as f:
+    f.write(py2_numpy_pickle())
+# Validate the hand-made bytes with Python's own unpickler.
+import numpy as np  # noqa: E402
+d = pickle.loads(py2_numpy_pickle(), encoding="bytes")
+assert d[b"data"].dtype == np.uint8 and d[b"data"].shape == (2, 3) and d[b"data"].tobytes() == bytes(range(6))
+assert d[b"labels"] == [6, 9, 9] and d[b"batch_label"] == b"training batch 1 of 5"

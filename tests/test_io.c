@@ -436,6 +436,39 @@ START_TEST(pickle_vm) {
 }
 END_TEST
 
+START_TEST(pickle_numpy_py2) {
+  /* CIFAR-style Python 2 pickle: numpy globals allowed for this call only. */
+  size_t n;
+  uint8_t *d = tu_read_file(FIX "py2_numpy.pkl", &n);
+  ck_assert_ptr_nonnull(d);
+  static const char *const np_wl[] = {"numpy.core.multiarray._reconstruct", "numpy.ndarray",
+                                      "numpy.dtype", NULL};
+  ldnq__pk_doc doc;
+  LDNQ_CK(ldnq__pk_parse(d, n, np_wl, &doc));
+  const ldnq__pk_node *arr = ldnq__pk_get(doc.root, "data");
+  ck_assert(ldnq__pk_is_call(arr, "numpy.core.multiarray", "_reconstruct"));
+  const ldnq__pk_node *state = arr->state; /* (1, shape, dtype, fortran, raw) */
+  ck_assert_ptr_nonnull(state);
+  ck_assert_int_eq(ldnq__pk_item(ldnq__pk_item(state, 1), 1)->i, 3);
+  const ldnq__pk_node *dt = ldnq__pk_item(state, 2);
+  ck_assert(ldnq__pk_is_call(dt, "numpy", "dtype"));
+  ck_assert(ldnq__pk_is_str(ldnq__pk_item(dt->items.v[1], 0), "u1"));
+  const ldnq__pk_node *raw = ldnq__pk_item(state, 4);
+  ck_assert_uint_eq(raw->len, 6);
+  ck_assert_mem_eq(raw->s, "\x00\x01\x02\x03\x04\x05", 6);
+  const ldnq__pk_node *labels = ldnq__pk_get(doc.root, "labels");
+  ck_assert_uint_eq(labels->items.n, 3);
+  ck_assert_int_eq(labels->items.v[1]->i, 9);
+  ck_assert(ldnq__pk_is_str(ldnq__pk_get(doc.root, "batch_label"), "training batch 1 of 5"));
+  ldnq__pk_free(&doc);
+  /* The torch whitelist does not allow numpy arrays: refused by name. */
+  static const char *const torch_only[] = {"collections.OrderedDict", NULL};
+  ck_assert_int_eq(ldnq__pk_parse(d, n, torch_only, &doc), LDNQ_ERR_FORMAT);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "numpy.core.multiarray._reconstruct"));
+  free(d);
+}
+END_TEST
+
 START_TEST(json_strict) {
   ldnq__json *j = NULL;
   const char good[] = " {\"a\":[1,-2,3.5e1,true,null],\"\\u00e9\\ud83d\\ude00\":\"x\\n\"} ";
@@ -596,6 +629,7 @@ static Suite *io_suite(void) {
   tcase_add_test(tc, allocation_failures_are_clean);
   tcase_add_test(tc, dangerous_globals_refused);
   tcase_add_test(tc, pickle_vm);
+  tcase_add_test(tc, pickle_numpy_py2);
   tcase_add_test(tc, json_strict);
   tcase_add_test(tc, hostile_headers);
   tcase_add_test(tc, zip64_records_read_back);

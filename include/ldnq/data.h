@@ -126,9 +126,9 @@ LDNQ_API ldnq_status ldnq_dataset_get_preset(const ldnq_dataset *ds,
 /* Options of a dataset (ldnq_dataset_set_option). */
 typedef enum ldnq_dataset_option {
   /* 1 (default): JPEGs are decoded at a reduced size with libjpeg's DCT
-   * scaling (1/8 .. 7/8) when the first step of the transform is a resize
-   * whose target shorter side still fits; 0: always full size (bit-exact
-   * with Pillow's decode + resize). */
+   * scaling (1/2, 1/4 or 1/8) when the first step of the transform is a
+   * resize whose target shorter side still fits; 0: always full size
+   * (bit-exact with Pillow's decode + resize). */
   LDNQ_DATASET_JPEG_DCT_SCALING = 0
 } ldnq_dataset_option;
 LDNQ_API ldnq_status ldnq_dataset_set_option(ldnq_dataset *ds,

@@ -20,9 +20,15 @@ typedef struct vm {
   ldnq__pk_node **memo;
   size_t nmemo;    /* slots allocated */
   size_t memo_len; /* keys set (MEMOIZE uses it) */
+  int too_many;    /* node_new hit LDNQ__PK_MAX_NODES */
 } vm;
 
-static ldnq_status nomem(void) {
+static ldnq_status nomem_(void);
+/* node_new's NULL means out of memory or over the node cap. */
+#define nomem() (m->too_many ? ldnq__fail(NULL, LDNQ_ERR_LIMIT, "pickle: more than %zu objects", \
+                                          LDNQ__PK_MAX_NODES) : nomem_())
+
+static ldnq_status nomem_(void) {
   return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory reading a pickle");
 }
 
@@ -34,7 +40,7 @@ static ldnq_status vec_push(ldnq__pk_vec *v, ldnq__pk_node *n) {
   if (v->n == v->cap) {
     size_t cap = v->cap ? v->cap * 2 : 4;
     ldnq__pk_node **p = ldnq__realloc(v->v, cap * sizeof *p);
-    if (!p) return nomem();
+    if (!p) return nomem_();
     v->v = p;
     v->cap = cap;
   }
@@ -44,6 +50,10 @@ static ldnq_status vec_push(ldnq__pk_vec *v, ldnq__pk_node *n) {
 
 static ldnq__pk_node *node_new(vm *m, ldnq__pk_kind kind) {
   ldnq__pk_doc *d = m->doc;
+  if (d->nall >= LDNQ__PK_MAX_NODES) {
+    m->too_many = 1;
+    return NULL;
+  }
   if (d->nall == d->capall) {
     size_t cap = d->capall ? d->capall * 2 : 64;
     ldnq__pk_node **p = ldnq__realloc(d->all, cap * sizeof *p);

@@ -15,7 +15,7 @@
  *
  * Memory: nodes, the stack and the memo are bounded by the input size
  * (every node needs at least one input byte; memo indices must be below
- * the input size). Strings and bytes point into the input buffer, which
+ * the input size) and nodes by LDNQ__PK_MAX_NODES. Strings and bytes point into the input buffer, which
  * must outlive the tree. The tree may share nodes (memo) and may even be
  * cyclic: walkers must bound their depth (LDNQ__PK_MAX_DEPTH).
  *
@@ -33,6 +33,8 @@
 #include "ldnq/common.h"
 
 #define LDNQ__PK_MAX_DEPTH 64
+/* Absolute cap on nodes (about 170 bytes each): LDNQ_ERR_LIMIT beyond. */
+#define LDNQ__PK_MAX_NODES ((size_t)1 << 21)
 
 typedef enum ldnq__pk_kind {
   LDNQ__PK_NONE = 0,

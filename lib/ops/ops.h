@@ -8,7 +8,7 @@
  * threads as OpenBLAS had at the first kernel call (fixed for the process,
  * so workspace sizes stay valid) and set OpenBLAS to one thread, process-
  * wide, until they return. Kernels may be called from several threads at
- * once; they never allocate. */
+ * once; they make no library allocations (threads are created per call). */
 #ifndef LDNQ_OPS_OPS_H
 #define LDNQ_OPS_OPS_H
 

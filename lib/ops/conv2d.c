@@ -8,7 +8,9 @@
 #include "ops/ops_internal.h"
 
 /* Below this many columns per sgemm, OpenBLAS's per-call overheads show. */
+#ifndef CONV_MIN_COLS
 #define CONV_MIN_COLS 512
+#endif
 /* A single image's cols larger than this (floats) are built and consumed
  * a slab of output rows at a time, so they stay in the per-core L2. */
 #define CONV_SLAB_FLOATS (1 << 18)

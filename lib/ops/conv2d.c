@@ -1,6 +1,7 @@
 /* conv2d forward/backward: im2col + sgemm. The batch is split across
  * threads (ldnq__parallel_run); within a thread, images with few output
- * positions are grouped so each sgemm has at least CONV_MIN_COLS columns. */
+ * positions are grouped so each sgemm has at least CONV_MIN_COLS columns,
+ * and large images are processed in slabs of output rows. */
 #include <cblas.h>
 #include <string.h>
 
@@ -50,7 +51,7 @@ typedef struct conv_plan {
   int nb;            /* images per sgemm */
   int rows;          /* output rows per slab when nb == 1 (oh: whole image) */
   size_t K, P;       /* cin*kh*kw, oh*ow */
-  size_t cols;       /* floats: cols of nb images [K, nb*P] (0: read x directly) */
+  size_t cols;       /* floats: [K, nb*P] or one slab [K, rows*ow] (0: x is cols) */
   size_t stage;      /* floats: [cout, nb*P] output/gradient staging (0 if nb == 1) */
   int dwt;           /* dW accumulated transposed, [K, cout], in the partials */
   size_t partial;    /* floats: per-thread dW and db sums (0 if unused) */

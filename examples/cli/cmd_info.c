@@ -1,9 +1,114 @@
-/* ldnq info: not implemented yet (placeholder until its issue lands). */
+/* ldnq info FILE [--json]: format and tensors of a model file. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 
+static int bits_of(int levels) { return levels == 3 ? 2 : levels <= 7 ? 3 : 4; }
+
+/* JSON has no NaN/Infinity: non-finite sums become null. */
+static void json_num(const char *key, double v) {
+  if (isfinite(v)) printf(",\"%s\":%.17g", key, v);
+  else printf(",\"%s\":null", key);
+}
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: ldnq info FILE [--json]\n"
+             "  Prints the file's format and, per tensor, dtype, shape, sum and sum of |x|.\n"
+             "  --json  also print one JSON object as the last line of stdout.\n");
+}
+
 int cli_info(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "ldnq info: not implemented in this build\n");
-  return 2;
+  const char *path = NULL;
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--json")) json = 1;
+    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout);
+      return 0;
+    } else if (argv[i][0] == '-' || path) {
+      usage(stderr);
+      return 2;
+    } else path = argv[i];
+  }
+  if (!path) {
+    usage(stderr);
+    return 2;
+  }
+  ldnq_checkpoint *ck = NULL;
+  ldnq_status st = ldnq_checkpoint_load(path, &ck);
+  if (st) return cli_fail("info", path, st, NULL);
+  ldnq_format fmt;
+  int n = 0;
+  ldnq_checkpoint_format(ck, &fmt);
+  ldnq_checkpoint_count(ck, &n);
+  printf("%s: %s, %d tensors\n", path, ldnq_format_name(fmt), n);
+  double packed = 0, f32 = 0;
+  for (int i = 0; i < n; i++) {
+    const char *name;
+    ldnq_dtype dt;
+    int nd;
+    int64_t shape[LDNQ_MAX_DIMS], numel = 1;
+    double sum = 0, sabs = 0;
+    ldnq_checkpoint_name(ck, i, &name);
+    ldnq_checkpoint_info(ck, name, &dt, &nd, shape);
+    ldnq_checkpoint_sum(ck, name, &sum, &sabs);
+    printf("  %-40s %-9s [", name, ldnq_dtype_name(dt));
+    for (int d = 0; d < nd; d++) {
+      printf("%s%lld", d ? ", " : "", (long long)shape[d]);
+      numel *= shape[d];
+    }
+    printf("]  sum %.9g  sum|x| %.9g", sum, sabs);
+    f32 += 4.0 * (double)numel;
+    if (dt == LDNQ_DTYPE_QUANTIZED) {
+      int lv;
+      float al;
+      ldnq_checkpoint_get_quantized(ck, name, &lv, &al, NULL, 0);
+      printf("  levels %d alpha %.9g", lv, al);
+      packed += (double)((numel * bits_of(lv) + 7) / 8);
+    } else {
+      packed += (dt == LDNQ_DTYPE_FLOAT32 || dt == LDNQ_DTYPE_FLOAT16 ||
+                 dt == LDNQ_DTYPE_BFLOAT16 || dt == LDNQ_DTYPE_FLOAT64 ? 4.0 : 8.0) *
+                (double)numel;
+    }
+    printf("\n");
+  }
+  if (fmt == LDNQ_FORMAT_LDNQ_PACKED)
+    printf("payload: %.0f bytes packed, %.0f bytes as float32\n", packed, f32);
+  if (json) {
+    printf("{\"format\":");
+    cli_json_string(stdout, ldnq_format_name(fmt));
+    printf(",\"tensors\":[");
+    for (int i = 0; i < n; i++) {
+      const char *name;
+      ldnq_dtype dt;
+      int nd;
+      int64_t shape[LDNQ_MAX_DIMS];
+      double sum = 0, sabs = 0;
+      ldnq_checkpoint_name(ck, i, &name);
+      ldnq_checkpoint_info(ck, name, &dt, &nd, shape);
+      ldnq_checkpoint_sum(ck, name, &sum, &sabs);
+      printf("%s{\"name\":", i ? "," : "");
+      cli_json_string(stdout, name);
+      printf(",\"dtype\":\"%s\",\"shape\":[", ldnq_dtype_name(dt));
+      for (int d = 0; d < nd; d++) printf("%s%lld", d ? "," : "", (long long)shape[d]);
+      printf("]");
+      json_num("sum", sum);
+      json_num("sum_abs", sabs);
+      if (dt == LDNQ_DTYPE_QUANTIZED) {
+        int lv;
+        float al;
+        ldnq_checkpoint_get_quantized(ck, name, &lv, &al, NULL, 0);
+        printf(",\"levels\":%d,\"alpha\":%.9g", lv, al);
+      }
+      printf("}");
+    }
+    printf("]");
+    if (fmt == LDNQ_FORMAT_LDNQ_PACKED)
+      printf(",\"packed_bytes\":%.0f,\"float32_bytes\":%.0f", packed, f32);
+    printf("}\n");
+  }
+  ldnq_checkpoint_free(ck);
+  return 0;
 }

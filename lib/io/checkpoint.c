@@ -1,0 +1,361 @@
+/* Public ldnq_checkpoint API: loading (format sniffed from content),
+ * queries, building, saving. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "core/alloc.h"
+#include "core/tensor.h"
+#include "io/ckpt.h"
+#include "io/wfile.h"
+#include "io/zip.h"
+
+int ldnq__legacy_sniff(const uint8_t *d, size_t size);
+int ldnq__safetensors_sniff(const uint8_t *d, size_t size);
+int ldnq__packed_sniff(const uint8_t *d, size_t size);
+
+static void entry_free(ldnq__ck_entry *e) {
+  ldnq__free(e->name);
+  ldnq__free(e->f32);
+  ldnq__free(e->i64);
+  ldnq__free(e->codes);
+}
+
+LDNQ_API void ldnq_checkpoint_free(ldnq_checkpoint *ck) {
+  if (!ck) return;
+  for (int i = 0; i < ck->n; i++) entry_free(&ck->e[i]);
+  for (int i = 0; i < ck->nmeta; i++) {
+    ldnq__free(ck->meta_key[i]);
+    ldnq__free(ck->meta_val[i]);
+  }
+  ldnq__free(ck->meta_key);
+  ldnq__free(ck->meta_val);
+  ldnq__free(ck->e);
+  ldnq__free(ck);
+}
+
+LDNQ_API const char *ldnq_checkpoint_errmsg(const ldnq_checkpoint *ck) {
+  return ck ? ck->err.msg : "";
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_create(ldnq_checkpoint **out) {
+  if (!out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_checkpoint_create: out is NULL");
+  *out = ldnq__ck_alloc();
+  if (!*out) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory for a checkpoint");
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_load_memory(const void *data, size_t size,
+                                                 ldnq_checkpoint **out) {
+  if (!out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_checkpoint_load: out is NULL");
+  *out = NULL;
+  if (!data && size) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_checkpoint_load: data is NULL");
+  const uint8_t *d = data ? data : (const uint8_t *)"";
+  ldnq_status (*reader)(ldnq_checkpoint *, const uint8_t *, size_t) = NULL;
+  if (ldnq__zip_sniff(d, size)) reader = ldnq__read_pth_zip;
+  else if (ldnq__legacy_sniff(d, size)) reader = ldnq__read_pth_legacy;
+  else if (ldnq__packed_sniff(d, size)) reader = ldnq__read_packed;
+  else if (ldnq__safetensors_sniff(d, size)) reader = ldnq__read_safetensors;
+  else
+    return ldnq__fail(NULL, LDNQ_ERR_FORMAT,
+                      "unrecognised model file (%zu bytes): not a torch zip or legacy "
+                      "checkpoint, safetensors or .ldnq file", size);
+  ldnq_checkpoint *ck = ldnq__ck_alloc();
+  if (!ck) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory for a checkpoint");
+  ldnq_status st = reader(ck, d, size);
+  if (st) {
+    ldnq_checkpoint_free(ck);
+    return st;
+  }
+  *out = ck;
+  return LDNQ_OK;
+}
+
+/* Reads a whole file (memory bounded by its size). */
+static ldnq_status slurp(const char *path, uint8_t **out, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return ldnq__fail(NULL, errno == ENOENT ? LDNQ_ERR_NOT_FOUND : LDNQ_ERR_IO,
+                      "cannot open '%.900s': %s", path, strerror(errno));
+  struct stat sb;
+  if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    fclose(f);
+    return ldnq__fail(NULL, LDNQ_ERR_IO, "'%.900s' is not a regular file", path);
+  }
+  size_t n = (size_t)sb.st_size;
+  uint8_t *buf = ldnq__malloc(n);
+  if (!buf) {
+    fclose(f);
+    return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory reading '%.900s' (%zu bytes)", path, n);
+  }
+  if (n && fread(buf, 1, n, f) != n) {
+    fclose(f);
+    ldnq__free(buf);
+    return ldnq__fail(NULL, LDNQ_ERR_IO, "read error on '%.900s'", path);
+  }
+  fclose(f);
+  *out = buf;
+  *size = n;
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_load(const char *path, ldnq_checkpoint **out) {
+  if (out) *out = NULL;
+  if (!path || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_checkpoint_load: NULL argument");
+  uint8_t *buf = NULL;
+  size_t n = 0;
+  ldnq_status st = slurp(path, &buf, &n);
+  if (st) return st;
+  st = ldnq_checkpoint_load_memory(buf, n, out);
+  ldnq__free(buf);
+  if (st) {
+    /* Prefix the file name to the reader's message. */
+    char msg[LDNQ__ERRMSG_SIZE];
+    snprintf(msg, sizeof msg, "%s", ldnq__tls_message());
+    ldnq__fail(NULL, st, "%.300s: %s", path, msg);
+  }
+  return st;
+}
+
+#define CHECK_CK(ck)                                                                    \
+  do {                                                                                  \
+    if (!(ck)) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: checkpoint is NULL", \
+                                 __func__);                                             \
+  } while (0)
+
+static ldnq_status lookup(const ldnq_checkpoint *ck, const char *name, const ldnq__ck_entry **e) {
+  if (!name) return ldnq__fail((ldnq__errbuf *)&ck->err, LDNQ_ERR_INVALID_ARG, "name is NULL");
+  int i = ldnq__ck_find(ck, name);
+  if (i < 0)
+    return ldnq__fail((ldnq__errbuf *)&ck->err, LDNQ_ERR_NOT_FOUND, "no tensor named '%.300s'", name);
+  *e = &ck->e[i];
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_format(const ldnq_checkpoint *ck, ldnq_format *out) {
+  CHECK_CK(ck);
+  if (!out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "out is NULL");
+  *out = ck->format;
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_count(const ldnq_checkpoint *ck, int *count) {
+  CHECK_CK(ck);
+  if (!count) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "count is NULL");
+  *count = ck->n;
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_name(const ldnq_checkpoint *ck, int index, const char **name) {
+  CHECK_CK(ck);
+  if (!name) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "name is NULL");
+  if (index < 0 || index >= ck->n)
+    return ldnq__fail((ldnq__errbuf *)&ck->err, LDNQ_ERR_RANGE, "index %d outside [0, %d)", index, ck->n);
+  *name = ck->e[index].name;
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_info(const ldnq_checkpoint *ck, const char *name,
+                                          ldnq_dtype *dtype, int *ndim, int64_t *shape) {
+  CHECK_CK(ck);
+  const ldnq__ck_entry *e = NULL;
+  ldnq_status st = lookup(ck, name, &e);
+  if (st) return st;
+  if (dtype) *dtype = e->dtype;
+  if (ndim) *ndim = e->ndim;
+  if (shape && e->ndim) memcpy(shape, e->shape, (size_t)e->ndim * sizeof *shape);
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_read(const ldnq_checkpoint *ck, const char *name, float *dst,
+                                          int64_t n) {
+  CHECK_CK(ck);
+  const ldnq__ck_entry *e = NULL;
+  ldnq_status st = lookup(ck, name, &e);
+  if (st) return st;
+  if (!dst && n) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "dst is NULL");
+  if (n != e->numel)
+    return ldnq__fail((ldnq__errbuf *)&ck->err, LDNQ_ERR_SHAPE, "'%.300s' has %lld elements, not %lld",
+                      name, (long long)e->numel, (long long)n);
+  if (e->i64)
+    for (int64_t i = 0; i < n; i++) dst[i] = (float)e->i64[i];
+  else if (n)
+    memcpy(dst, e->f32, (size_t)n * sizeof(float));
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_sum(const ldnq_checkpoint *ck, const char *name, double *sum,
+                                         double *sum_abs) {
+  CHECK_CK(ck);
+  const ldnq__ck_entry *e = NULL;
+  ldnq_status st = lookup(ck, name, &e);
+  if (st) return st;
+  double s = 0, a = 0;
+  for (int64_t i = 0; i < e->numel; i++) {
+    double v = e->i64 ? (double)e->i64[i] : (double)e->f32[i];
+    s += v;
+    a += fabs(v);
+  }
+  if (sum) *sum = s;
+  if (sum_abs) *sum_abs = a;
+  return LDNQ_OK;
+}
+
+static ldnq_status add_checked(ldnq_checkpoint *ck, const char *name, ldnq_dtype dt, int ndim,
+                               const int64_t *shape, ldnq__ck_entry **e) {
+  if (!name) return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "name is NULL");
+  size_t nl = strlen(name);
+  if (nl == 0 || nl > LDNQ__NAME_MAX)
+    return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "tensor name must have 1..%d bytes",
+                      LDNQ__NAME_MAX);
+  if (ldnq__ck_find(ck, name) >= 0)
+    return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "checkpoint already has '%.300s'", name);
+  return ldnq__propagate(&ck->err, ldnq__ck_new_entry(ck, name, nl, dt, ndim, shape, e));
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_add(ldnq_checkpoint *ck, const char *name,
+                                         const ldnq_tensor *value) {
+  CHECK_CK(ck);
+  if (!value) return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "value is NULL");
+  ldnq__ck_entry *e = NULL;
+  ldnq_status st = add_checked(ck, name, LDNQ_DTYPE_FLOAT32, value->ndim, value->shape, &e);
+  if (st) return st;
+  if (e->numel) memcpy(e->f32, value->data, (size_t)e->numel * sizeof(float));
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_add_int64(ldnq_checkpoint *ck, const char *name, int ndim,
+                                               const int64_t *shape, const int64_t *values) {
+  CHECK_CK(ck);
+  ldnq__ck_entry *e = NULL;
+  ldnq_status st = add_checked(ck, name, LDNQ_DTYPE_INT64, ndim, shape, &e);
+  if (st) return st;
+  if (!values && e->numel) {
+    ldnq__free(e->i64);
+    ldnq__free(e->name);
+    ck->n--;
+    return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "values is NULL");
+  }
+  if (e->numel) memcpy(e->i64, values, (size_t)e->numel * sizeof(int64_t));
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_add_quantized(ldnq_checkpoint *ck, const char *name, int ndim,
+                                                   const int64_t *shape, int levels, float alpha,
+                                                   const int8_t *codes) {
+  CHECK_CK(ck);
+  int8_t table[11];
+  int bits;
+  if (!ldnq__levels_table(levels, table, &bits))
+    return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "levels %d is not one of 3, 5, 7, 9, 11", levels);
+  if (!isfinite(alpha) || !(alpha > 0))
+    return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "alpha must be finite and > 0");
+  int64_t numel;
+  ldnq_status st = ldnq__shape_numel(ndim, shape, &numel);
+  if (st) return ldnq__propagate(&ck->err, st);
+  if (!codes && numel) return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "codes is NULL");
+  for (int64_t i = 0; i < numel; i++) {
+    int ok = 0;
+    for (int t = 0; t < levels; t++) ok |= codes[i] == table[t];
+    if (!ok)
+      return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "code %d at %lld not allowed for %d levels",
+                        codes[i], (long long)i, levels);
+  }
+  ldnq__ck_entry *e = NULL;
+  if ((st = add_checked(ck, name, LDNQ_DTYPE_QUANTIZED, ndim, shape, &e))) return st;
+  e->levels = levels;
+  e->alpha = alpha;
+  for (int64_t i = 0; i < numel; i++) {
+    e->codes[i] = codes[i];
+    e->f32[i] = alpha * (float)codes[i];
+  }
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_get_quantized(const ldnq_checkpoint *ck, const char *name,
+                                                   int *levels, float *alpha, int8_t *codes,
+                                                   int64_t n) {
+  CHECK_CK(ck);
+  const ldnq__ck_entry *e = NULL;
+  ldnq_status st = lookup(ck, name, &e);
+  if (st) return st;
+  if (e->dtype != LDNQ_DTYPE_QUANTIZED)
+    return ldnq__fail((ldnq__errbuf *)&ck->err, LDNQ_ERR_INVALID_ARG, "'%.300s' is not quantized", name);
+  if (codes && n != e->numel)
+    return ldnq__fail((ldnq__errbuf *)&ck->err, LDNQ_ERR_SHAPE, "'%.300s' has %lld codes, not %lld",
+                      name, (long long)e->numel, (long long)n);
+  if (levels) *levels = e->levels;
+  if (alpha) *alpha = e->alpha;
+  if (codes && n) memcpy(codes, e->codes, (size_t)n);
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_metadata_count(const ldnq_checkpoint *ck, int *count) {
+  CHECK_CK(ck);
+  if (!count) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "count is NULL");
+  *count = ck->nmeta;
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_metadata_get(const ldnq_checkpoint *ck, int index,
+                                                  const char **key, const char **value) {
+  CHECK_CK(ck);
+  if (index < 0 || index >= ck->nmeta)
+    return ldnq__fail((ldnq__errbuf *)&ck->err, LDNQ_ERR_RANGE, "metadata index %d outside [0, %d)",
+                      index, ck->nmeta);
+  if (key) *key = ck->meta_key[index];
+  if (value) *value = ck->meta_val[index];
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_metadata_set(ldnq_checkpoint *ck, const char *key,
+                                                  const char *value) {
+  CHECK_CK(ck);
+  if (!key || !value || !*key || !strcmp(key, "__metadata__"))
+    return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "metadata key/value NULL or empty");
+  return ldnq__propagate(&ck->err, ldnq__ck_meta_set(ck, key, strlen(key), value, strlen(value)));
+}
+
+LDNQ_API ldnq_status ldnq_format_from_path(const char *path, ldnq_format *out) {
+  if (!path || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "NULL argument");
+  const char *dot = strrchr(path, '.');
+  static const struct {
+    const char *ext;
+    ldnq_format f;
+  } map[] = {{".pth", LDNQ_FORMAT_PTH_ZIP},         {".pt", LDNQ_FORMAT_PTH_ZIP},
+             {".ckpt", LDNQ_FORMAT_PTH_ZIP},        {".bin", LDNQ_FORMAT_PTH_ZIP},
+             {".safetensors", LDNQ_FORMAT_SAFETENSORS}, {".ldnq", LDNQ_FORMAT_LDNQ_PACKED}};
+  for (size_t i = 0; dot && i < sizeof map / sizeof map[0]; i++)
+    if (!strcasecmp(dot, map[i].ext)) {
+      *out = map[i].f;
+      return LDNQ_OK;
+    }
+  return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG,
+                    "cannot tell the format of '%.300s' (use .pth, .pt, .safetensors or .ldnq)", path);
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_save(ldnq_checkpoint *ck, const char *path, ldnq_format format) {
+  CHECK_CK(ck);
+  ldnq__errbuf_clear(&ck->err);
+  if (!path) return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "path is NULL");
+  if (format == LDNQ_FORMAT_PTH_LEGACY)
+    return ldnq__fail(&ck->err, LDNQ_ERR_UNSUPPORTED, "the legacy torch format is read only");
+  if (format != LDNQ_FORMAT_PTH_ZIP && format != LDNQ_FORMAT_SAFETENSORS &&
+      format != LDNQ_FORMAT_LDNQ_PACKED)
+    return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "unknown format %d", (int)format);
+  ldnq__wfile w;
+  ldnq_status st = ldnq__wfile_open(&w, path);
+  if (st) return ldnq__propagate(&ck->err, st);
+  if (format == LDNQ_FORMAT_PTH_ZIP) st = ldnq__write_pth_zip(ck, &w, "archive");
+  else if (format == LDNQ_FORMAT_SAFETENSORS) st = ldnq__write_safetensors(ck, &w);
+  else st = ldnq__write_packed(ck, &w);
+  if (st) {
+    ldnq__wfile_abort(&w);
+    return ldnq__propagate(&ck->err, st);
+  }
+  return ldnq__propagate(&ck->err, ldnq__wfile_commit(&w));
+}

@@ -1,0 +1,75 @@
+/* Internal view of ldnq_checkpoint and the helpers the format readers and
+ * writers share. */
+#ifndef LDNQ_IO_CKPT_H
+#define LDNQ_IO_CKPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "ldnq/io.h"
+
+#define LDNQ__NAME_MAX 1023
+
+typedef struct ldnq__ck_entry {
+  char *name;
+  ldnq_dtype dtype; /* dtype in the file */
+  int ndim;
+  int64_t shape[LDNQ_MAX_DIMS];
+  int64_t numel;
+  float *f32;       /* float dtypes and QUANTIZED (alpha * code) */
+  int64_t *i64;     /* integer and bool dtypes */
+  int8_t *codes;    /* QUANTIZED only */
+  int levels;
+  float alpha;
+} ldnq__ck_entry;
+
+struct ldnq_checkpoint {
+  ldnq__errbuf err;
+  ldnq_format format;
+  ldnq__ck_entry *e;
+  int n, cap;
+  char **meta_key, **meta_val;
+  int nmeta, capmeta;
+};
+
+/* 1 for dtypes held as int64 in memory. */
+int ldnq__dtype_is_int(ldnq_dtype d);
+/* Bytes per element in files (0 for QUANTIZED / unknown). */
+size_t ldnq__dtype_size(ldnq_dtype d);
+/* Converts element `idx` of a raw little-endian array of dtype d. */
+float ldnq__elem_f32(ldnq_dtype d, const uint8_t *base, int64_t idx);
+int64_t ldnq__elem_i64(ldnq_dtype d, const uint8_t *base, int64_t idx);
+
+/* Empty checkpoint (NULL on allocation failure). */
+ldnq_checkpoint *ldnq__ck_alloc(void);
+/* Appends an entry with zeroed storage for `dtype` (f32 or i64, plus codes
+ * for QUANTIZED). Fails on a bad/duplicate name, bad shape, NOMEM. The
+ * name is `name_len` bytes (not necessarily NUL-terminated). */
+ldnq_status ldnq__ck_new_entry(ldnq_checkpoint *ck, const char *name, size_t name_len,
+                               ldnq_dtype dtype, int ndim, const int64_t *shape,
+                               ldnq__ck_entry **out);
+/* Index of a named entry or -1. */
+int ldnq__ck_find(const ldnq_checkpoint *ck, const char *name);
+/* Sets/replaces a metadata pair (lengths given; copied). */
+ldnq_status ldnq__ck_meta_set(ldnq_checkpoint *ck, const char *k, size_t klen,
+                              const char *v, size_t vlen);
+/* Value table of a level count: 0, +1, -1, +2, -2, ... ; returns the
+ * number of codes (levels) or 0 if levels is not allowed; bits per code in
+ * *bits. */
+int ldnq__levels_table(int levels, int8_t table[11], int *bits);
+
+/* Format readers: parse a whole file image into an empty ck. */
+ldnq_status ldnq__read_pth_zip(ldnq_checkpoint *ck, const uint8_t *data, size_t size);
+ldnq_status ldnq__read_pth_legacy(ldnq_checkpoint *ck, const uint8_t *data, size_t size);
+ldnq_status ldnq__read_safetensors(ldnq_checkpoint *ck, const uint8_t *data, size_t size);
+ldnq_status ldnq__read_packed(ldnq_checkpoint *ck, const uint8_t *data, size_t size);
+
+/* Format writers (to an open sink, see wfile.h). */
+struct ldnq__wfile;
+ldnq_status ldnq__write_pth_zip(const ldnq_checkpoint *ck, struct ldnq__wfile *w,
+                                const char *archive_name);
+ldnq_status ldnq__write_safetensors(const ldnq_checkpoint *ck, struct ldnq__wfile *w);
+ldnq_status ldnq__write_packed(const ldnq_checkpoint *ck, struct ldnq__wfile *w);
+
+#endif

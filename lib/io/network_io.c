@@ -1,0 +1,218 @@
+/* Networks <-> checkpoints, by state-dict name, through the public network
+ * API only (lib/nn's internals stay private). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "io/ckpt.h"
+
+/* Bounded message builder: appends, marks truncation with "...". */
+typedef struct msgbuf {
+  char s[900];
+  size_t n;
+  int full;
+} msgbuf;
+
+static void say(msgbuf *m, const char *fmt, const char *a, const char *b, const char *c) {
+  if (m->full) return;
+  int k = snprintf(m->s + m->n, sizeof m->s - m->n, fmt, a, b, c);
+  if (k < 0 || (size_t)k >= sizeof m->s - m->n) {
+    m->full = 1;
+    memcpy(m->s + sizeof m->s - 4, "...", 4);
+    m->n = sizeof m->s - 1;
+  } else {
+    m->n += (size_t)k;
+  }
+}
+
+static void shape_str(char *b, size_t bn, int nd, const int64_t *s) {
+  size_t k = (size_t)snprintf(b, bn, "[");
+  for (int d = 0; d < nd && k < bn; d++)
+    k += (size_t)snprintf(b + k, bn - k, "%s%lld", d ? ", " : "", (long long)s[d]);
+  if (k < bn) snprintf(b + k, bn - k, "]");
+}
+
+LDNQ_API ldnq_status ldnq_network_load_checkpoint(ldnq_network *net, const ldnq_checkpoint *ck,
+                                                  unsigned flags) {
+  if (!net || !ck) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "network or checkpoint is NULL");
+  if (flags & ~LDNQ_LOAD_NON_STRICT)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "unknown load flags 0x%x", flags);
+  int strict = !(flags & LDNQ_LOAD_NON_STRICT), count;
+  ldnq_status st = ldnq_network_tensor_count(net, &count);
+  if (st) return st;
+  /* Which checkpoint entry feeds each network entry (-1: none / skipped). */
+  int *src = ldnq__malloc_array((size_t)(count ? count : 1), sizeof *src);
+  char *used = ldnq__calloc((size_t)(ck->n ? ck->n : 1), 1);
+  float *tmp = NULL;
+  if (!src || !used) {
+    st = ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory loading a checkpoint");
+    goto done;
+  }
+  msgbuf missing = {{0}, 0, 0}, shapes = {{0}, 0, 0}, unexpected = {{0}, 0, 0};
+  int nmiss = 0, nshape = 0, nunexp = 0;
+  int64_t maxint = 0;
+  for (int i = 0; i < count; i++) {
+    const char *name;
+    int nd;
+    int64_t shape[LDNQ_MAX_DIMS];
+    if ((st = ldnq_network_tensor_name(net, i, &name)) ||
+        (st = ldnq_network_tensor_info(net, name, NULL, &nd, shape)))
+      goto done;
+    src[i] = -1;
+    int j = ldnq__ck_find(ck, name);
+    if (j < 0) {
+      say(&missing, "%s%s%s", nmiss++ ? ", " : "", name, "");
+      continue;
+    }
+    used[j] = 1;
+    const ldnq__ck_entry *e = &ck->e[j];
+    if (e->ndim != nd || (nd && memcmp(e->shape, shape, (size_t)nd * sizeof *shape))) {
+      char a[128], b[128];
+      shape_str(a, sizeof a, e->ndim, e->shape);
+      shape_str(b, sizeof b, nd, shape);
+      say(&shapes, "%s%s: checkpoint %s", nshape++ ? ", " : "", name, a);
+      say(&shapes, " network %s%s%s", b, "", "");
+      continue;
+    }
+    if (e->f32) {
+      for (int64_t k = 0; k < e->numel; k++)
+        if (!isfinite(e->f32[k])) {
+          st = ldnq__fail(NULL, LDNQ_ERR_NUMERIC, "'%.300s' holds a non-finite value at %lld; "
+                          "network unchanged", name, (long long)k);
+          goto done;
+        }
+    } else if (e->numel > maxint) {
+      maxint = e->numel;
+    }
+    src[i] = j;
+  }
+  for (int j = 0; j < ck->n; j++)
+    if (!used[j]) say(&unexpected, "%s%s%s", nunexp++ ? ", " : "", ck->e[j].name, "");
+  if (strict && (nmiss || nshape || nunexp)) {
+    st = nshape ? LDNQ_ERR_SHAPE : nmiss ? LDNQ_ERR_NOT_FOUND : LDNQ_ERR_FORMAT;
+    ldnq__fail(NULL, st, "checkpoint does not fit the network (network unchanged)%s%s%s%s%s%s",
+               nshape ? "; shape mismatch: " : "", shapes.s, nmiss ? "; missing: " : "",
+               missing.s, nunexp ? "; unexpected: " : "", unexpected.s);
+    goto done;
+  }
+  tmp = ldnq__malloc_array((size_t)(maxint ? maxint : 1), sizeof *tmp);
+  if (!tmp) {
+    st = ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory loading a checkpoint");
+    goto done;
+  }
+  for (int i = 0; i < count; i++) {
+    if (src[i] < 0) continue;
+    const ldnq__ck_entry *e = &ck->e[src[i]];
+    const float *v = e->f32;
+    if (!v) {
+      for (int64_t k = 0; k < e->numel; k++) tmp[k] = (float)e->i64[k];
+      v = tmp;
+    }
+    if ((st = ldnq_network_write(net, e->name, v, e->numel))) goto done;
+  }
+  /* Success: in non-strict mode the thread message lists what was skipped. */
+  ldnq__fail(NULL, LDNQ_OK, "%s%s%s%s%s%s", nshape ? "skipped (shape mismatch): " : "",
+             shapes.s, nmiss ? (nshape ? "; not in checkpoint: " : "not in checkpoint: ") : "",
+             missing.s, nunexp ? (nshape || nmiss ? "; unused: " : "unused: ") : "",
+             unexpected.s);
+done:
+  ldnq__free(src);
+  ldnq__free(used);
+  ldnq__free(tmp);
+  return st;
+}
+
+LDNQ_API ldnq_status ldnq_network_load(ldnq_network *net, const char *path, unsigned flags) {
+  ldnq_checkpoint *ck = NULL;
+  if (!net) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "network is NULL");
+  ldnq_status st = ldnq_checkpoint_load(path, &ck);
+  if (st) return st;
+  st = ldnq_network_load_checkpoint(net, ck, flags);
+  ldnq_checkpoint_free(ck);
+  return st;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && !strcmp(s + a - b, suffix);
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_from_network(const ldnq_network *net, ldnq_checkpoint **out) {
+  if (out) *out = NULL;
+  if (!net || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "network or out is NULL");
+  int count;
+  ldnq_status st = ldnq_network_tensor_count(net, &count);
+  if (st) return st;
+  ldnq_checkpoint *ck = ldnq__ck_alloc();
+  if (!ck) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory for a checkpoint");
+  for (int i = 0; i < count && !st; i++) {
+    const char *name;
+    int nd;
+    int64_t shape[LDNQ_MAX_DIMS];
+    if ((st = ldnq_network_tensor_name(net, i, &name)) ||
+        (st = ldnq_network_tensor_info(net, name, NULL, &nd, shape)))
+      break;
+    /* BatchNorm's counter is an integer buffer in PyTorch. */
+    int isint = ends_with(name, "num_batches_tracked");
+    ldnq__ck_entry *e;
+    if ((st = ldnq__ck_new_entry(ck, name, strlen(name), LDNQ_DTYPE_FLOAT32, nd, shape, &e)))
+      break;
+    if ((st = ldnq_network_read(net, name, e->f32, e->numel))) break;
+    if (isint) {
+      int64_t *iv = ldnq__malloc_array((size_t)(e->numel ? e->numel : 1), sizeof *iv);
+      if (!iv) {
+        st = ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory for a checkpoint");
+        break;
+      }
+      for (int64_t k = 0; k < e->numel; k++) iv[k] = (int64_t)llround(e->f32[k]);
+      ldnq__free(e->f32);
+      e->f32 = NULL;
+      e->i64 = iv;
+      e->dtype = LDNQ_DTYPE_INT64;
+    }
+  }
+  if (st) {
+    ldnq_checkpoint_free(ck);
+    return st;
+  }
+  *out = ck;
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_network_save(const ldnq_network *net, const char *path,
+                                       ldnq_format format) {
+  ldnq_checkpoint *ck = NULL;
+  ldnq_status st = ldnq_checkpoint_from_network(net, &ck);
+  if (st) return st;
+  st = ldnq_checkpoint_save(ck, path, format);
+  ldnq_checkpoint_free(ck);
+  return st;
+}
+
+LDNQ_API ldnq_status ldnq_network_create_from_checkpoint(ldnq_arch arch, const ldnq_checkpoint *ck,
+                                                         ldnq_network **out) {
+  if (out) *out = NULL;
+  if (!ck || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "checkpoint or out is NULL");
+  int ci = ldnq__ck_find(ck, "conv1.weight"), fi = ldnq__ck_find(ck, "fc.weight");
+  if (ci < 0 || fi < 0)
+    return ldnq__fail(NULL, LDNQ_ERR_NOT_FOUND,
+                      "checkpoint lacks %s: cannot infer the network's sizes",
+                      ci < 0 ? "conv1.weight" : "fc.weight");
+  const ldnq__ck_entry *c = &ck->e[ci], *f = &ck->e[fi];
+  if (c->ndim != 4 || f->ndim != 2 || c->shape[1] > 64 || f->shape[0] > 100000)
+    return ldnq__fail(NULL, LDNQ_ERR_SHAPE,
+                      "conv1.weight must be 4-D and fc.weight 2-D with in_channels <= 64 and "
+                      "num_classes <= 100000");
+  ldnq_network *net = NULL;
+  ldnq_status st = ldnq_network_create(arch, (int)c->shape[1], (int)f->shape[0], &net);
+  if (st) return st;
+  st = ldnq_network_load_checkpoint(net, ck, 0);
+  if (st) {
+    ldnq_network_free(net);
+    return st;
+  }
+  *out = net;
+  return LDNQ_OK;
+}

@@ -1,0 +1,495 @@
+/* Safe pickle reader (see pickle.h): a stack machine over a whitelist of
+ * opcodes that builds inert nodes and never executes anything. */
+#include "io/pickle.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "io/le.h"
+
+typedef struct vm {
+  const uint8_t *d;
+  size_t size, pos;
+  ldnq__pk_whitelist wl;
+  ldnq__pk_doc *doc;
+  ldnq__pk_vec stack;
+  size_t *marks;
+  size_t nmarks, capmarks;
+  ldnq__pk_node **memo;
+  size_t nmemo;    /* slots allocated */
+  size_t memo_len; /* keys set (MEMOIZE uses it) */
+  int too_many;    /* node_new hit LDNQ__PK_MAX_NODES */
+} vm;
+
+static ldnq_status nomem_(void);
+/* node_new's NULL means out of memory or over the node cap. */
+#define nomem() (m->too_many ? ldnq__fail(NULL, LDNQ_ERR_LIMIT, "pickle: more than %zu objects", \
+                                          LDNQ__PK_MAX_NODES) : nomem_())
+
+static ldnq_status nomem_(void) {
+  return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory reading a pickle");
+}
+
+static ldnq_status bad(const vm *m, const char *what) {
+  return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "pickle: %s at offset %zu", what, m->pos);
+}
+
+static ldnq_status vec_push(ldnq__pk_vec *v, ldnq__pk_node *n) {
+  if (v->n == v->cap) {
+    size_t cap = v->cap ? v->cap * 2 : 4;
+    ldnq__pk_node **p = ldnq__realloc(v->v, cap * sizeof *p);
+    if (!p) return nomem_();
+    v->v = p;
+    v->cap = cap;
+  }
+  v->v[v->n++] = n;
+  return LDNQ_OK;
+}
+
+static ldnq__pk_node *node_new(vm *m, ldnq__pk_kind kind) {
+  ldnq__pk_doc *d = m->doc;
+  if (d->nall >= LDNQ__PK_MAX_NODES) {
+    m->too_many = 1;
+    return NULL;
+  }
+  if (d->nall == d->capall) {
+    size_t cap = d->capall ? d->capall * 2 : 64;
+    ldnq__pk_node **p = ldnq__realloc(d->all, cap * sizeof *p);
+    if (!p) return NULL;
+    d->all = p;
+    d->capall = cap;
+  }
+  ldnq__pk_node *n = ldnq__calloc(1, sizeof *n);
+  if (!n) return NULL;
+  n->kind = kind;
+  d->all[d->nall++] = n;
+  return n;
+}
+
+static ldnq_status need(const vm *m, size_t n) {
+  if (m->size - m->pos < n) return bad(m, "truncated");
+  return LDNQ_OK;
+}
+
+/* Pushes a new node of `kind`; *out receives it. */
+static ldnq_status push_new(vm *m, ldnq__pk_kind kind, ldnq__pk_node **out) {
+  ldnq__pk_node *n = node_new(m, kind);
+  if (!n) return nomem();
+  if (out) *out = n;
+  return vec_push(&m->stack, n);
+}
+
+static ldnq_status pop(vm *m, ldnq__pk_node **out) {
+  size_t floor = m->nmarks ? m->marks[m->nmarks - 1] : 0;
+  if (m->stack.n <= floor) return bad(m, "stack underflow");
+  *out = m->stack.v[--m->stack.n];
+  return LDNQ_OK;
+}
+
+static ldnq_status top(vm *m, ldnq__pk_node **out) {
+  size_t floor = m->nmarks ? m->marks[m->nmarks - 1] : 0;
+  if (m->stack.n <= floor) return bad(m, "stack underflow");
+  *out = m->stack.v[m->stack.n - 1];
+  return LDNQ_OK;
+}
+
+static ldnq_status pop_mark(vm *m, size_t *start) {
+  if (!m->nmarks) return bad(m, "no MARK on the stack");
+  *start = m->marks[--m->nmarks];
+  return LDNQ_OK;
+}
+
+/* Moves stack[start..] into v and truncates the stack. */
+static ldnq_status take_from(vm *m, size_t start, ldnq__pk_vec *v) {
+  for (size_t i = start; i < m->stack.n; i++) {
+    ldnq_status st = vec_push(v, m->stack.v[i]);
+    if (st) return st;
+  }
+  m->stack.n = start;
+  return LDNQ_OK;
+}
+
+static ldnq_status str_node(vm *m, ldnq__pk_kind kind, size_t len) {
+  ldnq_status st = need(m, len);
+  if (st) return st;
+  ldnq__pk_node *n = NULL;
+  st = push_new(m, kind, &n);
+  if (st) return st;
+  n->s = (const char *)m->d + m->pos;
+  n->len = len;
+  m->pos += len;
+  return LDNQ_OK;
+}
+
+/* One text line (protocol 0 arguments); excludes the newline. */
+static ldnq_status line(vm *m, const char **s, size_t *len) {
+  const uint8_t *nl = memchr(m->d + m->pos, '\n', m->size - m->pos);
+  if (!nl) return bad(m, "unterminated text argument");
+  *s = (const char *)m->d + m->pos;
+  *len = (size_t)(nl - (m->d + m->pos));
+  m->pos += *len + 1;
+  return LDNQ_OK;
+}
+
+static ldnq_status line_int(vm *m, int64_t *out) {
+  const char *s = NULL;
+  size_t len = 0;
+  ldnq_status st = line(m, &s, &len);
+  if (st) return st;
+  size_t i = 0;
+  int neg = 0;
+  if (len && (s[0] == '-' || s[0] == '+')) neg = s[i++] == '-';
+  if (i == len || len - i > 18) return bad(m, "bad decimal integer");
+  int64_t v = 0;
+  for (; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9') return bad(m, "bad decimal integer");
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = neg ? -v : v;
+  return LDNQ_OK;
+}
+
+static ldnq_status check_global(vm *m, const char *mod, size_t ml, const char *name, size_t nl) {
+  for (ldnq__pk_whitelist w = m->wl; w && *w; w++) {
+    size_t wl = strlen(*w);
+    if (wl == ml + 1 + nl && !memcmp(*w, mod, ml) && (*w)[ml] == '.' &&
+        !memcmp(*w + ml + 1, name, nl))
+      return LDNQ_OK;
+  }
+  return ldnq__fail(NULL, LDNQ_ERR_FORMAT,
+                    "pickle: global '%.*s.%.*s' is not allowed (offset %zu); refusing to load",
+                    (int)(ml > 200 ? 200 : ml), mod, (int)(nl > 200 ? 200 : nl), name, m->pos);
+}
+
+static ldnq_status push_global(vm *m, const char *mod, size_t ml, const char *name, size_t nl) {
+  ldnq_status st = check_global(m, mod, ml, name, nl);
+  if (st) return st;
+  ldnq__pk_node *n = NULL;
+  st = push_new(m, LDNQ__PK_GLOBAL, &n);
+  if (st) return st;
+  n->s = mod;
+  n->len = ml;
+  n->s2 = name;
+  n->len2 = nl;
+  return LDNQ_OK;
+}
+
+static ldnq_status memo_put(vm *m, uint64_t idx) {
+  ldnq__pk_node *n = NULL;
+  ldnq_status st = top(m, &n);
+  if (st) return st;
+  if (idx >= m->size + 1) return ldnq__fail(NULL, LDNQ_ERR_LIMIT, "pickle: memo index too large");
+  if (idx >= m->nmemo) {
+    size_t cap = (size_t)idx + 1 > m->nmemo * 2 ? (size_t)idx + 1 : m->nmemo * 2;
+    if (cap > m->size + 1) cap = m->size + 1;
+    ldnq__pk_node **p = ldnq__realloc(m->memo, cap * sizeof *p);
+    if (!p) return nomem();
+    memset(p + m->nmemo, 0, (cap - m->nmemo) * sizeof *p);
+    m->memo = p;
+    m->nmemo = cap;
+  }
+  if (!m->memo[idx]) m->memo_len++;
+  m->memo[idx] = n;
+  return LDNQ_OK;
+}
+
+static ldnq_status memo_get(vm *m, uint64_t idx) {
+  if (idx >= m->nmemo || !m->memo[idx]) return bad(m, "memo key not found");
+  return vec_push(&m->stack, m->memo[idx]);
+}
+
+static ldnq_status tuple_n(vm *m, size_t k) {
+  size_t floor = m->nmarks ? m->marks[m->nmarks - 1] : 0;
+  if (m->stack.n - floor < k) return bad(m, "stack underflow");
+  ldnq__pk_node *t = node_new(m, LDNQ__PK_TUPLE);
+  if (!t) return nomem();
+  ldnq_status st = take_from(m, m->stack.n - k, &t->items);
+  if (!st) st = vec_push(&m->stack, t);
+  return st;
+}
+
+static ldnq_status setitems(vm *m, size_t start) {
+  if (start == 0 || m->stack.n < start || (m->stack.n - start) % 2) return bad(m, "bad SETITEMS");
+  size_t floor = m->nmarks ? m->marks[m->nmarks - 1] : 0;
+  if (start - 1 < floor) return bad(m, "stack underflow");
+  ldnq__pk_node *d = m->stack.v[start - 1];
+  if (d->kind != LDNQ__PK_DICT && d->kind != LDNQ__PK_CALL) return bad(m, "SETITEM on a non-dict");
+  return take_from(m, start, &d->kv);
+}
+
+static ldnq_status appends(vm *m, size_t start) {
+  size_t floor = m->nmarks ? m->marks[m->nmarks - 1] : 0;
+  if (start == 0 || start - 1 < floor || m->stack.n < start) return bad(m, "stack underflow");
+  ldnq__pk_node *l = m->stack.v[start - 1];
+  if (l->kind == LDNQ__PK_LIST) return take_from(m, start, &l->items);
+  if (l->kind == LDNQ__PK_CALL) return take_from(m, start, &l->list);
+  return bad(m, "APPEND on a non-list");
+}
+
+static ldnq_status call(vm *m) {
+  ldnq__pk_node *args = NULL, *fn = NULL, *c = NULL;
+  ldnq_status st = pop(m, &args);
+  if (!st) st = pop(m, &fn);
+  if (st) return st;
+  if (fn->kind != LDNQ__PK_GLOBAL) return bad(m, "call of a non-global");
+  if (args->kind != LDNQ__PK_TUPLE) return bad(m, "call arguments are not a tuple");
+  st = push_new(m, LDNQ__PK_CALL, &c);
+  if (!st) st = vec_push(&c->items, fn);
+  if (!st) st = vec_push(&c->items, args);
+  return st;
+}
+
+static ldnq_status step(vm *m, int *done) {
+  ldnq_status st = need(m, 1);
+  if (st) return st;
+  uint8_t op = m->d[m->pos++];
+  ldnq__pk_node *n = NULL, *a = NULL, *b = NULL;
+  size_t start = 0;
+  int64_t iv = 0;
+  switch (op) {
+    case 0x80: /* PROTO */
+      if ((st = need(m, 1))) return st;
+      if (m->d[m->pos] > 5) return bad(m, "unsupported protocol");
+      m->pos++;
+      return LDNQ_OK;
+    case 0x95: /* FRAME: framing is only a hint */
+      if ((st = need(m, 8))) return st;
+      m->pos += 8;
+      return LDNQ_OK;
+    case '.': /* STOP */
+      if ((st = pop(m, &n))) return st;
+      m->doc->root = n;
+      *done = 1;
+      return LDNQ_OK;
+    case '(': /* MARK */
+      if (m->nmarks == m->capmarks) {
+        size_t cap = m->capmarks ? m->capmarks * 2 : 16;
+        size_t *p = ldnq__realloc(m->marks, cap * sizeof *p);
+        if (!p) return nomem();
+        m->marks = p;
+        m->capmarks = cap;
+      }
+      m->marks[m->nmarks++] = m->stack.n;
+      return LDNQ_OK;
+    case '0': return pop(m, &n); /* POP */
+    case '1': /* POP_MARK */
+      if ((st = pop_mark(m, &start))) return st;
+      m->stack.n = start;
+      return LDNQ_OK;
+    case '2': /* DUP */
+      if ((st = top(m, &n))) return st;
+      return vec_push(&m->stack, n);
+    case 'N': return push_new(m, LDNQ__PK_NONE, NULL);
+    case 0x88: case 0x89: /* NEWTRUE, NEWFALSE */
+      if ((st = push_new(m, LDNQ__PK_BOOL, &n))) return st;
+      n->i = op == 0x88;
+      return LDNQ_OK;
+    case 'I': /* INT (text; "01"/"00" are booleans) */
+      if ((st = line_int(m, &iv))) return st;
+      if ((st = push_new(m, LDNQ__PK_INT, &n))) return st;
+      n->i = iv;
+      return LDNQ_OK;
+    case 'J': case 'K': case 'M': { /* BININT, BININT1, BININT2 */
+      size_t k = op == 'J' ? 4 : op == 'K' ? 1 : 2;
+      if ((st = need(m, k))) return st;
+      const uint8_t *p = m->d + m->pos;
+      iv = op == 'J' ? (int32_t)ldnq__le32(p) : op == 'K' ? p[0] : ldnq__le16(p);
+      m->pos += k;
+      if ((st = push_new(m, LDNQ__PK_INT, &n))) return st;
+      n->i = iv;
+      return LDNQ_OK;
+    }
+    case 0x8a: case 0x8b: { /* LONG1, LONG4 */
+      size_t k = op == 0x8a ? 1 : 4;
+      if ((st = need(m, k))) return st;
+      size_t len = op == 0x8a ? m->d[m->pos] : ldnq__le32(m->d + m->pos);
+      m->pos += k;
+      if ((st = need(m, len))) return st;
+      if (len <= 8) {
+        uint64_t u = 0;
+        for (size_t i = 0; i < len; i++) u |= (uint64_t)m->d[m->pos + i] << (8 * i);
+        if (len && len < 8 && (m->d[m->pos + len - 1] & 0x80)) u |= ~0ull << (8 * len);
+        m->pos += len;
+        if ((st = push_new(m, LDNQ__PK_INT, &n))) return st;
+        n->i = (int64_t)u;
+        return LDNQ_OK;
+      }
+      return str_node(m, LDNQ__PK_BIGINT, len);
+    }
+    case 'G': { /* BINFLOAT, big-endian */
+      if ((st = need(m, 8))) return st;
+      uint64_t u = 0;
+      for (int i = 0; i < 8; i++) u = (u << 8) | m->d[m->pos + i];
+      m->pos += 8;
+      if ((st = push_new(m, LDNQ__PK_FLOAT, &n))) return st;
+      memcpy(&n->f, &u, 8);
+      return LDNQ_OK;
+    }
+    case 'X': case 'T': case 'B': /* BINUNICODE, BINSTRING, BINBYTES */
+      if ((st = need(m, 4))) return st;
+      m->pos += 4;
+      if (op == 'T' && (int32_t)ldnq__le32(m->d + m->pos - 4) < 0) return bad(m, "negative length");
+      return str_node(m, op == 'B' ? LDNQ__PK_BYTES : LDNQ__PK_STR, ldnq__le32(m->d + m->pos - 4));
+    case 0x8c: case 'U': case 'C': /* SHORT_BINUNICODE, SHORT_BINSTRING, SHORT_BINBYTES */
+      if ((st = need(m, 1))) return st;
+      m->pos++;
+      return str_node(m, op == 'C' ? LDNQ__PK_BYTES : LDNQ__PK_STR, m->d[m->pos - 1]);
+    case 0x8d: case 0x8e: { /* BINUNICODE8, BINBYTES8 */
+      if ((st = need(m, 8))) return st;
+      uint64_t len = ldnq__le64(m->d + m->pos);
+      m->pos += 8;
+      if (len > m->size) return bad(m, "truncated");
+      return str_node(m, op == 0x8e ? LDNQ__PK_BYTES : LDNQ__PK_STR, (size_t)len);
+    }
+    case ')': return push_new(m, LDNQ__PK_TUPLE, NULL);
+    case ']': return push_new(m, LDNQ__PK_LIST, NULL);
+    case '}': return push_new(m, LDNQ__PK_DICT, NULL);
+    case 't': case 'l': case 'd': { /* TUPLE, LIST, DICT from MARK */
+      if ((st = pop_mark(m, &start))) return st;
+      ldnq__pk_kind k = op == 't' ? LDNQ__PK_TUPLE : op == 'l' ? LDNQ__PK_LIST : LDNQ__PK_DICT;
+      if (k == LDNQ__PK_DICT && (m->stack.n - start) % 2) return bad(m, "odd DICT");
+      if (!(n = node_new(m, k))) return nomem();
+      if ((st = take_from(m, start, k == LDNQ__PK_DICT ? &n->kv : &n->items))) return st;
+      return vec_push(&m->stack, n);
+    }
+    case 0x85: return tuple_n(m, 1);
+    case 0x86: return tuple_n(m, 2);
+    case 0x87: return tuple_n(m, 3);
+    case 'a': /* APPEND */
+      if (m->stack.n < 2) return bad(m, "stack underflow");
+      return appends(m, m->stack.n - 1);
+    case 'e': /* APPENDS */
+      if ((st = pop_mark(m, &start))) return st;
+      return appends(m, start);
+    case 's': /* SETITEM */
+      if (m->stack.n < 3) return bad(m, "stack underflow");
+      return setitems(m, m->stack.n - 2);
+    case 'u': /* SETITEMS */
+      if ((st = pop_mark(m, &start))) return st;
+      return setitems(m, start);
+    case 'c': { /* GLOBAL "module\nname\n" */
+      const char *mod = NULL, *name = NULL;
+      size_t ml = 0, nl = 0;
+      if ((st = line(m, &mod, &ml)) || (st = line(m, &name, &nl))) return st;
+      return push_global(m, mod, ml, name, nl);
+    }
+    case 0x93: /* STACK_GLOBAL */
+      if ((st = pop(m, &b)) || (st = pop(m, &a))) return st;
+      if (a->kind != LDNQ__PK_STR || b->kind != LDNQ__PK_STR)
+        return bad(m, "STACK_GLOBAL needs two strings");
+      return push_global(m, a->s, a->len, b->s, b->len);
+    case 'R': case 0x81: return call(m); /* REDUCE, NEWOBJ */
+    case 'b': /* BUILD */
+      if ((st = pop(m, &a)) || (st = top(m, &n))) return st;
+      if (n->kind != LDNQ__PK_CALL && n->kind != LDNQ__PK_DICT) return bad(m, "BUILD on a non-object");
+      n->state = a;
+      return LDNQ_OK;
+    case 'q': /* BINPUT */
+      if ((st = need(m, 1))) return st;
+      return memo_put(m, m->d[m->pos++]);
+    case 'r': /* LONG_BINPUT */
+      if ((st = need(m, 4))) return st;
+      m->pos += 4;
+      return memo_put(m, ldnq__le32(m->d + m->pos - 4));
+    case 'p': /* PUT (text) */
+      if ((st = line_int(m, &iv))) return st;
+      if (iv < 0) return bad(m, "negative memo key");
+      return memo_put(m, (uint64_t)iv);
+    case 0x94: /* MEMOIZE: the next key is the memo's current length */
+      return memo_put(m, m->memo_len);
+    case 'h': /* BINGET */
+      if ((st = need(m, 1))) return st;
+      return memo_get(m, m->d[m->pos++]);
+    case 'j': /* LONG_BINGET */
+      if ((st = need(m, 4))) return st;
+      m->pos += 4;
+      return memo_get(m, ldnq__le32(m->d + m->pos - 4));
+    case 'g': /* GET (text) */
+      if ((st = line_int(m, &iv))) return st;
+      if (iv < 0) return bad(m, "negative memo key");
+      return memo_get(m, (uint64_t)iv);
+    case 'Q': /* BINPERSID */
+      if ((st = pop(m, &a))) return st;
+      if ((st = push_new(m, LDNQ__PK_PERSID, &n))) return st;
+      return vec_push(&n->items, a);
+    case 'P': { /* PERSID (text id) */
+      const char *s = NULL;
+      size_t len = 0;
+      if ((st = line(m, &s, &len))) return st;
+      if (!(a = node_new(m, LDNQ__PK_STR))) return nomem();
+      a->s = s;
+      a->len = len;
+      if ((st = push_new(m, LDNQ__PK_PERSID, &n))) return st;
+      return vec_push(&n->items, a);
+    }
+    default: break;
+  }
+  return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "pickle: opcode 0x%02x at offset %zu is not supported",
+                    op, m->pos - 1);
+}
+
+ldnq_status ldnq__pk_parse(const uint8_t *data, size_t size, ldnq__pk_whitelist wl,
+                           ldnq__pk_doc *doc) {
+  memset(doc, 0, sizeof *doc);
+  vm m;
+  memset(&m, 0, sizeof m);
+  m.d = data;
+  m.size = size;
+  m.wl = wl;
+  m.doc = doc;
+  ldnq_status st = LDNQ_OK;
+  int done = 0;
+  while (!done && !st) st = step(&m, &done);
+  ldnq__free(m.stack.v);
+  ldnq__free(m.marks);
+  ldnq__free(m.memo);
+  if (st) {
+    ldnq__pk_free(doc);
+    return st;
+  }
+  doc->consumed = m.pos;
+  return LDNQ_OK;
+}
+
+void ldnq__pk_free(ldnq__pk_doc *doc) {
+  for (size_t i = 0; i < doc->nall; i++) {
+    ldnq__pk_node *n = doc->all[i];
+    ldnq__free(n->items.v);
+    ldnq__free(n->kv.v);
+    ldnq__free(n->list.v);
+    ldnq__free(n);
+  }
+  ldnq__free(doc->all);
+  memset(doc, 0, sizeof *doc);
+}
+
+int ldnq__pk_is_str(const ldnq__pk_node *n, const char *s) {
+  size_t l = strlen(s);
+  return n && n->kind == LDNQ__PK_STR && n->len == l && !memcmp(n->s, s, l);
+}
+
+int ldnq__pk_is_global(const ldnq__pk_node *n, const char *mod, const char *name) {
+  size_t ml = strlen(mod), nl = strlen(name);
+  return n && n->kind == LDNQ__PK_GLOBAL && n->len == ml && n->len2 == nl &&
+         !memcmp(n->s, mod, ml) && !memcmp(n->s2, name, nl);
+}
+
+int ldnq__pk_is_call(const ldnq__pk_node *n, const char *mod, const char *name) {
+  return n && n->kind == LDNQ__PK_CALL && n->items.n == 2 &&
+         ldnq__pk_is_global(n->items.v[0], mod, name);
+}
+
+const ldnq__pk_node *ldnq__pk_item(const ldnq__pk_node *n, size_t i) {
+  if (!n || (n->kind != LDNQ__PK_TUPLE && n->kind != LDNQ__PK_LIST) || i >= n->items.n)
+    return NULL;
+  return n->items.v[i];
+}
+
+const ldnq__pk_node *ldnq__pk_get(const ldnq__pk_node *n, const char *key) {
+  if (!n || (n->kind != LDNQ__PK_DICT && n->kind != LDNQ__PK_CALL)) return NULL;
+  for (size_t i = 0; i + 1 < n->kv.n; i += 2)
+    if (ldnq__pk_is_str(n->kv.v[i], key)) return n->kv.v[i + 1];
+  return NULL;
+}

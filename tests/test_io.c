@@ -1,0 +1,641 @@
+/* io: model files against torch-made fixtures (tests/gen_io_fixtures.py),
+ * round trips through every writer, and hostile inputs. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/json.h"
+#include "io/pickle.h"
+#include "io/zip.h"
+#include "ldnq/experimental.h"
+#include "testutil.h"
+
+#define FIX LDNQ_TEST_DATA_DIR "/io/"
+
+static const char *FIXTURES[] = {"zip_basic.pth",   "legacy_basic.pth",  "zip_nested.pth",
+                                 "legacy_nested.pth", "zip_deflate.pth", "basic.safetensors"};
+#define NFIX (sizeof FIXTURES / sizeof FIXTURES[0])
+
+static long live(void) {
+  long n = 0;
+  ldnq_debug_live_allocations(&n);
+  return n;
+}
+
+static ldnq__json *expected(void) {
+  size_t n;
+  char *txt = tu_read_file(FIX "expected.json", &n);
+  ck_assert_ptr_nonnull(txt);
+  ldnq__json *j = NULL;
+  LDNQ_CK(ldnq__json_parse(txt, n, &j));
+  free(txt);
+  return j;
+}
+
+static int close_to(double a, double b) { return fabs(a - b) <= 1e-6 * (1.0 + fabs(b)); }
+
+static void check_against(const ldnq_checkpoint *ck, const ldnq__json *exp) {
+  const ldnq__json *ts = ldnq__json_get(exp, "tensors");
+  int count;
+  LDNQ_CK(ldnq_checkpoint_count(ck, &count));
+  ck_assert_int_eq(count, (int)ts->n);
+  for (size_t i = 0; i < ts->n; i++) {
+    const char *name = ts->keys[i], *got_name;
+    const ldnq__json *t = &ts->v[i];
+    LDNQ_CK(ldnq_checkpoint_name(ck, (int)i, &got_name));
+    ck_assert_str_eq(got_name, name); /* file order kept */
+    ldnq_dtype dt;
+    int nd;
+    int64_t shape[LDNQ_MAX_DIMS];
+    LDNQ_CK(ldnq_checkpoint_info(ck, name, &dt, &nd, shape));
+    ck_assert_str_eq(ldnq_dtype_name(dt), ldnq__json_get(t, "dtype")->s);
+    const ldnq__json *sh = ldnq__json_get(t, "shape");
+    ck_assert_int_eq(nd, (int)sh->n);
+    int64_t numel = 1;
+    for (int d = 0; d < nd; d++) {
+      ck_assert_int_eq(shape[d], sh->v[d].i);
+      numel *= shape[d];
+    }
+    double s, a;
+    LDNQ_CK(ldnq_checkpoint_sum(ck, name, &s, &a));
+    ck_assert_msg(close_to(s, ldnq__json_get(t, "sum")->num), "%s sum %.9g", name, s);
+    ck_assert_msg(close_to(a, ldnq__json_get(t, "sum_abs")->num), "%s sum_abs %.9g", name, a);
+    float *v = malloc((size_t)(numel ? numel : 1) * sizeof *v);
+    LDNQ_CK(ldnq_checkpoint_read(ck, name, v, numel));
+    double w = 0;
+    for (int64_t k = 0; k < numel; k++) w += (double)k * v[k];
+    ck_assert_msg(close_to(w, ldnq__json_get(t, "wsum")->num), "%s element order: wsum %.9g", name, w);
+    free(v);
+  }
+}
+
+START_TEST(fixtures_match_torch) {
+  ldnq__json *exp = expected();
+  long before = live();
+  for (size_t f = 0; f < NFIX; f++) {
+    const ldnq__json *e = ldnq__json_get(exp, FIXTURES[f]);
+    ck_assert_ptr_nonnull(e);
+    ldnq_checkpoint *ck = NULL;
+    LDNQ_CK(ldnq_checkpoint_load(FIX "zip_basic.pth", &ck)); /* warm: path API */
+    ldnq_checkpoint_free(ck);
+    char path[512];
+    snprintf(path, sizeof path, FIX "%s", FIXTURES[f]);
+    LDNQ_CK(ldnq_checkpoint_load(path, &ck));
+    ldnq_format fmt;
+    LDNQ_CK(ldnq_checkpoint_format(ck, &fmt));
+    ck_assert_str_eq(ldnq_format_name(fmt), ldnq__json_get(e, "format")->s);
+    check_against(ck, e);
+    ldnq_checkpoint_free(ck);
+  }
+  ck_assert_int_eq(live(), before);
+  ldnq__json_free(exp);
+}
+END_TEST
+
+START_TEST(exact_values_of_views) {
+  /* Non-contiguous views: compare element by element with the contiguous
+   * copies torch wrote into the safetensors-free zip (same values, other
+   * layout), and num_batches_tracked stays exact. */
+  ldnq_checkpoint *z = NULL, *l = NULL;
+  LDNQ_CK(ldnq_checkpoint_load(FIX "zip_basic.pth", &z));
+  LDNQ_CK(ldnq_checkpoint_load(FIX "legacy_basic.pth", &l));
+  float a[24], b[24];
+  LDNQ_CK(ldnq_checkpoint_read(z, "transposed", a, 24));
+  LDNQ_CK(ldnq_checkpoint_read(l, "transposed", b, 24));
+  ck_assert_mem_eq(a, b, sizeof a);
+  float n;
+  LDNQ_CK(ldnq_checkpoint_read(z, "bn.num_batches_tracked", &n, 1));
+  ck_assert_float_eq(n, 1234567.0f);
+  ck_assert_int_eq(ldnq_checkpoint_read(z, "transposed", a, 11), LDNQ_ERR_SHAPE);
+  ck_assert_int_eq(ldnq_checkpoint_read(z, "nope", a, 1), LDNQ_ERR_NOT_FOUND);
+  ck_assert_ptr_nonnull(strstr(ldnq_checkpoint_errmsg(z), "nope"));
+  ldnq_checkpoint_free(z);
+  ldnq_checkpoint_free(l);
+}
+END_TEST
+
+START_TEST(safetensors_metadata_kept) {
+  ldnq_checkpoint *ck = NULL;
+  LDNQ_CK(ldnq_checkpoint_load(FIX "basic.safetensors", &ck));
+  int n;
+  LDNQ_CK(ldnq_checkpoint_metadata_count(ck, &n));
+  ck_assert_int_eq(n, 2);
+  const char *k, *v;
+  LDNQ_CK(ldnq_checkpoint_metadata_get(ck, 1, &k, &v));
+  ck_assert_str_eq(k, "note");
+  ck_assert_str_eq(v, "q\"uote");
+  ldnq_checkpoint_free(ck);
+}
+END_TEST
+
+/* A checkpoint with one of each kind of entry. */
+static ldnq_checkpoint *sample(void) {
+  ldnq_checkpoint *ck = NULL;
+  LDNQ_CK(ldnq_checkpoint_create(&ck));
+  int64_t s4[4] = {3, 2, 3, 3}, s1[1] = {5};
+  ldnq_tensor *t = NULL;
+  LDNQ_CK(ldnq_tensor_create(4, s4, &t));
+  float *d;
+  LDNQ_CK(ldnq_tensor_data(t, &d));
+  tu_fill_uniform(d, 54, 7, -2, 2);
+  d[3] = -0.0f;
+  LDNQ_CK(ldnq_checkpoint_add(ck, "conv.weight", t));
+  ldnq_tensor_free(t);
+  int64_t nbt = 4000000000LL;
+  LDNQ_CK(ldnq_checkpoint_add_int64(ck, "bn.num_batches_tracked", 0, NULL, &nbt));
+  int8_t codes[5] = {0, 1, -1, 16, -8};
+  LDNQ_CK(ldnq_checkpoint_add_quantized(ck, "fc.weight", 1, s1, 11, 0.37f, codes));
+  LDNQ_CK(ldnq_checkpoint_metadata_set(ck, "levels", "11"));
+  return ck;
+}
+
+static void same_values(const ldnq_checkpoint *a, const ldnq_checkpoint *b) {
+  int na, nb;
+  LDNQ_CK(ldnq_checkpoint_count(a, &na));
+  LDNQ_CK(ldnq_checkpoint_count(b, &nb));
+  ck_assert_int_eq(na, nb);
+  for (int i = 0; i < na; i++) {
+    const char *n1, *n2;
+    LDNQ_CK(ldnq_checkpoint_name(a, i, &n1));
+    LDNQ_CK(ldnq_checkpoint_name(b, i, &n2));
+    ck_assert_str_eq(n1, n2);
+    int d1, d2;
+    int64_t s1[8], s2[8];
+    LDNQ_CK(ldnq_checkpoint_info(a, n1, NULL, &d1, s1));
+    LDNQ_CK(ldnq_checkpoint_info(b, n1, NULL, &d2, s2));
+    ck_assert_int_eq(d1, d2);
+    int64_t numel = 1;
+    for (int k = 0; k < d1; k++) {
+      ck_assert_int_eq(s1[k], s2[k]);
+      numel *= s1[k];
+    }
+    float v1[64], v2[64];
+    LDNQ_CK(ldnq_checkpoint_read(a, n1, v1, numel));
+    LDNQ_CK(ldnq_checkpoint_read(b, n1, v2, numel));
+    ck_assert_mem_eq(v1, v2, (size_t)numel * sizeof(float)); /* bit-identical */
+    double sa, sb;
+    LDNQ_CK(ldnq_checkpoint_sum(a, n1, &sa, NULL));
+    LDNQ_CK(ldnq_checkpoint_sum(b, n1, &sb, NULL));
+    ck_assert(sa == sb); /* int64 values exact beyond float precision */
+  }
+}
+
+START_TEST(roundtrip_every_writer) {
+  long before = live();
+  ldnq_checkpoint *ck = sample();
+  const ldnq_format fmts[3] = {LDNQ_FORMAT_PTH_ZIP, LDNQ_FORMAT_SAFETENSORS, LDNQ_FORMAT_LDNQ_PACKED};
+  const char *names[3] = {"rt.pth", "rt.safetensors", "rt.ldnq"};
+  for (int f = 0; f < 3; f++) {
+    const char *p = tu_tmppath(names[f]);
+    ldnq_format guess;
+    LDNQ_CK(ldnq_format_from_path(p, &guess));
+    ck_assert_int_eq(guess, fmts[f]);
+    LDNQ_CK(ldnq_checkpoint_save(ck, p, fmts[f]));
+    ldnq_checkpoint *back = NULL;
+    LDNQ_CK(ldnq_checkpoint_load(p, &back));
+    ldnq_format got;
+    LDNQ_CK(ldnq_checkpoint_format(back, &got));
+    ck_assert_int_eq(got, fmts[f]);
+    same_values(ck, back);
+    ldnq_dtype dt;
+    LDNQ_CK(ldnq_checkpoint_info(back, "fc.weight", &dt, NULL, NULL));
+    if (fmts[f] == LDNQ_FORMAT_LDNQ_PACKED) {
+      ck_assert_int_eq(dt, LDNQ_DTYPE_QUANTIZED);
+      int lv;
+      float al;
+      int8_t c[5];
+      LDNQ_CK(ldnq_checkpoint_get_quantized(back, "fc.weight", &lv, &al, c, 5));
+      ck_assert_int_eq(lv, 11);
+      ck_assert_float_eq(al, 0.37f);
+      ck_assert_int_eq(c[3], 16);
+      ck_assert_int_eq(c[4], -8);
+    } else {
+      ck_assert_int_eq(dt, LDNQ_DTYPE_FLOAT32);
+      ck_assert_int_eq(ldnq_checkpoint_get_quantized(back, "fc.weight", NULL, NULL, NULL, 0),
+                       LDNQ_ERR_INVALID_ARG);
+    }
+    LDNQ_CK(ldnq_checkpoint_info(back, "bn.num_batches_tracked", &dt, NULL, NULL));
+    ck_assert_int_eq(dt, LDNQ_DTYPE_INT64);
+    if (fmts[f] != LDNQ_FORMAT_PTH_ZIP) {
+      int nm;
+      LDNQ_CK(ldnq_checkpoint_metadata_count(back, &nm));
+      ck_assert_int_eq(nm, 1);
+    }
+    ldnq_checkpoint_free(back);
+  }
+  ck_assert_int_eq(ldnq_checkpoint_save(ck, tu_tmppath("x.pth"), LDNQ_FORMAT_PTH_LEGACY),
+                   LDNQ_ERR_UNSUPPORTED);
+  ldnq_checkpoint_free(ck);
+  ck_assert_int_eq(live(), before);
+}
+END_TEST
+
+START_TEST(packed_levels_and_size) {
+  /* Every level count packs at its bit width and loads back exactly. */
+  static const int levels[5] = {3, 5, 7, 9, 11}, bits[5] = {2, 3, 3, 4, 4};
+  int64_t shape[2] = {37, 29};
+  int8_t codes[37 * 29], back[37 * 29];
+  static const int8_t allowed[11] = {0, 1, -1, 2, -2, 4, -4, 8, -8, 16, -16};
+  for (int l = 0; l < 5; l++) {
+    uint64_t s = 99 + (uint64_t)l;
+    for (int i = 0; i < 37 * 29; i++) {
+      s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+      codes[i] = allowed[(s >> 33) % (uint64_t)levels[l]];
+    }
+    ldnq_checkpoint *ck = NULL, *rd = NULL;
+    LDNQ_CK(ldnq_checkpoint_create(&ck));
+    LDNQ_CK(ldnq_checkpoint_add_quantized(ck, "w", 2, shape, levels[l], 0.01f * (l + 1), codes));
+    const char *p = tu_tmppath("levels.ldnq");
+    LDNQ_CK(ldnq_checkpoint_save(ck, p, LDNQ_FORMAT_LDNQ_PACKED));
+    size_t fsz;
+    void *raw = tu_read_file(p, &fsz);
+    free(raw);
+    size_t packed = (37 * 29 * (size_t)bits[l] + 7) / 8;
+    /* header 16 + meta count 4 + count 4 + name 2+1 + kind/rank 2 + shape 16 + 8 + codes + crc 4 */
+    ck_assert_uint_eq(fsz, 16 + 4 + 4 + 3 + 2 + 16 + 8 + packed + 4);
+    LDNQ_CK(ldnq_checkpoint_load(p, &rd));
+    int lv;
+    float al;
+    LDNQ_CK(ldnq_checkpoint_get_quantized(rd, "w", &lv, &al, back, 37 * 29));
+    ck_assert_int_eq(lv, levels[l]);
+    ck_assert_mem_eq(back, codes, sizeof codes);
+    float v[37 * 29];
+    LDNQ_CK(ldnq_checkpoint_read(rd, "w", v, 37 * 29));
+    for (int i = 0; i < 37 * 29; i++) ck_assert(v[i] == al * (float)codes[i]);
+    ldnq_checkpoint_free(ck);
+    ldnq_checkpoint_free(rd);
+  }
+  ldnq_checkpoint *ck = NULL;
+  LDNQ_CK(ldnq_checkpoint_create(&ck));
+  int8_t bad[2] = {0, 2};
+  ck_assert_int_eq(ldnq_checkpoint_add_quantized(ck, "w", 1, shape, 3, 1.0f, bad), LDNQ_ERR_RANGE);
+  ck_assert_int_eq(ldnq_checkpoint_add_quantized(ck, "w", 1, shape, 4, 1.0f, codes), LDNQ_ERR_RANGE);
+  ck_assert_int_eq(ldnq_checkpoint_add_quantized(ck, "w", 1, shape, 3, -1.0f, codes), LDNQ_ERR_RANGE);
+  ck_assert_int_eq(ldnq_checkpoint_add_quantized(ck, "w", 1, shape, 3, NAN, codes), LDNQ_ERR_RANGE);
+  int n;
+  LDNQ_CK(ldnq_checkpoint_count(ck, &n));
+  ck_assert_int_eq(n, 0);
+  ldnq_checkpoint_free(ck);
+}
+END_TEST
+
+/* Loads a buffer that must fail cleanly: no crash, no leak, a message. */
+static ldnq_status must_fail(const void *d, size_t n) {
+  long before = live();
+  ldnq_checkpoint *ck = (ldnq_checkpoint *)0x1;
+  ldnq_status st = ldnq_checkpoint_load_memory(d, n, &ck);
+  ck_assert_int_ne(st, LDNQ_OK);
+  ck_assert_ptr_null(ck);
+  ck_assert_msg(ldnq_last_error()[0] != 0, "no message for status %d", st);
+  ck_assert_int_eq(live(), before);
+  return st;
+}
+
+START_TEST(truncation_everywhere) {
+  const char *files[NFIX + 1];
+  for (size_t i = 0; i < NFIX; i++) files[i] = FIXTURES[i];
+  /* plus a .ldnq made here */
+  ldnq_checkpoint *ck = sample();
+  LDNQ_CK(ldnq_checkpoint_save(ck, tu_tmppath("trunc.ldnq"), LDNQ_FORMAT_LDNQ_PACKED));
+  ldnq_checkpoint_free(ck);
+  files[NFIX] = NULL;
+  for (size_t f = 0; f <= NFIX; f++) {
+    char path[512];
+    if (files[f]) snprintf(path, sizeof path, FIX "%s", files[f]);
+    else snprintf(path, sizeof path, "%s", tu_tmppath("trunc.ldnq"));
+    size_t n;
+    uint8_t *d = tu_read_file(path, &n);
+    ck_assert_ptr_nonnull(d);
+    for (size_t cut = 0; cut < n; cut++) {
+      uint8_t *c = malloc(cut ? cut : 1); /* exact size so ASan sees overreads */
+      memcpy(c, d, cut);
+      ldnq_status st = must_fail(c, cut);
+      ck_assert_msg(st == LDNQ_ERR_FORMAT || st == LDNQ_ERR_LIMIT || st == LDNQ_ERR_UNSUPPORTED,
+                    "%s cut at %zu: status %d (%s)", path, cut, st, ldnq_last_error());
+      free(c);
+    }
+    free(d);
+  }
+}
+END_TEST
+
+START_TEST(corruption_never_crashes) {
+  /* Flip bytes one at a time: either a clean error or a successful load. */
+  for (size_t f = 0; f < NFIX; f++) {
+    char path[512];
+    snprintf(path, sizeof path, FIX "%s", FIXTURES[f]);
+    size_t n;
+    uint8_t *d = tu_read_file(path, &n);
+    long before = live();
+    for (size_t i = 0; i < n; i += 3) {
+      uint8_t *c = malloc(n);
+      memcpy(c, d, n);
+      c[i] ^= (uint8_t)(0x5a + i);
+      ldnq_checkpoint *ck = NULL;
+      ldnq_status st = ldnq_checkpoint_load_memory(c, n, &ck);
+      if (st == LDNQ_OK) ck_assert_ptr_nonnull(ck);
+      else ck_assert(ldnq_last_error()[0] != 0);
+      ldnq_checkpoint_free(ck);
+      free(c);
+    }
+    ck_assert_int_eq(live(), before);
+    free(d);
+  }
+}
+END_TEST
+
+START_TEST(allocation_failures_are_clean) {
+  for (size_t f = 0; f < NFIX; f++) {
+    char path[512];
+    snprintf(path, sizeof path, FIX "%s", FIXTURES[f]);
+    size_t n;
+    uint8_t *d = tu_read_file(path, &n);
+    long before = live();
+    int ok = 0;
+    for (long nth = 1; nth < 2000 && !ok; nth++) {
+      ldnq_checkpoint *ck = NULL;
+      ldnq_debug_fail_alloc(nth);
+      ldnq_status st = ldnq_checkpoint_load_memory(d, n, &ck);
+      ldnq_debug_fail_alloc(0);
+      ck_assert_msg(st == LDNQ_OK || st == LDNQ_ERR_NOMEM, "%s nth %ld: %d %s", path, nth, st,
+                    ldnq_last_error());
+      ok = st == LDNQ_OK;
+      ldnq_checkpoint_free(ck);
+      ck_assert_int_eq(live(), before);
+    }
+    ck_assert(ok);
+    free(d);
+  }
+}
+END_TEST
+
+START_TEST(dangerous_globals_refused) {
+  const char *files[2] = {FIX "evil_os_system.pth", FIX "evil_eval.pth"};
+  const char *names[2] = {"system", "builtins.eval"};
+  for (int i = 0; i < 2; i++) {
+    ldnq_checkpoint *ck = NULL;
+    ck_assert_int_eq(ldnq_checkpoint_load(files[i], &ck), LDNQ_ERR_FORMAT);
+    ck_assert_msg(strstr(ldnq_last_error(), names[i]) && strstr(ldnq_last_error(), "not allowed"),
+                  "message: %s", ldnq_last_error());
+    ck_assert_ptr_null(ck);
+  }
+}
+END_TEST
+
+/* Raw pickles through the VM. */
+static ldnq_status pk(const char *bytes, size_t n, ldnq__pk_doc *doc) {
+  static const char *const wl[] = {"collections.OrderedDict", NULL};
+  return ldnq__pk_parse((const uint8_t *)bytes, n, wl, doc);
+}
+
+START_TEST(pickle_vm) {
+  ldnq__pk_doc doc;
+  /* [1, 'ab', memo'd list appended to itself] -> cycles are fine */
+  const char ok[] = "\x80\x02]q\x00(K\x01X\x02\x00\x00\x00" "ab" "h\x00" "e.";
+  LDNQ_CK(pk(ok, sizeof ok - 1, &doc));
+  ck_assert_int_eq(doc.root->kind, LDNQ__PK_LIST);
+  ck_assert_uint_eq(doc.root->items.n, 3);
+  ck_assert_ptr_eq(doc.root->items.v[2], doc.root);
+  ck_assert(ldnq__pk_is_str(doc.root->items.v[1], "ab"));
+  ck_assert_uint_eq(doc.consumed, sizeof ok - 1);
+  ldnq__pk_free(&doc);
+  /* OrderedDict via REDUCE, then SETITEMS and BUILD on the call node */
+  const char od[] = "\x80\x02" "ccollections\nOrderedDict\n)R(X\x01\x00\x00\x00kK\x07u}b.";
+  LDNQ_CK(pk(od, sizeof od - 1, &doc));
+  ck_assert(ldnq__pk_is_call(doc.root, "collections", "OrderedDict"));
+  ck_assert_int_eq(ldnq__pk_get(doc.root, "k")->i, 7);
+  ck_assert_ptr_nonnull(doc.root->state);
+  ldnq__pk_free(&doc);
+  struct {
+    const char *b;
+    size_t n;
+    ldnq_status st;
+    const char *msg;
+  } badcases[] = {
+      {"\x80\x02" "cos\nsystem\n.", 14, LDNQ_ERR_FORMAT, "os.system"},
+      {"\x80\x04\x8c\x08" "builtins\x8c\x04" "eval\x93.", 20, LDNQ_ERR_FORMAT, "builtins.eval"},
+      {"\x80\x02X\xf0\xff\xff\x0f" "abc.", 11, LDNQ_ERR_FORMAT, "truncated"},
+      {"\x80\x02h\x05.", 5, LDNQ_ERR_FORMAT, "memo"},
+      {"\x80\x02K\x01r\xff\xff\xff\x7f.", 10, LDNQ_ERR_LIMIT, "memo"},
+      {"\x80\x02K\x01i.", 5, LDNQ_ERR_FORMAT, "0x69"}, /* INST */
+      {"\x80\x02.", 3, LDNQ_ERR_FORMAT, "underflow"},
+      {"\x80\x02" "ccollections\nOrderedDict\nK\x01R.", 30, LDNQ_ERR_FORMAT, "tuple"},
+      {"\x80\x02K\x01K\x02s.", 7, LDNQ_ERR_FORMAT, "underflow"},
+      {"\x80\x02(((((", 7, LDNQ_ERR_FORMAT, "truncated"},
+  };
+  long before = live();
+  for (size_t i = 0; i < sizeof badcases / sizeof badcases[0]; i++) {
+    ldnq_status st = pk(badcases[i].b, badcases[i].n, &doc);
+    ck_assert_msg(st == badcases[i].st, "case %zu: %d %s", i, st, ldnq_last_error());
+    ck_assert_msg(strstr(ldnq_last_error(), badcases[i].msg), "case %zu: %s", i, ldnq_last_error());
+    ck_assert_ptr_null(doc.root);
+  }
+  ck_assert_int_eq(live(), before);
+}
+END_TEST
+
+START_TEST(pickle_numpy_py2) {
+  /* CIFAR-style Python 2 pickle: numpy globals allowed for this call only. */
+  size_t n;
+  uint8_t *d = tu_read_file(FIX "py2_numpy.pkl", &n);
+  ck_assert_ptr_nonnull(d);
+  static const char *const np_wl[] = {"numpy.core.multiarray._reconstruct", "numpy.ndarray",
+                                      "numpy.dtype", NULL};
+  ldnq__pk_doc doc;
+  LDNQ_CK(ldnq__pk_parse(d, n, np_wl, &doc));
+  const ldnq__pk_node *arr = ldnq__pk_get(doc.root, "data");
+  ck_assert(ldnq__pk_is_call(arr, "numpy.core.multiarray", "_reconstruct"));
+  const ldnq__pk_node *state = arr->state; /* (1, shape, dtype, fortran, raw) */
+  ck_assert_ptr_nonnull(state);
+  ck_assert_int_eq(ldnq__pk_item(ldnq__pk_item(state, 1), 1)->i, 3);
+  const ldnq__pk_node *dt = ldnq__pk_item(state, 2);
+  ck_assert(ldnq__pk_is_call(dt, "numpy", "dtype"));
+  ck_assert(ldnq__pk_is_str(ldnq__pk_item(dt->items.v[1], 0), "u1"));
+  const ldnq__pk_node *raw = ldnq__pk_item(state, 4);
+  ck_assert_uint_eq(raw->len, 6);
+  ck_assert_mem_eq(raw->s, "\x00\x01\x02\x03\x04\x05", 6);
+  const ldnq__pk_node *labels = ldnq__pk_get(doc.root, "labels");
+  ck_assert_uint_eq(labels->items.n, 3);
+  ck_assert_int_eq(labels->items.v[1]->i, 9);
+  ck_assert(ldnq__pk_is_str(ldnq__pk_get(doc.root, "batch_label"), "training batch 1 of 5"));
+  ldnq__pk_free(&doc);
+  /* The torch whitelist does not allow numpy arrays: refused by name. */
+  static const char *const torch_only[] = {"collections.OrderedDict", NULL};
+  ck_assert_int_eq(ldnq__pk_parse(d, n, torch_only, &doc), LDNQ_ERR_FORMAT);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "numpy.core.multiarray._reconstruct"));
+  free(d);
+}
+END_TEST
+
+START_TEST(json_strict) {
+  ldnq__json *j = NULL;
+  const char good[] = " {\"a\":[1,-2,3.5e1,true,null],\"\\u00e9\\ud83d\\ude00\":\"x\\n\"} ";
+  LDNQ_CK(ldnq__json_parse(good, sizeof good - 1, &j));
+  const ldnq__json *a = ldnq__json_get(j, "a");
+  ck_assert_int_eq(a->v[1].i, -2);
+  ck_assert(a->v[1].is_int && !a->v[2].is_int);
+  ck_assert_double_eq(a->v[2].num, 35.0);
+  ck_assert_str_eq(j->keys[1], "\xc3\xa9\xf0\x9f\x98\x80");
+  ldnq__json_free(j);
+  const char *bad[] = {"{\"a\":1,}", "[01]", "{\"a\":1,\"a\":2}", "\"\\ud800\"", "[1] x",
+                       "\"a\tb\"", "[", "{\"a\" 1}", "tru", "\"\\u0000\"", "-", "1.", "[1e]"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ck_assert_int_eq(ldnq__json_parse(bad[i], strlen(bad[i]), &j), LDNQ_ERR_FORMAT);
+    ck_assert_ptr_null(j);
+  }
+  char deep[200];
+  memset(deep, '[', sizeof deep);
+  ck_assert_int_eq(ldnq__json_parse(deep, sizeof deep, &j), LDNQ_ERR_FORMAT);
+}
+END_TEST
+
+static void put64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static ldnq_status safetensors_with(const char *header, size_t data_bytes) {
+  size_t h = strlen(header), n = 8 + h + data_bytes;
+  uint8_t *b = calloc(1, n);
+  put64(b, h);
+  memcpy(b + 8, header, h);
+  ldnq_status st = must_fail(b, n);
+  free(b);
+  return st;
+}
+
+START_TEST(hostile_headers) {
+  /* safetensors: huge shapes, offsets past the end, overlap, bad dtype */
+  ck_assert_int_eq(safetensors_with("{\"w\":{\"dtype\":\"F32\",\"shape\":[1099511627776],"
+                                    "\"data_offsets\":[0,4398046511104]}}", 8),
+                   LDNQ_ERR_FORMAT);
+  ck_assert_int_eq(safetensors_with("{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
+                                    "\"data_offsets\":[0,0]}}", 8),
+                   LDNQ_ERR_LIMIT);
+  ck_assert_int_eq(safetensors_with("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                                    "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12),
+                   LDNQ_ERR_FORMAT);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "overlap"));
+  ck_assert_int_eq(safetensors_with("{\"a\":{\"dtype\":\"C64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8),
+                   LDNQ_ERR_UNSUPPORTED);
+  uint8_t hdr[16] = {0};
+  put64(hdr, 0xffffffffffffull);
+  hdr[8] = '{';
+  must_fail(hdr, sizeof hdr);
+  /* zip: a directory entry declaring a 2^32-byte deflated member from 10 bytes */
+  size_t n;
+  uint8_t *z = tu_read_file(FIX "zip_deflate.pth", &n);
+  ldnq__zip zz;
+  LDNQ_CK(ldnq__zip_open(&zz, z, n));
+  size_t cd = (size_t)((const uint8_t *)zz.e[0].name - z) - 46;
+  ldnq__zip_close(&zz);
+  z[cd + 24] = z[cd + 25] = z[cd + 26] = z[cd + 27] = 0xfe; /* usize */
+  ck_assert_int_eq(must_fail(z, n), LDNQ_ERR_LIMIT);
+  z[cd + 42] = 0xf0; /* local header offset out of range */
+  z[cd + 45] = 0x7f;
+  ck_assert_int_eq(must_fail(z, n), LDNQ_ERR_FORMAT);
+  free(z);
+  /* legacy: storage element count far beyond the file */
+  uint8_t *l = tu_read_file(FIX "legacy_nested.pth", &n);
+  /* the only storage holds 4 floats: its count sits 16 + 8 bytes before the end */
+  ck_assert_int_eq(l[n - 24], 4);
+  l[n - 18] = 0x40;
+  ck_assert_int_eq(must_fail(l, n), LDNQ_ERR_FORMAT);
+  free(l);
+  must_fail("garbage!", 8);
+  must_fail(NULL, 0);
+}
+END_TEST
+
+START_TEST(zip64_records_read_back) {
+  /* Writer forced to zip64: reader must follow the zip64 records. */
+  ldnq__wfile w;
+  const char *p = tu_tmppath("z64.zip");
+  LDNQ_CK(ldnq__wfile_open(&w, p));
+  ldnq__zipw zw;
+  ldnq__zipw_init(&zw, &w);
+  zw.force64 = 1;
+  LDNQ_CK(ldnq__zipw_add(&zw, "a/x", "hello", 5));
+  LDNQ_CK(ldnq__zipw_add(&zw, "a/y", "", 0));
+  LDNQ_CK(ldnq__zipw_finish(&zw));
+  ldnq__zipw_free(&zw);
+  LDNQ_CK(ldnq__wfile_commit(&w));
+  size_t n;
+  uint8_t *d = tu_read_file(p, &n);
+  ldnq__zip z;
+  LDNQ_CK(ldnq__zip_open(&z, d, n));
+  ck_assert_uint_eq(z.n, 2);
+  ck_assert_uint_eq(z.e[0].data_off % 64, 0);
+  const uint8_t *c;
+  size_t cn;
+  uint8_t *own;
+  LDNQ_CK(ldnq__zip_get(&z, 0, &c, &cn, &own));
+  ck_assert_uint_eq(cn, 5);
+  ck_assert_mem_eq(c, "hello", 5);
+  ldnq__zip_close(&z);
+  free(d);
+}
+END_TEST
+
+START_TEST(atomic_save) {
+  ldnq_checkpoint *ck = sample();
+  const char *p = tu_tmppath("atomic.pth");
+  LDNQ_CK(ldnq_checkpoint_save(ck, p, LDNQ_FORMAT_PTH_ZIP));
+  size_t n0;
+  void *orig = tu_read_file(p, &n0);
+  /* Fail every allocation in turn: the old file stays intact, no temp. */
+  long before = live();
+  for (long nth = 1; nth < 6; nth++) {
+    ldnq_debug_fail_alloc(nth);
+    ldnq_status st = ldnq_checkpoint_save(ck, p, LDNQ_FORMAT_PTH_ZIP);
+    ldnq_debug_fail_alloc(0);
+    ck_assert(st == LDNQ_ERR_NOMEM || st == LDNQ_OK);
+    size_t n1;
+    void *now = tu_read_file(p, &n1);
+    ck_assert_uint_eq(n0, n1);
+    ck_assert_mem_eq(orig, now, n0);
+    free(now);
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", p, (long)getpid());
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+  }
+  ck_assert_int_eq(live(), before);
+  free(orig);
+  ck_assert_int_eq(ldnq_checkpoint_save(ck, "/nonexistent-dir/x.pth", LDNQ_FORMAT_PTH_ZIP),
+                   LDNQ_ERR_IO);
+  ck_assert_ptr_nonnull(strstr(ldnq_checkpoint_errmsg(ck), "nonexistent-dir"));
+  ldnq_checkpoint *none = NULL;
+  ck_assert_int_eq(ldnq_checkpoint_load("/nonexistent-dir/x.pth", &none), LDNQ_ERR_NOT_FOUND);
+  ck_assert_int_eq(ldnq_checkpoint_add(ck, "conv.weight", NULL), LDNQ_ERR_INVALID_ARG);
+  int64_t s0 = 1;
+  ck_assert_int_eq(ldnq_checkpoint_add_int64(ck, "bn.num_batches_tracked", 1, &s0, &s0),
+                   LDNQ_ERR_INVALID_ARG); /* duplicate */
+  ldnq_checkpoint_free(ck);
+}
+END_TEST
+
+static Suite *io_suite(void) {
+  Suite *s = suite_create("io");
+  TCase *tc = tcase_create("io");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, fixtures_match_torch);
+  tcase_add_test(tc, exact_values_of_views);
+  tcase_add_test(tc, safetensors_metadata_kept);
+  tcase_add_test(tc, roundtrip_every_writer);
+  tcase_add_test(tc, packed_levels_and_size);
+  tcase_add_test(tc, truncation_everywhere);
+  tcase_add_test(tc, corruption_never_crashes);
+  tcase_add_test(tc, allocation_failures_are_clean);
+  tcase_add_test(tc, dangerous_globals_refused);
+  tcase_add_test(tc, pickle_vm);
+  tcase_add_test(tc, pickle_numpy_py2);
+  tcase_add_test(tc, json_strict);
+  tcase_add_test(tc, hostile_headers);
+  tcase_add_test(tc, zip64_records_read_back);
+  tcase_add_test(tc, atomic_save);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return tu_run_suite(io_suite()); }

@@ -138,8 +138,10 @@ LDNQ_API ldnq_status ldnq_checkpoint_save(ldnq_checkpoint *ck, const char *path,
 
 /* Copies the checkpoint's tensors into the network by name. Strict
  * (default): a missing key, an unexpected key or a shape mismatch is an
- * error (LDNQ_ERR_NOT_FOUND / LDNQ_ERR_FORMAT / LDNQ_ERR_SHAPE) whose message
- * lists the names and shapes, and the network is left unchanged.
+ * error (LDNQ_ERR_NOT_FOUND / LDNQ_ERR_FORMAT / LDNQ_ERR_SHAPE; a shape
+ * mismatch wins, then missing) whose message in ldnq_last_error() lists
+ * the names and shapes, and the network is left unchanged. Float values of
+ * integer entries (num_batches_tracked) are converted.
  * LDNQ_LOAD_NON_STRICT loads what matches; on success ldnq_last_error()
  * then lists what was skipped ("" if nothing). Non-finite values are
  * rejected (LDNQ_ERR_NUMERIC), network unchanged. */

@@ -28,6 +28,7 @@ print("info --json matches expected.json")' "$fix/expected.json"
 fi
 "$ldnq" info "$fix/legacy_nested.pth" | grep -q "pth-legacy, 1 tensors"
 "$ldnq" info "$fix/basic.safetensors" | grep -q "safetensors, 7 tensors"
+"$ldnq" info "$fix/basic.safetensors" --json | tail -1 | grep -qF '"metadata":{"format":"pt","note":"q\"uote"}}'
 
 # convert through every writer and back: same sums (JSON lines compared)
 ref=$("$ldnq" info "$fix/zip_basic.pth" --json | tail -1 | sed 's/"dtype":"[a-z0-9]*",//g; s/"format":"[a-z-]*",//')
@@ -47,7 +48,7 @@ if command -v python3 >/dev/null; then
   echo "$j"
   echo "$j" | grep -q '{"name":"conv.weight","dtype":"quantized","shape":\[2,2,3\],"sum":0.25,"sum_abs":1,"levels":3,"alpha":0.125}'
   # codes 3+6+3 bytes + bias 12 bytes; 33 weights as float32
-  echo "$j" | grep -q '"packed_bytes":24,"float32_bytes":132}$'
+  echo "$j" | grep -q '"packed_bytes":24,"float32_bytes":132,"metadata":{"source":"python"}}$'
   "$ldnq" convert "$tmp/q.ldnq" "$tmp/q.safetensors"
   "$ldnq" info "$tmp/q.safetensors" --json | tail -1 | grep -q '"name":"fc.weight","dtype":"float32","shape":\[11\],"sum":0,"sum_abs":2.32500009'
 fi

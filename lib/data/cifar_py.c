@@ -1,0 +1,154 @@
+/* CIFAR-10 python version: each batch file is a pickled dict with "data"
+ * (a numpy uint8 array [N, 3072], planar RGB rows) and "labels" (a list of
+ * N ints). Read with the safe pickle reader of lib/io: numpy's
+ * reconstruction globals are whitelisted as inert names, nothing runs. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/alloc.h"
+#include "data/dataset.h"
+#include "io/pickle.h"
+
+#define MAX_FILE_BYTES ((size_t)1 << 31)
+
+static const char *const numpy_globals[] = {
+    "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
+    "numpy.ndarray", "numpy.dtype", NULL};
+
+static int is_reconstruct(const ldnq__pk_node *n) {
+  return ldnq__pk_is_call(n, "numpy.core.multiarray", "_reconstruct") ||
+         ldnq__pk_is_call(n, "numpy._core.multiarray", "_reconstruct");
+}
+
+static int as_int(const ldnq__pk_node *n, int64_t *v) {
+  if (!n || (n->kind != LDNQ__PK_INT && n->kind != LDNQ__PK_BOOL)) return -1;
+  *v = n->i;
+  return 0;
+}
+
+/* The raw bytes of a uint8 [rows, 3072] C-order array, or an error. */
+static ldnq_status array_u8(const char *path, const ldnq__pk_node *a, int64_t *rows, const uint8_t **raw) {
+  const ldnq__pk_node *st = a ? a->state : NULL;
+  if (!a || !is_reconstruct(a) || !st || st->kind != LDNQ__PK_TUPLE || st->items.n != 5)
+    return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': \"data\" is not a pickled numpy array", path);
+  const ldnq__pk_node *shape = ldnq__pk_item(st, 1), *dt = ldnq__pk_item(st, 2), *data = ldnq__pk_item(st, 4);
+  int64_t r = -1, cols = -1, fortran = 1;
+  if (!shape || shape->kind != LDNQ__PK_TUPLE || shape->items.n != 2 || as_int(ldnq__pk_item(shape, 0), &r) ||
+      as_int(ldnq__pk_item(shape, 1), &cols) || r < 1 || cols != 3072)
+    return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': \"data\" must have shape (N, 3072)", path);
+  if (as_int(ldnq__pk_item(st, 3), &fortran) || fortran)
+    return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': Fortran-order arrays are not supported", path);
+  /* CALL nodes keep (callable, args) in items. */
+  const ldnq__pk_node *dargs = dt && dt->kind == LDNQ__PK_CALL && dt->items.n == 2 ? dt->items.v[1] : NULL;
+  const ldnq__pk_node *dname = dargs ? ldnq__pk_item(dargs, 0) : NULL;
+  if (!dt || !ldnq__pk_is_call(dt, "numpy", "dtype") || !dname ||
+      !(ldnq__pk_is_str(dname, "u1") || ldnq__pk_is_str(dname, "|u1")))
+    return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': \"data\" must be a uint8 array", path);
+  if (!data || (data->kind != LDNQ__PK_STR && data->kind != LDNQ__PK_BYTES))
+    return ldnq__fail(NULL, LDNQ_ERR_UNSUPPORTED, "'%s': array payload is not a byte string", path);
+  if ((uint64_t)data->len != (uint64_t)r * 3072)
+    return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': array of %lld x 3072 holds %zu bytes", path, (long long)r,
+                      data->len);
+  *rows = r;
+  *raw = (const uint8_t *)data->s;
+  return LDNQ_OK;
+}
+
+/* Appends one batch file's samples to pix/labels. */
+static ldnq_status read_batch(const char *path, uint8_t **pix, int32_t **labels, int64_t *count) {
+  uint8_t *buf = NULL;
+  size_t n = 0;
+  ldnq_status st = ldnq__read_file(path, 0, MAX_FILE_BYTES, &buf, &n);
+  if (st != LDNQ_OK) return st;
+  ldnq__pk_doc doc;
+  memset(&doc, 0, sizeof doc);
+  st = ldnq__pk_parse(buf, n, numpy_globals, &doc);
+  if (st != LDNQ_OK) {
+    char msg[LDNQ__ERRMSG_SIZE];
+    snprintf(msg, sizeof msg, "%s", ldnq__tls_message());
+    ldnq__free(buf);
+    return ldnq__fail(NULL, st, "'%s': %s", path, msg);
+  }
+  const ldnq__pk_node *root = doc.root, *data = ldnq__pk_get(root, "data"), *labs = ldnq__pk_get(root, "labels");
+  int64_t rows = 0;
+  const uint8_t *raw = NULL;
+  if (!root || root->kind != LDNQ__PK_DICT || !data || !labs)
+    st = ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': not a CIFAR-10 batch (dict with \"data\" and \"labels\")", path);
+  if (st == LDNQ_OK) st = array_u8(path, data, &rows, &raw);
+  if (st == LDNQ_OK && (labs->kind != LDNQ__PK_LIST || (int64_t)labs->items.n != rows))
+    st = ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': \"labels\" must be a list of %lld ints", path, (long long)rows);
+  if (st == LDNQ_OK) {
+    uint8_t *np = ldnq__realloc(*pix, (size_t)(*count + rows) * 3072);
+    if (np) *pix = np;
+    int32_t *nl = np ? ldnq__realloc(*labels, (size_t)(*count + rows) * sizeof(int32_t)) : NULL;
+    if (nl) *labels = nl;
+    if (!np || !nl) st = ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory reading '%s'", path);
+  }
+  for (int64_t i = 0; st == LDNQ_OK && i < rows; i++) {
+    int64_t v;
+    if (as_int(ldnq__pk_item(labs, (size_t)i), &v) || v < 0 || v > 9)
+      st = ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': label %lld is not in [0, 9]", path, (long long)i);
+    else
+      (*labels)[*count + i] = (int32_t)v;
+  }
+  if (st == LDNQ_OK) {
+    memcpy(*pix + (size_t)*count * 3072, raw, (size_t)rows * 3072);
+    *count += rows;
+  }
+  ldnq__pk_free(&doc);
+  ldnq__free(buf);
+  return st;
+}
+
+/* Same record layout as the binary version: reuse its loader. */
+static ldnq_status py_load(const ldnq_dataset *ds, int64_t index, int hint, ldnq__img *im, int32_t *label) {
+  (void)hint;
+  *label = ds->labels[index];
+  if (!im) return LDNQ_OK;
+  ldnq_status st = ldnq__img_alloc(im, 0, 3, 32, 32);
+  if (st != LDNQ_OK) return st;
+  const uint8_t *rec = (const uint8_t *)ds->impl + (size_t)index * 3072;
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < 1024; i++) im->u8[i * 3 + c] = rec[c * 1024 + i];
+  return LDNQ_OK;
+}
+
+static void py_destroy(ldnq_dataset *ds) { ldnq__free(ds->impl); }
+
+static const ldnq__dataset_vt py_vt = {py_load, py_destroy};
+
+ldnq_status ldnq__open_cifar10_py(const char *dir, ldnq_split split, ldnq_dataset **out) {
+  *out = NULL;
+  char base[4096], path[4200];
+  struct stat sb;
+  snprintf(base, sizeof base, "%s/cifar-10-batches-py", dir);
+  if (stat(base, &sb) != 0 || !S_ISDIR(sb.st_mode)) snprintf(base, sizeof base, "%s", dir);
+  uint8_t *pix = NULL;
+  int32_t *labels = NULL;
+  int64_t count = 0;
+  ldnq_status st = LDNQ_OK;
+  int nfiles = split == LDNQ_SPLIT_TRAIN ? 5 : 1;
+  for (int f = 0; f < nfiles && st == LDNQ_OK; f++) {
+    if (split == LDNQ_SPLIT_TRAIN) snprintf(path, sizeof path, "%s/data_batch_%d", base, f + 1);
+    else snprintf(path, sizeof path, "%s/test_batch", base);
+    st = read_batch(path, &pix, &labels, &count);
+  }
+  ldnq_dataset *ds = NULL;
+  if (st == LDNQ_OK) st = ldnq__dataset_new(&py_vt, &ds);
+  if (st != LDNQ_OK) {
+    ldnq__free(pix);
+    ldnq__free(labels);
+    return st;
+  }
+  ds->impl = pix;
+  ds->labels = labels;
+  ds->count = count;
+  ds->num_classes = 10;
+  ds->c = 3;
+  ds->h = 32;
+  ds->w = 32;
+  ds->preset = LDNQ_PRESET_CIFAR10;
+  *out = ds;
+  return LDNQ_OK;
+}

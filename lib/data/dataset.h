@@ -1,0 +1,51 @@
+/* Internal view of dataset handles: a small vtable per format. */
+#ifndef LDNQ_DATA_DATASET_H
+#define LDNQ_DATA_DATASET_H
+
+#include <stdatomic.h>
+
+#include "core/error.h"
+#include "data/image.h"
+#include "ldnq/data.h"
+
+typedef struct ldnq__dataset_vt {
+  /* Sample `index` (in range): its image into *im (u8 HWC or float CHW)
+   * when im != NULL, its label into *label. `hint` > 0: the image may be
+   * decoded smaller as long as its shorter side stays >= hint. Must be safe
+   * to call concurrently. Errors via ldnq__fail(NULL, ...). */
+  ldnq_status (*load)(const ldnq_dataset *ds, int64_t index, int hint, ldnq__img *im,
+                      int32_t *label);
+  void (*destroy)(ldnq_dataset *ds);
+} ldnq__dataset_vt;
+
+struct ldnq_dataset {
+  ldnq__errbuf err;
+  atomic_int refs;
+  const ldnq__dataset_vt *vt;
+  void *impl;
+  int64_t count;
+  int num_classes;
+  int c, h, w;          /* raw sample shape; h = w = 0 when variable */
+  int32_t *labels;      /* all labels when known without decoding, else NULL */
+  char **class_names;   /* num_classes strings, or NULL for "0", "1", ... */
+  ldnq_preset preset;
+  int jpeg_dct;         /* LDNQ_DATASET_JPEG_DCT_SCALING */
+};
+
+/* New dataset with one reference and the given vtable; caller fills the
+ * rest. */
+ldnq_status ldnq__dataset_new(const ldnq__dataset_vt *vt, ldnq_dataset **out);
+void ldnq__dataset_ref(ldnq_dataset *ds);
+/* Checks index and loads. */
+ldnq_status ldnq__dataset_load(const ldnq_dataset *ds, int64_t index, int hint, ldnq__img *im,
+                               int32_t *label);
+/* Reads a whole file, inflating gzip transparently when `gz` is set, at most
+ * `limit` bytes (more -> LDNQ_ERR_LIMIT). Caller frees with ldnq__free. */
+ldnq_status ldnq__read_file(const char *path, int gz, size_t limit, uint8_t **data, size_t *size);
+/* Decoders (lib/data/jpeg.c, png.c): RGB8 HWC into *im. */
+ldnq_status ldnq__decode_jpeg(const uint8_t *buf, size_t n, int hint, ldnq__img *im);
+ldnq_status ldnq__decode_png(const uint8_t *buf, size_t n, ldnq__img *im);
+/* CIFAR-10 python version (lib/data/cifar_py.c). */
+ldnq_status ldnq__open_cifar10_py(const char *dir, ldnq_split split, ldnq_dataset **out);
+
+#endif

@@ -1,0 +1,46 @@
+/* Internal view of loaders (for evaluate.c). */
+#ifndef LDNQ_DATA_LOADER_H
+#define LDNQ_DATA_LOADER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/error.h"
+#include "ldnq/data.h"
+
+typedef enum { SLOT_FREE, SLOT_FILLING, SLOT_READY, SLOT_HELD } ldnq__slot_state;
+
+typedef struct ldnq__slot {
+  ldnq__slot_state state;
+  int64_t batch;
+  ldnq_tensor *images;
+  int32_t *labels;
+  int n;
+  ldnq_status st;
+  char msg[LDNQ__ERRMSG_SIZE];
+} ldnq__slot;
+
+struct ldnq_loader {
+  ldnq__errbuf err;
+  ldnq_dataset *ds;
+  int batch;
+  int shuffle, drop_last, augment, nthreads, depth;
+  uint64_t seed;
+  ldnq_transform *train_t, *eval_t;
+  ldnq_data_progress_fn progress;
+  void *progress_ud;
+  /* Current epoch. */
+  int running;
+  int64_t epoch, nbatches, next_deliver, released, next_claim;
+  int64_t *order;
+  ldnq__slot *slots;
+  int held;
+  int shape[3]; /* C, H, W of the epoch's first batch */
+  pthread_t *threads;
+  int nstarted;
+  pthread_mutex_t mu;
+  pthread_cond_t cv_work, cv_ready;
+  atomic_int stop;
+};
+
+#endif

@@ -1,0 +1,91 @@
+/* Internal pieces of the quantizer: option storage, the layer result, and
+ * the solver stages (projection, Hessian, ADMM). Matrices of a layer are
+ * kept COLUMN-major l1 x l2 (= row-major [l2, l1], PyTorch's layout), which
+ * is what LAPACK's potrs wants for its right-hand sides. */
+#ifndef LDNQ_QUANT_INTERNAL_H
+#define LDNQ_QUANT_INTERNAL_H
+
+#include <stdint.h>
+
+#include "core/error.h"
+#include "ldnq/quant.h"
+
+#define LDNQ__Q_NPARAMS 16
+
+struct ldnq_quantizer {
+  ldnq__errbuf err;
+  double value[LDNQ__Q_NPARAMS]; /* every option as a double (ints exact) */
+};
+
+/* Option value shortcuts (no checks: param is a valid enum). */
+int64_t ldnq__q_int(const ldnq_quantizer *q, ldnq_quant_param p);
+double ldnq__q_real(const ldnq_quantizer *q, ldnq_quant_param p);
+
+struct ldnq_layer_result {
+  int l1, l2;        /* layer matrix size */
+  int has_bias;      /* last of the l1 rows is a bias */
+  int levels;
+  int iterations;
+  int rho_fallback;
+  int64_t samples;   /* Hessian samples */
+  double alpha, error_initial, error, seconds, rho;
+  int8_t *codes;     /* column-major l1 x l2: codes[o * l1 + r] */
+};
+
+/* ---- projection (project.c) ---- */
+/* Largest code magnitude for `levels` (1, 2, 4, 8, 16); 0 if invalid. */
+int ldnq__levels_max_code(int levels);
+/* Code of one value for scale a > 0 (ALGORITHM 3.1, exact tie rules). */
+int ldnq__code_of(double v, double a, int levels);
+/* Codes of n values at scale a. */
+void ldnq__codes(const double *v, size_t n, double a, int levels, int8_t *q);
+/* ALGORITHM 3.2: alternates codes and least-squares scale from alpha0;
+ * writes the best codes to q and their scale to *alpha. `work` holds n
+ * int8 scratch codes. */
+void ldnq__symmetric_projection(const double *v, size_t n, double alpha0, int levels,
+                                int8_t *q, double *alpha, int8_t *work);
+
+/* ---- ADMM (admm.c) ---- */
+typedef struct ldnq__admm_opts {
+  int levels;
+  double rho_factor;
+  int max_iter;
+} ldnq__admm_opts;
+
+/* Solves one layer. H: l1 x l1 (symmetric; both triangles may be read),
+ * W0: column-major l1 x l2. Fills r (codes allocated here; r->l1/l2 set).
+ * Errors go to eb. */
+ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
+                             const double *W0, const ldnq__admm_opts *o,
+                             struct ldnq_layer_result *r);
+
+/* ---- Hessian (hessian.c) ---- */
+/* Accumulator: H (l1 x l1, double) built batch by batch. */
+typedef struct ldnq__hessian {
+  int l1;
+  double *H;         /* upper triangle accumulated; symmetric after finish */
+  int64_t batches;
+  int64_t samples;
+  double *work;      /* double patch block */
+  float *cols;       /* float im2col block */
+  size_t work_cap, cols_cap;
+} ldnq__hessian;
+
+ldnq_status ldnq__hessian_init(ldnq__errbuf *eb, ldnq__hessian *h, int l1);
+void ldnq__hessian_release(ldnq__hessian *h);
+/* Adds one batch of conv inputs x [n, cin, hh, ww] (its mean of x x^T over
+ * all output positions). */
+ldnq_status ldnq__hessian_add_conv(ldnq__errbuf *eb, ldnq__hessian *h, const float *x,
+                                   int n, int cin, int hh, int ww, int kh, int kw,
+                                   int stride, int pad);
+/* Adds one batch of linear inputs x [n, in]; has_bias appends a 1. */
+ldnq_status ldnq__hessian_add_linear(ldnq__errbuf *eb, ldnq__hessian *h, const float *x,
+                                     int n, int in, int has_bias);
+/* Divides by the batch count (seed_scale: count - 1 when > 1) and mirrors
+ * the upper triangle. */
+void ldnq__hessian_finish(ldnq__hessian *h, int seed_scale);
+
+/* Monotonic wall clock in seconds. */
+double ldnq__q_now(void);
+
+#endif

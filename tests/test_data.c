@@ -1,0 +1,1114 @@
+/* Data: every dataset format, transforms (by hand and against Pillow /
+ * torchvision fixtures), limited subsets, the threaded loader. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/tensor.h"
+#include "data/image.h"
+#include "data_writers.h"
+#include "ldnq/experimental.h"
+#include "testutil.h"
+
+#define FIX LDNQ_TEST_DATA_DIR "/resize/"
+
+static long live_before;
+static void leak_start(void) { LDNQ_CK(ldnq_debug_live_allocations(&live_before)); }
+static void leak_check(void) {
+  long now;
+  LDNQ_CK(ldnq_debug_live_allocations(&now));
+  ck_assert_int_eq(now, live_before);
+}
+
+/* A fresh directory under the test tmp dir. */
+static const char *fresh_dir(const char *name) {
+  const char *d = tu_tmppath(name);
+  char cmd[4300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+  ck_assert_int_eq(system(cmd), 0);
+  ck_assert_int_eq(tw_mkdirs(d), 0);
+  return d;
+}
+
+static const char *cat(const char *a, const char *b) {
+  static char buf[4][4096];
+  static int k;
+  char tmp[4096]; /* a or b may be an earlier result */
+  size_t na = strlen(a), nb = strlen(b);
+  ck_assert_uint_lt(na + nb + 2, sizeof tmp);
+  memcpy(tmp, a, na);
+  tmp[na] = '/';
+  memcpy(tmp + na + 1, b, nb + 1);
+  char *o = buf[k++ & 3];
+  memcpy(o, tmp, sizeof tmp);
+  return o;
+}
+
+/* ---- resize against Pillow ---- */
+START_TEST(resize_matches_pillow) {
+  FILE *f = fopen(FIX "cases.txt", "r");
+  ck_assert_ptr_nonnull(f);
+  char name[64];
+  int w, h, c, ow, oh, ncases = 0;
+  while (fscanf(f, "%63s %d %d %d %d %d", name, &w, &h, &c, &ow, &oh) == 6) {
+    char p[512];
+    size_t n;
+    snprintf(p, sizeof p, FIX "%s.in", name);
+    uint8_t *in = tu_read_file(p, &n);
+    ck_assert_ptr_nonnull(in);
+    ck_assert_uint_eq(n, (size_t)w * h * c);
+    snprintf(p, sizeof p, FIX "%s.out", name);
+    uint8_t *ref = tu_read_file(p, &n);
+    ck_assert_uint_eq(n, (size_t)ow * oh * c);
+    ldnq__img im = {0};
+    LDNQ_CK(ldnq__img_alloc(&im, 0, c, h, w));
+    memcpy(im.u8, in, (size_t)w * h * c);
+    LDNQ_CK(ldnq__img_resize(&im, oh, ow));
+    ck_assert_int_eq(im.h, oh);
+    ck_assert_int_eq(im.w, ow);
+    int maxd = 0;
+    for (size_t i = 0; i < n; i++) {
+      int d = abs((int)im.u8[i] - (int)ref[i]);
+      if (d > maxd) maxd = d;
+    }
+    ck_assert_msg(maxd == 0, "%s: max |ldnq - Pillow| = %d", name, maxd);
+    /* The float path (after normalisation) agrees within rounding. */
+    ldnq__img fl = {0};
+    LDNQ_CK(ldnq__img_alloc(&fl, 0, c, h, w));
+    memcpy(fl.u8, in, (size_t)w * h * c);
+    LDNQ_CK(ldnq__img_normalize(&fl, NULL, NULL));
+    LDNQ_CK(ldnq__img_resize(&fl, oh, ow));
+    double fmax = 0;
+    for (int ch = 0; ch < c; ch++)
+      for (int i = 0; i < oh * ow; i++) {
+        double d = fabs(fl.f[(size_t)ch * oh * ow + i] * 255.0 - ref[(size_t)i * c + ch]);
+        if (d > fmax) fmax = d;
+      }
+    ck_assert_msg(fmax <= 1.0, "%s: float resize off by %g levels", name, fmax);
+    ldnq__img_clear(&im);
+    ldnq__img_clear(&fl);
+    free(in);
+    free(ref);
+    ncases++;
+  }
+  fclose(f);
+  ck_assert_int_ge(ncases, 6);
+}
+END_TEST
+
+/* ---- image folders, JPEG and PNG ---- */
+START_TEST(jpeg_eval_pipeline_matches_torchvision) {
+  leak_start();
+  const char *root = fresh_dir("data_photo");
+  ck_assert_int_eq(tw_mkdirs(cat(root, "cls")), 0);
+  size_t n;
+  void *jpg = tu_read_file(FIX "photo.jpg", &n);
+  ck_assert_ptr_nonnull(jpg);
+  ck_assert_int_eq(tu_write_file(cat(cat(root, "cls"), "photo.jpg"), jpg, n), 0);
+  free(jpg);
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_open_imagefolder(root, &ds));
+  /* Decode: same libjpeg settings as Pillow, so identical pixels. */
+  ldnq_tensor *t = NULL;
+  LDNQ_CK(ldnq_dataset_get(ds, 0, NULL, 0, &t, NULL));
+  uint8_t *dec = tu_read_file(FIX "photo.decoded", &n);
+  ck_assert_uint_eq(n, 90 * 120 * 3);
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < 90 * 120; i++)
+      ck_assert_float_eq(t->data[c * 90 * 120 + i], (float)dec[i * 3 + c] / 255.0f);
+  ldnq_tensor_free(t);
+  free(dec);
+  /* Resize(64) + CenterCrop(56) + Normalize, full-size decode. */
+  ldnq_transform *tf = NULL;
+  static const float m[3] = {0.485f, 0.456f, 0.406f}, s[3] = {0.229f, 0.224f, 0.225f};
+  LDNQ_CK(ldnq_transform_create(&tf));
+  LDNQ_CK(ldnq_transform_add_resize(tf, 64));
+  LDNQ_CK(ldnq_transform_add_center_crop(tf, 56, 56));
+  LDNQ_CK(ldnq_transform_add_normalize(tf, 3, m, s));
+  LDNQ_CK(ldnq_dataset_set_option(ds, LDNQ_DATASET_JPEG_DCT_SCALING, 0));
+  LDNQ_CK(ldnq_dataset_get(ds, 0, tf, 0, &t, NULL));
+  float *ref = tu_read_file(FIX "photo.tensor", &n);
+  ck_assert_uint_eq(n, 3 * 56 * 56 * sizeof(float));
+  int64_t numel;
+  LDNQ_CK(ldnq_tensor_numel(t, &numel));
+  ck_assert_int_eq(numel, 3 * 56 * 56);
+  double maxd = 0;
+  for (int i = 0; i < 3 * 56 * 56; i++) maxd = fmax(maxd, fabs(t->data[i] - ref[i]));
+  ck_assert_msg(maxd < 1e-5, "max |ldnq - torchvision| = %g", maxd);
+  ldnq_tensor_free(t);
+  /* DCT scaling: Resize(40) lets 120x90 decode at 1/2 (60x45); values
+   * stay close to the full-size decode. */
+  ldnq_transform *small = NULL;
+  LDNQ_CK(ldnq_transform_create(&small));
+  LDNQ_CK(ldnq_transform_add_resize(small, 40));
+  ldnq_tensor *full = NULL;
+  LDNQ_CK(ldnq_dataset_set_option(ds, LDNQ_DATASET_JPEG_DCT_SCALING, 0));
+  LDNQ_CK(ldnq_dataset_get(ds, 0, small, 0, &full, NULL));
+  LDNQ_CK(ldnq_dataset_set_option(ds, LDNQ_DATASET_JPEG_DCT_SCALING, 1));
+  LDNQ_CK(ldnq_dataset_get(ds, 0, small, 0, &t, NULL));
+  ck_assert_int_eq(t->shape[1], 40);
+  ck_assert_int_eq(t->shape[2], 53);
+  ck_assert_int_eq(full->shape[2], 53);
+  double mean_abs = 0;
+  for (int64_t i = 0; i < t->numel; i++) mean_abs += fabs(t->data[i] - full->data[i]);
+  mean_abs /= (double)t->numel;
+  /* (This noisy picture is a hard case; a few grey levels on average.) */
+  ck_assert_msg(mean_abs > 0 && mean_abs < 0.05, "DCT-scaled mean abs diff %g", mean_abs);
+  ldnq_tensor_free(full);
+  ldnq_transform_free(small);
+  ldnq_tensor_free(t);
+  free(ref);
+  ldnq_transform_free(tf);
+  ldnq_dataset_free(ds);
+  leak_check();
+}
+END_TEST
+
+/* Solid-colour JPEG of one class marker. */
+static void solid_jpeg(const char *path, int w, int h, uint8_t r, uint8_t g, uint8_t b) {
+  uint8_t *px = malloc((size_t)w * h * 3);
+  for (int i = 0; i < w * h; i++) {
+    px[3 * i] = r;
+    px[3 * i + 1] = g;
+    px[3 * i + 2] = b;
+  }
+  ck_assert_int_eq(tw_jpeg(path, px, w, h, 3, 95), 0);
+  free(px);
+}
+
+START_TEST(imagefolder_order_and_png_kinds) {
+  leak_start();
+  const char *root = fresh_dir("data_folder");
+  char cb[4096], ca[4096];
+  snprintf(cb, sizeof cb, "%s", cat(root, "b_cls"));
+  snprintf(ca, sizeof ca, "%s", cat(root, "a_cls"));
+  ck_assert_int_eq(tw_mkdirs(cb), 0);
+  ck_assert_int_eq(tw_mkdirs(ca), 0);
+  ck_assert_int_eq(tw_mkdirs(cat(ca, "sub")), 0);
+  /* a_cls: 2.png (RGB), 10.JPG (JPEG), sub/x.png (palette); notes.txt ignored. */
+  uint8_t rgb[2 * 3 * 3] = {10, 20, 30, 40, 50, 60, 70, 80, 90, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  ck_assert_int_eq(tw_png(cat(ca, "2.png"), 3, 2, PNG_COLOR_TYPE_RGB, 8, rgb, NULL, 0), 0);
+  solid_jpeg(cat(ca, "10.JPG"), 16, 8, 200, 100, 50);
+  uint8_t pal[3 * 3] = {255, 0, 0, 0, 255, 0, 0, 0, 255};
+  uint8_t idx8[4] = {0, 1, 2, 1};
+  ck_assert_int_eq(tw_png(cat(cat(ca, "sub"), "x.png"), 2, 2, PNG_COLOR_TYPE_PALETTE, 8, idx8, pal, 3), 0);
+  ck_assert_int_eq(tu_write_file(cat(ca, "notes.txt"), "hi", 2), 0);
+  /* b_cls: gray8, gray+alpha, RGBA, 16-bit RGB, 1-bit gray. */
+  uint8_t g8[4] = {0, 85, 170, 255};
+  ck_assert_int_eq(tw_png(cat(cb, "a.png"), 2, 2, PNG_COLOR_TYPE_GRAY, 8, g8, NULL, 0), 0);
+  uint8_t ga[4] = {77, 0, 99, 255};
+  ck_assert_int_eq(tw_png(cat(cb, "b.png"), 2, 1, PNG_COLOR_TYPE_GRAY_ALPHA, 8, ga, NULL, 0), 0);
+  uint8_t rgba[8] = {1, 2, 3, 0, 250, 251, 252, 128};
+  ck_assert_int_eq(tw_png(cat(cb, "c.png"), 2, 1, PNG_COLOR_TYPE_RGBA, 8, rgba, NULL, 0), 0);
+  uint8_t r16[6] = {0x12, 0x34, 0xAB, 0xCD, 0xFF, 0xFF}; /* one pixel, big-endian */
+  ck_assert_int_eq(tw_png(cat(cb, "d.png"), 1, 1, PNG_COLOR_TYPE_RGB, 16, r16, NULL, 0), 0);
+  uint8_t bits[1] = {0x80}; /* 2 pixels: white, black */
+  ck_assert_int_eq(tw_png(cat(cb, "e.png"), 2, 1, PNG_COLOR_TYPE_GRAY, 1, bits, NULL, 0), 0);
+
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_open_imagefolder(root, &ds));
+  int64_t count;
+  int k;
+  LDNQ_CK(ldnq_dataset_count(ds, &count));
+  LDNQ_CK(ldnq_dataset_num_classes(ds, &k));
+  ck_assert_int_eq(count, 8);
+  ck_assert_int_eq(k, 2);
+  const char *nm;
+  LDNQ_CK(ldnq_dataset_class_name(ds, 0, &nm));
+  ck_assert_str_eq(nm, "a_cls");
+  LDNQ_CK(ldnq_dataset_class_name(ds, 1, &nm));
+  ck_assert_str_eq(nm, "b_cls");
+  ldnq_preset pr;
+  LDNQ_CK(ldnq_dataset_get_preset(ds, &pr));
+  ck_assert_int_eq(pr, LDNQ_PRESET_IMAGENET);
+  int32_t lab;
+  /* Byte order: "10.JPG" < "2.png" < "sub/x.png". */
+  ldnq_tensor *t = NULL;
+  LDNQ_CK(ldnq_dataset_get(ds, 0, NULL, 0, &t, &lab));
+  ck_assert_int_eq(lab, 0);
+  ck_assert_int_eq(t->shape[1], 8);
+  ck_assert_int_eq(t->shape[2], 16);
+  ck_assert_float_eq_tol(t->data[0] * 255, 200, 3);
+  ck_assert_float_eq_tol(t->data[128] * 255, 100, 3);
+  ck_assert_float_eq_tol(t->data[256] * 255, 50, 3);
+  ldnq_tensor_free(t);
+  LDNQ_CK(ldnq_dataset_get(ds, 1, NULL, 0, &t, &lab));
+  ck_assert_int_eq(t->shape[1], 2);
+  ck_assert_int_eq(t->shape[2], 3);
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < 6; i++) ck_assert_float_eq(t->data[c * 6 + i], rgb[i * 3 + c] / 255.0f);
+  ldnq_tensor_free(t);
+  LDNQ_CK(ldnq_dataset_get(ds, 2, NULL, 0, &t, &lab)); /* palette */
+  ck_assert_int_eq(lab, 0);
+  float want_pal[3][4] = {{1, 0, 0, 0}, {0, 1, 0, 1}, {0, 0, 1, 0}};
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < 4; i++) ck_assert_float_eq(t->data[c * 4 + i], want_pal[c][i]);
+  ldnq_tensor_free(t);
+  LDNQ_CK(ldnq_dataset_get(ds, 3, NULL, 0, &t, &lab)); /* gray8 -> RGB */
+  ck_assert_int_eq(lab, 1);
+  ck_assert_int_eq(t->shape[0], 3);
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < 4; i++) ck_assert_float_eq(t->data[c * 4 + i], g8[i] / 255.0f);
+  ldnq_tensor_free(t);
+  LDNQ_CK(ldnq_dataset_get(ds, 4, NULL, 0, &t, NULL)); /* gray+alpha: alpha dropped */
+  ck_assert_float_eq(t->data[0], 77 / 255.0f);
+  ck_assert_float_eq(t->data[1], 99 / 255.0f);
+  ck_assert_float_eq(t->data[5], 99 / 255.0f);
+  ldnq_tensor_free(t);
+  LDNQ_CK(ldnq_dataset_get(ds, 5, NULL, 0, &t, NULL)); /* RGBA */
+  ck_assert_float_eq(t->data[0], 1 / 255.0f);
+  ck_assert_float_eq(t->data[1], 250 / 255.0f);
+  ck_assert_float_eq(t->data[5], 252 / 255.0f);
+  ldnq_tensor_free(t);
+  LDNQ_CK(ldnq_dataset_get(ds, 6, NULL, 0, &t, NULL)); /* 16-bit: high byte */
+  ck_assert_float_eq(t->data[0], 0x12 / 255.0f);
+  ck_assert_float_eq(t->data[1], 0xAB / 255.0f);
+  ck_assert_float_eq(t->data[2], 1.0f);
+  ldnq_tensor_free(t);
+  LDNQ_CK(ldnq_dataset_get(ds, 7, NULL, 0, &t, NULL)); /* 1-bit gray */
+  ck_assert_float_eq(t->data[0], 1.0f);
+  ck_assert_float_eq(t->data[1], 0.0f);
+  ldnq_tensor_free(t);
+  ldnq_dataset_free(ds);
+  leak_check();
+}
+END_TEST
+
+START_TEST(imagefolder_bad_files) {
+  leak_start();
+  const char *root = fresh_dir("data_bad");
+  char c[4096];
+  snprintf(c, sizeof c, "%s", cat(root, "c"));
+  ck_assert_int_eq(tw_mkdirs(c), 0);
+  solid_jpeg(cat(c, "a_good.jpg"), 32, 32, 1, 2, 3);
+  size_t n;
+  uint8_t *jpg = tu_read_file(cat(c, "a_good.jpg"), &n);
+  ck_assert_int_eq(tu_write_file(cat(c, "b_trunc.jpg"), jpg, n / 2), 0);
+  uint8_t *bad = malloc(n);
+  memcpy(bad, jpg, n);
+  memset(bad + 2, 0x00, 40); /* wipe the markers after SOI */
+  ck_assert_int_eq(tu_write_file(cat(c, "c_corrupt.jpg"), bad, n), 0);
+  ck_assert_int_eq(tu_write_file(cat(c, "d_text.png"), "not an image at all", 19), 0);
+  uint8_t px[12] = {0};
+  ck_assert_int_eq(tw_png(cat(c, "e.png"), 2, 2, PNG_COLOR_TYPE_RGB, 8, px, NULL, 0), 0);
+  uint8_t *png = tu_read_file(cat(c, "e.png"), &n);
+  ck_assert_int_eq(tu_write_file(cat(c, "f_trunc.png"), png, n - 20), 0);
+  png[33 + 8] ^= 0xFF; /* a byte inside IDAT's data: CRC mismatch */
+  ck_assert_int_eq(tu_write_file(cat(c, "g_crc.png"), png, n), 0);
+  free(jpg);
+  free(bad);
+  free(png);
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_open_imagefolder(root, &ds));
+  ldnq_tensor *t = NULL;
+  LDNQ_CK(ldnq_dataset_get(ds, 0, NULL, 0, &t, NULL));
+  ldnq_tensor_free(t);
+  const ldnq_status want[] = {LDNQ_OK, LDNQ_ERR_FORMAT, LDNQ_ERR_FORMAT, LDNQ_ERR_FORMAT,
+                              LDNQ_OK, LDNQ_ERR_FORMAT, LDNQ_ERR_FORMAT};
+  const char *names[] = {"a_good", "b_trunc", "c_corrupt", "d_text", "e.png", "f_trunc", "g_crc"};
+  for (int i = 0; i < 7; i++) {
+    t = NULL;
+    ldnq_status st = ldnq_dataset_get(ds, i, NULL, 0, &t, NULL);
+    ck_assert_msg(st == want[i], "%s: got %s (%s)", names[i], ldnq_status_string(st), ldnq_last_error());
+    if (st != LDNQ_OK) {
+      ck_assert_ptr_null(t);
+      ck_assert_ptr_nonnull(strstr(ldnq_last_error(), names[i]));
+    }
+    ldnq_tensor_free(t);
+  }
+  ldnq_dataset_free(ds);
+  /* An empty class folder is an error naming it. */
+  ck_assert_int_eq(tw_mkdirs(cat(root, "empty")), 0);
+  ds = (ldnq_dataset *)0x1;
+  ck_assert_int_eq(ldnq_dataset_open_imagefolder(root, &ds), LDNQ_ERR_NOT_FOUND);
+  ck_assert_ptr_null(ds);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "empty"));
+  ck_assert_int_eq(ldnq_dataset_open_imagefolder(cat(root, "nope"), &ds), LDNQ_ERR_NOT_FOUND);
+  leak_check();
+}
+END_TEST
+
+/* ---- IDX ---- */
+static void make_idx(const char *dir, int gz, uint32_t n, uint32_t h, uint32_t w, uint32_t nlab) {
+  uint8_t *px = malloc((size_t)n * h * w), *lab = malloc(nlab ? nlab : 1);
+  for (size_t i = 0; i < (size_t)n * h * w; i++) px[i] = (uint8_t)(i * 7 + 3);
+  for (uint32_t i = 0; i < nlab; i++) lab[i] = (uint8_t)(i % 10);
+  uint32_t d3[3] = {n, h, w}, d1[1] = {nlab};
+  ck_assert_int_eq(tw_idx(cat(dir, gz ? "img.gz" : "img"), gz, 3, d3, px), 0);
+  ck_assert_int_eq(tw_idx(cat(dir, gz ? "lab.gz" : "lab"), gz, 1, d1, lab), 0);
+  free(px);
+  free(lab);
+}
+
+START_TEST(idx_plain_and_gzip) {
+  leak_start();
+  const char *dir = fresh_dir("data_idx");
+  for (int gz = 0; gz <= 1; gz++) {
+    make_idx(dir, gz, 13, 5, 4, 13);
+    ldnq_dataset *ds = NULL;
+    LDNQ_CK(ldnq_dataset_open_idx(cat(dir, gz ? "img.gz" : "img"), cat(dir, gz ? "lab.gz" : "lab"), &ds));
+    int64_t count;
+    int c, h, w, k;
+    LDNQ_CK(ldnq_dataset_count(ds, &count));
+    LDNQ_CK(ldnq_dataset_sample_shape(ds, &c, &h, &w));
+    LDNQ_CK(ldnq_dataset_num_classes(ds, &k));
+    ck_assert_int_eq(count, 13);
+    ck_assert_int_eq(c, 1);
+    ck_assert_int_eq(h, 5);
+    ck_assert_int_eq(w, 4);
+    ck_assert_int_eq(k, 10);
+    ldnq_tensor *t = NULL;
+    int32_t lab;
+    LDNQ_CK(ldnq_dataset_get(ds, 12, NULL, 0, &t, &lab));
+    ck_assert_int_eq(lab, 2);
+    for (int i = 0; i < 20; i++) ck_assert_float_eq(t->data[i], (uint8_t)((12 * 20 + i) * 7 + 3) / 255.0f);
+    ldnq_tensor_free(t);
+    LDNQ_CK(ldnq_dataset_label(ds, 11, &lab));
+    ck_assert_int_eq(lab, 1);
+    ck_assert_int_eq(ldnq_dataset_label(ds, 13, &lab), LDNQ_ERR_RANGE);
+    ldnq_dataset_free(ds);
+  }
+  leak_check();
+}
+END_TEST
+
+START_TEST(idx_bad_files) {
+  leak_start();
+  const char *dir = fresh_dir("data_idx_bad");
+  ldnq_dataset *ds = NULL;
+  /* counts disagree */
+  make_idx(dir, 0, 6, 3, 3, 5);
+  ck_assert_int_eq(ldnq_dataset_open_idx(cat(dir, "img"), cat(dir, "lab"), &ds), LDNQ_ERR_FORMAT);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "6 images"));
+  ck_assert_ptr_null(ds);
+  /* wrong magic: labels file given as images */
+  make_idx(dir, 0, 6, 3, 3, 6);
+  ck_assert_int_eq(ldnq_dataset_open_idx(cat(dir, "lab"), cat(dir, "lab"), &ds), LDNQ_ERR_FORMAT);
+  uint8_t junk[32] = {0x12, 0x34, 0x56, 0x78};
+  ck_assert_int_eq(tu_write_file(cat(dir, "junk"), junk, sizeof junk), 0);
+  ck_assert_int_eq(ldnq_dataset_open_idx(cat(dir, "junk"), cat(dir, "lab"), &ds), LDNQ_ERR_FORMAT);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "magic"));
+  /* truncated payload and trailing bytes */
+  size_t n;
+  uint8_t *img = tu_read_file(cat(dir, "img"), &n);
+  ck_assert_int_eq(tu_write_file(cat(dir, "short"), img, n - 1), 0);
+  ck_assert_int_eq(ldnq_dataset_open_idx(cat(dir, "short"), cat(dir, "lab"), &ds), LDNQ_ERR_FORMAT);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "truncated"));
+  uint8_t *longer = calloc(1, n + 3);
+  memcpy(longer, img, n);
+  ck_assert_int_eq(tu_write_file(cat(dir, "long"), longer, n + 3), 0);
+  ck_assert_int_eq(ldnq_dataset_open_idx(cat(dir, "long"), cat(dir, "lab"), &ds), LDNQ_ERR_FORMAT);
+  free(longer);
+  free(img);
+  /* huge declared dims with a tiny file */
+  uint8_t huge[16] = {0, 0, 8, 3, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff};
+  ck_assert_int_eq(tu_write_file(cat(dir, "huge"), huge, 16), 0);
+  ldnq_status st = ldnq_dataset_open_idx(cat(dir, "huge"), cat(dir, "lab"), &ds);
+  ck_assert_msg(st == LDNQ_ERR_LIMIT || st == LDNQ_ERR_FORMAT, "%s", ldnq_status_string(st));
+  /* truncated gzip stream */
+  make_idx(dir, 1, 50, 8, 8, 50);
+  uint8_t *gz = tu_read_file(cat(dir, "img.gz"), &n);
+  ck_assert_int_eq(tu_write_file(cat(dir, "trunc.gz"), gz, n / 2), 0);
+  free(gz);
+  ck_assert_int_eq(ldnq_dataset_open_idx(cat(dir, "trunc.gz"), cat(dir, "lab.gz"), &ds), LDNQ_ERR_FORMAT);
+  ck_assert_int_eq(ldnq_dataset_open_idx(cat(dir, "missing"), cat(dir, "lab"), &ds), LDNQ_ERR_NOT_FOUND);
+  ck_assert_ptr_null(ds);
+  /* allocation failures anywhere in open: clean error, no leak */
+  for (long k = 1; k < 12; k++) {
+    LDNQ_CK(ldnq_debug_fail_alloc(k));
+    st = ldnq_dataset_open_idx(cat(dir, "img.gz"), cat(dir, "lab.gz"), &ds);
+    LDNQ_CK(ldnq_debug_fail_alloc(0));
+    ck_assert(st == LDNQ_OK || st == LDNQ_ERR_NOMEM);
+    ldnq_dataset_free(ds);
+    ds = NULL;
+  }
+  leak_check();
+}
+END_TEST
+
+/* ---- CIFAR-10 binary ---- */
+static void cifar_file(const char *path, int n, int first, int bad_label) {
+  uint8_t *d = malloc((size_t)n * 3073);
+  for (int r = 0; r < n; r++) {
+    uint8_t *rec = d + (size_t)r * 3073;
+    rec[0] = (uint8_t)((first + r) % 10);
+    if (bad_label && r == n - 1) rec[0] = 10;
+    for (int i = 0; i < 3072; i++) rec[1 + i] = (uint8_t)(first + r + i / 1024 * 50 + i % 7);
+  }
+  ck_assert_int_eq(tu_write_file(path, d, (size_t)n * 3073), 0);
+  free(d);
+}
+
+START_TEST(cifar10_binary) {
+  leak_start();
+  const char *dir = fresh_dir("data_cifar");
+  for (int f = 1; f <= 5; f++) {
+    char name[32];
+    snprintf(name, sizeof name, "data_batch_%d.bin", f);
+    cifar_file(cat(dir, name), 3, (f - 1) * 3, 0);
+  }
+  cifar_file(cat(dir, "test_batch.bin"), 4, 100, 0);
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_open_cifar10(dir, LDNQ_SPLIT_TRAIN, &ds));
+  int64_t count;
+  LDNQ_CK(ldnq_dataset_count(ds, &count));
+  ck_assert_int_eq(count, 15);
+  ldnq_tensor *t = NULL;
+  int32_t lab;
+  LDNQ_CK(ldnq_dataset_get(ds, 7, NULL, 0, &t, &lab)); /* file 3, record 1 */
+  ck_assert_int_eq(lab, 7);
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < 1024; i += 97)
+      ck_assert_float_eq(t->data[c * 1024 + i], (uint8_t)(7 + c * 50 + (c * 1024 + i) % 7) / 255.0f);
+  ldnq_tensor_free(t);
+  /* The CIFAR-10 eval preset is normalisation only: check one value. */
+  ldnq_transform *ev = NULL;
+  LDNQ_CK(ldnq_transform_create_preset(LDNQ_PRESET_CIFAR10, 0, &ev));
+  LDNQ_CK(ldnq_dataset_get(ds, 7, ev, 0, &t, NULL));
+  ck_assert_float_eq_tol(t->data[1024 + 5], ((7 + 50 + (1024 + 5) % 7) / 255.0f - 0.4822f) / 0.1994f, 1e-6);
+  ldnq_tensor_free(t);
+  ldnq_transform_free(ev);
+  ldnq_dataset_free(ds);
+  char spec[4200];
+  snprintf(spec, sizeof spec, "cifar10:%s", dir);
+  LDNQ_CK(ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &ds));
+  LDNQ_CK(ldnq_dataset_count(ds, &count));
+  ck_assert_int_eq(count, 4);
+  ldnq_dataset_free(ds);
+  /* Bad: a truncated record, a label of 10, a missing batch. */
+  size_t n;
+  uint8_t *d = tu_read_file(cat(dir, "test_batch.bin"), &n);
+  ck_assert_int_eq(tu_write_file(cat(dir, "test_batch.bin"), d, n - 100), 0);
+  free(d);
+  ck_assert_int_eq(ldnq_dataset_open_cifar10(dir, LDNQ_SPLIT_TEST, &ds), LDNQ_ERR_FORMAT);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "3073"));
+  cifar_file(cat(dir, "test_batch.bin"), 4, 100, 1);
+  ck_assert_int_eq(ldnq_dataset_open_cifar10(dir, LDNQ_SPLIT_TEST, &ds), LDNQ_ERR_FORMAT);
+  unlink(cat(dir, "data_batch_4.bin"));
+  ck_assert_int_eq(ldnq_dataset_open_cifar10(dir, LDNQ_SPLIT_TRAIN, &ds), LDNQ_ERR_NOT_FOUND);
+  ck_assert_ptr_null(ds);
+  leak_check();
+}
+END_TEST
+
+/* ---- CIFAR-10 python version ---- */
+/* A batch pickled the way the official files are (Python 2 cPickle,
+ * protocol 2): {"data": numpy uint8 [n, 3072], "labels": [...]}. */
+static size_t py2_batch(uint8_t *o, int n, int first, int label_override) {
+  size_t k = 0;
+#define PUT(str) (memcpy(o + k, str, sizeof(str) - 1), k += sizeof(str) - 1)
+#define BYTE(b) (o[k++] = (uint8_t)(b))
+  PUT("\x80\x02}q\x00(U\x04" "dataq\x01" "cnumpy.core.multiarray\n_reconstruct\nq\x02" "cnumpy\nndarray\nq\x03K\x00\x85U\x01" "b\x87Rq\x04(K\x01K");
+  BYTE(n);
+  PUT("M\x00\x0c\x86" "cnumpy\ndtype\nq\x05U\x02u1K\x00K\x01\x87Rq\x06(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89T");
+  uint32_t len = (uint32_t)n * 3072;
+  BYTE(len);
+  BYTE(len >> 8);
+  BYTE(len >> 16);
+  BYTE(len >> 24);
+  for (int r = 0; r < n; r++)
+    for (int i = 0; i < 3072; i++) BYTE(first + r + i / 1024 * 50 + i % 7);
+  PUT("tbU\x06labelsq\x07](");
+  for (int r = 0; r < n; r++) {
+    BYTE('K');
+    BYTE(label_override >= 0 && r == n - 1 ? label_override : (first + r) % 10);
+  }
+  PUT("eu.");
+#undef PUT
+#undef BYTE
+  return k;
+}
+
+START_TEST(cifar10_python) {
+  leak_start();
+  const char *dir0 = fresh_dir("data_cifar_py");
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", cat(dir0, "cifar-10-batches-py"));
+  ck_assert_int_eq(tw_mkdirs(dir), 0);
+  uint8_t *buf = malloc(8 * 3072 + 4096);
+  for (int f = 1; f <= 5; f++) {
+    char name[32];
+    snprintf(name, sizeof name, "data_batch_%d", f);
+    size_t n = py2_batch(buf, 2, (f - 1) * 2, -1);
+    ck_assert_int_eq(tu_write_file(cat(dir, name), buf, n), 0);
+  }
+  size_t n = py2_batch(buf, 3, 100, -1);
+  ck_assert_int_eq(tu_write_file(cat(dir, "test_batch"), buf, n), 0);
+  char spec[4200];
+  snprintf(spec, sizeof spec, "cifar10-py:%s", dir0);
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TRAIN, &ds));
+  int64_t count;
+  LDNQ_CK(ldnq_dataset_count(ds, &count));
+  ck_assert_int_eq(count, 10);
+  ldnq_tensor *t = NULL;
+  int32_t lab;
+  LDNQ_CK(ldnq_dataset_get(ds, 5, NULL, 0, &t, &lab)); /* batch 3, row 1 */
+  ck_assert_int_eq(lab, 5);
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < 1024; i += 61)
+      ck_assert_float_eq(t->data[c * 1024 + i], (uint8_t)(5 + c * 50 + (c * 1024 + i) % 7) / 255.0f);
+  ldnq_tensor_free(t);
+  ldnq_preset pr;
+  LDNQ_CK(ldnq_dataset_get_preset(ds, &pr));
+  ck_assert_int_eq(pr, LDNQ_PRESET_CIFAR10);
+  ldnq_dataset_free(ds);
+  LDNQ_CK(ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &ds));
+  LDNQ_CK(ldnq_dataset_count(ds, &count));
+  ck_assert_int_eq(count, 3);
+  ldnq_dataset_free(ds);
+  /* Bad: label 10, truncated pickle, a payload shorter than the shape says. */
+  n = py2_batch(buf, 3, 100, 10);
+  ck_assert_int_eq(tu_write_file(cat(dir, "test_batch"), buf, n), 0);
+  ck_assert_int_eq(ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &ds), LDNQ_ERR_FORMAT);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "label"));
+  n = py2_batch(buf, 3, 100, -1);
+  ck_assert_int_eq(tu_write_file(cat(dir, "test_batch"), buf, n / 2), 0);
+  ck_assert_int_eq(ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &ds), LDNQ_ERR_FORMAT);
+  buf[59] = 4; /* shape (4, 3072) but 3 rows of bytes */
+  ck_assert_int_eq(tu_write_file(cat(dir, "test_batch"), buf, n), 0);
+  ck_assert_int_eq(ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &ds), LDNQ_ERR_FORMAT);
+  ck_assert_ptr_null(ds);
+  free(buf);
+  leak_check();
+}
+END_TEST
+
+/* ---- callback dataset and transforms by hand ---- */
+typedef struct cbdata {
+  int c, h, w;
+  int fail_at;
+} cbdata;
+
+/* Pixel value encodes (index, channel, y, x); label = index % 7. */
+static float pix(int64_t idx, int c, int y, int x) { return (float)(idx * 1000 + c * 100 + y * 10 + x); }
+
+static int fill_sample(void *ud, int64_t index, float *image, int32_t *label) {
+  const cbdata *d = ud;
+  if (index == d->fail_at) return -1;
+  for (int c = 0; c < d->c; c++)
+    for (int y = 0; y < d->h; y++)
+      for (int x = 0; x < d->w; x++) image[(c * d->h + y) * d->w + x] = pix(index, c, y, x);
+  *label = (int32_t)(index % 7);
+  return 0;
+}
+
+START_TEST(transforms_by_hand) {
+  leak_start();
+  cbdata cd = {2, 5, 6, -1};
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_create_callback(9, 2, 5, 6, 7, fill_sample, &cd, &ds));
+  ldnq_transform *t = NULL;
+  ldnq_tensor *o = NULL;
+  /* No transform: values as given. */
+  LDNQ_CK(ldnq_dataset_get(ds, 3, NULL, 0, &o, NULL));
+  ck_assert_float_eq(o->data[1 * 30 + 2 * 6 + 4], pix(3, 1, 2, 4));
+  ldnq_tensor_free(o);
+  /* Normalize on float data: (x - m)/s, no /255. */
+  float m[2] = {1000, 3000}, s[2] = {2, 4};
+  LDNQ_CK(ldnq_transform_create(&t));
+  LDNQ_CK(ldnq_transform_add_normalize(t, 2, m, s));
+  ck_assert_int_eq(ldnq_transform_add_normalize(t, 2, m, s), LDNQ_ERR_STATE);
+  LDNQ_CK(ldnq_dataset_get(ds, 3, t, 0, &o, NULL));
+  ck_assert_float_eq(o->data[0], (pix(3, 0, 0, 0) - 1000) / 2);
+  ck_assert_float_eq(o->data[30 + 7], (pix(3, 1, 1, 1) - 3000) / 4);
+  ldnq_tensor_free(o);
+  ldnq_transform_free(t);
+  /* Flip p=1 mirrors; p=0 keeps. */
+  LDNQ_CK(ldnq_transform_create(&t));
+  LDNQ_CK(ldnq_transform_add_hflip(t, 1.0));
+  LDNQ_CK(ldnq_dataset_get(ds, 2, t, 5, &o, NULL));
+  for (int c = 0; c < 2; c++)
+    for (int y = 0; y < 5; y++)
+      for (int x = 0; x < 6; x++) ck_assert_float_eq(o->data[(c * 5 + y) * 6 + x], pix(2, c, y, 5 - x));
+  ldnq_tensor_free(o);
+  ldnq_transform_free(t);
+  /* Centre crop 2x3 of 5x6: top = round(1.5) = 2, left = round(1.5) = 2 (ties to even). */
+  LDNQ_CK(ldnq_transform_create(&t));
+  LDNQ_CK(ldnq_transform_add_center_crop(t, 2, 3));
+  LDNQ_CK(ldnq_dataset_get(ds, 1, t, 0, &o, NULL));
+  ck_assert_int_eq(o->shape[1], 2);
+  ck_assert_int_eq(o->shape[2], 3);
+  ck_assert_float_eq(o->data[0], pix(1, 0, 2, 2));
+  ck_assert_float_eq(o->data[6 + 5], pix(1, 1, 3, 4));
+  ldnq_transform_free(t);
+  ldnq_tensor_free(o);
+  /* Centre crop larger than the image pads: 7x6 of 5x6 -> one zero row each side. */
+  LDNQ_CK(ldnq_transform_create(&t));
+  LDNQ_CK(ldnq_transform_add_center_crop(t, 7, 6));
+  LDNQ_CK(ldnq_dataset_get(ds, 1, t, 0, &o, NULL));
+  ck_assert_float_eq(o->data[0], 0);
+  ck_assert_float_eq(o->data[6], pix(1, 0, 0, 0));
+  ck_assert_float_eq(o->data[41], 0);
+  ldnq_transform_free(t);
+  ldnq_tensor_free(o);
+  /* Pad 1 + random crop 5x5 of a 5x6 image: a window of the padded image;
+   * across seeds several offsets appear; the same seed repeats. */
+  LDNQ_CK(ldnq_transform_create(&t));
+  LDNQ_CK(ldnq_transform_add_random_crop(t, 5, 1));
+  int seen[3][4] = {{0}};
+  for (uint64_t seed = 0; seed < 60; seed++) {
+    LDNQ_CK(ldnq_dataset_get(ds, 4, t, seed, &o, NULL));
+    int found = 0;
+    for (int dy = 0; dy < 3 && !found; dy++)
+      for (int dx = 0; dx < 4 && !found; dx++) {
+        int ok = 1;
+        for (int c = 0; c < 2 && ok; c++)
+          for (int y = 0; y < 5 && ok; y++)
+            for (int x = 0; x < 5 && ok; x++) {
+              int sy = y + dy - 1, sx = x + dx - 1;
+              float want = (sy < 0 || sy >= 5 || sx < 0 || sx >= 6) ? 0.0f : pix(4, c, sy, sx);
+              ok = o->data[(c * 5 + y) * 5 + x] == want;
+            }
+        if (ok) {
+          found = 1;
+          seen[dy][dx]++;
+        }
+      }
+    ck_assert_msg(found, "seed %d: not a window of the padded image", (int)seed);
+    ldnq_tensor *o2 = NULL;
+    LDNQ_CK(ldnq_dataset_get(ds, 4, t, seed, &o2, NULL));
+    ck_assert_mem_eq(o->data, o2->data, sizeof(float) * 50);
+    ldnq_tensor_free(o2);
+    ldnq_tensor_free(o);
+  }
+  int distinct = 0;
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 4; j++) distinct += seen[i][j] > 0;
+  ck_assert_int_ge(distinct, 8);
+  ldnq_transform_free(t);
+  /* Resize of the shorter side: 5x6 -> 10x12; random resized crop -> 4x4. */
+  LDNQ_CK(ldnq_transform_create(&t));
+  LDNQ_CK(ldnq_transform_add_resize(t, 10));
+  LDNQ_CK(ldnq_dataset_get(ds, 0, t, 0, &o, NULL));
+  ck_assert_int_eq(o->shape[1], 10);
+  ck_assert_int_eq(o->shape[2], 12);
+  ldnq_tensor_free(o);
+  ldnq_transform_free(t);
+  LDNQ_CK(ldnq_transform_create(&t));
+  LDNQ_CK(ldnq_transform_add_random_resized_crop(t, 4));
+  LDNQ_CK(ldnq_dataset_get(ds, 0, t, 1, &o, NULL));
+  ck_assert_int_eq(o->shape[1], 4);
+  ck_assert_int_eq(o->shape[2], 4);
+  ldnq_tensor_free(o);
+  ldnq_transform_free(t);
+  /* Bounds. */
+  LDNQ_CK(ldnq_transform_create(&t));
+  ck_assert_int_eq(ldnq_transform_add_resize(t, 0), LDNQ_ERR_RANGE);
+  ck_assert_int_eq(ldnq_transform_add_hflip(t, 1.5), LDNQ_ERR_RANGE);
+  s[1] = 0;
+  ck_assert_int_eq(ldnq_transform_add_normalize(t, 2, m, s), LDNQ_ERR_RANGE);
+  float m3[3] = {0, 0, 0}, s3[3] = {1, 1, 1};
+  LDNQ_CK(ldnq_transform_add_normalize(t, 3, m3, s3));
+  ck_assert_int_eq(ldnq_dataset_get(ds, 0, t, 0, &o, NULL), LDNQ_ERR_SHAPE);
+  ldnq_transform_free(t);
+  /* Callback failure. */
+  cd.fail_at = 5;
+  ck_assert_int_eq(ldnq_dataset_get(ds, 5, NULL, 0, &o, NULL), LDNQ_ERR_CALLBACK);
+  ldnq_dataset_free(ds);
+  leak_check();
+}
+END_TEST
+
+START_TEST(fashion_mnist_preset) {
+  leak_start();
+  const char *dir = fresh_dir("data_fm");
+  uint8_t px[2 * 28 * 28];
+  for (int i = 0; i < 2 * 28 * 28; i++) px[i] = (uint8_t)(i * 13);
+  uint8_t lab[2] = {3, 9};
+  uint32_t d3[3] = {2, 28, 28}, d1[1] = {2};
+  ck_assert_int_eq(tw_idx(cat(dir, "t10k-images-idx3-ubyte.gz"), 1, 3, d3, px), 0);
+  ck_assert_int_eq(tw_idx(cat(dir, "t10k-labels-idx1-ubyte"), 0, 1, d1, lab), 0);
+  char spec[4200];
+  snprintf(spec, sizeof spec, "fashion-mnist:%s", dir);
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &ds));
+  ldnq_preset pr;
+  LDNQ_CK(ldnq_dataset_get_preset(ds, &pr));
+  ck_assert_int_eq(pr, LDNQ_PRESET_FASHION_MNIST);
+  ldnq_transform *ev = NULL, *tr = NULL;
+  LDNQ_CK(ldnq_transform_create_preset(pr, 0, &ev));
+  LDNQ_CK(ldnq_transform_create_preset(pr, 1, &tr));
+  ldnq_tensor *o = NULL;
+  int32_t l;
+  LDNQ_CK(ldnq_dataset_get(ds, 1, ev, 0, &o, &l));
+  ck_assert_int_eq(l, 9);
+  ck_assert_int_eq(o->shape[0], 1);
+  ck_assert_int_eq(o->shape[1], 32);
+  ck_assert_int_eq(o->shape[2], 32);
+  ck_assert_float_eq(o->data[0], 0.0f);      /* padding after normalisation */
+  ck_assert_float_eq(o->data[32 + 1], 0.0f);
+  for (int y = 0; y < 28; y += 5)
+    for (int x = 0; x < 28; x += 3) {
+      float want = ((float)(uint8_t)((784 + y * 28 + x) * 13) / 255.0f - 0.2860f) / 0.3530f;
+      ck_assert_float_eq(o->data[(y + 2) * 32 + x + 2], want);
+    }
+  ldnq_tensor_free(o);
+  LDNQ_CK(ldnq_dataset_get(ds, 1, tr, 7, &o, NULL));
+  ck_assert_int_eq(o->shape[1], 32);
+  ck_assert_int_eq(o->shape[2], 32);
+  ldnq_tensor_free(o);
+  ldnq_transform_free(ev);
+  ldnq_transform_free(tr);
+  ldnq_dataset_free(ds);
+  ck_assert_int_eq(ldnq_dataset_open_spec("weird:/x", LDNQ_SPLIT_TEST, &ds), LDNQ_ERR_INVALID_ARG);
+  ck_assert_int_eq(ldnq_dataset_open_spec("cifar10", LDNQ_SPLIT_TEST, &ds), LDNQ_ERR_INVALID_ARG);
+  ck_assert_int_eq(ldnq_dataset_open_spec("mnist:/nonexistent", LDNQ_SPLIT_TEST, &ds), LDNQ_ERR_NOT_FOUND);
+  leak_check();
+}
+END_TEST
+
+START_TEST(real_fashion_mnist_if_installed) {
+  if (access("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", R_OK) != 0) return;
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_open_spec("fashion-mnist", LDNQ_SPLIT_TEST, &ds));
+  int64_t n;
+  LDNQ_CK(ldnq_dataset_count(ds, &n));
+  ck_assert_int_eq(n, 10000);
+  int hist[10] = {0};
+  for (int64_t i = 0; i < n; i++) {
+    int32_t l;
+    LDNQ_CK(ldnq_dataset_label(ds, i, &l));
+    ck_assert(l >= 0 && l < 10);
+    hist[l]++;
+  }
+  for (int k = 0; k < 10; k++) ck_assert_int_eq(hist[k], 1000);
+  ldnq_dataset_free(ds);
+}
+END_TEST
+
+/* ---- subsets ---- */
+START_TEST(subsets_reproducible_and_saved) {
+  leak_start();
+  cbdata cd = {1, 2, 2, -1};
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_create_callback(1400, 1, 2, 2, 7, fill_sample, &cd, &ds));
+  ldnq_subset *a = NULL, *b = NULL, *c = NULL;
+  LDNQ_CK(ldnq_subset_sample(ds, 0.01, 0, 0, 42, &a));
+  LDNQ_CK(ldnq_subset_sample(ds, 0.01, 0, 0, 42, &b));
+  LDNQ_CK(ldnq_subset_sample(ds, 0.01, 0, 0, 43, &c));
+  int64_t na, nc;
+  const int64_t *ia, *ib, *ic;
+  LDNQ_CK(ldnq_subset_count(a, &na));
+  ck_assert_int_eq(na, 14);
+  LDNQ_CK(ldnq_subset_indices(a, &ia));
+  LDNQ_CK(ldnq_subset_indices(b, &ib));
+  LDNQ_CK(ldnq_subset_indices(c, &ic));
+  LDNQ_CK(ldnq_subset_count(c, &nc));
+  ck_assert_mem_eq(ia, ib, sizeof(int64_t) * 14);
+  ck_assert(memcmp(ia, ic, sizeof(int64_t) * 14) != 0);
+  for (int i = 1; i < 14; i++) ck_assert_int_lt(ia[i - 1], ia[i]);
+  /* Save and load: same indices, no temporary left behind. */
+  const char *dir = fresh_dir("data_subset");
+  LDNQ_CK(ldnq_subset_save(a, cat(dir, "limited.txt")));
+  ldnq_subset *r = NULL;
+  LDNQ_CK(ldnq_subset_load(cat(dir, "limited.txt"), &r));
+  int64_t nr;
+  const int64_t *ir;
+  LDNQ_CK(ldnq_subset_count(r, &nr));
+  LDNQ_CK(ldnq_subset_indices(r, &ir));
+  ck_assert_int_eq(nr, 14);
+  ck_assert_mem_eq(ir, ia, sizeof(int64_t) * 14);
+  char cmd[4300];
+  snprintf(cmd, sizeof cmd, "test $(ls '%s' | wc -l) -eq 1", dir);
+  ck_assert_int_eq(system(cmd), 0);
+  /* A view over the subset. */
+  ldnq_dataset *v = NULL;
+  LDNQ_CK(ldnq_dataset_subset(ds, r, &v));
+  ldnq_dataset_free(ds); /* the view keeps it alive */
+  ds = NULL;
+  int64_t vn;
+  LDNQ_CK(ldnq_dataset_count(v, &vn));
+  ck_assert_int_eq(vn, 14);
+  ldnq_tensor *t = NULL;
+  int32_t l;
+  LDNQ_CK(ldnq_dataset_get(v, 3, NULL, 0, &t, &l));
+  ck_assert_float_eq(t->data[0], pix(ia[3], 0, 0, 0));
+  ck_assert_int_eq(l, ia[3] % 7);
+  ldnq_tensor_free(t);
+  /* Class-balanced: 21 over 7 classes = 3 each. */
+  ldnq_subset *bal = NULL;
+  LDNQ_CK(ldnq_subset_sample(v, 0, 14, 1, 1, &bal));
+  ldnq_subset_free(bal);
+  bal = NULL;
+  LDNQ_CK(ldnq_dataset_create_callback(1400, 1, 2, 2, 7, fill_sample, &cd, &ds));
+  LDNQ_CK(ldnq_subset_sample(ds, 0, 21, 1, 9, &bal));
+  int64_t nb;
+  const int64_t *ibal;
+  LDNQ_CK(ldnq_subset_count(bal, &nb));
+  LDNQ_CK(ldnq_subset_indices(bal, &ibal));
+  ck_assert_int_eq(nb, 21);
+  int per[7] = {0};
+  for (int i = 0; i < 21; i++) per[ibal[i] % 7]++;
+  for (int k = 0; k < 7; k++) ck_assert_int_eq(per[k], 3);
+  /* Bad files and arguments. */
+  ldnq_subset_free(r);
+  r = NULL;
+  ck_assert_int_eq(tu_write_file(cat(dir, "bad1"), "ldnq-subset 1\n3\n1\n2\n", 20), 0);
+  ck_assert_int_eq(ldnq_subset_load(cat(dir, "bad1"), &r), LDNQ_ERR_FORMAT);
+  ck_assert_int_eq(tu_write_file(cat(dir, "bad2"), "hello\n", 6), 0);
+  ck_assert_int_eq(ldnq_subset_load(cat(dir, "bad2"), &r), LDNQ_ERR_FORMAT);
+  ck_assert_int_eq(tu_write_file(cat(dir, "bad3"), "ldnq-subset 1\n1\n-5\n", 19), 0);
+  ck_assert_int_eq(ldnq_subset_load(cat(dir, "bad3"), &r), LDNQ_ERR_FORMAT);
+  ck_assert_int_eq(ldnq_subset_load(cat(dir, "none"), &r), LDNQ_ERR_NOT_FOUND);
+  ck_assert_int_eq(ldnq_subset_sample(ds, 1.5, 0, 0, 1, &r), LDNQ_ERR_RANGE);
+  ck_assert_int_eq(ldnq_subset_sample(ds, 0.1, 5000, 0, 1, &r), LDNQ_ERR_RANGE);
+  int64_t far[1] = {5000};
+  ldnq_subset *fs = NULL;
+  LDNQ_CK(ldnq_subset_create(1, far, &fs));
+  ldnq_dataset *fv = NULL;
+  ck_assert_int_eq(ldnq_dataset_subset(ds, fs, &fv), LDNQ_ERR_RANGE);
+  ck_assert_ptr_null(fv);
+  ldnq_subset_free(fs);
+  ldnq_subset_free(a);
+  ldnq_subset_free(b);
+  ldnq_subset_free(c);
+  ldnq_subset_free(r);
+  ldnq_subset_free(bal);
+  ldnq_dataset_free(v);
+  ldnq_dataset_free(ds);
+  leak_check();
+}
+END_TEST
+
+/* ---- loader ---- */
+static int cancel_at_3(void *ud, int64_t done, int64_t total) {
+  (void)total;
+  *(int64_t *)ud = done;
+  return done >= 3;
+}
+
+/* Runs one epoch; returns the concatenated first pixel of every sample. */
+static int64_t epoch_firsts(ldnq_loader *l, float *out, int *nbatches, int *last_n) {
+  int64_t total = 0;
+  *nbatches = 0;
+  for (;;) {
+    const ldnq_tensor *im;
+    const int32_t *lab;
+    int n;
+    LDNQ_CK(ldnq_loader_next(l, &im, &lab, &n));
+    if (n == 0) break;
+    ck_assert_int_eq(im->shape[0], n);
+    int64_t per = im->numel / n;
+    for (int i = 0; i < n; i++) {
+      out[total] = im->data[i * per];
+      total++;
+    }
+    (*nbatches)++;
+    *last_n = n;
+  }
+  return total;
+}
+
+START_TEST(loader_epochs_threads_and_shutdown) {
+  leak_start();
+  cbdata cd = {1, 4, 4, -1};
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_create_callback(103, 1, 4, 4, 7, fill_sample, &cd, &ds));
+  ldnq_loader *l = NULL;
+  LDNQ_CK(ldnq_loader_create(ds, 10, &l));
+  ldnq_dataset_free(ds); /* loader keeps it */
+  LDNQ_CK(ldnq_loader_set_option(l, LDNQ_LOADER_SHUFFLE, 1));
+  LDNQ_CK(ldnq_loader_set_option(l, LDNQ_LOADER_SEED, 7));
+  int64_t nb;
+  LDNQ_CK(ldnq_loader_num_batches(l, &nb));
+  ck_assert_int_eq(nb, 11);
+  float e0[103], e1[103];
+  int batches, last;
+  ck_assert_int_eq(epoch_firsts(l, e0, &batches, &last), 103);
+  ck_assert_int_eq(batches, 11);
+  ck_assert_int_eq(last, 3);
+  int seen[103] = {0};
+  for (int i = 0; i < 103; i++) seen[(int)(e0[i] / 1000)]++;
+  for (int i = 0; i < 103; i++) ck_assert_int_eq(seen[i], 1);
+  ck_assert_int_eq(epoch_firsts(l, e1, &batches, &last), 103);
+  ck_assert(memcmp(e0, e1, sizeof e0) != 0); /* a new order each epoch */
+  /* Same seed and epoch with other thread counts: same batches. */
+  for (int th = 0; th <= 3; th += 3) {
+    float again[103];
+    LDNQ_CK(ldnq_loader_reset(l, 0));
+    LDNQ_CK(ldnq_loader_set_option(l, LDNQ_LOADER_THREADS, th));
+    LDNQ_CK(ldnq_loader_set_option(l, LDNQ_LOADER_QUEUE_DEPTH, th ? 2 : 1));
+    ck_assert_int_eq(epoch_firsts(l, again, &batches, &last), 103);
+    ck_assert_mem_eq(again, e0, sizeof e0);
+  }
+  /* drop_last. */
+  LDNQ_CK(ldnq_loader_set_option(l, LDNQ_LOADER_DROP_LAST, 1));
+  LDNQ_CK(ldnq_loader_num_batches(l, &nb));
+  ck_assert_int_eq(nb, 10);
+  ck_assert_int_eq(epoch_firsts(l, e1, &batches, &last), 100);
+  /* Options are refused mid-epoch; free mid-epoch is clean. */
+  const ldnq_tensor *im;
+  const int32_t *lab;
+  int n;
+  LDNQ_CK(ldnq_loader_next(l, &im, &lab, &n));
+  ck_assert_int_eq(n, 10);
+  for (int i = 0; i < n; i++) ck_assert_int_eq(lab[i], ((int64_t)(im->data[i * 16] / 1000)) % 7);
+  ck_assert_int_eq(ldnq_loader_set_option(l, LDNQ_LOADER_SHUFFLE, 0), LDNQ_ERR_STATE);
+  ck_assert_int_eq(ldnq_loader_set_option(l, LDNQ_LOADER_THREADS, 65), LDNQ_ERR_STATE);
+  ldnq_loader_free(l);
+  leak_check();
+}
+END_TEST
+
+START_TEST(loader_errors_and_cancel) {
+  leak_start();
+  cbdata cd = {3, 8, 8, 57};
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_create_callback(200, 3, 8, 8, 7, fill_sample, &cd, &ds));
+  ldnq_loader *l = NULL;
+  LDNQ_CK(ldnq_loader_create(ds, 16, &l));
+  LDNQ_CK(ldnq_loader_set_option(l, LDNQ_LOADER_THREADS, 2));
+  const ldnq_tensor *im;
+  const int32_t *lab;
+  int n;
+  ldnq_status st = LDNQ_OK;
+  int got = 0;
+  while ((st = ldnq_loader_next(l, &im, &lab, &n)) == LDNQ_OK && n > 0) got++;
+  ck_assert_int_eq(st, LDNQ_ERR_CALLBACK);
+  ck_assert_int_eq(got, 3); /* sample 57 is in batch 3 */
+  ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l), "57"));
+  /* Cancel through the progress callback. */
+  cd.fail_at = -1;
+  int64_t where = 0;
+  LDNQ_CK(ldnq_loader_set_progress(l, cancel_at_3, &where));
+  LDNQ_CK(ldnq_loader_reset(l, 0));
+  got = 0;
+  while ((st = ldnq_loader_next(l, &im, &lab, &n)) == LDNQ_OK && n > 0) got++;
+  ck_assert_int_eq(st, LDNQ_ERR_CANCELLED);
+  ck_assert_int_eq(where, 3);
+  ck_assert_int_eq(got, 2);
+  LDNQ_CK(ldnq_loader_set_progress(l, NULL, NULL));
+  /* Train transform on: random crop keeps the shape; a transform that
+   * changes shapes per sample is refused. */
+  ldnq_transform *tr = NULL;
+  LDNQ_CK(ldnq_transform_create(&tr));
+  LDNQ_CK(ldnq_transform_add_random_crop(tr, 8, 2));
+  LDNQ_CK(ldnq_transform_add_hflip(tr, 0.5));
+  LDNQ_CK(ldnq_loader_set_transforms(l, tr, NULL));
+  LDNQ_CK(ldnq_loader_set_option(l, LDNQ_LOADER_AUGMENT, 1));
+  LDNQ_CK(ldnq_loader_next(l, &im, &lab, &n));
+  ck_assert_int_eq(im->shape[1], 3);
+  ck_assert_int_eq(im->shape[3], 8);
+  ldnq_transform_free(tr);
+  ldnq_loader *l2 = NULL;
+  ck_assert_int_eq(ldnq_loader_create(ds, 0, &l2), LDNQ_ERR_RANGE);
+  ck_assert_ptr_null(l2);
+  ldnq_loader_free(l);
+  ldnq_dataset_free(ds);
+  leak_check();
+}
+END_TEST
+
+/* ---- evaluation ---- */
+typedef struct evdata {
+  int32_t labels[40];
+} evdata;
+
+static int eval_sample(void *ud, int64_t index, float *image, int32_t *label) {
+  tu_fill_uniform(image, 3 * 32 * 32, (uint64_t)index + 100, -2.0f, 2.0f);
+  *label = ((const evdata *)ud)->labels[index];
+  return 0;
+}
+
+static int cancel_first(void *ud, int64_t done, int64_t total) {
+  (void)ud;
+  (void)total;
+  return done >= 1;
+}
+
+START_TEST(evaluate_top1_top5) {
+  leak_start();
+  evdata ed;
+  for (int i = 0; i < 40; i++) ed.labels[i] = i % 10;
+  ldnq_network *net = NULL;
+  LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 3, 10, &net));
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_create_callback(40, 3, 32, 32, 10, eval_sample, &ed, &ds));
+  /* Reference: each sample alone, ranks counted here. */
+  int argmax[40], want1 = 0, want5 = 0;
+  int64_t shape1[4] = {1, 3, 32, 32}, oshape[2] = {1, 10};
+  ldnq_tensor *out = NULL;
+  LDNQ_CK(ldnq_tensor_create(2, oshape, &out));
+  for (int i = 0; i < 40; i++) {
+    ldnq_tensor *x = NULL;
+    LDNQ_CK(ldnq_dataset_get(ds, i, NULL, 0, &x, NULL));
+    LDNQ_CK(ldnq_tensor_reshape(x, 4, shape1));
+    LDNQ_CK(ldnq_network_forward(net, x, out));
+    const float *o = out->data;
+    int above = 0;
+    argmax[i] = 0;
+    for (int j = 0; j < 10; j++) {
+      above += o[j] > o[ed.labels[i]];
+      if (o[j] > o[argmax[i]]) argmax[i] = j;
+    }
+    want1 += above == 0;
+    want5 += above < 5;
+    ldnq_tensor_free(x);
+  }
+  ldnq_tensor_free(out);
+  ldnq_loader *l = NULL;
+  LDNQ_CK(ldnq_loader_create(ds, 16, &l));
+  LDNQ_CK(ldnq_network_set_training(net, 1));
+  double t1, t5;
+  int64_t imgs;
+  LDNQ_CK(ldnq_evaluate(net, l, &t1, &t5, &imgs, NULL, NULL));
+  ck_assert_int_eq(imgs, 40);
+  ck_assert_double_eq_tol(t1, 100.0 * want1 / 40, 1e-9);
+  ck_assert_double_eq_tol(t5, 100.0 * want5 / 40, 1e-9);
+  ck_assert_double_lt(t1, t5 + 1e-9);
+  int tr;
+  LDNQ_CK(ldnq_network_get_training(net, &tr));
+  ck_assert_int_eq(tr, 1); /* mode restored */
+  /* Labels set to the network's own argmax: 100% top-1. */
+  for (int i = 0; i < 40; i++) ed.labels[i] = argmax[i];
+  LDNQ_CK(ldnq_evaluate(net, l, &t1, &t5, NULL, NULL, NULL));
+  ck_assert_double_eq(t1, 100.0);
+  ck_assert_double_eq(t5, 100.0);
+  /* Cancel. */
+  ck_assert_int_eq(ldnq_evaluate(net, l, &t1, &t5, NULL, cancel_first, NULL), LDNQ_ERR_CANCELLED);
+  LDNQ_CK(ldnq_network_get_training(net, &tr));
+  ck_assert_int_eq(tr, 1);
+  ldnq_loader_free(l);
+  ldnq_dataset_free(ds);
+  /* A label the network cannot output. */
+  ldnq_network *small = NULL;
+  LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 3, 5, &small));
+  LDNQ_CK(ldnq_dataset_create_callback(40, 3, 32, 32, 10, eval_sample, &ed, &ds));
+  for (int i = 0; i < 40; i++) ed.labels[i] = 9;
+  LDNQ_CK(ldnq_loader_create(ds, 16, &l));
+  ck_assert_int_eq(ldnq_evaluate(small, l, &t1, &t5, NULL, NULL, NULL), LDNQ_ERR_SHAPE);
+  ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l), "5 classes"));
+  ldnq_loader_free(l);
+  ldnq_dataset_free(ds);
+  ldnq_network_free(small);
+  ldnq_network_free(net);
+  leak_check();
+}
+END_TEST
+
+static Suite *data_suite(void) {
+  Suite *s = suite_create("data");
+  TCase *tc = tcase_create("data");
+  tcase_add_test(tc, resize_matches_pillow);
+  tcase_add_test(tc, jpeg_eval_pipeline_matches_torchvision);
+  tcase_add_test(tc, imagefolder_order_and_png_kinds);
+  tcase_add_test(tc, imagefolder_bad_files);
+  tcase_add_test(tc, idx_plain_and_gzip);
+  tcase_add_test(tc, idx_bad_files);
+  tcase_add_test(tc, cifar10_binary);
+  tcase_add_test(tc, cifar10_python);
+  tcase_add_test(tc, transforms_by_hand);
+  tcase_add_test(tc, fashion_mnist_preset);
+  tcase_add_test(tc, real_fashion_mnist_if_installed);
+  tcase_add_test(tc, subsets_reproducible_and_saved);
+  tcase_add_test(tc, loader_epochs_threads_and_shutdown);
+  tcase_add_test(tc, loader_errors_and_cancel);
+  tcase_add_test(tc, evaluate_top1_top5);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return tu_run_suite(data_suite()); }

@@ -15,8 +15,9 @@
 
 #define FIX LDNQ_TEST_DATA_DIR "/io/"
 
-static const char *FIXTURES[] = {"zip_basic.pth",   "legacy_basic.pth",  "zip_nested.pth",
-                                 "legacy_nested.pth", "zip_deflate.pth", "basic.safetensors"};
+static const char *FIXTURES[] = {"zip_basic.pth",     "legacy_basic.pth", "zip_nested.pth",
+                                 "legacy_nested.pth", "zip_deflate.pth",  "basic.safetensors",
+                                 "zip_proto4.pth",    "legacy_proto4.pth"};
 #define NFIX (sizeof FIXTURES / sizeof FIXTURES[0])
 
 static long live(void) {
@@ -373,9 +374,9 @@ START_TEST(allocation_failures_are_clean) {
 END_TEST
 
 START_TEST(dangerous_globals_refused) {
-  const char *files[2] = {FIX "evil_os_system.pth", FIX "evil_eval.pth"};
-  const char *names[2] = {"system", "builtins.eval"};
-  for (int i = 0; i < 2; i++) {
+  const char *files[3] = {FIX "evil_os_system.pth", FIX "evil_eval.pth", FIX "evil_module.pth"};
+  const char *names[3] = {"system", "builtins.eval", "torch.nn.modules.linear.Linear"};
+  for (int i = 0; i < 3; i++) {
     ldnq_checkpoint *ck = NULL;
     ck_assert_int_eq(ldnq_checkpoint_load(files[i], &ck), LDNQ_ERR_FORMAT);
     ck_assert_msg(strstr(ldnq_last_error(), names[i]) && strstr(ldnq_last_error(), "not allowed"),

@@ -56,10 +56,11 @@ LDNQ_API ldnq_status ldnq_checkpoint_load_memory(const void *data, size_t size,
   if (!data && size) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_checkpoint_load: data is NULL");
   const uint8_t *d = data ? data : (const uint8_t *)"";
   ldnq_status (*reader)(ldnq_checkpoint *, const uint8_t *, size_t) = NULL;
+  /* safetensors before legacy: its length prefix may begin like a pickle. */
   if (ldnq__zip_sniff(d, size)) reader = ldnq__read_pth_zip;
-  else if (ldnq__legacy_sniff(d, size)) reader = ldnq__read_pth_legacy;
   else if (ldnq__packed_sniff(d, size)) reader = ldnq__read_packed;
   else if (ldnq__safetensors_sniff(d, size)) reader = ldnq__read_safetensors;
+  else if (ldnq__legacy_sniff(d, size)) reader = ldnq__read_pth_legacy;
   else
     return ldnq__fail(NULL, LDNQ_ERR_FORMAT,
                       "unrecognised model file (%zu bytes): not a torch zip or legacy "

@@ -9,6 +9,15 @@
 
 /* ---- helpers ---- */
 
+/* ck_assert writes a checkpoint through a pipe on every call: inside
+ * element loops, only call into Check when a comparison fails. */
+#define EXPECT(cond, ...)                  \
+  do {                                     \
+    if (!(cond)) ck_abort_msg(__VA_ARGS__); \
+  } while (0)
+#define EXPECT_NEAR(a, b, tol) \
+  EXPECT(fabs((double)(a) - (double)(b)) <= (tol), "%s = %g, expected %g", #a, (double)(a), (double)(b))
+
 static float *fbuf(size_t n, uint64_t seed, float lo, float hi) {
   float *p = malloc(sizeof(float) * (n ? n : 1));
   ck_assert_ptr_nonnull(p);
@@ -150,7 +159,7 @@ START_TEST(conv_forward_matches_naive) {
   for (size_t i = 0; i < ysz(&c.g); i++) c.y[i] = NAN; /* must be overwritten */
   ldnq__conv2d_forward(&c.g, c.x, c.w, c.b, c.y, c.ws);
   for (size_t i = 0; i < ysz(&c.g); i++)
-    ck_assert_msg(fabs(c.y[i] - ref[i]) < 1e-4 * (1 + fabs(ref[i])), "case %d y[%zu] %g vs %g",
+    EXPECT(fabs(c.y[i] - ref[i]) < 1e-4 * (1 + fabs(ref[i])), "case %d y[%zu] %g vs %g",
                   _i, i, (double)c.y[i], ref[i]);
   conv_case_ws_intact(&c);
   free(ref);
@@ -179,7 +188,7 @@ START_TEST(conv_backward_finite_differences) {
   /* NULL gradients are skipped; dx alone gives the same dx. */
   float *dx2 = zbuf(xsz(g));
   ldnq__conv2d_backward(g, c.x, c.w, c.r, dx2, NULL, NULL, c.ws);
-  for (size_t i = 0; i < xsz(g); i++) ck_assert_float_eq_tol(dx2[i], dx[i], 1e-5);
+  for (size_t i = 0; i < xsz(g); i++) EXPECT_NEAR(dx2[i], dx[i], 1e-5);
   conv_case_ws_intact(&c);
   free(dx), free(dx2), free(dw0), free(dw), free(db);
   conv_case_free(&c);
@@ -217,7 +226,7 @@ static void expect_close(const char *what, const float *got, const double *want,
   for (size_t i = 0; i < n; i++)
     if (fabs(want[i]) > scale) scale = fabs(want[i]);
   for (size_t i = 0; i < n; i++)
-    ck_assert_msg(fabs(got[i] - want[i]) <= tol * (scale + 1e-30), "%s[%zu]: %g vs %g", what, i,
+    EXPECT(fabs(got[i] - want[i]) <= tol * (scale + 1e-30), "%s[%zu]: %g vs %g", what, i,
                   (double)got[i], want[i]);
 }
 
@@ -303,7 +312,7 @@ START_TEST(im2col_row_order) {
             float want = (i < 0 || i >= 4 || j < 0 || j >= 5) ? 0.0f
                                                                 : (float)(ci * 100 + i * 10 + j + 1);
             int row = (ci * 3 + ki) * 2 + kj;
-            ck_assert_float_eq(cols[row * P + oi * g.ow + oj], want);
+            EXPECT(cols[row * P + oi * g.ow + oj] == want, "cols[%d][%d]", row, oi * g.ow + oj);
           }
   free(cols);
 }
@@ -405,7 +414,7 @@ START_TEST(bn_running_stats_and_output) {
       for (int i = 0; i < hw; i++) {
         size_t k = (size_t)(b * c + ch) * hw + i;
         double want = (x[k] - mean) / sqrt(var_b + 1e-5) * gamma[ch] + beta[ch];
-        ck_assert_double_eq_tol(y[k], want, 1e-4);
+        EXPECT_NEAR(y[k], want, 1e-4);
       }
   }
   /* Eval uses the running statistics. */
@@ -413,7 +422,7 @@ START_TEST(bn_running_stats_and_output) {
   for (size_t k = 0; k < (size_t)n * c * hw; k++) {
     int ch = (int)((k / hw) % c);
     double want = (x[k] - rm[ch]) / sqrt(rv[ch] + 1e-5) * gamma[ch] + beta[ch];
-    ck_assert_double_eq_tol(y[k], want, 1e-4);
+    EXPECT_NEAR(y[k], want, 1e-4);
   }
   free(x), free(y);
 }
@@ -468,11 +477,11 @@ START_TEST(bn_large_matches_reference) {
       for (int i = 0; i < hw; i++) {
         size_t k = ((size_t)b * c + ch) * hw + i;
         double xh = (x[k] - mean) * is;
-        ck_assert_double_eq_tol(y[k], xh * gamma[ch] + beta[ch], 2e-3);
+        EXPECT_NEAR(y[k], xh * gamma[ch] + beta[ch], 2e-3);
         double want = gamma[ch] * is * (dy[k] - sdy / cnt - xh * sdyx / cnt);
-        ck_assert_double_eq_tol(dx[k], want, 2e-3 * gamma[ch] * is);
-        ck_assert_double_eq_tol(ye[k], (x[k] - rm[ch]) * ire * gamma[ch] + beta[ch], 2e-3);
-        ck_assert_double_eq_tol(dxe[k], dy[k] * gamma[ch] * ire, 1e-5);
+        EXPECT_NEAR(dx[k], want, 2e-3 * gamma[ch] * is);
+        EXPECT_NEAR(ye[k], (x[k] - rm[ch]) * ire * gamma[ch] + beta[ch], 2e-3);
+        EXPECT_NEAR(dxe[k], dy[k] * gamma[ch] * ire, 1e-5);
       }
   }
   free(x), free(dy), free(y), free(dx), free(ye), free(dxe), free(gamma), free(beta);
@@ -551,6 +560,28 @@ START_TEST(relu_in_place_and_values) {
   ldnq__relu_backward(6, x, dy, dy); /* dx == dy allowed */
   const float wantg[6] = {0, 0, 0, 4, 5, 0};
   for (int i = 0; i < 6; i++) ck_assert_float_eq(dy[i], wantg[i]);
+}
+END_TEST
+
+/* Sizes above the threading threshold, odd length, in place. */
+START_TEST(elementwise_large_in_place) {
+  const size_t n = ((size_t)1 << 20) + 37;
+  float *x0 = fbuf(n, 170, -1, 1), *b = fbuf(n, 171, -1, 1), *g0 = fbuf(n, 172, -1, 1);
+  float *y = malloc(sizeof(float) * n), *g = malloc(sizeof(float) * n);
+  size_t bad = 0;
+  memcpy(y, x0, sizeof(float) * n);
+  ldnq__relu_forward(n, y, y);
+  for (size_t i = 0; i < n; i++) bad += y[i] != (x0[i] > 0 ? x0[i] : 0.0f);
+  ck_assert_uint_eq(bad, 0);
+  memcpy(g, g0, sizeof(float) * n);
+  ldnq__relu_backward(n, y, g, g);
+  for (size_t i = 0; i < n; i++) bad += g[i] != (x0[i] > 0 ? g0[i] : 0.0f);
+  ck_assert_uint_eq(bad, 0);
+  memcpy(y, x0, sizeof(float) * n);
+  ldnq__add(n, y, b, y);
+  for (size_t i = 0; i < n; i++) bad += y[i] != x0[i] + b[i];
+  ck_assert_uint_eq(bad, 0);
+  free(x0), free(b), free(g0), free(y), free(g);
 }
 END_TEST
 
@@ -661,6 +692,7 @@ static Suite *ops_suite(void) {
   tcase_add_loop_test(tc, bn_large_matches_reference, 0, 2);
   tcase_add_test(tc, relu_maxpool_gap_add_finite_differences);
   tcase_add_test(tc, relu_in_place_and_values);
+  tcase_add_test(tc, elementwise_large_in_place);
   tcase_add_test(tc, maxpool_padding_never_wins);
   tcase_add_test(tc, linear_finite_differences);
   tcase_add_test(tc, softmax_xent_and_mse);

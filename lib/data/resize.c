@@ -23,6 +23,7 @@ static void coeffs_free(coeffs *c) {
   ldnq__free(c->bounds);
   ldnq__free(c->k);
   ldnq__free(c->ki);
+  memset(c, 0, sizeof *c); /* callers free again on their error path */
 }
 
 static double tri(double x) {

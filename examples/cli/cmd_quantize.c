@@ -9,7 +9,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: ldnq quantize --arch ARCH --weights FILE --data SPEC --levels L --out FILE\n"
           "                     [--ratio R] [--seed N] [--hessian-batches N]\n"
-          "                     [--cascade-epochs N] [--no-cascade] [--json]\n"
+          "                     [--cascade-epochs N] [--cascade-batch N] [--no-cascade] [--json]\n"
           "  --arch        resnet20|resnet32|resnet56|resnet18|resnet34|resnet50\n"
           "  --weights     trained model (.pth, .safetensors, .ldnq)\n"
           "  --data        dataset spec (cifar10:DIR, fashion-mnist[:DIR], mnist:DIR,\n"
@@ -19,24 +19,37 @@ static void usage(FILE *f) {
           "  --ratio R     fraction of the training set used (default 0.01)\n"
           "  --seed N      subset, shuffling and augmentation seed (default 0)\n"
           "  --out FILE    .ldnq (packed codes), .pth or .safetensors (floats)\n"
+          "  --hessian-batches N, --cascade-epochs N, --cascade-batch N, --no-cascade\n"
+          "                override the paper's settings (101 batches of 2; epochs until\n"
+          "                the loss settles, batch 128; cascade on)\n"
           "  --json        print a JSON summary as the last line of stdout\n");
 }
 
+/* Progress lines: a bar per phase on a terminal, a line every few
+ * seconds otherwise, and one line per finished layer. */
 static int on_progress(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step,
                        double value) {
-  (void)ud;
+  const ldnq_quantizer *q = ud;
+  int64_t total = 0;
   char label[64];
   if (phase == LDNQ_PHASE_LAYER_DONE) {
     cli_progress_end();
     fprintf(stderr, "layer %d/%d done (%.1f s)\n", layer + 1, n, value);
-  } else if (phase == LDNQ_PHASE_HESSIAN || phase == LDNQ_PHASE_ADMM) {
-    snprintf(label, sizeof label, "layer %d/%d %s", layer + 1, n,
-             phase == LDNQ_PHASE_HESSIAN ? "hessian" : "admm");
-    cli_progress(label, (long)step, phase == LDNQ_PHASE_HESSIAN ? (long)step : 100);
-  } else if (phase == LDNQ_PHASE_CASCADE) {
-    snprintf(label, sizeof label, "layer %d/%d cascade %.4g", layer + 1, n, value);
-    cli_progress(label, (long)step, (long)step);
+    return 0;
   }
+  if (phase == LDNQ_PHASE_HESSIAN) {
+    ldnq_quantizer_get_int(q, LDNQ_Q_HESSIAN_BATCHES, &total);
+    snprintf(label, sizeof label, "layer %d/%d hessian", layer + 1, n);
+  } else if (phase == LDNQ_PHASE_ADMM) {
+    ldnq_quantizer_get_int(q, LDNQ_Q_MAX_ITER, &total);
+    snprintf(label, sizeof label, "layer %d/%d admm E %.4g", layer + 1, n, value);
+  } else if (phase == LDNQ_PHASE_CASCADE) {
+    total = step + 1; /* open-ended: the early stop decides */
+    snprintf(label, sizeof label, "layer %d/%d cascade %.4g", layer + 1, n, value);
+  } else {
+    return 0;
+  }
+  cli_progress(label, (long)step, (long)(step > total ? step : total));
   return 0;
 }
 
@@ -78,7 +91,7 @@ static void print_json(const ldnq_quant_report *rep, double fp_top1) {
 int cli_quantize(int argc, char **argv) {
   const char *arch_s = NULL, *weights = NULL, *spec = NULL, *out = NULL;
   int levels = 0, json = 0, cascade = 1;
-  long long seed = 0, hbatches = -1, cepochs = -1;
+  long long seed = 0, hbatches = -1, cepochs = -1, cbatch = -1;
   double ratio = 0.01;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -105,6 +118,7 @@ int cli_quantize(int argc, char **argv) {
       else if (!strcmp(a, "--seed")) seed = strtoll(v, &end, 10);
       else if (!strcmp(a, "--hessian-batches")) hbatches = strtoll(v, &end, 10);
       else if (!strcmp(a, "--cascade-epochs")) cepochs = strtoll(v, &end, 10);
+      else if (!strcmp(a, "--cascade-batch")) cbatch = strtoll(v, &end, 10);
       else {
         fprintf(stderr, "ldnq quantize: unknown option %s\n", a);
         usage(stderr);
@@ -149,6 +163,7 @@ int cli_quantize(int argc, char **argv) {
   TRY("--seed", ldnq_quantizer_set_int(q, LDNQ_Q_SEED, seed));
   TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
   if (hbatches >= 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
+  if (cbatch >= 0) TRY("--cascade-batch", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_BATCH, cbatch));
   if (cepochs >= 0) TRY("--cascade-epochs", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_MAX_EPOCHS, cepochs));
   TRY(weights, ldnq_checkpoint_load(weights, &ck));
   TRY(weights, ldnq_network_create_from_checkpoint(arch, ck, &net));
@@ -162,7 +177,7 @@ int cli_quantize(int argc, char **argv) {
   ldnq_subset_count(sub, &ncal);
   fprintf(stderr, "full precision: top-1 %.2f top-5 %.2f; limited set %lld images\n", fp1, fp5,
           (long long)ncal);
-  TRY("quantization", ldnq_quantizer_run(q, net, calib, eval, on_progress, NULL, &rep));
+  TRY("quantization", ldnq_quantizer_run(q, net, calib, eval, on_progress, q, &rep));
   cli_progress_end();
   TRY("packing", ldnq_quant_report_checkpoint(rep, net, &qck));
   TRY(out, ldnq_checkpoint_save(qck, out, fmt));

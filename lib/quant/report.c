@@ -245,11 +245,17 @@ ldnq_status ldnq_quant_report_table(const ldnq_quant_report *r, char **out) {
       sb_printf(&b, "%-28s %6s\n", l->name, "float");
       continue;
     }
-    sb_printf(&b, "%-28s %6d %10.6g %12.6g %12.6g %5lld %6lld %10.4g %8.2f %7.2f%s\n", l->name,
-              r->levels, alpha, e0, e, (long long)its, (long long)l->cascade_epochs,
-              l->cascade_loss, l->seconds, l->top1, fb ? " (rho fallback)" : "");
+    char loss[32] = "-", top1[32] = "-";
+    if (isfinite(l->cascade_loss)) snprintf(loss, sizeof loss, "%.4g", l->cascade_loss);
+    if (isfinite(l->top1)) snprintf(top1, sizeof top1, "%.2f", l->top1);
+    sb_printf(&b, "%-28s %6d %10.6g %12.6g %12.6g %5lld %6lld %10s %8.2f %7s%s\n", l->name,
+              r->levels, alpha, e0, e, (long long)its, (long long)l->cascade_epochs, loss,
+              l->seconds, top1, fb ? " (rho fallback)" : "");
   }
-  sb_printf(&b, "final top-1 %.2f top-5 %.2f, %.1f s\n", r->top1, r->top5, r->seconds);
+  if (isfinite(r->top1))
+    sb_printf(&b, "final top-1 %.2f top-5 %.2f, %.1f s\n", r->top1, r->top5, r->seconds);
+  else
+    sb_printf(&b, "%.1f s (not evaluated)\n", r->seconds);
   return finish(&b, out, "ldnq_quant_report_table");
 }
 

@@ -8,6 +8,7 @@
 #include "ldnq/experimental.h"
 #include "ops/ops.h"
 #include "quant/quant_internal.h"
+#include "train/sgd.h"
 #include "testutil.h"
 
 /* ---- tiny .npy (float64, C order) and cases.json readers ---- */
@@ -1020,6 +1021,66 @@ START_TEST(run_cancel_and_skip) {
 }
 END_TEST
 
+/* ---- Internal SGD (lib/train/sgd.c), PyTorch's update rule ---- */
+START_TEST(sgd_matches_pytorch_rule) {
+  for (int nesterov = 0; nesterov <= 1; nesterov++) {
+    ldnq_network *net = NULL;
+    LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 10, &net));
+    LDNQ_CK(ldnq_network_set_training(net, 1));
+    LDNQ_CK(ldnq_network_set_trainable(net, "layer1.0.conv1.weight", 0));
+    int64_t xs[4] = {2, 1, 8, 8}, ys[2] = {2, 10};
+    ldnq_tensor *x = rand_tensor(4, xs, 31), *y = NULL, *dy = rand_tensor(2, ys, 32);
+    LDNQ_CK(ldnq_tensor_create(2, ys, &y));
+    LDNQ_CK(ldnq_network_forward(net, x, y));
+    LDNQ_CK(ldnq_network_backward(net, dy, NULL));
+    const char *names[3] = {"conv1.weight", "fc.bias", "layer1.0.conv1.weight"};
+    float *p0[3], *g[3];
+    int64_t n[3];
+    for (int k = 0; k < 3; k++) {
+      p0[k] = read_entry(net, names[k], &n[k]);
+      ldnq_tensor *gt = NULL;
+      LDNQ_CK(ldnq_network_get_grad(net, names[k], &gt));
+      g[k] = malloc((size_t)n[k] * sizeof(float));
+      LDNQ_CK(ldnq_tensor_read(gt, g[k], n[k]));
+      ldnq_tensor_free(gt);
+    }
+    const float lr = 0.1f, mom = 0.9f, wd = 0.01f;
+    ldnq__sgd sgd;
+    ck_assert_int_eq(ldnq__sgd_init(NULL, &sgd, net, lr, mom, 0.0, wd, nesterov), LDNQ_OK);
+    /* Two steps with the same gradient: the second uses the momentum buffer. */
+    ck_assert_int_eq(ldnq__sgd_step(NULL, &sgd, net), LDNQ_OK);
+    ck_assert_int_eq(ldnq__sgd_step(NULL, &sgd, net), LDNQ_OK);
+    int nonzero = 0;
+    for (int k = 0; k < 3; k++) {
+      float *p2 = read_entry(net, names[k], &n[k]);
+      for (int64_t i = 0; i < n[k]; i++) {
+        float p = p0[k][i], d = g[k][i] + wd * p, b = d;
+        p -= lr * (nesterov ? d + mom * b : b);
+        d = g[k][i] + wd * p;
+        b = mom * b + d;
+        p -= lr * (nesterov ? d + mom * b : b);
+        if (k == 2) {
+          ck_assert(p2[i] == p0[k][i]); /* frozen */
+        } else {
+          ck_assert_msg(fabsf(p2[i] - p) <= 1e-6f * (1 + fabsf(p)), "%s[%lld] %g vs %g", names[k],
+                        (long long)i, p2[i], p);
+          nonzero += g[k][i] != 0;
+        }
+      }
+      free(p2);
+      free(p0[k]);
+      free(g[k]);
+    }
+    ck_assert_int_gt(nonzero, 10);
+    ldnq__sgd_release(&sgd);
+    ldnq_tensor_free(x);
+    ldnq_tensor_free(y);
+    ldnq_tensor_free(dy);
+    ldnq_network_free(net);
+  }
+}
+END_TEST
+
 static Suite *quant_suite(void) {
   Suite *s = suite_create("quant");
   TCase *tc = tcase_create("quant");
@@ -1039,6 +1100,7 @@ static Suite *quant_suite(void) {
   tcase_set_timeout(tr, 300);
   tcase_add_test(tr, run_quantizes_network);
   tcase_add_test(tr, run_cancel_and_skip);
+  tcase_add_test(tr, sgd_matches_pytorch_rule);
   suite_add_tcase(s, tr);
   return s;
 }

@@ -601,6 +601,61 @@ START_TEST(bad_zip_directories) {
 }
 END_TEST
 
+/* A torch zip with one tensor 'w' over a 1-float storage with the given
+ * size and stride (pickled by hand), loaded from memory. */
+static ldnq_status expanded_view(int32_t size, int32_t stride, ldnq_checkpoint **out) {
+  uint8_t pk[256];
+  size_t n = 0;
+#define PUT(s) (memcpy(pk + n, s, sizeof s - 1), n += sizeof s - 1)
+#define PUTI(v) (pk[n++] = 'J', pk[n++] = (uint8_t)(v), pk[n++] = (uint8_t)((v) >> 8), \
+                 pk[n++] = (uint8_t)((v) >> 16), pk[n++] = (uint8_t)((v) >> 24))
+  PUT("\x80\x02}X\x01\x00\x00\x00" "w");
+  PUT("ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00" "storage");
+  PUT("ctorch\nFloatStorage\nX\x01\x00\x00\x00" "0" "X\x03\x00\x00\x00" "cpu");
+  PUTI(1);
+  PUT("tQ");
+  PUTI(0);
+  PUTI(size);
+  pk[n++] = 0x85;
+  PUTI(stride);
+  pk[n++] = 0x85;
+  PUT("\x89" "ccollections\nOrderedDict\n)R" "tRs.");
+#undef PUT
+#undef PUTI
+  const char *p = tu_tmppath("expand.pth");
+  ldnq__wfile w;
+  LDNQ_CK(ldnq__wfile_open(&w, p));
+  ldnq__zipw zw;
+  ldnq__zipw_init(&zw, &w);
+  float one = 1.5f;
+  LDNQ_CK(ldnq__zipw_add(&zw, "x/data.pkl", pk, n));
+  LDNQ_CK(ldnq__zipw_add(&zw, "x/data/0", &one, 4));
+  LDNQ_CK(ldnq__zipw_finish(&zw));
+  ldnq__zipw_free(&zw);
+  LDNQ_CK(ldnq__wfile_commit(&w));
+  size_t fsz;
+  void *d = tu_read_file(p, &fsz);
+  ldnq_status st = ldnq_checkpoint_load_memory(d, fsz, out);
+  free(d);
+  return st;
+}
+
+START_TEST(expanded_views_bounded) {
+  /* expand(): stride 0 views materialise, within a budget tied to the file size */
+  ldnq_checkpoint *ck = NULL;
+  LDNQ_CK(expanded_view(1000, 0, &ck));
+  double s;
+  LDNQ_CK(ldnq_checkpoint_sum(ck, "w", &s, NULL));
+  ck_assert_double_eq(s, 1500.0);
+  ldnq_checkpoint_free(ck);
+  long before = live();
+  ck_assert_int_eq(expanded_view(1 << 30, 0, &ck), LDNQ_ERR_LIMIT);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "'w'"));
+  ck_assert_int_eq(expanded_view(2, 1, &ck), LDNQ_ERR_FORMAT); /* index 1 past a 1-float storage */
+  ck_assert_int_eq(live(), before);
+}
+END_TEST
+
 START_TEST(zip64_records_read_back) {
   /* Writer forced to zip64: reader must follow the zip64 records. */
   ldnq__wfile w;
@@ -686,6 +741,7 @@ static Suite *io_suite(void) {
   tcase_add_test(tc, json_strict);
   tcase_add_test(tc, hostile_headers);
   tcase_add_test(tc, bad_zip_directories);
+  tcase_add_test(tc, expanded_views_bounded);
   tcase_add_test(tc, zip64_records_read_back);
   tcase_add_test(tc, atomic_save);
   suite_add_tcase(s, tc);

@@ -105,7 +105,7 @@ static ldnq_status read_all(ldnq_checkpoint *ck, const uint8_t *d, size_t size, 
     s->placed = 1;
     pos += s->nbytes;
   }
-  return ldnq__torch_collect(ck, docs[3].root, get_storage, c);
+  return ldnq__torch_collect(ck, docs[3].root, get_storage, c, size);
 }
 
 ldnq_status ldnq__read_pth_legacy(ldnq_checkpoint *ck, const uint8_t *d, size_t size) {

@@ -490,6 +490,21 @@ START_TEST(json_strict) {
   char deep[200];
   memset(deep, '[', sizeof deep);
   ck_assert_int_eq(ldnq__json_parse(deep, sizeof deep, &j), LDNQ_ERR_FORMAT);
+  /* 2^21 + 1 values: refused before memory grows further */
+  size_t n = 2 * ((1u << 21) + 1) + 1;
+  char *many = malloc(n);
+  many[0] = '[';
+  for (size_t i = 1; i < n; i += 2) many[i] = '0', many[i + 1] = ',';
+  many[n - 1] = ']';
+  long before = live();
+  ck_assert_int_eq(ldnq__json_parse(many, n, &j), LDNQ_ERR_LIMIT);
+  ck_assert_int_eq(live(), before);
+  n -= 4; /* 2^21 - 1 values fit */
+  many[n - 1] = ']';
+  LDNQ_CK(ldnq__json_parse(many, n, &j));
+  ck_assert_uint_eq(j->n, (1u << 21) - 1);
+  ldnq__json_free(j);
+  free(many);
 }
 END_TEST
 

@@ -8,10 +8,13 @@
 #include "core/error.h"
 
 #define MAX_DEPTH 64
+/* About 80 bytes each: bounds memory whatever the text holds. */
+#define MAX_VALUES ((size_t)1 << 21)
 
 typedef struct jp {
   const char *s;
   size_t n, pos;
+  size_t values;
 } jp;
 
 static ldnq_status bad(const jp *p, const char *what) {
@@ -242,6 +245,8 @@ static ldnq_status container(jp *p, ldnq__json *j, int depth, int obj) {
 
 static ldnq_status value(jp *p, ldnq__json *j, int depth) {
   if (depth > MAX_DEPTH) return bad(p, "nesting too deep");
+  if (++p->values > MAX_VALUES)
+    return ldnq__fail(NULL, LDNQ_ERR_LIMIT, "JSON: more than %zu values", MAX_VALUES);
   ws(p);
   if (p->pos >= p->n) return bad(p, "unexpected end");
   char c = p->s[p->pos];
@@ -273,7 +278,7 @@ ldnq_status ldnq__json_parse(const char *text, size_t len, ldnq__json **out) {
   *out = NULL;
   ldnq__json *j = ldnq__calloc(1, sizeof *j);
   if (!j) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory parsing JSON");
-  jp p = {text, len, 0};
+  jp p = {text, len, 0, 0};
   ldnq_status st = value(&p, j, 0);
   if (!st) {
     ws(&p);

@@ -738,6 +738,40 @@ START_TEST(atomic_save) {
 }
 END_TEST
 
+START_TEST(many_tensors_scale) {
+  /* 100k entries through add, safetensors save/load and lookups: name
+   * lookups are hashed and duplicate keys found by sorting, so this stays
+   * linear-ish (a quadratic path would take minutes and hit the timeout). */
+  enum { N = 100000 };
+  ldnq_checkpoint *ck = NULL;
+  LDNQ_CK(ldnq_checkpoint_create(&ck));
+  int64_t one = 1;
+  char name[32];
+  for (int i = 0; i < N; i++) {
+    snprintf(name, sizeof name, "layer%d.weight", i);
+    int64_t v = i;
+    LDNQ_CK(ldnq_checkpoint_add_int64(ck, name, 1, &one, &v));
+  }
+  ck_assert_int_eq(ldnq_checkpoint_add_int64(ck, "layer77.weight", 1, &one, &one),
+                   LDNQ_ERR_INVALID_ARG);
+  LDNQ_CK(ldnq_checkpoint_remove(ck, "layer0.weight"));
+  LDNQ_CK(ldnq_checkpoint_save(ck, tu_tmppath("many.safetensors"), LDNQ_FORMAT_SAFETENSORS));
+  ldnq_checkpoint_free(ck);
+  LDNQ_CK(ldnq_checkpoint_load(tu_tmppath("many.safetensors"), &ck));
+  int n;
+  LDNQ_CK(ldnq_checkpoint_count(ck, &n));
+  ck_assert_int_eq(n, N - 1);
+  for (int i = 1; i < N; i += 997) {
+    snprintf(name, sizeof name, "layer%d.weight", i);
+    double s;
+    LDNQ_CK(ldnq_checkpoint_sum(ck, name, &s, NULL));
+    ck_assert_double_eq(s, (double)i);
+  }
+  ck_assert_int_eq(ldnq_checkpoint_sum(ck, "layer0.weight", NULL, NULL), LDNQ_ERR_NOT_FOUND);
+  ldnq_checkpoint_free(ck);
+}
+END_TEST
+
 static Suite *io_suite(void) {
   Suite *s = suite_create("io");
   TCase *tc = tcase_create("io");
@@ -759,6 +793,7 @@ static Suite *io_suite(void) {
   tcase_add_test(tc, expanded_views_bounded);
   tcase_add_test(tc, zip64_records_read_back);
   tcase_add_test(tc, atomic_save);
+  tcase_add_test(tc, many_tensors_scale);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -276,6 +276,31 @@ START_TEST(imagefolder_order_and_png_kinds) {
 }
 END_TEST
 
+START_TEST(jpeg_gray_becomes_rgb) {
+  leak_start();
+  const char *root = fresh_dir("data_gray");
+  char c[4096];
+  snprintf(c, sizeof c, "%s", cat(root, "k"));
+  ck_assert_int_eq(tw_mkdirs(c), 0);
+  uint8_t g[16 * 8];
+  for (int i = 0; i < 16 * 8; i++) g[i] = (uint8_t)(i < 64 ? 40 : 200);
+  ck_assert_int_eq(tw_jpeg(cat(c, "g.jpg"), g, 16, 8, 1, 95), 0);
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_open_imagefolder(root, &ds));
+  ldnq_tensor *t = NULL;
+  LDNQ_CK(ldnq_dataset_get(ds, 0, NULL, 0, &t, NULL));
+  ck_assert_int_eq(t->shape[0], 3);
+  for (int ch = 0; ch < 3; ch++) {
+    ck_assert_float_eq_tol(t->data[ch * 128 + 17] * 255, 40, 4);
+    ck_assert_float_eq_tol(t->data[ch * 128 + 100] * 255, 200, 4);
+    ck_assert_float_eq(t->data[ch * 128 + 17], t->data[17]); /* gray replicated */
+  }
+  ldnq_tensor_free(t);
+  ldnq_dataset_free(ds);
+  leak_check();
+}
+END_TEST
+
 START_TEST(imagefolder_bad_files) {
   leak_start();
   const char *root = fresh_dir("data_bad");
@@ -1208,6 +1233,7 @@ static Suite *data_suite(void) {
   tcase_add_test(tc, jpeg_eval_pipeline_matches_torchvision);
   tcase_add_test(tc, imagefolder_order_and_png_kinds);
   tcase_add_test(tc, imagefolder_bad_files);
+  tcase_add_test(tc, jpeg_gray_becomes_rgb);
   tcase_add_test(tc, idx_plain_and_gzip);
   tcase_add_test(tc, idx_bad_files);
   tcase_add_test(tc, cifar10_binary);

@@ -8,6 +8,7 @@
 
 #include "core/tensor.h"
 #include "data/image.h"
+#include "data/transform.h"
 #include "data_writers.h"
 #include "ldnq/experimental.h"
 #include "testutil.h"
@@ -737,6 +738,32 @@ START_TEST(transforms_by_hand) {
 }
 END_TEST
 
+/* RandomResizedCrop windows: inside the image, area fraction in [0.08, 1]
+ * and aspect in [3/4, 4/3] up to rounding, varied; the fallback for an
+ * extreme aspect is the centred crop at the clamped ratio. */
+START_TEST(random_resized_crop_windows) {
+  ldnq__rng r = {7};
+  double amin = 1, amax = 0;
+  for (int i = 0; i < 2000; i++) {
+    int top, left, h, w;
+    ldnq__rrc_params(375, 500, &r, &top, &left, &h, &w);
+    ck_assert(top >= 0 && left >= 0 && h >= 1 && w >= 1 && top + h <= 375 && left + w <= 500);
+    double area = (double)h * w / (375.0 * 500.0), ratio = (double)w / h;
+    ck_assert_msg(area > 0.08 - 0.01 && area <= 1.0, "area %g", area);
+    ck_assert_msg(ratio > 0.75 - 0.02 && ratio < 4.0 / 3.0 + 0.02, "ratio %g", ratio);
+    amin = fmin(amin, area);
+    amax = fmax(amax, area);
+  }
+  ck_assert(amin < 0.12 && amax > 0.8);
+  int top, left, h, w;
+  ldnq__rrc_params(10, 1000, &r, &top, &left, &h, &w); /* no window fits: fallback */
+  ck_assert_int_eq(h, 10);
+  ck_assert_int_eq(w, 13); /* round(10 * 4/3) */
+  ck_assert_int_eq(top, 0);
+  ck_assert_int_eq(left, (1000 - 13) / 2);
+}
+END_TEST
+
 START_TEST(fashion_mnist_preset) {
   leak_start();
   const char *dir = fresh_dir("data_fm");
@@ -1239,6 +1266,7 @@ static Suite *data_suite(void) {
   tcase_add_test(tc, cifar10_binary);
   tcase_add_test(tc, cifar10_python);
   tcase_add_test(tc, transforms_by_hand);
+  tcase_add_test(tc, random_resized_crop_windows);
   tcase_add_test(tc, fashion_mnist_preset);
   tcase_add_test(tc, real_fashion_mnist_if_installed);
   tcase_add_test(tc, subsets_reproducible_and_saved);

@@ -159,8 +159,8 @@ static ldnq_status resize_shorter(ldnq__img *im, int size) {
 
 /* torchvision RandomResizedCrop.get_params with scale (0.08, 1) and ratio
  * (3/4, 4/3). */
-static ldnq_status random_resized_crop(ldnq__img *im, int size, ldnq__rng *r) {
-  int H = im->h, W = im->w, top = 0, left = 0, ch = H, cw = W, found = 0;
+void ldnq__rrc_params(int H, int W, ldnq__rng *r, int *out_top, int *out_left, int *out_h, int *out_w) {
+  int top = 0, left = 0, ch = H, cw = W, found = 0;
   double area = (double)H * W, lr0 = log(3.0 / 4.0), lr1 = log(4.0 / 3.0);
   for (int attempt = 0; attempt < 10 && !found; attempt++) {
     double target = area * (0.08 + (1.0 - 0.08) * ldnq__rng_uniform(r));
@@ -186,6 +186,15 @@ static ldnq_status random_resized_crop(ldnq__img *im, int size, ldnq__rng *r) {
     top = (H - ch) / 2;
     left = (W - cw) / 2;
   }
+  *out_top = top;
+  *out_left = left;
+  *out_h = ch;
+  *out_w = cw;
+}
+
+static ldnq_status random_resized_crop(ldnq__img *im, int size, ldnq__rng *r) {
+  int top, left, ch, cw;
+  ldnq__rrc_params(im->h, im->w, r, &top, &left, &ch, &cw);
   ldnq_status st = ldnq__img_crop(im, top, left, ch, cw);
   return st != LDNQ_OK ? st : ldnq__img_resize(im, size, size);
 }

@@ -75,6 +75,24 @@ START_TEST(resize_matches_pillow) {
       if (d > maxd) maxd = d;
     }
     ck_assert_msg(maxd == 0, "%s: max |ldnq - Pillow| = %d", name, maxd);
+    /* The windowed resize (fused centre crop) gives the same pixels. */
+    for (int variant = 0; variant < 2; variant++) {
+      int fh = oh, fw = variant ? w : ow; /* variant 1: width unchanged */
+      int y0 = fh / 4, x0 = fw / 3, wh = fh - fh / 2, ww = fw - fw / 2;
+      ldnq__img a = {0}, b = {0};
+      LDNQ_CK(ldnq__img_alloc(&a, 0, c, h, w));
+      LDNQ_CK(ldnq__img_alloc(&b, 0, c, h, w));
+      memcpy(a.u8, in, (size_t)w * h * c);
+      memcpy(b.u8, in, (size_t)w * h * c);
+      LDNQ_CK(ldnq__img_resize(&a, fh, fw));
+      LDNQ_CK(ldnq__img_crop(&a, y0, x0, wh, ww));
+      LDNQ_CK(ldnq__img_resize_crop(&b, fh, fw, y0, x0, wh, ww));
+      ck_assert_int_eq(b.h, wh);
+      ck_assert_int_eq(b.w, ww);
+      ck_assert_mem_eq(a.u8, b.u8, (size_t)wh * ww * c);
+      ldnq__img_clear(&a);
+      ldnq__img_clear(&b);
+    }
     /* The float path (after normalisation) agrees within rounding. */
     ldnq__img fl = {0};
     LDNQ_CK(ldnq__img_alloc(&fl, 0, c, h, w));

@@ -62,8 +62,13 @@ static double json_num(const char *obj, const char *key) {
 }
 
 static int load_cases(golden *g, int max) {
-  char *js = tu_read_file(LDNQ_TEST_DATA_DIR "/admm/cases.json", NULL);
-  ck_assert_ptr_nonnull(js);
+  size_t size = 0;
+  char *raw = tu_read_file(LDNQ_TEST_DATA_DIR "/admm/cases.json", &size);
+  ck_assert_ptr_nonnull(raw);
+  char *js = malloc(size + 1); /* tu_read_file does not terminate */
+  memcpy(js, raw, size);
+  js[size] = 0;
+  free(raw);
   int n = 0;
   for (char *p = strstr(js, "\"name\":"); p && n < max; p = strstr(p + 1, "\"name\":")) {
     char *q = strchr(p + 7, '"') + 1;

@@ -1058,10 +1058,10 @@ START_TEST(sgd_matches_pytorch_rule) {
     }
     const float lr = 0.1f, mom = 0.9f, wd = 0.01f;
     ldnq__sgd sgd;
-    ck_assert_int_eq(ldnq__sgd_init_network(&sgd, net, mom, wd, nesterov), LDNQ_OK);
+    ck_assert_int_eq(ldnq__sgd_init(NULL, &sgd, net, lr, mom, 0.0, wd, nesterov), LDNQ_OK);
     /* Two steps with the same gradient: the second uses the momentum buffer. */
-    ck_assert_int_eq(ldnq__sgd_step_network(&sgd, net, lr), LDNQ_OK);
-    ck_assert_int_eq(ldnq__sgd_step_network(&sgd, net, lr), LDNQ_OK);
+    ck_assert_int_eq(ldnq__sgd_step(NULL, &sgd, net), LDNQ_OK);
+    ck_assert_int_eq(ldnq__sgd_step(NULL, &sgd, net), LDNQ_OK);
     int nonzero = 0;
     for (int k = 0; k < 3; k++) {
       float *p2 = read_entry(net, names[k], &n[k]);
@@ -1084,7 +1084,7 @@ START_TEST(sgd_matches_pytorch_rule) {
       free(g[k]);
     }
     ck_assert_int_gt(nonzero, 10);
-    ldnq__sgd_free(&sgd);
+    ldnq__sgd_release(&sgd);
     ldnq_tensor_free(x);
     ldnq_tensor_free(y);
     ldnq_tensor_free(dy);

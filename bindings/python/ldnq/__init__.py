@@ -19,7 +19,7 @@ from .data import (Dataset, DatasetOption, Loader, LoaderOption, Preset, Split, 
                    Transform, evaluate)
 from .quant import LayerResult, Phase, QuantParam, Quantizer, Report, ReportAttr, ResultAttr
 from .quant import param_info as quant_param_info
-from .train import Schedule, Trainer, TrainParam
+from .train import Schedule, Trainer, TrainParam, TrainResult
 from ._lib import fn as _fn
 
 

@@ -103,6 +103,8 @@ _PROTOS = {
     "ldnq_network_get_trainable": (S, [P(NET), c_char_p, P(c_int)]),
     "ldnq_network_set_training": (S, [P(NET), c_int]),
     "ldnq_network_get_training": (S, [P(NET), P(c_int)]),
+    "ldnq_network_set_grad_enabled": (S, [P(NET), c_int]),
+    "ldnq_network_get_grad_enabled": (S, [P(NET), P(c_int)]),
     "ldnq_network_forward": (S, [P(NET), P(TEN), P(TEN)]),
     "ldnq_network_backward": (S, [P(NET), P(TEN), P(TEN)]),
     "ldnq_network_zero_grad": (S, [P(NET)]),
@@ -130,6 +132,8 @@ _PROTOS = {
     "ldnq_checkpoint_add_int64": (S, [P(CK), c_char_p, c_int, I64P, c_void_p]),
     "ldnq_checkpoint_add_quantized": (S, [P(CK), c_char_p, c_int, I64P, c_int, c_float,
                                           c_void_p]),
+    "ldnq_checkpoint_set_quantized": (S, [P(CK), c_char_p, c_int, c_float, c_void_p, c_int64]),
+    "ldnq_checkpoint_remove": (S, [P(CK), c_char_p]),
     "ldnq_checkpoint_get_quantized": (S, [P(CK), c_char_p, P(c_int), P(c_float), c_void_p,
                                           c_int64]),
     "ldnq_checkpoint_metadata_count": (S, [P(CK), P(c_int)]),
@@ -236,6 +240,10 @@ _PROTOS = {
     "ldnq_trainer_param_bounds": (S, [c_int, F64P, F64P, F64P]),
     "ldnq_trainer_param_type": (S, [c_int, P(c_int)]),
     "ldnq_trainer_lr": (S, [P(TRN), c_int64, c_int64, c_int64, F64P]),
+    "ldnq_trainer_set_progress": (S, [P(TRN), T.TRAIN_PROGRESS_FN, c_void_p]),
+    "ldnq_trainer_set_epoch_callback": (S, [P(TRN), T.TRAIN_EPOCH_FN, c_void_p]),
+    "ldnq_trainer_run": (S, [P(TRN), P(NET), P(DS), P(DS), c_char_p, c_int]),
+    "ldnq_trainer_result": (S, [P(TRN), c_int, F64P]),
 }
 
 

@@ -62,3 +62,10 @@ ACTIVATION_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int64,
 #         int64_t step, double value)
 QUANT_PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
                                      ctypes.c_int, ctypes.c_int64, ctypes.c_double)
+# int (*)(void *user_data, int64_t epoch, int64_t batch, int64_t batches, double loss)
+TRAIN_PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int64,
+                                     ctypes.c_int64, ctypes.c_int64, ctypes.c_double)
+# int (*)(void *user_data, int64_t epoch, double loss, double train_top1,
+#         double test_top1, double seconds)
+TRAIN_EPOCH_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int64, ctypes.c_double,
+                                  ctypes.c_double, ctypes.c_double, ctypes.c_double)

@@ -132,6 +132,18 @@ class Checkpoint(Handle):
         self._check(fn.checkpoint_add_quantized(self.handle, encode(name), nd, sh, int(levels),
                                                 float(alpha), ptr(c)))
 
+    def set_quantized(self, name, codes, levels, alpha):
+        """Turns an existing entry into alpha * codes in place (same shape)."""
+        c = np.ascontiguousarray(codes, dtype=np.int8)
+        self._check(fn.checkpoint_set_quantized(self.handle, encode(name), int(levels),
+                                                float(alpha), ptr(c), c.size))
+
+    def remove(self, name):
+        self._check(fn.checkpoint_remove(self.handle, encode(name)))
+
+    def __delitem__(self, name):
+        self.remove(name)
+
     def get_quantized(self, name):
         """(levels, alpha, int8 codes) of a quantized entry."""
         shape = self.info(name)[1]

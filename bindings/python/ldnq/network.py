@@ -181,6 +181,17 @@ class Network(Handle):
     def training(self, on):
         self._check(fn.network_set_training(self.handle, int(bool(on))))
 
+    @property
+    def grad_enabled(self):
+        """False: forward keeps nothing for backward (like torch.no_grad())."""
+        v = ctypes.c_int()
+        self._check(fn.network_get_grad_enabled(self.handle, ctypes.byref(v)))
+        return bool(v.value)
+
+    @grad_enabled.setter
+    def grad_enabled(self, on):
+        self._check(fn.network_set_grad_enabled(self.handle, int(bool(on))))
+
     def train(self, on=True):
         self.training = on
         return self

@@ -2,8 +2,11 @@
 import ctypes
 import enum
 
+import os
+
 from . import _types as T
-from ._handle import Handle, new_ptr
+from ._callback import CallbackGuard, run_guarded
+from ._handle import Handle, encode, new_ptr
 from ._lib import fn
 from .errors import check
 
@@ -32,6 +35,16 @@ class Schedule(enum.IntEnum):
     ONECYCLE = 2
 
 
+class TrainResult(enum.IntEnum):
+    EPOCHS_DONE = 0
+    BEST_TOP1 = 1
+    LAST_TOP1 = 2
+    LAST_LOSS = 3
+    SECONDS = 4
+    EPOCH_SECONDS = 5
+    TRAIN_TOP1 = 6
+
+
 def _param(p):
     if isinstance(p, str):
         return TrainParam[p.upper()]
@@ -50,6 +63,7 @@ class Trainer(Handle):
         out = new_ptr(T.Trainer_)
         check(fn.trainer_create(ctypes.byref(out)))
         super().__init__(out)
+        self._progress = self._epoch = (None, None)
         for k, v in options.items():
             self.set(k, v)
 
@@ -81,3 +95,42 @@ class Trainer(Handle):
         self._check(fn.trainer_lr(self.handle, int(epoch), int(batch), int(batches_per_epoch),
                                   ctypes.byref(v)))
         return v.value
+
+    def set_progress(self, progress):
+        """progress(epoch, batch, batches, loss) after every batch; a true
+        return cancels the run (CancelledError). None removes it."""
+        g, cfn = None, T.TRAIN_PROGRESS_FN()
+        if progress is not None:
+            g = CallbackGuard(progress)
+            cfn = T.TRAIN_PROGRESS_FN(lambda _ud, e, b, n, loss: g.call(e, b, n, loss))
+        self._check(fn.trainer_set_progress(self.handle, cfn, None))
+        self._progress = (g, cfn)  # the C side borrows cfn
+
+    def set_epoch_callback(self, callback):
+        """callback(epoch, loss, train_top1, test_top1, seconds) after every
+        epoch; a true return cancels. None removes it."""
+        g, cfn = None, T.TRAIN_EPOCH_FN()
+        if callback is not None:
+            g = CallbackGuard(callback)
+            cfn = T.TRAIN_EPOCH_FN(lambda _ud, e, loss, t1, v1, s: g.call(e, loss, t1, v1, s))
+        self._check(fn.trainer_set_epoch_callback(self.handle, cfn, None))
+        self._epoch = (g, cfn)
+
+    def run(self, network, train, test=None, out_path=None, resume=False):
+        """Trains `network` in place on the Dataset `train` (ldnq_trainer_run);
+        returns the figures of the run as a dict of TrainResult names."""
+        guards = [self._progress[0], self._epoch[0]] + train._guards() + \
+            (test._guards() if test is not None else [])
+        path = None if out_path is None else encode(os.fspath(out_path))
+        run_guarded(guards, lambda: fn.trainer_run(
+            self.handle, network.handle, train.handle, test.handle if test is not None else None,
+            path, int(bool(resume))), self._check)
+        return self.results()
+
+    def result(self, what):
+        v = ctypes.c_double()
+        self._check(fn.trainer_result(self.handle, int(what), ctypes.byref(v)))
+        return v.value
+
+    def results(self):
+        return {r.name.lower(): self.result(r) for r in TrainResult}

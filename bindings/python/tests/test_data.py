@@ -122,6 +122,15 @@ class CheckpointTest(unittest.TestCase):
             with self.assertRaises(ldnq.InvalidArgError):
                 ck.save(os.path.join(d, "c.txt"))
             self.assertFalse([f for f in os.listdir(d) if ".tmp." in f])
+        ck.set_quantized("a", [[1, 0, -1], [2, 2, 0]], levels=5, alpha=0.25)
+        np.testing.assert_array_equal(ck["a"], [[0.25, 0, -0.25], [0.5, 0.5, 0]])
+        self.assertEqual(ck.info("a")[0], ldnq.DType.QUANTIZED)
+        with self.assertRaises(ldnq.RangeError):
+            ck.set_quantized("n", [3], levels=3, alpha=1.0)  # code 3 not allowed
+        del ck["n"]
+        self.assertEqual(ck.names(), ["a", "q"])
+        with self.assertRaises(ldnq.NotFoundError):
+            ck.remove("n")
 
 
 if __name__ == "__main__":

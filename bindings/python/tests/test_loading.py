@@ -57,3 +57,46 @@ class TrainerTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TrainerRunTest(unittest.TestCase):
+    @unittest.skipUnless(_lib.fn.trainer_run, "library without ldnq_trainer_run")
+    def test_train_a_few_batches(self):
+        from _common import np, tiny_dataset, tmpdir
+        ds, images, labels = tiny_dataset(count=32, channels=1, size=16, classes=4)
+        net = ldnq.Network.create("resnet20", 1, 4)
+        before = net.get("fc.weight")
+        t = ldnq.Trainer(epochs=2, batch=8, lr=0.05, threads=0)
+        batches, epochs = [], []
+        t.set_progress(lambda e, b, n, loss: batches.append((e, b, n, loss)))
+        t.set_epoch_callback(lambda e, loss, t1, v1, s: epochs.append((e, v1)))
+        with tmpdir() as d:
+            res = t.run(net, ds, ds, out_path=os.path.join(d, "m.safetensors"))
+            self.assertTrue(os.path.exists(os.path.join(d, "m.safetensors")))
+        self.assertEqual(res["epochs_done"], 2)
+        self.assertEqual([b[:3] for b in batches], [(e, b, 4) for e in range(2) for b in range(4)])
+        self.assertTrue(all(np.isfinite(b[3]) for b in batches))
+        self.assertEqual([e[0] for e in epochs], [0, 1])
+        self.assertFalse(np.array_equal(net.get("fc.weight"), before))
+        self.assertFalse(net.training)
+
+        class Stop(Exception):
+            pass
+
+        def stop(e, b, n, loss):
+            if b == 2:
+                raise Stop()
+
+        t.set_progress(stop)
+        with self.assertRaises(Stop) as cm:
+            t.run(net, ds)
+        self.assertIsInstance(cm.exception.__cause__, ldnq.CancelledError)
+        t.set_progress(lambda e, b, n, loss: b == 1)
+        with self.assertRaises(ldnq.CancelledError):
+            t.run(net, ds)
+        t.set_progress(None)
+        t.set_epoch_callback(None)
+        small = ldnq.Network.create("resnet20", 3, 4)
+        with self.assertRaises(ldnq.LdnqError) as cm:
+            t.run(small, ds)
+        self.assertTrue(cm.exception.message)

@@ -103,6 +103,12 @@ class NetworkTest(unittest.TestCase):
                 small.load(os.path.join(d, "m.pth"))
             self.assertIn("fc.weight", str(cm.exception))
         np.testing.assert_array_equal(net.clone().forward(x), ref)
+        net.grad_enabled = False
+        self.assertFalse(net.grad_enabled)
+        np.testing.assert_array_equal(net.forward(x), ref)
+        with self.assertRaises(ldnq.StateError):
+            net.backward(np.ones((2, 10), np.float32))
+        net.grad_enabled = True
         self.assertEqual(net.describe(), (ldnq.Arch.RESNET20, 3, 10))
 
     def test_tap_sees_layer_inputs_and_exceptions_propagate(self):

@@ -23,7 +23,7 @@ def setup(count=16):
 @unittest.skipUnless(HAVE_RUN, "library without ldnq_quantizer_run")
 class PipelineTest(unittest.TestCase):
     def test_run_quantizes_every_layer(self):
-        ds, net, q, images, labels = setup()
+        ds, net, q, images, labels = setup(count=8)  # one cascade step a layer: fast
         orig = net.clone()
         ev = ldnq.Loader.create(ds, 8, threads=0)
         calls = collections.Counter()

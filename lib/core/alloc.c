@@ -71,6 +71,8 @@ char *ldnq__strdup(const char *s) {
   return d;
 }
 
+int ldnq__fail_alloc_pending(void) { return atomic_load(&fail_countdown) >= 0; }
+
 LDNQ_API ldnq_status ldnq_debug_fail_alloc(long nth) {
   atomic_store(&fail_countdown, nth > 0 ? nth - 1 : -1);
   return LDNQ_OK;

@@ -7,6 +7,9 @@
  *     for functions documented "read-only": those may run concurrently on
  *     one handle as long as no thread modifies it meanwhile.
  *   - ldnq_last_error() is per thread; a handle's errmsg is per handle.
+ *     When read-only functions run concurrently on one handle and fail,
+ *     the handle's errmsg may hold either failure's message: read
+ *     ldnq_last_error() (always this thread's) in concurrent code.
  *   - Callbacks run on the thread that called into the library unless
  *     their documentation says otherwise.
  */

@@ -109,6 +109,11 @@ static void thread_range(const conv_job *j, int t, int *b0, int *b1) {
   *b1 = (int)((long)j->g->n * (t + 1) / j->p.nthreads);
 }
 
+/* Thread t's workspace (NULL when the plan needs none: ws may be NULL). */
+static float *thread_ws(const conv_job *j, int t) {
+  return j->p.per_thread ? j->ws + (size_t)t * j->p.per_thread : NULL;
+}
+
 /* cols [K, m*P] of images b..b+m-1 side by side (grouped plan). */
 static const float *group_cols(const conv_job *j, int b, int m, float *buf) {
   const ldnq__conv_geom *g = j->g;
@@ -172,7 +177,7 @@ static void forward_thread(void *arg, int t) {
   const conv_job *j = arg;
   const ldnq__conv_geom *g = j->g;
   const int K = (int)j->p.K, P = (int)j->p.P, cout = g->cout;
-  float *cbuf = j->ws + t * j->p.per_thread, *stage = cbuf + j->p.cols;
+  float *cbuf = thread_ws(j, t), *stage = cbuf ? cbuf + j->p.cols : NULL;
   int b0, b1;
   thread_range(j, t, &b0, &b1);
   for (int b = b0; b < b1; b += j->p.nb) {
@@ -219,7 +224,7 @@ static void backward_thread(void *arg, int t) {
   const ldnq__conv_geom *g = j->g;
   const int K = (int)j->p.K, P = (int)j->p.P, cout = g->cout;
   const size_t xs = (size_t)g->cin * g->h * g->w;
-  float *cbuf = j->ws + t * j->p.per_thread, *stage = cbuf + j->p.cols;
+  float *cbuf = thread_ws(j, t), *stage = cbuf ? cbuf + j->p.cols : NULL;
   /* Thread 0 accumulates straight into dw/db, the others (and all when dW
    * is transposed) into partials. */
   float *dw = j->dw, *db = j->db;

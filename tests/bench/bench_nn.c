@@ -46,6 +46,8 @@ static double run(ldnq_arch arch, int batch, int hw, int train, double min_s) {
   int ncls;
   CK(ldnq_network_describe(net, NULL, NULL, &ncls));
   CK(ldnq_network_set_training(net, train));
+  /* Eval cases run without gradient tracking, as PyTorch's under no_grad. */
+  CK(ldnq_network_set_grad_enabled(net, train));
   int64_t xs[4] = {batch, 3, hw, hw}, os[2] = {batch, ncls};
   ldnq_tensor *x = filled(4, xs, 1), *out = filled(2, os, 2), *dy = filled(2, os, 3);
   int iters = 0;

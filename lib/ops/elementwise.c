@@ -21,7 +21,11 @@ static void relu_fwd_range(const float *x, float *y, size_t n) {
 
 /* Gradient passes where the output was positive (y > 0 <=> x > 0). */
 static void relu_bwd_range(const float *y, const float *dy, float *dx, size_t n) {
-  for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+  /* dy is read unconditionally so the select vectorises (dx may == dy). */
+  for (size_t i = 0; i < n; i++) {
+    float g = dy[i];
+    dx[i] = y[i] > 0.0f ? g : 0.0f;
+  }
 }
 
 static void add_range(const float *a, const float *b, float *y, size_t n) {

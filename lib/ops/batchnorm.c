@@ -8,8 +8,8 @@
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 
-/* Below this many elements a thread costs more than it saves. */
-#define BN_PAR_MIN_ELEMS (1 << 17)
+/* Below this many elements (~1 ms on one core) a thread is not worth it. */
+#define BN_PAR_MIN_ELEMS (1 << 22)
 
 /* Four-float vectors (GCC/Clang vector extension: SSE on x86-64, NEON on
  * ARM, scalar code elsewhere). Plain float reductions do not vectorise
@@ -177,7 +177,7 @@ static void bn_run(bn_job *j) {
   for (j->c0 = 0; j->c0 < j->c; j->c0 += BN_BLOCK) {
     j->c1 = j->c - j->c0 < BN_BLOCK ? j->c : j->c0 + BN_BLOCK;
     size_t elems = (size_t)j->n * (size_t)(j->c1 - j->c0) * (size_t)j->hw;
-    int nt = elems >= BN_PAR_MIN_ELEMS ? ldnq__ops_threads() : 1;
+    int nt = ldnq__ops_parallel_worth((double)elems, BN_PAR_MIN_ELEMS) ? ldnq__ops_threads() : 1;
     j->nthreads = nt < j->c1 - j->c0 ? nt : j->c1 - j->c0;
     ldnq__parallel_run(j->nthreads, stats_thread, j);
     if (!sweep) continue;

@@ -4,8 +4,8 @@
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 
-/* Below this many elements a thread costs more than it saves. */
-#define EW_PAR_MIN (1u << 20)
+/* Below this many elements (~1-2 ms on one core) a thread is not worth it. */
+#define EW_PAR_MIN (1u << 22)
 
 typedef struct ew_job {
   int op; /* 0 relu forward, 1 relu backward, 2 add */
@@ -47,7 +47,8 @@ static void ew_thread(void *arg, int t) {
 }
 
 static void ew_run(int op, size_t n, const float *a, const float *b, float *y) {
-  ew_job j = {op, n >= EW_PAR_MIN ? ldnq__ops_threads() : 1, n, a, b, y};
+  ew_job j = {op, ldnq__ops_parallel_worth((double)n, EW_PAR_MIN) ? ldnq__ops_threads() : 1, n,
+              a, b, y};
   ldnq__parallel_run(j.nthreads, ew_thread, &j);
 }
 

@@ -1,5 +1,6 @@
 /* io: model files against torch-made fixtures (tests/gen_io_fixtures.py),
  * round trips through every writer, and hostile inputs. */
+#define _GNU_SOURCE /* memmem */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,9 @@
 
 #define FIX LDNQ_TEST_DATA_DIR "/io/"
 
-static const char *FIXTURES[] = {"zip_basic.pth",   "legacy_basic.pth",  "zip_nested.pth",
-                                 "legacy_nested.pth", "zip_deflate.pth", "basic.safetensors"};
+static const char *FIXTURES[] = {"zip_basic.pth",     "legacy_basic.pth", "zip_nested.pth",
+                                 "legacy_nested.pth", "zip_deflate.pth",  "basic.safetensors",
+                                 "zip_proto4.pth",    "legacy_proto4.pth"};
 #define NFIX (sizeof FIXTURES / sizeof FIXTURES[0])
 
 static long live(void) {
@@ -372,9 +374,9 @@ START_TEST(allocation_failures_are_clean) {
 END_TEST
 
 START_TEST(dangerous_globals_refused) {
-  const char *files[2] = {FIX "evil_os_system.pth", FIX "evil_eval.pth"};
-  const char *names[2] = {"system", "builtins.eval"};
-  for (int i = 0; i < 2; i++) {
+  const char *files[3] = {FIX "evil_os_system.pth", FIX "evil_eval.pth", FIX "evil_module.pth"};
+  const char *names[3] = {"system", "builtins.eval", "torch.nn.modules.linear.Linear"};
+  for (int i = 0; i < 3; i++) {
     ldnq_checkpoint *ck = NULL;
     ck_assert_int_eq(ldnq_checkpoint_load(files[i], &ck), LDNQ_ERR_FORMAT);
     ck_assert_msg(strstr(ldnq_last_error(), names[i]) && strstr(ldnq_last_error(), "not allowed"),
@@ -548,6 +550,57 @@ START_TEST(hostile_headers) {
 }
 END_TEST
 
+START_TEST(bad_zip_directories) {
+  size_t n;
+  uint8_t *orig = tu_read_file(FIX "zip_nested.pth", &n);
+  uint8_t *z = malloc(n);
+  size_t eocd = n - 22; /* torch writes no archive comment */
+  ck_assert_int_eq(orig[eocd], 'P');
+  struct {
+    size_t off;
+    uint8_t val;
+    ldnq_status st;
+  } cases[] = {
+      {eocd + 16, 0xff, LDNQ_ERR_FORMAT}, /* directory offset past the end */
+      {eocd + 13, 0x10, LDNQ_ERR_FORMAT}, /* directory size past the end */
+      {eocd + 10, 0x7f, LDNQ_ERR_FORMAT}, /* more entries than the directory holds */
+      {eocd - 20, 0x00, LDNQ_ERR_FORMAT}, /* 0xffff entries: zip64 locator missing */
+      {eocd - 6, 0x7f, LDNQ_ERR_FORMAT},  /* 0xffff entries: zip64 record out of range */
+      {eocd + 0, 0x00, LDNQ_ERR_FORMAT},  /* no end record */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    memcpy(z, orig, n);
+    z[cases[i].off] = cases[i].val;
+    /* torch always writes zip64 end records; 0xffff entries makes them count */
+    if (cases[i].off < eocd) memset(z + eocd + 8, 0xff, 4);
+    ck_assert_int_eq(must_fail(z, n), cases[i].st);
+    ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "zip"));
+  }
+  /* A directory entry renamed so data.pkl is missing, and a storage missing. */
+  ldnq__zip zz;
+  LDNQ_CK(ldnq__zip_open(&zz, orig, n));
+  for (size_t i = 0; i < zz.n; i++) {
+    size_t at = (size_t)((const uint8_t *)zz.e[i].name - orig);
+    memcpy(z, orig, n);
+    z[at + zz.e[i].name_len - 1] ^= 0x20;
+    ldnq_checkpoint *ck = NULL;
+    ldnq_status st = ldnq_checkpoint_load_memory(z, n, &ck);
+    int is_pkl = zz.e[i].name_len > 8 && !memcmp(zz.e[i].name + zz.e[i].name_len - 8, "data.pkl", 8);
+    int is_data = memmem(zz.e[i].name, zz.e[i].name_len, "/data/", 6) != NULL;
+    if (is_pkl || is_data) {
+      ck_assert_int_eq(st, LDNQ_ERR_FORMAT);
+      ck_assert_ptr_nonnull(strstr(ldnq_last_error(), is_pkl ? "data.pkl" : "missing"));
+    } else {
+      LDNQ_CK(st); /* version, byteorder...: not needed */
+    }
+    ldnq_checkpoint_free(ck);
+  }
+  ldnq__zip_close(&zz);
+  free(z);
+  free(orig);
+}
+END_TEST
+
 START_TEST(zip64_records_read_back) {
   /* Writer forced to zip64: reader must follow the zip64 records. */
   ldnq__wfile w;
@@ -632,6 +685,7 @@ static Suite *io_suite(void) {
   tcase_add_test(tc, pickle_numpy_py2);
   tcase_add_test(tc, json_strict);
   tcase_add_test(tc, hostile_headers);
+  tcase_add_test(tc, bad_zip_directories);
   tcase_add_test(tc, zip64_records_read_back);
   tcase_add_test(tc, atomic_save);
   suite_add_tcase(s, tc);

@@ -43,8 +43,9 @@ static ldnq_status get_storage(void *ctx, const char *key, size_t key_len, const
 }
 
 int ldnq__legacy_sniff(const uint8_t *d, size_t size);
+/* Any pickle protocol 2..5 (the magic number is checked once parsed). */
 int ldnq__legacy_sniff(const uint8_t *d, size_t size) {
-  return size >= 14 && d[0] == 0x80 && d[2] == 0x8a && d[3] == 10 && !memcmp(d + 4, MAGIC, 10);
+  return size >= 2 && d[0] == 0x80 && d[1] >= 2 && d[1] <= 5;
 }
 
 static ldnq_status bad(const char *what) {

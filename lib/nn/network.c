@@ -31,8 +31,9 @@ LDNQ_API ldnq_status ldnq_arch_from_name(const char *name, ldnq_arch *out) {
                     name);
 }
 
-LDNQ_API ldnq_status ldnq_network_create(ldnq_arch arch, int in_channels, int num_classes,
-                                         ldnq_network **out) {
+/* Validated, built network with zeroed parameters (create and clone). */
+static ldnq_status network_new(ldnq_arch arch, int in_channels, int num_classes,
+                               ldnq_network **out) {
   if (!out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_network_create: out is NULL");
   *out = NULL;
   if (!ldnq_arch_name(arch))
@@ -53,10 +54,16 @@ LDNQ_API ldnq_status ldnq_network_create(ldnq_arch arch, int in_channels, int nu
     ldnq__free(net);
     return st;
   }
-  nn_init_params(net, 0);
   net->grad_enabled = 1;
   *out = net;
   return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_network_create(ldnq_arch arch, int in_channels, int num_classes,
+                                         ldnq_network **out) {
+  ldnq_status st = network_new(arch, in_channels, num_classes, out);
+  if (st == LDNQ_OK) nn_init_params(*out, 0);
+  return st;
 }
 
 LDNQ_API void ldnq_network_free(ldnq_network *net) {
@@ -74,7 +81,7 @@ LDNQ_API ldnq_status ldnq_network_clone(const ldnq_network *net, ldnq_network **
   if (!net) return NULL_NET("ldnq_network_clone");
   if (!out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_network_clone: out is NULL");
   ldnq_network *c = NULL;
-  ldnq_status st = ldnq_network_create(net->arch, net->in_channels, net->num_classes, &c);
+  ldnq_status st = network_new(net->arch, net->in_channels, net->num_classes, &c);
   if (st) return st;
   for (int i = 0; i < net->nent; i++) {
     memcpy(c->ent[i].data, net->ent[i].data, (size_t)net->ent[i].numel * sizeof(float));

@@ -475,6 +475,13 @@ START_TEST(bad_input) {
   ck_assert_int_eq(ldnq_network_forward(net, x, o3), LDNQ_ERR_SHAPE);
   ck_assert_int_eq(ldnq_network_forward(net, x0, out), LDNQ_ERR_SHAPE);
   ck_assert_int_eq(ldnq_network_forward(net, out, out), LDNQ_ERR_SHAPE); /* rank 2 */
+  /* Too large for int indexing: refused before any allocation (data unused). */
+  float dummy = 0;
+  int64_t huge_shape[4] = {4096, 3, 4096, 4096};
+  ldnq_tensor *huge = NULL;
+  LDNQ_CK(ldnq_tensor_wrap(&dummy, 4, huge_shape, &huge));
+  ck_assert_int_eq(ldnq_network_forward(net, huge, out), LDNQ_ERR_LIMIT);
+  ldnq_tensor_free(huge);
   ldnq_tensor *dy = tensor2(2, 10, 3);
   ck_assert_int_eq(ldnq_network_backward(net, dy, NULL), LDNQ_ERR_STATE);
   LDNQ_CK(ldnq_network_forward(net, x, out));

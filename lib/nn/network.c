@@ -162,6 +162,13 @@ LDNQ_API ldnq_status ldnq_network_forward(ldnq_network *net, const ldnq_tensor *
     if (input->shape[i] < 1 || input->shape[i] > INT_MAX / 64)
       return ldnq__fail(&net->err, input->shape[i] < 1 ? LDNQ_ERR_SHAPE : LDNQ_ERR_LIMIT,
                         "input dimension %d is %lld", i, (long long)input->shape[i]);
+  /* Kernels index activations with int: keep every activation (at most
+   * 64x the input's N*H*W elements in these architectures) below 2^31. */
+  if (input->shape[0] * input->shape[2] * input->shape[3] > INT_MAX / 64)
+    return ldnq__fail(&net->err, LDNQ_ERR_LIMIT,
+                      "input [%lld, %lld, %lld, %lld] too large: N*H*W must be at most %d",
+                      (long long)input->shape[0], (long long)input->shape[1],
+                      (long long)input->shape[2], (long long)input->shape[3], INT_MAX / 64);
   int n = (int)input->shape[0], h = (int)input->shape[2], w = (int)input->shape[3];
   if (output->numel != (int64_t)n * net->num_classes)
     return ldnq__fail(&net->err, LDNQ_ERR_SHAPE,

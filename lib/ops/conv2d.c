@@ -19,8 +19,8 @@
  * long side first suits OpenBLAS better when cout is small) into a
  * per-thread buffer and transposed back once. */
 #define CONV_DWT_MAX_WEIGHTS (1 << 16)
-/* Below this many flops a conv is not worth a thread. */
-#define CONV_PAR_MIN_FLOPS 4.0e6
+/* Below this many flops (~0.4 ms on one core) a conv is not worth a thread. */
+#define CONV_PAR_MIN_FLOPS 3.2e7
 
 int ldnq__conv_geom_init(ldnq__conv_geom *g, int n, int cin, int h, int w, int cout, int kh,
                          int kw, int stride, int pad) {
@@ -65,7 +65,7 @@ static conv_plan make_plan(const ldnq__conv_geom *g) {
   double flops = 2.0 * g->n * (double)g->cout * (double)p.P * (double)p.K;
   p.nthreads = ldnq__ops_threads();
   if (p.nthreads > g->n) p.nthreads = g->n;
-  if (flops < CONV_PAR_MIN_FLOPS) p.nthreads = 1;
+  if (!ldnq__ops_parallel_worth(flops, CONV_PAR_MIN_FLOPS)) p.nthreads = 1;
   size_t share = ((size_t)g->n + p.nthreads - 1) / p.nthreads;
   size_t nb = (CONV_MIN_COLS + p.P - 1) / p.P;
   if (nb > share) nb = share;
@@ -107,6 +107,11 @@ typedef struct conv_job {
 static void thread_range(const conv_job *j, int t, int *b0, int *b1) {
   *b0 = (int)((long)j->g->n * t / j->p.nthreads);
   *b1 = (int)((long)j->g->n * (t + 1) / j->p.nthreads);
+}
+
+/* Thread t's workspace (NULL when the plan needs none: ws may be NULL). */
+static float *thread_ws(const conv_job *j, int t) {
+  return j->p.per_thread ? j->ws + (size_t)t * j->p.per_thread : NULL;
 }
 
 /* cols [K, m*P] of images b..b+m-1 side by side (grouped plan). */
@@ -172,7 +177,7 @@ static void forward_thread(void *arg, int t) {
   const conv_job *j = arg;
   const ldnq__conv_geom *g = j->g;
   const int K = (int)j->p.K, P = (int)j->p.P, cout = g->cout;
-  float *cbuf = j->ws + t * j->p.per_thread, *stage = cbuf + j->p.cols;
+  float *cbuf = thread_ws(j, t), *stage = cbuf ? cbuf + j->p.cols : NULL;
   int b0, b1;
   thread_range(j, t, &b0, &b1);
   for (int b = b0; b < b1; b += j->p.nb) {
@@ -219,7 +224,7 @@ static void backward_thread(void *arg, int t) {
   const ldnq__conv_geom *g = j->g;
   const int K = (int)j->p.K, P = (int)j->p.P, cout = g->cout;
   const size_t xs = (size_t)g->cin * g->h * g->w;
-  float *cbuf = j->ws + t * j->p.per_thread, *stage = cbuf + j->p.cols;
+  float *cbuf = thread_ws(j, t), *stage = cbuf ? cbuf + j->p.cols : NULL;
   /* Thread 0 accumulates straight into dw/db, the others (and all when dW
    * is transposed) into partials. */
   float *dw = j->dw, *db = j->db;

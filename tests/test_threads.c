@@ -137,6 +137,18 @@ static void *ck_thread(void *arg) {
       if (!j->st) j->st = ldnq_checkpoint_info(j->shared, name, NULL, &nd, shape);
       if (!j->st) j->st = ldnq_checkpoint_sum(j->shared, name, NULL, NULL);
     }
+  /* Failing read-only calls too: they report through ldnq_last_error()
+   * only, never the shared handle's message buffer. */
+  for (int r = 0; r < 50 && !j->st; r++) {
+    char missing[64];
+    snprintf(missing, sizeof missing, "missing-%d", j->id);
+    const char *name;
+    if (ldnq_checkpoint_info(j->shared, missing, NULL, NULL, NULL) != LDNQ_ERR_NOT_FOUND ||
+        ldnq_checkpoint_sum(j->shared, missing, NULL, NULL) != LDNQ_ERR_NOT_FOUND ||
+        ldnq_checkpoint_name(j->shared, -1 - j->id, &name) != LDNQ_ERR_RANGE ||
+        !strstr(ldnq_last_error(), "outside"))
+      j->st = LDNQ_ERR_INTERNAL;
+  }
   /* ldnq_last_error is per thread: each thread's own failure message. */
   char bad[4200];
   snprintf(bad, sizeof bad, "%s/no-such-file-%d", tu_tmpdir(), j->id);

@@ -83,6 +83,18 @@ torch.save({"net": net, "epoch": 3}, os.path.join(OUT, "legacy_nested.pth"),
            _use_new_zipfile_serialization=False)
 expected["legacy_nested.pth"] = {"format": "pth-legacy", "tensors": expected_of(net)}
 
+# Other pickle protocols (FRAME, MEMOIZE, SHORT_BINUNICODE, STACK_GLOBAL...) and a Parameter.
+p4 = collections.OrderedDict((("a", torch.randn(3, 2)), ("b", torch.tensor([1, 2])),
+                              ("c", torch.randn(4)[1:]),
+                              ("p", torch.nn.Parameter(torch.randn(2, 2)))))
+torch.save(p4, os.path.join(OUT, "zip_proto4.pth"), pickle_protocol=4)
+expected["zip_proto4.pth"] = {"format": "pth-zip", "tensors": expected_of(p4)}
+torch.save(p4, os.path.join(OUT, "legacy_proto4.pth"), pickle_protocol=4,
+           _use_new_zipfile_serialization=False)
+expected["legacy_proto4.pth"] = {"format": "pth-legacy", "tensors": expected_of(p4)}
+# A whole module (not a state dict): refused, naming the class.
+torch.save(torch.nn.Linear(2, 1), os.path.join(OUT, "evil_module.pth"))
+
 # The zip fixture re-packed with deflate (torch writes stored entries; others may not).
 with zipfile.ZipFile(os.path.join(OUT, "zip_basic.pth")) as zin, \
         zipfile.ZipFile(os.path.join(OUT, "zip_deflate.pth"), "w", zipfile.ZIP_DEFLATED) as zout:

@@ -238,6 +238,47 @@ START_TEST(quantized_checkpoint_loads_dequantized) {
 }
 END_TEST
 
+START_TEST(set_quantized_in_place) {
+  /* from_network, quantize one layer in place, save packed, load back. */
+  ldnq_network *src = resnet20(3, 10, 1);
+  ldnq_checkpoint *ck = NULL;
+  LDNQ_CK(ldnq_checkpoint_from_network(src, &ck));
+  int8_t codes[432];
+  for (int i = 0; i < 432; i++) codes[i] = (int8_t)(i % 5 == 0 ? 4 : (i % 3) - 1);
+  ck_assert_int_eq(ldnq_checkpoint_set_quantized(ck, "conv1.weight", 5, 0.1f, codes, 432),
+                   LDNQ_ERR_RANGE); /* 4 needs 7 levels */
+  ck_assert_int_eq(ldnq_checkpoint_set_quantized(ck, "conv1.weight", 7, 0.1f, codes, 431),
+                   LDNQ_ERR_SHAPE);
+  LDNQ_CK(ldnq_checkpoint_set_quantized(ck, "conv1.weight", 7, 0.1f, codes, 432));
+  const char *first;
+  LDNQ_CK(ldnq_checkpoint_name(ck, 0, &first));
+  ck_assert_str_eq(first, "conv1.weight"); /* position kept */
+  LDNQ_CK(ldnq_checkpoint_save(ck, tu_tmppath("inplace.ldnq"), LDNQ_FORMAT_LDNQ_PACKED));
+  ldnq_checkpoint *back = NULL;
+  LDNQ_CK(ldnq_checkpoint_load(tu_tmppath("inplace.ldnq"), &back));
+  int lv;
+  int8_t got[432];
+  LDNQ_CK(ldnq_checkpoint_get_quantized(back, "conv1.weight", &lv, NULL, got, 432));
+  ck_assert_int_eq(lv, 7);
+  ck_assert_mem_eq(got, codes, sizeof codes);
+  ldnq_network *net = NULL;
+  LDNQ_CK(ldnq_network_create_from_checkpoint(LDNQ_ARCH_RESNET20, back, &net));
+  float w[432];
+  LDNQ_CK(ldnq_network_read(net, "conv1.weight", w, 432));
+  for (int i = 0; i < 432; i++) ck_assert(w[i] == 0.1f * (float)codes[i]);
+  /* quantizing the int64 counter also works (it becomes floats) */
+  int8_t one = 1;
+  LDNQ_CK(ldnq_checkpoint_set_quantized(back, "bn1.num_batches_tracked", 3, 2.0f, &one, 1));
+  LDNQ_CK(ldnq_checkpoint_remove(back, "bn1.num_batches_tracked"));
+  ck_assert_int_eq(ldnq_checkpoint_remove(back, "bn1.num_batches_tracked"), LDNQ_ERR_NOT_FOUND);
+  ck_assert_int_eq(ldnq_network_load_checkpoint(net, back, 0), LDNQ_ERR_NOT_FOUND);
+  ldnq_network_free(net);
+  ldnq_checkpoint_free(back);
+  ldnq_checkpoint_free(ck);
+  ldnq_network_free(src);
+}
+END_TEST
+
 static Suite *io_net_suite(void) {
   Suite *s = suite_create("io_net");
   TCase *tc = tcase_create("io_net");
@@ -247,6 +288,7 @@ static Suite *io_net_suite(void) {
   tcase_add_test(tc, non_finite_rejected);
   tcase_add_test(tc, create_from_checkpoint_infers_sizes);
   tcase_add_test(tc, quantized_checkpoint_loads_dequantized);
+  tcase_add_test(tc, set_quantized_in_place);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -241,6 +241,10 @@ static const struct {
     {9, 32, 12, 32, 3, 2, 1},
     {4, 128, 12, 128, 1, 2, 0},
     {2, 64, 6, 128, 3, 1, 1}, /* > 64K weights: dW not transposed */
+    {2, 16, 48, 8, 3, 1, 1},  /* cols > 2^18 floats: two slabs of output rows */
+    {2, 16, 100, 4, 3, 2, 1}, /* slabs, strided */
+    {2, 3, 96, 8, 7, 2, 3},   /* slabs, ResNet stem */
+    {2, 64, 40, 16, 1, 1, 0}, /* pointwise, one image per sgemm: x used as cols */
 };
 
 START_TEST(conv_threaded_matches_naive) {
@@ -276,6 +280,28 @@ START_TEST(conv_threaded_matches_naive) {
   expect_close("db twice", db, rdb, g.cout, 1e-5);
   free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db), free(ws);
   free(ry), free(rdx), free(rdw), free(rdb);
+}
+END_TEST
+
+/* A single-threaded pointwise conv with > 64K weights needs no workspace
+ * and must accept ws == NULL. */
+START_TEST(conv_pointwise_null_workspace) {
+  ldnq__conv_geom g;
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, 1, 300, 2, 2, 300, 1, 1, 1, 0), 0);
+  ck_assert_uint_eq(ldnq__conv2d_workspace(&g), 0);
+  float *x = fbuf(xsz(&g), 180, -1, 1), *w = fbuf(wsz(&g), 181, -1, 1);
+  float *y = zbuf(ysz(&g)), *dx = zbuf(xsz(&g)), *dw = zbuf(wsz(&g));
+  double *ry = malloc(sizeof(double) * ysz(&g));
+  ldnq__conv2d_forward(&g, x, w, NULL, y, NULL);
+  conv_naive(&g, x, w, NULL, ry);
+  expect_close("y", y, ry, ysz(&g), 1e-5);
+  double *rdx = malloc(sizeof(double) * xsz(&g)), *rdw = malloc(sizeof(double) * wsz(&g));
+  double rdb[300];
+  conv_naive_backward(&g, x, w, y, rdx, rdw, rdb);
+  ldnq__conv2d_backward(&g, x, w, y, dx, dw, NULL, NULL);
+  expect_close("dx", dx, rdx, xsz(&g), 1e-5);
+  expect_close("dw", dw, rdw, wsz(&g), 1e-5);
+  free(x), free(w), free(y), free(dx), free(dw), free(ry), free(rdx), free(rdw);
 }
 END_TEST
 
@@ -684,6 +710,7 @@ static Suite *ops_suite(void) {
   tcase_add_loop_test(tc, conv_backward_finite_differences, 0, N_CONV_CASES);
   tcase_add_loop_test(tc, conv_threaded_matches_naive, 0,
                       (int)(sizeof big_cases / sizeof big_cases[0]));
+  tcase_add_test(tc, conv_pointwise_null_workspace);
   tcase_add_test(tc, conv_geom_rejects_empty);
   tcase_add_test(tc, im2col_row_order);
   tcase_add_test(tc, bn_train_finite_differences);

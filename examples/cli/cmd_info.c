@@ -76,6 +76,13 @@ int cli_info(int argc, char **argv) {
   }
   if (fmt == LDNQ_FORMAT_LDNQ_PACKED)
     printf("payload: %.0f bytes packed, %.0f bytes as float32\n", packed, f32);
+  int nmeta = 0;
+  ldnq_checkpoint_metadata_count(ck, &nmeta);
+  for (int i = 0; i < nmeta; i++) {
+    const char *k, *v;
+    ldnq_checkpoint_metadata_get(ck, i, &k, &v);
+    printf("metadata: %s = %s\n", k, v);
+  }
   if (json) {
     printf("{\"format\":");
     cli_json_string(stdout, ldnq_format_name(fmt));
@@ -107,6 +114,18 @@ int cli_info(int argc, char **argv) {
     printf("]");
     if (fmt == LDNQ_FORMAT_LDNQ_PACKED)
       printf(",\"packed_bytes\":%.0f,\"float32_bytes\":%.0f", packed, f32);
+    if (nmeta) {
+      printf(",\"metadata\":{");
+      for (int i = 0; i < nmeta; i++) {
+        const char *k, *v;
+        ldnq_checkpoint_metadata_get(ck, i, &k, &v);
+        if (i) printf(",");
+        cli_json_string(stdout, k);
+        printf(":");
+        cli_json_string(stdout, v);
+      }
+      printf("}");
+    }
     printf("}\n");
   }
   ldnq_checkpoint_free(ck);

@@ -72,7 +72,8 @@ LDNQ_API const char *ldnq_status_string(ldnq_status status);
  * valid until the next libldnq call on this thread. */
 LDNQ_API const char *ldnq_last_error(void);
 
-/* Maximum tensor rank handled by the library. */
+/* Maximum tensor rank handled by the library. Callers size shape buffers
+ * with it, so it is part of the ABI: fixed within a SONAME major. */
 #define LDNQ_MAX_DIMS 8
 
 #ifdef __cplusplus

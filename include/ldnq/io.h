@@ -113,6 +113,16 @@ LDNQ_API ldnq_status ldnq_checkpoint_add_quantized(ldnq_checkpoint *ck, const ch
                                                    int ndim, const int64_t *shape,
                                                    int levels, float alpha,
                                                    const int8_t *codes);
+/* Turns an existing entry (any dtype) into a quantized one in place,
+ * keeping its position and shape: n must equal its numel; levels, alpha
+ * and codes as for ldnq_checkpoint_add_quantized. On error nothing changes.
+ * Typical use: ldnq_checkpoint_from_network, then this per quantized layer,
+ * then ldnq_checkpoint_save(..., LDNQ_FORMAT_LDNQ_PACKED). */
+LDNQ_API ldnq_status ldnq_checkpoint_set_quantized(ldnq_checkpoint *ck, const char *name,
+                                                   int levels, float alpha,
+                                                   const int8_t *codes, int64_t n);
+/* Removes a named entry (later entries move up by one). */
+LDNQ_API ldnq_status ldnq_checkpoint_remove(ldnq_checkpoint *ck, const char *name);
 /* Levels, alpha and (if `codes` is not NULL) the n = numel codes of a
  * quantized entry. Not quantized: LDNQ_ERR_INVALID_ARG. Read-only. */
 LDNQ_API ldnq_status ldnq_checkpoint_get_quantized(const ldnq_checkpoint *ck,
@@ -120,7 +130,8 @@ LDNQ_API ldnq_status ldnq_checkpoint_get_quantized(const ldnq_checkpoint *ck,
                                                    float *alpha, int8_t *codes, int64_t n);
 
 /* String metadata (safetensors "__metadata__"; also kept by .ldnq).
- * Keys are unique; set replaces. Strings are owned by the checkpoint. */
+ * Keys are unique; set replaces. Strings are owned by the checkpoint and
+ * valid until it is freed or their key is set again. */
 LDNQ_API ldnq_status ldnq_checkpoint_metadata_count(const ldnq_checkpoint *ck, int *count);
 LDNQ_API ldnq_status ldnq_checkpoint_metadata_get(const ldnq_checkpoint *ck, int index,
                                                   const char **key, const char **value);
@@ -142,8 +153,10 @@ LDNQ_API ldnq_status ldnq_checkpoint_save(ldnq_checkpoint *ck, const char *path,
 
 /* Copies the checkpoint's tensors into the network by name. Strict
  * (default): a missing key, an unexpected key or a shape mismatch is an
- * error (LDNQ_ERR_NOT_FOUND / LDNQ_ERR_FORMAT / LDNQ_ERR_SHAPE) whose message
- * lists the names and shapes, and the network is left unchanged.
+ * error (LDNQ_ERR_NOT_FOUND / LDNQ_ERR_FORMAT / LDNQ_ERR_SHAPE; a shape
+ * mismatch wins, then missing) whose message in ldnq_last_error() lists
+ * the names and shapes, and the network is left unchanged. Float values of
+ * integer entries (num_batches_tracked) are converted.
  * LDNQ_LOAD_NON_STRICT loads what matches; on success ldnq_last_error()
  * then lists what was skipped ("" if nothing). Non-finite values are
  * rejected (LDNQ_ERR_NUMERIC), network unchanged. */

@@ -68,7 +68,8 @@ LDNQ_API ldnq_status ldnq_network_tensor_count(const ldnq_network *net,
  * by the network and lives as long as it does. */
 LDNQ_API ldnq_status ldnq_network_tensor_name(const ldnq_network *net,
                                               int index, const char **name);
-/* Kind, rank and sizes of a named entry; `kind`, `shape` may be NULL. */
+/* Kind, rank and sizes of a named entry. Any output may be NULL; `shape`
+ * receives *ndim values (room for LDNQ_MAX_DIMS is always enough). */
 LDNQ_API ldnq_status ldnq_network_tensor_info(const ldnq_network *net,
                                               const char *name,
                                               ldnq_tensor_kind *kind,
@@ -103,6 +104,16 @@ LDNQ_API ldnq_status ldnq_network_set_training(ldnq_network *net,
                                                int training);
 LDNQ_API ldnq_status ldnq_network_get_training(const ldnq_network *net,
                                                int *training);
+
+/* Gradient tracking (default 1). With 0, like torch.no_grad(), forward
+ * keeps nothing for backward and needs far less memory (four buffers of the
+ * largest activation instead of every activation); a backward after such a
+ * forward fails with LDNQ_ERR_STATE. Modes and the tap work as usual. Not
+ * copied by ldnq_network_clone (a clone starts with 1). */
+LDNQ_API ldnq_status ldnq_network_set_grad_enabled(ldnq_network *net,
+                                                   int enabled);
+LDNQ_API ldnq_status ldnq_network_get_grad_enabled(const ldnq_network *net,
+                                                   int *enabled);
 
 /* Forward pass. `input` is [N, in_channels, H, W] (H, W large enough for
  * the architecture); `output` is a caller tensor with N*num_classes
@@ -159,7 +170,8 @@ LDNQ_API ldnq_status ldnq_network_layer_attr(const ldnq_network *net,
  * `input` is [N, C, H, W] for a convolution and [N, in_features] for the
  * linear layer; it is borrowed for the duration of the call only. Return
  * 0 to continue; nonzero makes forward fail with LDNQ_ERR_CANCELLED.
- * fn NULL removes the tap. */
+ * fn NULL removes the tap. user_data is borrowed: it must stay valid until
+ * the tap is replaced or removed or the network is freed. */
 typedef int (*ldnq_tap_fn)(void *user_data, const char *layer,
                            const ldnq_tensor *input);
 LDNQ_API ldnq_status ldnq_network_set_tap(ldnq_network *net, ldnq_tap_fn fn,

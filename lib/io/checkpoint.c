@@ -37,6 +37,7 @@ LDNQ_API void ldnq_checkpoint_free(ldnq_checkpoint *ck) {
   ldnq__free(ck->meta_key);
   ldnq__free(ck->meta_val);
   ldnq__free(ck->e);
+  ldnq__free(ck->hash);
   ldnq__free(ck);
 }
 
@@ -58,10 +59,11 @@ LDNQ_API ldnq_status ldnq_checkpoint_load_memory(const void *data, size_t size,
   if (!data && size) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_checkpoint_load: data is NULL");
   const uint8_t *d = data ? data : (const uint8_t *)"";
   ldnq_status (*reader)(ldnq_checkpoint *, const uint8_t *, size_t) = NULL;
+  /* safetensors before legacy: its length prefix may begin like a pickle. */
   if (ldnq__zip_sniff(d, size)) reader = ldnq__read_pth_zip;
-  else if (ldnq__legacy_sniff(d, size)) reader = ldnq__read_pth_legacy;
   else if (ldnq__packed_sniff(d, size)) reader = ldnq__read_packed;
   else if (ldnq__safetensors_sniff(d, size)) reader = ldnq__read_safetensors;
+  else if (ldnq__legacy_sniff(d, size)) reader = ldnq__read_pth_legacy;
   else
     return ldnq__fail(NULL, LDNQ_ERR_FORMAT,
                       "unrecognised model file (%zu bytes): not a torch zip or legacy "
@@ -244,9 +246,76 @@ LDNQ_API ldnq_status ldnq_checkpoint_add_int64(ldnq_checkpoint *ck, const char *
     ldnq__free(e->i64);
     ldnq__free(e->name);
     ck->n--;
+    ldnq__ck_reindex(ck);
     return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "values is NULL");
   }
   if (e->numel) memcpy(e->i64, values, (size_t)e->numel * sizeof(int64_t));
+  return LDNQ_OK;
+}
+
+/* Validates levels, alpha and n codes. */
+static ldnq_status check_codes(ldnq_checkpoint *ck, int levels, float alpha, const int8_t *codes,
+                               int64_t n) {
+  int8_t table[11];
+  int bits;
+  if (!ldnq__levels_table(levels, table, &bits))
+    return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "levels %d is not one of 3, 5, 7, 9, 11", levels);
+  if (!isfinite(alpha) || !(alpha > 0))
+    return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "alpha must be finite and > 0");
+  if (!codes && n) return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "codes is NULL");
+  for (int64_t i = 0; i < n; i++) {
+    int ok = 0;
+    for (int t = 0; t < levels; t++) ok |= codes[i] == table[t];
+    if (!ok)
+      return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "code %d at %lld not allowed for %d levels",
+                        codes[i], (long long)i, levels);
+  }
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_set_quantized(ldnq_checkpoint *ck, const char *name,
+                                                   int levels, float alpha, const int8_t *codes,
+                                                   int64_t n) {
+  CHECK_CK(ck);
+  const ldnq__ck_entry *ce = NULL;
+  ldnq_status st = lookup(ck, name, &ce);
+  if (st) return st;
+  ldnq__ck_entry *e = (ldnq__ck_entry *)ce;
+  if (n != e->numel)
+    return ldnq__fail(&ck->err, LDNQ_ERR_SHAPE, "'%.300s' has %lld elements, not %lld", name,
+                      (long long)e->numel, (long long)n);
+  if ((st = check_codes(ck, levels, alpha, codes, n))) return st;
+  float *f = e->f32 ? e->f32 : ldnq__malloc_array((size_t)(n ? n : 1), sizeof *f);
+  int8_t *c = e->codes ? e->codes : ldnq__malloc((size_t)(n ? n : 1));
+  if (!f || !c) {
+    if (f != e->f32) ldnq__free(f);
+    if (c != e->codes) ldnq__free(c);
+    return ldnq__fail(&ck->err, LDNQ_ERR_NOMEM, "out of memory for '%.300s'", name);
+  }
+  for (int64_t i = 0; i < n; i++) {
+    c[i] = codes[i];
+    f[i] = alpha * (float)codes[i];
+  }
+  ldnq__free(e->i64);
+  e->i64 = NULL;
+  e->f32 = f;
+  e->codes = c;
+  e->dtype = LDNQ_DTYPE_QUANTIZED;
+  e->levels = levels;
+  e->alpha = alpha;
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_remove(ldnq_checkpoint *ck, const char *name) {
+  CHECK_CK(ck);
+  const ldnq__ck_entry *e = NULL;
+  ldnq_status st = lookup(ck, name, &e);
+  if (st) return st;
+  int i = (int)(e - ck->e);
+  entry_free(&ck->e[i]);
+  memmove(&ck->e[i], &ck->e[i + 1], (size_t)(ck->n - i - 1) * sizeof *ck->e);
+  ck->n--;
+  ldnq__ck_reindex(ck);
   return LDNQ_OK;
 }
 
@@ -254,23 +323,10 @@ LDNQ_API ldnq_status ldnq_checkpoint_add_quantized(ldnq_checkpoint *ck, const ch
                                                    const int64_t *shape, int levels, float alpha,
                                                    const int8_t *codes) {
   CHECK_CK(ck);
-  int8_t table[11];
-  int bits;
-  if (!ldnq__levels_table(levels, table, &bits))
-    return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "levels %d is not one of 3, 5, 7, 9, 11", levels);
-  if (!isfinite(alpha) || !(alpha > 0))
-    return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "alpha must be finite and > 0");
   int64_t numel;
   ldnq_status st = ldnq__shape_numel(ndim, shape, &numel);
   if (st) return ldnq__propagate(&ck->err, st);
-  if (!codes && numel) return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "codes is NULL");
-  for (int64_t i = 0; i < numel; i++) {
-    int ok = 0;
-    for (int t = 0; t < levels; t++) ok |= codes[i] == table[t];
-    if (!ok)
-      return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "code %d at %lld not allowed for %d levels",
-                        codes[i], (long long)i, levels);
-  }
+  if ((st = check_codes(ck, levels, alpha, codes, numel))) return st;
   ldnq__ck_entry *e = NULL;
   if ((st = add_checked(ck, name, LDNQ_DTYPE_QUANTIZED, ndim, shape, &e))) return st;
   e->levels = levels;

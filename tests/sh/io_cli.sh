@@ -28,6 +28,7 @@ print("info --json matches expected.json")' "$fix/expected.json"
 fi
 "$ldnq" info "$fix/legacy_nested.pth" | grep -q "pth-legacy, 1 tensors"
 "$ldnq" info "$fix/basic.safetensors" | grep -q "safetensors, 7 tensors"
+"$ldnq" info "$fix/basic.safetensors" --json | tail -1 | grep -qF '"metadata":{"format":"pt","note":"q\"uote"}}'
 
 # convert through every writer and back: same sums (JSON lines compared)
 ref=$("$ldnq" info "$fix/zip_basic.pth" --json | tail -1 | sed 's/"dtype":"[a-z0-9]*",//g; s/"format":"[a-z-]*",//')
@@ -39,6 +40,18 @@ for ext in pth safetensors ldnq; do
   cmp -s "$tmp/a.$ext" "$tmp/b.$ext" || { echo "writer for .$ext is not deterministic"; exit 1; }
 done
 "$ldnq" info "$tmp/a.ldnq" --json | tail -1 | grep -q '"packed_bytes":'
+
+# a quantized .ldnq written from the spec (docs/FORMATS.md) by an independent writer
+if command -v python3 >/dev/null; then
+  python3 "$src/tests/sh/ldnq_format.py" write "$tmp/q.ldnq"
+  j=$("$ldnq" info "$tmp/q.ldnq" --json | tail -1)
+  echo "$j"
+  echo "$j" | grep -q '{"name":"conv.weight","dtype":"quantized","shape":\[2,2,3\],"sum":0.25,"sum_abs":1,"levels":3,"alpha":0.125}'
+  # codes 3+6+3 bytes + bias 12 bytes; 33 weights as float32
+  echo "$j" | grep -q '"packed_bytes":24,"float32_bytes":132,"metadata":{"source":"python"}}$'
+  "$ldnq" convert "$tmp/q.ldnq" "$tmp/q.safetensors"
+  "$ldnq" info "$tmp/q.safetensors" --json | tail -1 | grep -q '"name":"fc.weight","dtype":"float32","shape":\[11\],"sum":0,"sum_abs":2.32500009'
+fi
 
 # failures: exit 1 with a message, no output file; usage errors: exit 2
 set +e

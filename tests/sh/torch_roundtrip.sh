@@ -8,7 +8,7 @@ py=/usr/bin/python3
 src=$LDNQ_SOURCE_DIR; ldnq=$LDNQ_BINARY_DIR/examples/ldnq; tmp=$LDNQ_TEST_TMP/torch_roundtrip
 fix=$src/tests/data/io
 rm -rf "$tmp"; mkdir -p "$tmp"
-for f in zip_basic.pth legacy_basic.pth zip_nested.pth legacy_nested.pth zip_deflate.pth basic.safetensors; do
+for f in zip_basic.pth legacy_basic.pth zip_nested.pth legacy_nested.pth zip_deflate.pth basic.safetensors zip_proto4.pth legacy_proto4.pth; do
   "$ldnq" convert "$fix/$f" "$tmp/$f.out.pth" 2>/dev/null
   "$ldnq" convert "$fix/$f" "$tmp/$f.out.safetensors" 2>/dev/null
 done
@@ -58,7 +58,7 @@ def as_lib(t):
 
 checked = 0
 for f in ["zip_basic.pth", "legacy_basic.pth", "zip_nested.pth", "legacy_nested.pth",
-          "zip_deflate.pth", "basic.safetensors"]:
+          "zip_deflate.pth", "basic.safetensors", "zip_proto4.pth", "legacy_proto4.pth"]:
     ref = load_source(f)
     for kind, got in (("pth", torch.load(os.path.join(tmp, f + ".out.pth"))),
                       ("safetensors", read_safetensors(os.path.join(tmp, f + ".out.safetensors")))):

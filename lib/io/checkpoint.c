@@ -278,7 +278,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_set_quantized(ldnq_checkpoint *ck, const ch
                                                    int64_t n) {
   CHECK_CK(ck);
   const ldnq__ck_entry *ce = NULL;
-  ldnq_status st = lookup(ck, name, &ce);
+  ldnq_status st = lookup(ck, &ck->err, name, &ce);
   if (st) return st;
   ldnq__ck_entry *e = (ldnq__ck_entry *)ce;
   if (n != e->numel)
@@ -309,7 +309,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_set_quantized(ldnq_checkpoint *ck, const ch
 LDNQ_API ldnq_status ldnq_checkpoint_remove(ldnq_checkpoint *ck, const char *name) {
   CHECK_CK(ck);
   const ldnq__ck_entry *e = NULL;
-  ldnq_status st = lookup(ck, name, &e);
+  ldnq_status st = lookup(ck, &ck->err, name, &e);
   if (st) return st;
   int i = (int)(e - ck->e);
   entry_free(&ck->e[i]);

@@ -20,7 +20,8 @@
 const char *tu_tmpdir(void);
 /* Path "<tmpdir>/<name>" in a static rotating buffer. */
 const char *tu_tmppath(const char *name);
-/* Reads a whole file; caller frees. NULL on error. */
+/* Reads a whole file (followed by a 0 byte not counted in *size); caller
+ * frees. NULL on error. */
 void *tu_read_file(const char *path, size_t *size);
 /* Writes a whole file; 0 on success. */
 int tu_write_file(const char *path, const void *data, size_t size);

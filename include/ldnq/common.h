@@ -5,7 +5,11 @@
  *   - Distinct handles may be used concurrently from different threads.
  *   - One handle must not be used by two threads at the same time, except
  *     for functions documented "read-only": those may run concurrently on
- *     one handle as long as no thread modifies it meanwhile.
+ *     one handle as long as no thread modifies it meanwhile. They report
+ *     failures through ldnq_last_error() only, never the handle's errmsg.
+ *     Objects commonly shared this way: a loaded ldnq_checkpoint (count,
+ *     name, info, sum, get_quantized, format), a dataset (count, labels,
+ *     ldnq_dataset_get), a layer result, a tensor's shape/data_const.
  *   - ldnq_last_error() is per thread; a handle's errmsg is per handle.
  *     When read-only functions run concurrently on one handle and fail,
  *     the handle's errmsg may hold either failure's message: read

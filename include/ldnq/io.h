@@ -6,6 +6,10 @@
  * code, and memory use is bounded by a small multiple of the file size.
  * Writers are atomic: "<path>.tmp.<pid>", fsync, rename; no partial file is
  * left on any error.
+ *
+ * Functions marked read-only report failures through ldnq_last_error()
+ * only (not ldnq_checkpoint_errmsg), so they can run concurrently on one
+ * checkpoint.
  */
 #ifndef LDNQ_IO_H
 #define LDNQ_IO_H

@@ -131,11 +131,15 @@ LDNQ_API ldnq_status ldnq_checkpoint_load(const char *path, ldnq_checkpoint **ou
                                  __func__);                                             \
   } while (0)
 
-static ldnq_status lookup(const ldnq_checkpoint *ck, const char *name, const ldnq__ck_entry **e) {
-  if (!name) return ldnq__fail((ldnq__errbuf *)&ck->err, LDNQ_ERR_INVALID_ARG, "name is NULL");
+/* Failures go to `eb`: the handle's buffer for functions that may modify
+ * the handle, NULL (thread-local message only) for read-only ones, which
+ * may run concurrently on one checkpoint (common.h). */
+static ldnq_status lookup(const ldnq_checkpoint *ck, ldnq__errbuf *eb, const char *name,
+                          const ldnq__ck_entry **e) {
+  if (!name) return ldnq__fail(eb, LDNQ_ERR_INVALID_ARG, "name is NULL");
   int i = ldnq__ck_find(ck, name);
   if (i < 0)
-    return ldnq__fail((ldnq__errbuf *)&ck->err, LDNQ_ERR_NOT_FOUND, "no tensor named '%.300s'", name);
+    return ldnq__fail(eb, LDNQ_ERR_NOT_FOUND, "no tensor named '%.300s'", name);
   *e = &ck->e[i];
   return LDNQ_OK;
 }
@@ -158,7 +162,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_name(const ldnq_checkpoint *ck, int index, 
   CHECK_CK(ck);
   if (!name) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "name is NULL");
   if (index < 0 || index >= ck->n)
-    return ldnq__fail((ldnq__errbuf *)&ck->err, LDNQ_ERR_RANGE, "index %d outside [0, %d)", index, ck->n);
+    return ldnq__fail(NULL, LDNQ_ERR_RANGE, "index %d outside [0, %d)", index, ck->n);
   *name = ck->e[index].name;
   return LDNQ_OK;
 }
@@ -167,7 +171,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_info(const ldnq_checkpoint *ck, const char 
                                           ldnq_dtype *dtype, int *ndim, int64_t *shape) {
   CHECK_CK(ck);
   const ldnq__ck_entry *e = NULL;
-  ldnq_status st = lookup(ck, name, &e);
+  ldnq_status st = lookup(ck, NULL, name, &e);
   if (st) return st;
   if (dtype) *dtype = e->dtype;
   if (ndim) *ndim = e->ndim;
@@ -179,7 +183,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_read(const ldnq_checkpoint *ck, const char 
                                           int64_t n) {
   CHECK_CK(ck);
   const ldnq__ck_entry *e = NULL;
-  ldnq_status st = lookup(ck, name, &e);
+  ldnq_status st = lookup(ck, (ldnq__errbuf *)&ck->err, name, &e);
   if (st) return st;
   if (!dst && n) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "dst is NULL");
   if (n != e->numel)
@@ -196,7 +200,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_sum(const ldnq_checkpoint *ck, const char *
                                          double *sum_abs) {
   CHECK_CK(ck);
   const ldnq__ck_entry *e = NULL;
-  ldnq_status st = lookup(ck, name, &e);
+  ldnq_status st = lookup(ck, NULL, name, &e);
   if (st) return st;
   double s = 0, a = 0;
   for (int64_t i = 0; i < e->numel; i++) {
@@ -274,7 +278,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_set_quantized(ldnq_checkpoint *ck, const ch
                                                    int64_t n) {
   CHECK_CK(ck);
   const ldnq__ck_entry *ce = NULL;
-  ldnq_status st = lookup(ck, name, &ce);
+  ldnq_status st = lookup(ck, &ck->err, name, &ce);
   if (st) return st;
   ldnq__ck_entry *e = (ldnq__ck_entry *)ce;
   if (n != e->numel)
@@ -305,7 +309,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_set_quantized(ldnq_checkpoint *ck, const ch
 LDNQ_API ldnq_status ldnq_checkpoint_remove(ldnq_checkpoint *ck, const char *name) {
   CHECK_CK(ck);
   const ldnq__ck_entry *e = NULL;
-  ldnq_status st = lookup(ck, name, &e);
+  ldnq_status st = lookup(ck, &ck->err, name, &e);
   if (st) return st;
   int i = (int)(e - ck->e);
   entry_free(&ck->e[i]);
@@ -339,12 +343,12 @@ LDNQ_API ldnq_status ldnq_checkpoint_get_quantized(const ldnq_checkpoint *ck, co
                                                    int64_t n) {
   CHECK_CK(ck);
   const ldnq__ck_entry *e = NULL;
-  ldnq_status st = lookup(ck, name, &e);
+  ldnq_status st = lookup(ck, NULL, name, &e);
   if (st) return st;
   if (e->dtype != LDNQ_DTYPE_QUANTIZED)
-    return ldnq__fail((ldnq__errbuf *)&ck->err, LDNQ_ERR_INVALID_ARG, "'%.300s' is not quantized", name);
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "'%.300s' is not quantized", name);
   if (codes && n != e->numel)
-    return ldnq__fail((ldnq__errbuf *)&ck->err, LDNQ_ERR_SHAPE, "'%.300s' has %lld codes, not %lld",
+    return ldnq__fail(NULL, LDNQ_ERR_SHAPE, "'%.300s' has %lld codes, not %lld",
                       name, (long long)e->numel, (long long)n);
   if (levels) *levels = e->levels;
   if (alpha) *alpha = e->alpha;
@@ -363,7 +367,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_metadata_get(const ldnq_checkpoint *ck, int
                                                   const char **key, const char **value) {
   CHECK_CK(ck);
   if (index < 0 || index >= ck->nmeta)
-    return ldnq__fail((ldnq__errbuf *)&ck->err, LDNQ_ERR_RANGE, "metadata index %d outside [0, %d)",
+    return ldnq__fail(NULL, LDNQ_ERR_RANGE, "metadata index %d outside [0, %d)",
                       index, ck->nmeta);
   if (key) *key = ck->meta_key[index];
   if (value) *value = ck->meta_val[index];

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# CI extra: ThreadSanitizer (clang -fsanitize=thread) over the suites that
+# use the library from several threads: test_threads (distinct handles in
+# parallel, shared read-only handles, per-thread errors) and test_data
+# (loader worker threads). Any data race fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+b=build-tsan
+cmake -S . -B "$b" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
+  -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread \
+  -DLDNQ_BUILD_EXAMPLES=OFF -DLDNQ_BUILD_BENCH=OFF > /dev/null
+cmake --build "$b" -j2 --target test_threads test_data
+# OpenBLAS is not instrumented: keep it single-threaded so its own worker
+# threads do not show up as false races. CK_FORK=no keeps TSan in one process.
+export OPENBLAS_NUM_THREADS=1 CK_FORK=no LDNQ_TEST_TMP=$PWD/$b/tests/tmp
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
+mkdir -p "$LDNQ_TEST_TMP"
+for t in test_threads test_data; do
+  echo "== tsan $t"
+  "$b/tests/$t"
+done

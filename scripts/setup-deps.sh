@@ -5,7 +5,7 @@
 #   scripts/setup-deps.sh --extra   also tools for CI extras (abigail-tools, clang runtime)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev zlib1g-dev libpng-dev
-      libjpeg62-turbo-dev check dataset-fashion-mnist python3 python3-numpy)
+      libjpeg62-turbo-dev check dataset-fashion-mnist python3 python3-numpy xxd g++)
 for a in "$@"; do
   case "$a" in
     --torch) pkgs+=(python3-torch python3-torchvision python3-pil) ;;

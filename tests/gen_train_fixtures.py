@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes tests/data/train/*.txt: reference values from PyTorch for the
-trainer's schedules and SGD (read by tests/test_train.c).
+trainer's schedules (read by tests/test_train.c).
   /usr/bin/python3 tests/gen_train_fixtures.py"""
 import math, os, torch
 
@@ -29,21 +29,3 @@ with open(os.path.join(out, "schedules.txt"), "w") as f:
             21, 0.2)
     f.write("cosine 21 " + " ".join("%.17g" % x for x in v) + "\n")
 
-with open(os.path.join(out, "sgd.txt"), "w") as f:
-    # 4 steps of SGD(lr schedule 0.1, 0.05, 0.2, 0.1) on 5 parameters with
-    # fixed gradient sequences; nesterov 0/1.
-    g = torch.Generator().manual_seed(7)
-    p0 = torch.randn(5, generator=g)
-    grads = [torch.randn(5, generator=g) for _ in range(4)]
-    f.write("p0 " + " ".join("%.9g" % x for x in p0.tolist()) + "\n")
-    for i, gr in enumerate(grads):
-        f.write("g%d " % i + " ".join("%.9g" % x for x in gr.tolist()) + "\n")
-    for nest in (0, 1):
-        p = torch.nn.Parameter(p0.clone())
-        opt = torch.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=bool(nest),
-                              weight_decay=5e-4)
-        for lr, gr in zip((0.1, 0.05, 0.2, 0.1), grads):
-            opt.param_groups[0]["lr"] = lr
-            p.grad = gr.clone()
-            opt.step()
-        f.write("nesterov%d " % nest + " ".join("%.9g" % x for x in p.detach().tolist()) + "\n")

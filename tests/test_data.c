@@ -8,6 +8,7 @@
 
 #include "core/tensor.h"
 #include "data/image.h"
+#include "data/transform.h"
 #include "data_writers.h"
 #include "ldnq/experimental.h"
 #include "testutil.h"
@@ -74,6 +75,24 @@ START_TEST(resize_matches_pillow) {
       if (d > maxd) maxd = d;
     }
     ck_assert_msg(maxd == 0, "%s: max |ldnq - Pillow| = %d", name, maxd);
+    /* The windowed resize (fused centre crop) gives the same pixels. */
+    for (int variant = 0; variant < 2; variant++) {
+      int fh = oh, fw = variant ? w : ow; /* variant 1: width unchanged */
+      int y0 = fh / 4, x0 = fw / 3, wh = fh - fh / 2, ww = fw - fw / 2;
+      ldnq__img a = {0}, b = {0};
+      LDNQ_CK(ldnq__img_alloc(&a, 0, c, h, w));
+      LDNQ_CK(ldnq__img_alloc(&b, 0, c, h, w));
+      memcpy(a.u8, in, (size_t)w * h * c);
+      memcpy(b.u8, in, (size_t)w * h * c);
+      LDNQ_CK(ldnq__img_resize(&a, fh, fw));
+      LDNQ_CK(ldnq__img_crop(&a, y0, x0, wh, ww));
+      LDNQ_CK(ldnq__img_resize_crop(&b, fh, fw, y0, x0, wh, ww));
+      ck_assert_int_eq(b.h, wh);
+      ck_assert_int_eq(b.w, ww);
+      ck_assert_mem_eq(a.u8, b.u8, (size_t)wh * ww * c);
+      ldnq__img_clear(&a);
+      ldnq__img_clear(&b);
+    }
     /* The float path (after normalisation) agrees within rounding. */
     ldnq__img fl = {0};
     LDNQ_CK(ldnq__img_alloc(&fl, 0, c, h, w));
@@ -270,6 +289,31 @@ START_TEST(imagefolder_order_and_png_kinds) {
   LDNQ_CK(ldnq_dataset_get(ds, 7, NULL, 0, &t, NULL)); /* 1-bit gray */
   ck_assert_float_eq(t->data[0], 1.0f);
   ck_assert_float_eq(t->data[1], 0.0f);
+  ldnq_tensor_free(t);
+  ldnq_dataset_free(ds);
+  leak_check();
+}
+END_TEST
+
+START_TEST(jpeg_gray_becomes_rgb) {
+  leak_start();
+  const char *root = fresh_dir("data_gray");
+  char c[4096];
+  snprintf(c, sizeof c, "%s", cat(root, "k"));
+  ck_assert_int_eq(tw_mkdirs(c), 0);
+  uint8_t g[16 * 8];
+  for (int i = 0; i < 16 * 8; i++) g[i] = (uint8_t)(i < 64 ? 40 : 200);
+  ck_assert_int_eq(tw_jpeg(cat(c, "g.jpg"), g, 16, 8, 1, 95), 0);
+  ldnq_dataset *ds = NULL;
+  LDNQ_CK(ldnq_dataset_open_imagefolder(root, &ds));
+  ldnq_tensor *t = NULL;
+  LDNQ_CK(ldnq_dataset_get(ds, 0, NULL, 0, &t, NULL));
+  ck_assert_int_eq(t->shape[0], 3);
+  for (int ch = 0; ch < 3; ch++) {
+    ck_assert_float_eq_tol(t->data[ch * 128 + 17] * 255, 40, 4);
+    ck_assert_float_eq_tol(t->data[ch * 128 + 100] * 255, 200, 4);
+    ck_assert_float_eq(t->data[ch * 128 + 17], t->data[17]); /* gray replicated */
+  }
   ldnq_tensor_free(t);
   ldnq_dataset_free(ds);
   leak_check();
@@ -709,6 +753,32 @@ START_TEST(transforms_by_hand) {
   ck_assert_int_eq(ldnq_dataset_get(ds, 5, NULL, 0, &o, NULL), LDNQ_ERR_CALLBACK);
   ldnq_dataset_free(ds);
   leak_check();
+}
+END_TEST
+
+/* RandomResizedCrop windows: inside the image, area fraction in [0.08, 1]
+ * and aspect in [3/4, 4/3] up to rounding, varied; the fallback for an
+ * extreme aspect is the centred crop at the clamped ratio. */
+START_TEST(random_resized_crop_windows) {
+  ldnq__rng r = {7};
+  double amin = 1, amax = 0;
+  for (int i = 0; i < 2000; i++) {
+    int top, left, h, w;
+    ldnq__rrc_params(375, 500, &r, &top, &left, &h, &w);
+    ck_assert(top >= 0 && left >= 0 && h >= 1 && w >= 1 && top + h <= 375 && left + w <= 500);
+    double area = (double)h * w / (375.0 * 500.0), ratio = (double)w / h;
+    ck_assert_msg(area > 0.08 - 0.01 && area <= 1.0, "area %g", area);
+    ck_assert_msg(ratio > 0.75 - 0.02 && ratio < 4.0 / 3.0 + 0.02, "ratio %g", ratio);
+    amin = fmin(amin, area);
+    amax = fmax(amax, area);
+  }
+  ck_assert(amin < 0.12 && amax > 0.8);
+  int top, left, h, w;
+  ldnq__rrc_params(10, 1000, &r, &top, &left, &h, &w); /* no window fits: fallback */
+  ck_assert_int_eq(h, 10);
+  ck_assert_int_eq(w, 13); /* round(10 * 4/3) */
+  ck_assert_int_eq(top, 0);
+  ck_assert_int_eq(left, (1000 - 13) / 2);
 }
 END_TEST
 
@@ -1208,11 +1278,13 @@ static Suite *data_suite(void) {
   tcase_add_test(tc, jpeg_eval_pipeline_matches_torchvision);
   tcase_add_test(tc, imagefolder_order_and_png_kinds);
   tcase_add_test(tc, imagefolder_bad_files);
+  tcase_add_test(tc, jpeg_gray_becomes_rgb);
   tcase_add_test(tc, idx_plain_and_gzip);
   tcase_add_test(tc, idx_bad_files);
   tcase_add_test(tc, cifar10_binary);
   tcase_add_test(tc, cifar10_python);
   tcase_add_test(tc, transforms_by_hand);
+  tcase_add_test(tc, random_resized_crop_windows);
   tcase_add_test(tc, fashion_mnist_preset);
   tcase_add_test(tc, real_fashion_mnist_if_installed);
   tcase_add_test(tc, subsets_reproducible_and_saved);

@@ -490,6 +490,21 @@ START_TEST(json_strict) {
   char deep[200];
   memset(deep, '[', sizeof deep);
   ck_assert_int_eq(ldnq__json_parse(deep, sizeof deep, &j), LDNQ_ERR_FORMAT);
+  /* 2^21 + 1 values: refused before memory grows further */
+  size_t n = 2 * ((1u << 21) + 1) + 1;
+  char *many = malloc(n);
+  many[0] = '[';
+  for (size_t i = 1; i < n; i += 2) many[i] = '0', many[i + 1] = ',';
+  many[n - 1] = ']';
+  long before = live();
+  ck_assert_int_eq(ldnq__json_parse(many, n, &j), LDNQ_ERR_LIMIT);
+  ck_assert_int_eq(live(), before);
+  n -= 4; /* 2^21 - 1 values fit */
+  many[n - 1] = ']';
+  LDNQ_CK(ldnq__json_parse(many, n, &j));
+  ck_assert_uint_eq(j->n, (1u << 21) - 1);
+  ldnq__json_free(j);
+  free(many);
 }
 END_TEST
 
@@ -601,6 +616,61 @@ START_TEST(bad_zip_directories) {
 }
 END_TEST
 
+/* A torch zip with one tensor 'w' over a 1-float storage with the given
+ * size and stride (pickled by hand), loaded from memory. */
+static ldnq_status expanded_view(int32_t size, int32_t stride, ldnq_checkpoint **out) {
+  uint8_t pk[256];
+  size_t n = 0;
+#define PUT(s) (memcpy(pk + n, s, sizeof s - 1), n += sizeof s - 1)
+#define PUTI(v) (pk[n++] = 'J', pk[n++] = (uint8_t)(v), pk[n++] = (uint8_t)((v) >> 8), \
+                 pk[n++] = (uint8_t)((v) >> 16), pk[n++] = (uint8_t)((v) >> 24))
+  PUT("\x80\x02}X\x01\x00\x00\x00" "w");
+  PUT("ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00" "storage");
+  PUT("ctorch\nFloatStorage\nX\x01\x00\x00\x00" "0" "X\x03\x00\x00\x00" "cpu");
+  PUTI(1);
+  PUT("tQ");
+  PUTI(0);
+  PUTI(size);
+  pk[n++] = 0x85;
+  PUTI(stride);
+  pk[n++] = 0x85;
+  PUT("\x89" "ccollections\nOrderedDict\n)R" "tRs.");
+#undef PUT
+#undef PUTI
+  const char *p = tu_tmppath("expand.pth");
+  ldnq__wfile w;
+  LDNQ_CK(ldnq__wfile_open(&w, p));
+  ldnq__zipw zw;
+  ldnq__zipw_init(&zw, &w);
+  float one = 1.5f;
+  LDNQ_CK(ldnq__zipw_add(&zw, "x/data.pkl", pk, n));
+  LDNQ_CK(ldnq__zipw_add(&zw, "x/data/0", &one, 4));
+  LDNQ_CK(ldnq__zipw_finish(&zw));
+  ldnq__zipw_free(&zw);
+  LDNQ_CK(ldnq__wfile_commit(&w));
+  size_t fsz;
+  void *d = tu_read_file(p, &fsz);
+  ldnq_status st = ldnq_checkpoint_load_memory(d, fsz, out);
+  free(d);
+  return st;
+}
+
+START_TEST(expanded_views_bounded) {
+  /* expand(): stride 0 views materialise, within a budget tied to the file size */
+  ldnq_checkpoint *ck = NULL;
+  LDNQ_CK(expanded_view(1000, 0, &ck));
+  double s;
+  LDNQ_CK(ldnq_checkpoint_sum(ck, "w", &s, NULL));
+  ck_assert_double_eq(s, 1500.0);
+  ldnq_checkpoint_free(ck);
+  long before = live();
+  ck_assert_int_eq(expanded_view(1 << 30, 0, &ck), LDNQ_ERR_LIMIT);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "'w'"));
+  ck_assert_int_eq(expanded_view(2, 1, &ck), LDNQ_ERR_FORMAT); /* index 1 past a 1-float storage */
+  ck_assert_int_eq(live(), before);
+}
+END_TEST
+
 START_TEST(zip64_records_read_back) {
   /* Writer forced to zip64: reader must follow the zip64 records. */
   ldnq__wfile w;
@@ -668,6 +738,40 @@ START_TEST(atomic_save) {
 }
 END_TEST
 
+START_TEST(many_tensors_scale) {
+  /* 100k entries through add, safetensors save/load and lookups: name
+   * lookups are hashed and duplicate keys found by sorting, so this stays
+   * linear-ish (a quadratic path would take minutes and hit the timeout). */
+  enum { N = 100000 };
+  ldnq_checkpoint *ck = NULL;
+  LDNQ_CK(ldnq_checkpoint_create(&ck));
+  int64_t one = 1;
+  char name[32];
+  for (int i = 0; i < N; i++) {
+    snprintf(name, sizeof name, "layer%d.weight", i);
+    int64_t v = i;
+    LDNQ_CK(ldnq_checkpoint_add_int64(ck, name, 1, &one, &v));
+  }
+  ck_assert_int_eq(ldnq_checkpoint_add_int64(ck, "layer77.weight", 1, &one, &one),
+                   LDNQ_ERR_INVALID_ARG);
+  LDNQ_CK(ldnq_checkpoint_remove(ck, "layer0.weight"));
+  LDNQ_CK(ldnq_checkpoint_save(ck, tu_tmppath("many.safetensors"), LDNQ_FORMAT_SAFETENSORS));
+  ldnq_checkpoint_free(ck);
+  LDNQ_CK(ldnq_checkpoint_load(tu_tmppath("many.safetensors"), &ck));
+  int n;
+  LDNQ_CK(ldnq_checkpoint_count(ck, &n));
+  ck_assert_int_eq(n, N - 1);
+  for (int i = 1; i < N; i += 997) {
+    snprintf(name, sizeof name, "layer%d.weight", i);
+    double s;
+    LDNQ_CK(ldnq_checkpoint_sum(ck, name, &s, NULL));
+    ck_assert_double_eq(s, (double)i);
+  }
+  ck_assert_int_eq(ldnq_checkpoint_sum(ck, "layer0.weight", NULL, NULL), LDNQ_ERR_NOT_FOUND);
+  ldnq_checkpoint_free(ck);
+}
+END_TEST
+
 static Suite *io_suite(void) {
   Suite *s = suite_create("io");
   TCase *tc = tcase_create("io");
@@ -686,8 +790,10 @@ static Suite *io_suite(void) {
   tcase_add_test(tc, json_strict);
   tcase_add_test(tc, hostile_headers);
   tcase_add_test(tc, bad_zip_directories);
+  tcase_add_test(tc, expanded_views_bounded);
   tcase_add_test(tc, zip64_records_read_back);
   tcase_add_test(tc, atomic_save);
+  tcase_add_test(tc, many_tensors_scale);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -62,8 +62,13 @@ static double json_num(const char *obj, const char *key) {
 }
 
 static int load_cases(golden *g, int max) {
-  char *js = tu_read_file(LDNQ_TEST_DATA_DIR "/admm/cases.json", NULL);
-  ck_assert_ptr_nonnull(js);
+  size_t size = 0;
+  char *raw = tu_read_file(LDNQ_TEST_DATA_DIR "/admm/cases.json", &size);
+  ck_assert_ptr_nonnull(raw);
+  char *js = malloc(size + 1); /* tu_read_file does not terminate */
+  memcpy(js, raw, size);
+  js[size] = 0;
+  free(raw);
   int n = 0;
   for (char *p = strstr(js, "\"name\":"); p && n < max; p = strstr(p + 1, "\"name\":")) {
     char *q = strchr(p + 7, '"') + 1;
@@ -1011,6 +1016,13 @@ START_TEST(run_cancel_and_skip) {
   LDNQ_CK(ldnq_quant_report_layer_int(rep, 1, LDNQ_QR_CASCADE_EPOCHS, &epochs));
   ck_assert_int_eq(epochs, 0);
   ldnq_quant_report_free(rep);
+  /* A limited set smaller than one Hessian batch: a clear error. */
+  ldnq_dataset *one = NULL;
+  LDNQ_CK(ldnq_dataset_create_callback(1, 1, 16, 16, 10, rand_sample, NULL, &one));
+  ck_assert_int_eq(ldnq_quantizer_run(f.q, before, one, NULL, NULL, NULL, &rep),
+                   LDNQ_ERR_INVALID_ARG);
+  ck_assert_ptr_nonnull(strstr(ldnq_quantizer_errmsg(f.q), "smaller than one Hessian batch"));
+  ldnq_dataset_free(one);
   /* Bad arguments. */
   ck_assert_int_eq(ldnq_quantizer_run(f.q, NULL, f.ds, NULL, NULL, NULL, &rep), LDNQ_ERR_INVALID_ARG);
   ck_assert_int_eq(ldnq_quantizer_run(f.q, f.net, NULL, NULL, NULL, NULL, &rep), LDNQ_ERR_INVALID_ARG);
@@ -1046,10 +1058,10 @@ START_TEST(sgd_matches_pytorch_rule) {
     }
     const float lr = 0.1f, mom = 0.9f, wd = 0.01f;
     ldnq__sgd sgd;
-    ck_assert_int_eq(ldnq__sgd_init_network(&sgd, net, mom, wd, nesterov), LDNQ_OK);
+    ck_assert_int_eq(ldnq__sgd_init(NULL, &sgd, net, lr, mom, 0.0, wd, nesterov), LDNQ_OK);
     /* Two steps with the same gradient: the second uses the momentum buffer. */
-    ck_assert_int_eq(ldnq__sgd_step_network(&sgd, net, lr), LDNQ_OK);
-    ck_assert_int_eq(ldnq__sgd_step_network(&sgd, net, lr), LDNQ_OK);
+    ck_assert_int_eq(ldnq__sgd_step(NULL, &sgd, net), LDNQ_OK);
+    ck_assert_int_eq(ldnq__sgd_step(NULL, &sgd, net), LDNQ_OK);
     int nonzero = 0;
     for (int k = 0; k < 3; k++) {
       float *p2 = read_entry(net, names[k], &n[k]);
@@ -1072,7 +1084,7 @@ START_TEST(sgd_matches_pytorch_rule) {
       free(g[k]);
     }
     ck_assert_int_gt(nonzero, 10);
-    ldnq__sgd_free(&sgd);
+    ldnq__sgd_release(&sgd);
     ldnq_tensor_free(x);
     ldnq_tensor_free(y);
     ldnq_tensor_free(dy);

@@ -1,6 +1,7 @@
-/* Train: SGD against torch.optim.SGD, schedules against torch schedulers,
+/* Train: schedules against torch schedulers (tests/data/train from
+ * tests/gen_train_fixtures.py), trainer options, the training loop with an
+ * exactly resumable state. */
 #define _POSIX_C_SOURCE 200809L
- * trainer options (tests/data/train from tests/gen_train_fixtures.py). */
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -8,7 +9,6 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "train/sgd.h"
 
 /* Reads the numbers after `key` on its line of a fixture file. */
 static int read_row(const char *file, const char *key, double *v, int max) {
@@ -34,72 +34,6 @@ static int read_row(const char *file, const char *key, double *v, int max) {
   ck_assert_msg(n > 0, "row %s missing in %s", key, file);
   return n;
 }
-
-START_TEST(sgd_matches_torch) {
-  double p0[5], g[4][5], want[5];
-  ck_assert_int_eq(read_row("sgd.txt", "p0", p0, 5), 5);
-  for (int i = 0; i < 4; i++) {
-    char key[8];
-    snprintf(key, sizeof key, "g%d", i);
-    ck_assert_int_eq(read_row("sgd.txt", key, g[i], 5), 5);
-  }
-  const double lrs[4] = {0.1, 0.05, 0.2, 0.1};
-  for (int nest = 0; nest < 2; nest++) {
-    ck_assert_int_eq(read_row("sgd.txt", nest ? "nesterov1" : "nesterov0", want, 5), 5);
-    ldnq__sgd s;
-    int64_t size = 5;
-    LDNQ_CK(ldnq__sgd_init(&s, 1, &size, 0.9, 5e-4, nest));
-    float p[5], gr[5];
-    for (int k = 0; k < 5; k++) p[k] = (float)p0[k];
-    for (int i = 0; i < 4; i++) {
-      for (int k = 0; k < 5; k++) gr[k] = (float)g[i][k];
-      LDNQ_CK(ldnq__sgd_step(&s, 0, p, gr, lrs[i]));
-    }
-    for (int k = 0; k < 5; k++)
-      ck_assert_msg(fabs(p[k] - want[k]) < 2e-6, "nesterov %d p[%d] = %.9g, torch %.9g", nest, k,
-                    p[k], want[k]);
-    ldnq__sgd_free(&s);
-  }
-}
-END_TEST
-
-START_TEST(sgd_state_roundtrip) {
-  int64_t sizes[2] = {3, 4};
-  ldnq__sgd a, b;
-  LDNQ_CK(ldnq__sgd_init(&a, 2, sizes, 0.9, 0.0, 1));
-  LDNQ_CK(ldnq__sgd_init(&b, 2, sizes, 0.9, 0.0, 1));
-  float pa[3] = {1, 2, 3}, pb[3], g[3] = {0.5f, -1, 2};
-  LDNQ_CK(ldnq__sgd_step(&a, 0, pa, g, 0.1)); /* slot 1 never stepped */
-  FILE *f = tmpfile();
-  ck_assert_ptr_nonnull(f);
-  LDNQ_CK(ldnq__sgd_save(&a, f));
-  rewind(f);
-  LDNQ_CK(ldnq__sgd_load(&b, f));
-  memcpy(pb, pa, sizeof pa);
-  LDNQ_CK(ldnq__sgd_step(&a, 0, pa, g, 0.1));
-  LDNQ_CK(ldnq__sgd_step(&b, 0, pb, g, 0.1));
-  ck_assert_mem_eq(pa, pb, sizeof pa); /* same momentum continued */
-  ck_assert_ptr_null(b.bufs[1]);
-  /* A state for another network is rejected; truncation too. */
-  int64_t other[2] = {3, 5};
-  ldnq__sgd c;
-  LDNQ_CK(ldnq__sgd_init(&c, 2, other, 0.9, 0.0, 1));
-  rewind(f);
-  ck_assert_int_eq(ldnq__sgd_load(&c, f), LDNQ_ERR_FORMAT);
-  fclose(f);
-  f = tmpfile();
-  LDNQ_CK(ldnq__sgd_save(&a, f));
-  ck_assert_int_eq(fflush(f), 0);
-  long full = ftell(f);
-  ck_assert_int_eq(ftruncate(fileno(f), full - 4), 0);
-  rewind(f);
-  ck_assert_int_eq(ldnq__sgd_load(&b, f), LDNQ_ERR_FORMAT);
-  fclose(f);
-  ldnq__sgd_free(&a);
-  ldnq__sgd_free(&b);
-  ldnq__sgd_free(&c);
-}
-END_TEST
 
 static void check_schedule(ldnq_trainer *t, const char *key) {
   double want[64];
@@ -341,8 +275,6 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("train");
   TCase *tc = tcase_create("train");
-  tcase_add_test(tc, sgd_matches_torch);
-  tcase_add_test(tc, sgd_state_roundtrip);
   tcase_add_test(tc, schedules_match_torch);
   tcase_add_test(tc, options_typed_and_bounded);
   tcase_add_test(tc, run_learns_and_writes_files);

@@ -7,6 +7,9 @@
  *     for functions documented "read-only": those may run concurrently on
  *     one handle as long as no thread modifies it meanwhile.
  *   - ldnq_last_error() is per thread; a handle's errmsg is per handle.
+ *     When read-only functions run concurrently on one handle and fail,
+ *     the handle's errmsg may hold either failure's message: read
+ *     ldnq_last_error() (always this thread's) in concurrent code.
  *   - Callbacks run on the thread that called into the library unless
  *     their documentation says otherwise.
  */
@@ -68,7 +71,8 @@ LDNQ_API const char *ldnq_status_string(ldnq_status status);
  * valid until the next libldnq call on this thread. */
 LDNQ_API const char *ldnq_last_error(void);
 
-/* Maximum tensor rank handled by the library. */
+/* Maximum tensor rank handled by the library. Callers size shape buffers
+ * with it, so it is part of the ABI: fixed within a SONAME major. */
 #define LDNQ_MAX_DIMS 8
 
 #ifdef __cplusplus

@@ -159,6 +159,7 @@ LDNQ_API ldnq_status ldnq_transform_create(ldnq_transform **out);
 LDNQ_API ldnq_status ldnq_transform_create_preset(ldnq_preset preset,
                                                   int train,
                                                   ldnq_transform **out);
+/* Accepts NULL. */
 LDNQ_API void ldnq_transform_free(ldnq_transform *t);
 /* Deep copy. Caller owns *out. */
 LDNQ_API ldnq_status ldnq_transform_copy(const ldnq_transform *t,
@@ -205,6 +206,7 @@ LDNQ_API ldnq_status ldnq_subset_sample(const ldnq_dataset *ds, double ratio,
 /* Subset from explicit indices (copied; each in [0, 2^40)). */
 LDNQ_API ldnq_status ldnq_subset_create(int64_t count, const int64_t *indices,
                                         ldnq_subset **out);
+/* Accepts NULL. */
 LDNQ_API void ldnq_subset_free(ldnq_subset *s);
 LDNQ_API ldnq_status ldnq_subset_count(const ldnq_subset *s, int64_t *out);
 /* Borrowed pointer to the indices, valid while the subset lives. */
@@ -242,6 +244,8 @@ LDNQ_API ldnq_status ldnq_loader_create(ldnq_dataset *ds, int batch_size,
                                         ldnq_loader **out);
 /* Stops background threads (also mid-epoch) and frees. Accepts NULL. */
 LDNQ_API void ldnq_loader_free(ldnq_loader *l);
+/* Last failure on this handle ("" if none); owned by the handle.
+ * Accepts NULL (returns a static ""). */
 LDNQ_API const char *ldnq_loader_errmsg(const ldnq_loader *l);
 LDNQ_API ldnq_status ldnq_loader_set_option(ldnq_loader *l,
                                             ldnq_loader_option option,
@@ -252,7 +256,8 @@ LDNQ_API ldnq_status ldnq_loader_set_transforms(ldnq_loader *l,
                                                 const ldnq_transform *train,
                                                 const ldnq_transform *eval);
 /* Progress per delivered batch of an epoch; fn NULL removes it. A nonzero
- * return makes ldnq_loader_next fail with LDNQ_ERR_CANCELLED. */
+ * return makes ldnq_loader_next fail with LDNQ_ERR_CANCELLED. user_data is
+ * borrowed until the progress is replaced or the loader is freed. */
 LDNQ_API ldnq_status ldnq_loader_set_progress(ldnq_loader *l,
                                               ldnq_data_progress_fn fn,
                                               void *user_data);

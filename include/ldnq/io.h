@@ -126,7 +126,8 @@ LDNQ_API ldnq_status ldnq_checkpoint_get_quantized(const ldnq_checkpoint *ck,
                                                    float *alpha, int8_t *codes, int64_t n);
 
 /* String metadata (safetensors "__metadata__"; also kept by .ldnq).
- * Keys are unique; set replaces. Strings are owned by the checkpoint. */
+ * Keys are unique; set replaces. Strings are owned by the checkpoint and
+ * valid until it is freed or their key is set again. */
 LDNQ_API ldnq_status ldnq_checkpoint_metadata_count(const ldnq_checkpoint *ck, int *count);
 LDNQ_API ldnq_status ldnq_checkpoint_metadata_get(const ldnq_checkpoint *ck, int index,
                                                   const char **key, const char **value);

@@ -68,7 +68,8 @@ LDNQ_API ldnq_status ldnq_network_tensor_count(const ldnq_network *net,
  * by the network and lives as long as it does. */
 LDNQ_API ldnq_status ldnq_network_tensor_name(const ldnq_network *net,
                                               int index, const char **name);
-/* Kind, rank and sizes of a named entry; `kind`, `shape` may be NULL. */
+/* Kind, rank and sizes of a named entry. Any output may be NULL; `shape`
+ * receives *ndim values (room for LDNQ_MAX_DIMS is always enough). */
 LDNQ_API ldnq_status ldnq_network_tensor_info(const ldnq_network *net,
                                               const char *name,
                                               ldnq_tensor_kind *kind,
@@ -172,7 +173,8 @@ LDNQ_API ldnq_status ldnq_network_layer_attr(const ldnq_network *net,
  * linear layer; it is borrowed for the duration of the call only. Return
  * 0 to continue; nonzero makes forward fail with LDNQ_ERR_CANCELLED (in
  * training mode the BN layers that already ran have updated their running
- * statistics). fn NULL removes the tap. */
+ * statistics). fn NULL removes the tap. user_data is borrowed: it must stay
+ * valid until the tap is replaced or removed or the network is freed. */
 typedef int (*ldnq_tap_fn)(void *user_data, const char *layer,
                            const ldnq_tensor *input);
 LDNQ_API ldnq_status ldnq_network_set_tap(ldnq_network *net, ldnq_tap_fn fn,

@@ -10,6 +10,15 @@
  * Negative means disabled. Atomics keep it safe with threads. */
 static atomic_long fail_countdown = -1;
 static atomic_long live_allocations = 0;
+static atomic_size_t max_request = 0;
+
+static void note_request(size_t size) {
+  size_t cur = atomic_load_explicit(&max_request, memory_order_relaxed);
+  while (size > cur &&
+         !atomic_compare_exchange_weak_explicit(&max_request, &cur, size, memory_order_relaxed,
+                                                memory_order_relaxed)) {
+  }
+}
 
 static int should_fail(void) {
   long cur = atomic_load(&fail_countdown);
@@ -21,6 +30,7 @@ static int should_fail(void) {
 }
 
 void *ldnq__malloc(size_t size) {
+  note_request(size);
   if (should_fail()) return NULL;
   void *p = malloc(size ? size : 1);
   if (p) atomic_fetch_add(&live_allocations, 1);
@@ -29,6 +39,7 @@ void *ldnq__malloc(size_t size) {
 
 void *ldnq__calloc(size_t n, size_t size) {
   if (size && n > SIZE_MAX / size) return NULL;
+  note_request(n * size);
   if (should_fail()) return NULL;
   void *p = calloc(n ? n : 1, size ? size : 1);
   if (p) atomic_fetch_add(&live_allocations, 1);
@@ -42,6 +53,7 @@ void *ldnq__malloc_array(size_t n, size_t size) {
 
 void *ldnq__realloc(void *p, size_t size) {
   if (!p) return ldnq__malloc(size);
+  note_request(size);
   if (should_fail()) return NULL;
   return realloc(p, size ? size : 1);
 }
@@ -70,6 +82,12 @@ char *ldnq__strdup(const char *s) {
   if (d) memcpy(d, s, n);
   return d;
 }
+
+size_t ldnq__debug_max_request(int reset) {
+  return reset ? atomic_exchange(&max_request, 0) : atomic_load(&max_request);
+}
+
+int ldnq__fail_alloc_pending(void) { return atomic_load(&fail_countdown) >= 0; }
 
 LDNQ_API ldnq_status ldnq_debug_fail_alloc(long nth) {
   atomic_store(&fail_countdown, nth > 0 ? nth - 1 : -1);

@@ -19,5 +19,12 @@ void ldnq__free(void *p);
  * *out on success, -1 when negative input or the product exceeds `limit`. */
 int ldnq__mul_checked(const int64_t *v, int n, int64_t limit, int64_t *out);
 char *ldnq__strdup(const char *s);
+/* Tests: 1 while an ldnq_debug_fail_alloc countdown is armed and has not
+ * fired yet (so an operation made fewer allocations than nth). */
+int ldnq__fail_alloc_pending(void);
+/* Tests: the largest single request (bytes) since the last reset, so
+ * limit tests can check that bad files are rejected before any large
+ * allocation. */
+size_t ldnq__debug_max_request(int reset);
 
 #endif

@@ -32,6 +32,11 @@ void ldnq__img_hflip(ldnq__img *im);
 /* Bilinear resize with Pillow's antialiasing (support scaled by the
  * downscale factor); u8 images reproduce Pillow's fixed-point arithmetic. */
 ldnq_status ldnq__img_resize(ldnq__img *im, int oh, int ow);
+/* Window [y0, y0+oh) x [x0, x0+ow) of the full_h x full_w resize, without
+ * computing the rest (same values as resize then crop). The window must
+ * lie inside the resized image. */
+ldnq_status ldnq__img_resize_crop(ldnq__img *im, int full_h, int full_w, int y0, int x0, int oh,
+                                  int ow);
 /* u8 -> float x/255, then (x - mean)/std when mean != NULL; float images
  * only get (x - mean)/std. */
 ldnq_status ldnq__img_normalize(ldnq__img *im, const float *mean, const float *std);

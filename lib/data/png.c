@@ -61,6 +61,18 @@ ldnq_status ldnq__decode_png(const uint8_t *buf, size_t n, ldnq__img *im) {
     return ldnq__fail(NULL, LDNQ_ERR_LIMIT, "PNG of %ux%u pixels exceeds the size limit", (unsigned)w,
                       (unsigned)h);
   }
+  /* Decompression bomb: the zlib stream of the rows (a filter byte plus
+   * the packed samples per row) cannot be shorter than 1/1032 of them, so
+   * a file too small for its declared size is rejected before the image
+   * buffer is allocated. */
+  int chans = png_get_channels(png, info);
+  uint64_t raw = (uint64_t)h * (((uint64_t)w * (uint64_t)chans * (uint64_t)depth + 7) / 8 + 1);
+  if (raw / 1100 > n) {
+    png_destroy_read_struct(&png, &info, NULL);
+    return ldnq__fail(NULL, LDNQ_ERR_FORMAT,
+                      "PNG of %ux%u pixels cannot be stored in %zu bytes (truncated or a "
+                      "decompression bomb)", (unsigned)w, (unsigned)h, n);
+  }
   if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
   if (ct == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
   if (depth == 16) png_set_strip_16(png); /* high byte, as Pillow */

@@ -154,14 +154,28 @@ static void vert_f(const float *src, int w, int oh, const coeffs *c, int shift, 
   }
 }
 
-ldnq_status ldnq__img_resize(ldnq__img *im, int oh, int ow) {
-  if (oh == im->h && ow == im->w) return LDNQ_OK;
-  int need_h = ow != im->w, need_v = oh != im->h;
-  coeffs ch = {0}, cv = {0};
+/* Coefficients of outputs [from, from + n) only: a view into c. */
+static coeffs window(const coeffs *c, int from) {
+  coeffs v = *c;
+  v.bounds += 2 * from;
+  v.k += (size_t)from * c->ksize;
+  v.ki += (size_t)from * c->ksize;
+  return v;
+}
+
+ldnq_status ldnq__img_resize_crop(ldnq__img *im, int full_h, int full_w, int y0, int x0, int oh,
+                                  int ow) {
+  /* A pass also runs when only its window is partial: with an unchanged
+   * size its weights are exactly (1, 0), so that copies pixels. */
+  int need_h = full_w != im->w || x0 != 0 || ow != full_w;
+  int need_v = full_h != im->h || y0 != 0 || oh != full_h;
+  if (!need_h && !need_v) return LDNQ_OK;
+  coeffs fh = {0}, fv = {0};
   ldnq__img tmp = {0}, out = {0};
-  ldnq_status st = coeffs_make(im->w, ow, &ch);
-  if (st == LDNQ_OK) st = coeffs_make(im->h, oh, &cv);
+  ldnq_status st = coeffs_make(im->w, full_w, &fh);
+  if (st == LDNQ_OK) st = coeffs_make(im->h, full_h, &fv);
   if (st != LDNQ_OK) goto done;
+  coeffs ch = window(&fh, x0), cv = window(&fv, y0);
   /* Rows of the source the vertical pass reads. */
   int first = need_v ? cv.bounds[0] : 0;
   int last = need_v ? cv.bounds[oh * 2 - 2] + cv.bounds[oh * 2 - 1] : im->h;
@@ -205,7 +219,11 @@ ldnq_status ldnq__img_resize(ldnq__img *im, int oh, int ow) {
   *im = out;
 done:
   ldnq__img_clear(&tmp);
-  coeffs_free(&ch);
-  coeffs_free(&cv);
+  coeffs_free(&fh);
+  coeffs_free(&fv);
   return st;
+}
+
+ldnq_status ldnq__img_resize(ldnq__img *im, int oh, int ow) {
+  return ldnq__img_resize_crop(im, oh, ow, 0, 0, oh, ow);
 }

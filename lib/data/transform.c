@@ -140,27 +140,54 @@ LDNQ_API ldnq_status ldnq_transform_create_preset(ldnq_preset preset, int train,
 /* Python's round() on x.5 values (ties to even) as torchvision uses it. */
 static int round_half_even(double v) { return (int)nearbyint(v); }
 
+/* torchvision's centre-crop offsets (round half to even). */
+static void center_offsets(int h, int w, int ch, int cw, int *top, int *left) {
+  *top = round_half_even((h - ch) / 2.0);
+  *left = round_half_even((w - cw) / 2.0);
+}
+
 static ldnq_status center_crop(ldnq__img *im, int ch, int cw) {
   /* Pads first when the crop is larger (torchvision pads (d)//2 left/top). */
-  int top = round_half_even((im->h - ch) / 2.0), left = round_half_even((im->w - cw) / 2.0);
+  int top, left;
+  center_offsets(im->h, im->w, ch, cw, &top, &left);
   if (ch > im->h) top = -((ch - im->h) / 2);
   if (cw > im->w) left = -((cw - im->w) / 2);
   return ldnq__img_crop(im, top, left, ch, cw);
 }
 
-static ldnq_status resize_shorter(ldnq__img *im, int size) {
+/* Size after resizing the shorter side to `size` (torchvision's rule). */
+static ldnq_status resized_dims(const ldnq__img *im, int size, int *nh, int *nw) {
   int w = im->w, h = im->h;
   int shorter = w <= h ? w : h, longer = w <= h ? h : w;
   int nl = (int)((double)size * longer / shorter);
   if (nl < 1) nl = 1;
   if (nl > LDNQ__IMG_MAX_SIDE) return ldnq__fail(NULL, LDNQ_ERR_LIMIT, "resize to %d pixels per side", nl);
-  return w <= h ? ldnq__img_resize(im, nl, size) : ldnq__img_resize(im, size, nl);
+  *nh = w <= h ? nl : size;
+  *nw = w <= h ? size : nl;
+  return LDNQ_OK;
+}
+
+/* Resize, fused with a following centre crop that fits: only the kept
+ * window is computed (identical values). Returns 1 in *fused when the
+ * crop was done. */
+static ldnq_status resize_shorter(ldnq__img *im, int size, const ldnq__tstep *next, int *fused) {
+  int nh = 0, nw = 0;
+  *fused = 0;
+  ldnq_status st = resized_dims(im, size, &nh, &nw);
+  if (st != LDNQ_OK) return st;
+  if (next && next->kind == LDNQ__T_CENTER_CROP && next->a <= nh && next->b <= nw) {
+    int top, left;
+    center_offsets(nh, nw, next->a, next->b, &top, &left);
+    *fused = 1;
+    return ldnq__img_resize_crop(im, nh, nw, top, left, next->a, next->b);
+  }
+  return ldnq__img_resize(im, nh, nw);
 }
 
 /* torchvision RandomResizedCrop.get_params with scale (0.08, 1) and ratio
  * (3/4, 4/3). */
-static ldnq_status random_resized_crop(ldnq__img *im, int size, ldnq__rng *r) {
-  int H = im->h, W = im->w, top = 0, left = 0, ch = H, cw = W, found = 0;
+void ldnq__rrc_params(int H, int W, ldnq__rng *r, int *out_top, int *out_left, int *out_h, int *out_w) {
+  int top = 0, left = 0, ch = H, cw = W, found = 0;
   double area = (double)H * W, lr0 = log(3.0 / 4.0), lr1 = log(4.0 / 3.0);
   for (int attempt = 0; attempt < 10 && !found; attempt++) {
     double target = area * (0.08 + (1.0 - 0.08) * ldnq__rng_uniform(r));
@@ -186,6 +213,15 @@ static ldnq_status random_resized_crop(ldnq__img *im, int size, ldnq__rng *r) {
     top = (H - ch) / 2;
     left = (W - cw) / 2;
   }
+  *out_top = top;
+  *out_left = left;
+  *out_h = ch;
+  *out_w = cw;
+}
+
+static ldnq_status random_resized_crop(ldnq__img *im, int size, ldnq__rng *r) {
+  int top, left, ch, cw;
+  ldnq__rrc_params(im->h, im->w, r, &top, &left, &ch, &cw);
   ldnq_status st = ldnq__img_crop(im, top, left, ch, cw);
   return st != LDNQ_OK ? st : ldnq__img_resize(im, size, size);
 }
@@ -197,9 +233,12 @@ ldnq_status ldnq__transform_apply(const ldnq_transform *t, ldnq__img *im, uint64
   for (int i = 0; t && i < t->n && st == LDNQ_OK; i++) {
     const ldnq__tstep *s = &t->steps[i];
     switch (s->kind) {
-      case LDNQ__T_RESIZE:
-        st = resize_shorter(im, s->a);
+      case LDNQ__T_RESIZE: {
+        int fused;
+        st = resize_shorter(im, s->a, i + 1 < t->n ? &t->steps[i + 1] : NULL, &fused);
+        i += fused;
         break;
+      }
       case LDNQ__T_CENTER_CROP:
         st = center_crop(im, s->a, s->b);
         break;

@@ -3,6 +3,7 @@
 #define LDNQ_DATA_TRANSFORM_H
 
 #include "data/image.h"
+#include "data/rng.h"
 #include "ldnq/data.h"
 
 #define LDNQ__TSTEP_MAX 32
@@ -30,6 +31,9 @@ struct ldnq_transform {
   float mean[64], std[64];
 };
 
+/* The crop window RandomResizedCrop picks in an H x W image (exposed for
+ * tests). */
+void ldnq__rrc_params(int H, int W, ldnq__rng *r, int *top, int *left, int *h, int *w);
 /* Applies t (NULL: x/255 / identity) to im, which ends as float CHW. */
 ldnq_status ldnq__transform_apply(const ldnq_transform *t, ldnq__img *im, uint64_t seed);
 /* Shorter side the decoder must keep (0: full size): the target of a

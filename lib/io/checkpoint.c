@@ -37,6 +37,7 @@ LDNQ_API void ldnq_checkpoint_free(ldnq_checkpoint *ck) {
   ldnq__free(ck->meta_key);
   ldnq__free(ck->meta_val);
   ldnq__free(ck->e);
+  ldnq__free(ck->hash);
   ldnq__free(ck);
 }
 
@@ -241,6 +242,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_add_int64(ldnq_checkpoint *ck, const char *
     ldnq__free(e->i64);
     ldnq__free(e->name);
     ck->n--;
+    ldnq__ck_reindex(ck);
     return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "values is NULL");
   }
   if (e->numel) memcpy(e->i64, values, (size_t)e->numel * sizeof(int64_t));
@@ -309,6 +311,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_remove(ldnq_checkpoint *ck, const char *nam
   entry_free(&ck->e[i]);
   memmove(&ck->e[i], &ck->e[i + 1], (size_t)(ck->n - i - 1) * sizeof *ck->e);
   ck->n--;
+  ldnq__ck_reindex(ck);
   return LDNQ_OK;
 }
 

@@ -7,10 +7,51 @@
 
 ldnq_checkpoint *ldnq__ck_alloc(void) { return ldnq__calloc(1, sizeof(ldnq_checkpoint)); }
 
+static uint32_t name_hash(const char *s) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+  return h;
+}
+
 int ldnq__ck_find(const ldnq_checkpoint *ck, const char *name) {
-  for (int i = 0; i < ck->n; i++)
+  if (!ck->hash) {
+    for (int i = 0; i < ck->n; i++)
+      if (!strcmp(ck->e[i].name, name)) return i;
+    return -1;
+  }
+  for (uint32_t k = name_hash(name) & (uint32_t)(ck->hcap - 1);; k = (k + 1) & (uint32_t)(ck->hcap - 1)) {
+    int i = ck->hash[k];
+    if (i < 0) return -1;
     if (!strcmp(ck->e[i].name, name)) return i;
-  return -1;
+  }
+}
+
+static void hash_insert(ldnq_checkpoint *ck, int i) {
+  uint32_t k = name_hash(ck->e[i].name) & (uint32_t)(ck->hcap - 1);
+  while (ck->hash[k] >= 0) k = (k + 1) & (uint32_t)(ck->hcap - 1);
+  ck->hash[k] = i;
+}
+
+/* Table with room for `want` entries at load <= 1/2; 0 on failure. */
+static int rehash(ldnq_checkpoint *ck, int want) {
+  int cap = 64;
+  while (cap < 2 * want + 2) cap *= 2;
+  int *h = ldnq__malloc_array((size_t)cap, sizeof *h);
+  if (!h) return 0;
+  ldnq__free(ck->hash);
+  ck->hash = h;
+  ck->hcap = cap;
+  for (int i = 0; i < cap; i++) h[i] = -1;
+  for (int i = 0; i < ck->n; i++) hash_insert(ck, i);
+  return 1;
+}
+
+void ldnq__ck_reindex(ldnq_checkpoint *ck) {
+  if (!rehash(ck, ck->n)) {
+    ldnq__free(ck->hash);
+    ck->hash = NULL;
+    ck->hcap = 0;
+  }
 }
 
 static ldnq_status check_name(const char *name, size_t len) {
@@ -38,6 +79,14 @@ ldnq_status ldnq__ck_new_entry(ldnq_checkpoint *ck, const char *name, size_t nam
     ldnq__fail(NULL, LDNQ_ERR_FORMAT, "duplicate tensor name '%s'", nm);
     ldnq__free(nm);
     return LDNQ_ERR_FORMAT;
+  }
+  if (ck->n >= INT32_MAX / 4) {
+    ldnq__free(nm);
+    return ldnq__fail(NULL, LDNQ_ERR_LIMIT, "too many tensors");
+  }
+  if ((!ck->hash || 2 * (ck->n + 1) + 2 > ck->hcap) && !rehash(ck, ck->n + 1)) {
+    ldnq__free(nm);
+    return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory for the tensor index");
   }
   if (ck->n == ck->cap) {
     int cap = ck->cap ? ck->cap * 2 : 16;
@@ -77,6 +126,7 @@ ldnq_status ldnq__ck_new_entry(ldnq_checkpoint *ck, const char *name, size_t nam
                       name, (long long)numel);
   }
   ck->n++;
+  hash_insert(ck, ck->n - 1);
   *out = e;
   return LDNQ_OK;
 }
@@ -102,6 +152,10 @@ ldnq_status ldnq__ck_meta_set(ldnq_checkpoint *ck, const char *k, size_t klen, c
       ck->meta_val[i] = vv;
       return LDNQ_OK;
     }
+  if (ck->nmeta >= LDNQ__META_MAX) {
+    ldnq__free(vv);
+    return ldnq__fail(NULL, LDNQ_ERR_LIMIT, "more than %d metadata entries", LDNQ__META_MAX);
+  }
   char *kk = dup_len(k, klen);
   if (!kk) {
     ldnq__free(vv);

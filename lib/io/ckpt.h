@@ -10,6 +10,7 @@
 #include "ldnq/io.h"
 
 #define LDNQ__NAME_MAX 1023
+#define LDNQ__META_MAX 4096 /* metadata pairs per checkpoint */
 
 typedef struct ldnq__ck_entry {
   char *name;
@@ -29,6 +30,8 @@ struct ldnq_checkpoint {
   ldnq_format format;
   ldnq__ck_entry *e;
   int n, cap;
+  int *hash;   /* open addressing over names: entry index or -1; NULL = scan */
+  int hcap;    /* power of two, > 2 n */
   char **meta_key, **meta_val;
   int nmeta, capmeta;
 };
@@ -54,8 +57,11 @@ ldnq_checkpoint *ldnq__ck_alloc(void);
 ldnq_status ldnq__ck_new_entry(ldnq_checkpoint *ck, const char *name, size_t name_len,
                                ldnq_dtype dtype, int ndim, const int64_t *shape,
                                ldnq__ck_entry **out);
-/* Index of a named entry or -1. */
+/* Index of a named entry or -1 (hashed: loading N tensors is O(N)). */
 int ldnq__ck_find(const ldnq_checkpoint *ck, const char *name);
+/* Rebuilds the name index (after removals); on allocation failure lookups
+ * fall back to a scan. */
+void ldnq__ck_reindex(ldnq_checkpoint *ck);
 /* Sets/replaces a metadata pair (lengths given; copied). */
 ldnq_status ldnq__ck_meta_set(ldnq_checkpoint *ck, const char *k, size_t klen,
                               const char *v, size_t vlen);

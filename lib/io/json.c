@@ -8,10 +8,13 @@
 #include "core/error.h"
 
 #define MAX_DEPTH 64
+/* About 80 bytes each: bounds memory whatever the text holds. */
+#define MAX_VALUES ((size_t)1 << 21)
 
 typedef struct jp {
   const char *s;
   size_t n, pos;
+  size_t values;
 } jp;
 
 static ldnq_status bad(const jp *p, const char *what) {
@@ -191,6 +194,30 @@ static ldnq_status grow(ldnq__json *j, size_t *cap, int obj) {
   return LDNQ_OK;
 }
 
+/* Duplicate keys, found by sorting (O(n log n) even for huge objects). */
+static _Thread_local const ldnq__json *cmp_obj;
+
+static int cmp_keys(const void *a, const void *b) {
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  size_t lx = cmp_obj->key_lens[x], ly = cmp_obj->key_lens[y];
+  int c = memcmp(cmp_obj->keys[x], cmp_obj->keys[y], lx < ly ? lx : ly);
+  return c ? c : (lx > ly) - (lx < ly);
+}
+
+static ldnq_status unique_keys(jp *p, const ldnq__json *j) {
+  if (j->n < 2) return LDNQ_OK;
+  size_t *idx = ldnq__malloc_array(j->n, sizeof *idx);
+  if (!idx) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory parsing JSON");
+  for (size_t i = 0; i < j->n; i++) idx[i] = i;
+  cmp_obj = j;
+  qsort(idx, j->n, sizeof *idx, cmp_keys);
+  ldnq_status st = LDNQ_OK;
+  for (size_t i = 1; i < j->n && !st; i++)
+    if (!cmp_keys(&idx[i - 1], &idx[i])) st = bad(p, "duplicate key");
+  ldnq__free(idx);
+  return st;
+}
+
 static ldnq_status container(jp *p, ldnq__json *j, int depth, int obj) {
   j->kind = obj ? LDNQ__J_OBJ : LDNQ__J_ARR;
   p->pos++;
@@ -210,11 +237,6 @@ static ldnq_status container(jp *p, ldnq__json *j, int depth, int obj) {
       ws(p);
       if (p->pos >= p->n || p->s[p->pos] != '"') return bad(p, "expected a key");
       if ((st = string(p, &key, &klen))) return st;
-      for (size_t i = 0; i < j->n; i++)
-        if (j->key_lens[i] == klen && !memcmp(j->keys[i], key, klen)) {
-          ldnq__free(key);
-          return bad(p, "duplicate key");
-        }
       ws(p);
       if (p->pos >= p->n || p->s[p->pos] != ':') {
         ldnq__free(key);
@@ -234,7 +256,7 @@ static ldnq_status container(jp *p, ldnq__json *j, int depth, int obj) {
     }
     if (p->pos < p->n && p->s[p->pos] == close) {
       p->pos++;
-      return LDNQ_OK;
+      return obj ? unique_keys(p, j) : LDNQ_OK;
     }
     return bad(p, obj ? "expected ',' or '}'" : "expected ',' or ']'");
   }
@@ -242,6 +264,8 @@ static ldnq_status container(jp *p, ldnq__json *j, int depth, int obj) {
 
 static ldnq_status value(jp *p, ldnq__json *j, int depth) {
   if (depth > MAX_DEPTH) return bad(p, "nesting too deep");
+  if (++p->values > MAX_VALUES)
+    return ldnq__fail(NULL, LDNQ_ERR_LIMIT, "JSON: more than %zu values", MAX_VALUES);
   ws(p);
   if (p->pos >= p->n) return bad(p, "unexpected end");
   char c = p->s[p->pos];
@@ -273,7 +297,7 @@ ldnq_status ldnq__json_parse(const char *text, size_t len, ldnq__json **out) {
   *out = NULL;
   ldnq__json *j = ldnq__calloc(1, sizeof *j);
   if (!j) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory parsing JSON");
-  jp p = {text, len, 0};
+  jp p = {text, len, 0, 0};
   ldnq_status st = value(&p, j, 0);
   if (!st) {
     ws(&p);

@@ -1,6 +1,6 @@
 /* A small strict JSON parser (RFC 8259) for safetensors headers: UTF-8
- * strings with escapes decoded, exact int64 integers, depth <= 64,
- * duplicate object keys rejected. */
+ * strings with escapes decoded, exact int64 integers, depth <= 64, at most
+ * 2^21 values (LDNQ_ERR_LIMIT), duplicate object keys rejected. */
 #ifndef LDNQ_IO_JSON_H
 #define LDNQ_IO_JSON_H
 

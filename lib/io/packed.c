@@ -100,6 +100,7 @@ static ldnq_status read_tensor(ldnq_checkpoint *ck, rd *r) {
       have -= bits;
       if (idx >= (unsigned)levels) {
         ck->n--; /* drop the half-built entry */
+        ldnq__ck_reindex(ck);
         ldnq__free(e->f32);
         ldnq__free(e->codes);
         ldnq__free(e->name);

@@ -15,8 +15,11 @@ typedef ldnq_status (*ldnq__storage_fn)(void *ctx, const char *key, size_t key_l
 
 /* dtype of a storage class global (torch.FloatStorage ...); 0 if unknown. */
 ldnq_dtype ldnq__torch_storage_dtype(const ldnq__pk_node *cls);
-/* Finds the state dict in `root` and adds every tensor to ck. */
+/* Finds the state dict in `root` and adds every tensor to ck. Views with
+ * stride 0 (expand()) can have more elements than their storage: all
+ * tensors together may hold at most 8 x file_size + 2^20 elements, so a
+ * small file cannot demand a huge allocation (LDNQ_ERR_LIMIT). */
 ldnq_status ldnq__torch_collect(ldnq_checkpoint *ck, const ldnq__pk_node *root,
-                                ldnq__storage_fn get, void *ctx);
+                                ldnq__storage_fn get, void *ctx, size_t file_size);
 
 #endif

@@ -77,7 +77,8 @@ static ldnq_status int_tuple(const ldnq__pk_node *t, int64_t *v, int *n, const c
 }
 
 static ldnq_status rebuild(ldnq_checkpoint *ck, const char *name, size_t name_len,
-                           const ldnq__pk_node *call, ldnq__storage_fn get, void *ctx) {
+                           const ldnq__pk_node *call, ldnq__storage_fn get, void *ctx,
+                           uint64_t *budget) {
   char nm[128];
   snprintf(nm, sizeof nm, "%.*s", (int)(name_len > 120 ? 120 : name_len), name);
   const ldnq__pk_node *args = call->items.v[1];
@@ -108,6 +109,11 @@ static ldnq_status rebuild(ldnq_checkpoint *ck, const char *name, size_t name_le
   if (nd != ns) return bad(nm, "sizes and strides differ in length");
   int64_t numel;
   if ((st = ldnq__shape_numel(nd, size, &numel))) return st;
+  if ((uint64_t)numel > *budget)
+    return ldnq__fail(NULL, LDNQ_ERR_LIMIT,
+                      "tensor '%s': %lld elements is far more than the file holds", nm,
+                      (long long)numel);
+  *budget -= (uint64_t)numel;
   const uint8_t *data = NULL;
   size_t nbytes = 0;
   uint8_t *owned = NULL;
@@ -156,7 +162,8 @@ static ldnq_status rebuild(ldnq_checkpoint *ck, const char *name, size_t name_le
 }
 
 ldnq_status ldnq__torch_collect(ldnq_checkpoint *ck, const ldnq__pk_node *root,
-                                ldnq__storage_fn get, void *ctx) {
+                                ldnq__storage_fn get, void *ctx, size_t file_size) {
+  uint64_t budget = 8 * (uint64_t)file_size + (1u << 20);
   const ldnq__pk_node *sd = find_state_dict(root, 0);
   if (!sd)
     return ldnq__fail(NULL, LDNQ_ERR_FORMAT,
@@ -165,7 +172,7 @@ ldnq_status ldnq__torch_collect(ldnq_checkpoint *ck, const ldnq__pk_node *root,
     const ldnq__pk_node *k = sd->kv.v[i], *v = sd->kv.v[i + 1];
     if (!is_tensor(v)) continue;
     if (k->kind != LDNQ__PK_STR) return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "state dict key is not a string");
-    ldnq_status st = rebuild(ck, k->s, k->len, v, get, ctx);
+    ldnq_status st = rebuild(ck, k->s, k->len, v, get, ctx, &budget);
     if (st) return st;
   }
   return LDNQ_OK;

@@ -2,6 +2,7 @@
  * consecutive pickles (magic number, protocol version 1001, sys info, the
  * object, the list of storage keys), then per key an 8-byte little-endian
  * element count and the raw storage bytes. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -22,13 +23,33 @@ typedef struct lstore {
 } lstore;
 
 typedef struct lctx {
-  lstore *s;
+  lstore *s; /* in file order */
   size_t n;
+  size_t *sorted; /* indices sorted by key, for find() */
 } lctx;
 
+static int key_cmp(const char *a, size_t la, const char *b, size_t lb) {
+  int c = memcmp(a, b, la < lb ? la : lb);
+  return c ? c : (la > lb) - (la < lb);
+}
+
+static _Thread_local const lctx *sort_c;
+
+static int by_key(const void *x, const void *y) {
+  const lstore *a = &sort_c->s[*(const size_t *)x], *b = &sort_c->s[*(const size_t *)y];
+  return key_cmp(a->key, a->key_len, b->key, b->key_len);
+}
+
 static lstore *find(const lctx *c, const char *key, size_t len) {
-  for (size_t i = 0; i < c->n; i++)
-    if (c->s[i].key_len == len && !memcmp(c->s[i].key, key, len)) return &c->s[i];
+  size_t lo = 0, hi = c->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    lstore *s = &c->s[c->sorted[mid]];
+    int r = key_cmp(s->key, s->key_len, key, len);
+    if (r == 0) return s;
+    if (r < 0) lo = mid + 1;
+    else hi = mid;
+  }
   return NULL;
 }
 
@@ -71,16 +92,22 @@ static ldnq_status read_all(ldnq_checkpoint *ck, const uint8_t *d, size_t size, 
     return ldnq__fail(NULL, LDNQ_ERR_UNSUPPORTED, "big-endian torch checkpoints are not supported");
   if (keys->kind != LDNQ__PK_LIST) return bad("storage key list is not a list");
   /* Storage types from every persistent id in the object pickle. */
-  c->s = ldnq__calloc(keys->items.n, sizeof *c->s);
-  if (!c->s) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory for the storage table");
+  size_t nk = keys->items.n ? keys->items.n : 1;
+  c->s = ldnq__calloc(nk, sizeof *c->s);
+  c->sorted = ldnq__malloc_array(nk, sizeof *c->sorted);
+  if (!c->s || !c->sorted) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory for the storage table");
   for (size_t i = 0; i < keys->items.n; i++) {
     const ldnq__pk_node *k = keys->items.v[i];
     if (k->kind != LDNQ__PK_STR) return bad("storage key is not a string");
-    if (find(c, k->s, k->len)) return bad("duplicate storage key");
     c->s[c->n].key = k->s;
     c->s[c->n].key_len = k->len;
+    c->sorted[c->n] = c->n;
     c->n++;
   }
+  sort_c = c;
+  qsort(c->sorted, c->n, sizeof *c->sorted, by_key);
+  for (size_t i = 1; i < c->n; i++)
+    if (!by_key(&c->sorted[i - 1], &c->sorted[i])) return bad("duplicate storage key");
   for (size_t i = 0; i < docs[3].nall; i++) {
     const ldnq__pk_node *pn = docs[3].all[i];
     if (pn->kind != LDNQ__PK_PERSID) continue;
@@ -105,16 +132,17 @@ static ldnq_status read_all(ldnq_checkpoint *ck, const uint8_t *d, size_t size, 
     s->placed = 1;
     pos += s->nbytes;
   }
-  return ldnq__torch_collect(ck, docs[3].root, get_storage, c);
+  return ldnq__torch_collect(ck, docs[3].root, get_storage, c, size);
 }
 
 ldnq_status ldnq__read_pth_legacy(ldnq_checkpoint *ck, const uint8_t *d, size_t size) {
   ldnq__pk_doc docs[5];
   memset(docs, 0, sizeof docs);
-  lctx c = {NULL, 0};
+  lctx c = {NULL, 0, NULL};
   ldnq_status st = read_all(ck, d, size, docs, &c);
   for (int k = 0; k < 5; k++) ldnq__pk_free(&docs[k]);
   ldnq__free(c.s);
+  ldnq__free(c.sorted);
   if (!st) ck->format = LDNQ_FORMAT_PTH_LEGACY;
   return st;
 }

@@ -83,7 +83,7 @@ ldnq_status ldnq__read_pth_zip(ldnq_checkpoint *ck, const uint8_t *data, size_t 
   }
   ldnq__pk_doc doc;
   st = ldnq__pk_parse(p, n, ldnq__torch_whitelist, &doc);
-  if (!st) st = ldnq__torch_collect(ck, doc.root, get_storage, &c);
+  if (!st) st = ldnq__torch_collect(ck, doc.root, get_storage, &c, size);
   ldnq__pk_free(&doc);
   ldnq__free(owned);
   ldnq__zip_close(&z);

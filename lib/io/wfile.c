@@ -20,6 +20,7 @@ ldnq_status ldnq__wfile_open(ldnq__wfile *w, const char *path) {
   }
   snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
   w->f = fopen(w->tmp, "wb");
+  w->created = w->f != NULL;
   if (!w->f) {
     int e = errno;
     ldnq__wfile_abort(w);
@@ -68,6 +69,7 @@ ldnq_status ldnq__wfile_commit(ldnq__wfile *w) {
     ldnq__wfile_abort(w);
     return LDNQ_ERR_IO;
   }
+  w->created = 0; /* renamed: nothing to remove */
   ldnq__free(w->tmp);
   ldnq__free(w->path);
   w->tmp = w->path = NULL;
@@ -76,7 +78,8 @@ ldnq_status ldnq__wfile_commit(ldnq__wfile *w) {
 
 void ldnq__wfile_abort(ldnq__wfile *w) {
   if (w->f) fclose(w->f);
-  if (w->tmp) remove(w->tmp);
+  if (w->tmp && w->created) remove(w->tmp);
+  w->created = 0;
   ldnq__free(w->tmp);
   ldnq__free(w->path);
   w->f = NULL;

@@ -14,6 +14,7 @@ typedef struct ldnq__wfile {
   char *path, *tmp;
   uint64_t pos;     /* bytes written so far */
   int failed;       /* a write failed; commit will refuse */
+  int created;      /* tmp exists on disk (abort must remove it) */
 } ldnq__wfile;
 
 ldnq_status ldnq__wfile_open(ldnq__wfile *w, const char *path);

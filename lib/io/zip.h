@@ -24,6 +24,7 @@ typedef struct ldnq__zip {
   size_t size;
   ldnq__zip_entry *e;
   size_t n;
+  size_t *by_name; /* entry indices sorted by name, for ldnq__zip_find */
 } ldnq__zip;
 
 /* 1 if the image starts like a zip archive. */
@@ -31,7 +32,8 @@ int ldnq__zip_sniff(const uint8_t *data, size_t size);
 /* Parses the central directory. On failure z is left empty. */
 ldnq_status ldnq__zip_open(ldnq__zip *z, const uint8_t *data, size_t size);
 void ldnq__zip_close(ldnq__zip *z);
-/* Index of the entry with this exact name, or -1. */
+/* Index of the entry with this exact name, or -1 (binary search; with
+ * duplicate names, one of them). */
 long ldnq__zip_find(const ldnq__zip *z, const char *name, size_t name_len);
 /* Contents of entry i (CRC checked). Stored entries point into the image
  * (*owned = NULL); deflated ones are inflated into *owned, which the

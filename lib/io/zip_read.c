@@ -1,5 +1,6 @@
 /* Zip reader over an in-memory image (central directory is authoritative;
  * local headers only locate the data). */
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -16,6 +17,18 @@
 #define SIG_LOC64 0x07064b50u
 /* deflate cannot expand by more than ~1032:1; bounds inflated sizes. */
 #define MAX_RATIO 1100u
+
+static int name_cmp(const char *a, size_t la, const char *b, size_t lb) {
+  int c = memcmp(a, b, la < lb ? la : lb);
+  return c ? c : (la > lb) - (la < lb);
+}
+
+static _Thread_local const ldnq__zip *sort_z;
+
+static int by_name(const void *x, const void *y) {
+  const ldnq__zip_entry *a = &sort_z->e[*(const size_t *)x], *b = &sort_z->e[*(const size_t *)y];
+  return name_cmp(a->name, a->name_len, b->name, b->name_len);
+}
 
 int ldnq__zip_sniff(const uint8_t *d, size_t n) {
   return n >= 4 && ldnq__le32(d) == SIG_LOCAL;
@@ -141,6 +154,14 @@ ldnq_status ldnq__zip_open(ldnq__zip *z, const uint8_t *d, size_t size) {
     p += 46 + (uint64_t)nl + xl + cl;
     z->n++;
   }
+  z->by_name = ldnq__malloc_array(z->n ? z->n : 1, sizeof *z->by_name);
+  if (!z->by_name) {
+    st = ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory for the zip directory");
+    goto fail;
+  }
+  for (size_t i = 0; i < z->n; i++) z->by_name[i] = i;
+  sort_z = z;
+  qsort(z->by_name, z->n, sizeof *z->by_name, by_name);
   return LDNQ_OK;
 fail:
   ldnq__zip_close(z);
@@ -149,12 +170,20 @@ fail:
 
 void ldnq__zip_close(ldnq__zip *z) {
   ldnq__free(z->e);
+  ldnq__free(z->by_name);
   memset(z, 0, sizeof *z);
 }
 
 long ldnq__zip_find(const ldnq__zip *z, const char *name, size_t len) {
-  for (size_t i = 0; i < z->n; i++)
-    if (z->e[i].name_len == len && !memcmp(z->e[i].name, name, len)) return (long)i;
+  size_t lo = 0, hi = z->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const ldnq__zip_entry *e = &z->e[z->by_name[mid]];
+    int c = name_cmp(e->name, e->name_len, name, len);
+    if (c == 0) return (long)z->by_name[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
   return -1;
 }
 

@@ -48,10 +48,10 @@ ldnq_status ldnq__cascade(ldnq__run *R, int L, int64_t *epochs, int64_t *batches
   int64_t max_epochs = ldnq__q_int(q, LDNQ_Q_CASCADE_MAX_EPOCHS);
   int bs = (int)ldnq__q_int(q, LDNQ_Q_CASCADE_BATCH), K = R->num_classes;
   ldnq__sgd sgd;
-  const double lr = ldnq__q_real(q, LDNQ_Q_CASCADE_LR);
-  ldnq_status st = ldnq__sgd_init_network(&sgd, R->net, ldnq__q_real(q, LDNQ_Q_CASCADE_MOMENTUM),
-                                          ldnq__q_real(q, LDNQ_Q_CASCADE_WEIGHT_DECAY), 0);
-  if (st) return ldnq__propagate(&q->err, st);
+  ldnq_status st = ldnq__sgd_init(&q->err, &sgd, R->net, ldnq__q_real(q, LDNQ_Q_CASCADE_LR),
+                                  ldnq__q_real(q, LDNQ_Q_CASCADE_MOMENTUM), 0.0,
+                                  ldnq__q_real(q, LDNQ_Q_CASCADE_WEIGHT_DECAY), 0);
+  if (st) return st;
   ldnq_tensor *target = NULL, *logits = NULL, *grad = NULL;
   int64_t shape[2] = {bs, K};
   st = ldnq_tensor_create(2, shape, &target);
@@ -84,7 +84,7 @@ ldnq_status ldnq__cascade(ldnq__run *R, int L, int64_t *epochs, int64_t *batches
       double l = ldnq__mse((size_t)n * K, logits->data, target->data, grad->data);
       st = ldnq_network_zero_grad(R->net);
       if (!st) st = ldnq_network_backward(R->net, grad, NULL);
-      if (!st) st = ldnq__sgd_step_network(&sgd, R->net, lr);
+      if (!st) st = ldnq__sgd_step(&q->err, &sgd, R->net);
       if (st) break;
       if (!isfinite(l)) {
         st = ldnq__fail(&q->err, LDNQ_ERR_NUMERIC, "cascade loss is not finite after layer %s",
@@ -114,7 +114,7 @@ ldnq_status ldnq__cascade(ldnq__run *R, int L, int64_t *epochs, int64_t *batches
 done:
   if (st) ldnq__propagate(&q->err, st); /* the latest message is the failure's */
   ldnq_network_set_training(R->net, 0);
-  ldnq__sgd_free(&sgd);
+  ldnq__sgd_release(&sgd);
   ldnq_tensor_free(target);
   ldnq_tensor_free(logits);
   ldnq_tensor_free(grad);

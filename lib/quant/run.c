@@ -2,6 +2,7 @@
  * per layer, Hessian from the partly quantized network's own activations
  * (network tap -> the per-layer solver), ADMM, write back, cascade. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -19,20 +20,26 @@ typedef struct hess_ctx {
   ldnq_tensor *cap;     /* copy of that input (ours) */
   ldnq_tensor *logits;  /* forward output scratch */
   int got;
-  ldnq_status status;   /* failure inside the callback */
+  ldnq_status status;   /* failure inside the callback ... */
+  char msg[512];        /* ... and its message (the solver overwrites TLS) */
   int cancelled;
   ldnq__run *run;
 } hess_ctx;
+
+/* Records a failure met inside the callback; returns 1 (stop). */
+static int hess_fail(hess_ctx *c, ldnq_status st) {
+  c->status = st;
+  snprintf(c->msg, sizeof c->msg, "%s", ldnq__tls_message());
+  return 1;
+}
 
 static int tap_capture(void *ud, const char *layer, const ldnq_tensor *input) {
   hess_ctx *c = ud;
   if (strcmp(layer, c->layer) != 0) return 0;
   ldnq_tensor_free(c->cap);
   c->cap = NULL;
-  if (ldnq_tensor_copy(input, &c->cap) != LDNQ_OK) {
-    c->status = LDNQ_ERR_NOMEM;
-    return 1;
-  }
+  ldnq_status st = ldnq_tensor_copy(input, &c->cap);
+  if (st) return hess_fail(c, st);
   c->got = 1;
   return 1; /* the rest of the forward is not needed */
 }
@@ -45,21 +52,18 @@ static int hess_batch(void *ud, int64_t index, const ldnq_tensor **batch) {
   /* An epoch that ends early rolls over to the next one (the budget may
    * exceed one pass over a small limited set). */
   for (int tries = 0; tries < 2 && n == 0; tries++) {
-    c->status = ldnq_loader_next(c->loader, &images, &labels, &n);
-    if (c->status) return 1;
+    ldnq_status st = ldnq_loader_next(c->loader, &images, &labels, &n);
+    if (st) return hess_fail(c, st);
   }
-  if (n == 0) {
-    c->status = ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG,
-                           "the calibration set is smaller than one Hessian batch");
-    return 1;
-  }
+  if (n == 0)
+    return hess_fail(c, ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG,
+                                   "the calibration set is smaller than one Hessian batch"));
   c->got = 0;
   ldnq_status st = ldnq_network_forward(c->net, images, c->logits);
-  if (!c->got) {
-    c->status = st ? st : ldnq__fail(NULL, LDNQ_ERR_INTERNAL, "layer %s was not reached", c->layer);
-    return 1;
-  }
-  if (c->status) return 1;
+  if (c->status) return 1; /* the tap failed */
+  if (!c->got)
+    return hess_fail(c, st ? st : ldnq__fail(NULL, LDNQ_ERR_INTERNAL, "layer %s was not reached",
+                                             c->layer));
   if (ldnq__run_progress(c->run, LDNQ_PHASE_HESSIAN, index + 1, 0)) {
     c->cancelled = 1;
     return 1;
@@ -89,7 +93,7 @@ static ldnq_status quantize_layer(ldnq__run *R, int L, ldnq_layer_result **res) 
   if (bi >= 0 && ldnq__network_param(net, bi, NULL, &b, NULL, &nb, NULL, NULL))
     return ldnq__fail(&q->err, LDNQ_ERR_INTERNAL, "layer %d bias", L);
 
-  hess_ctx c = {net, R->hess_loader, R->names[L], NULL, NULL, 0, LDNQ_OK, 0, R};
+  hess_ctx c = {net, R->hess_loader, R->names[L], NULL, NULL, 0, LDNQ_OK, "", 0, R};
   int64_t os[2] = {R->hess_batch, R->num_classes};
   ldnq_status st = ldnq_tensor_create(2, os, &c.logits);
   if (st) return ldnq__propagate(&q->err, st);
@@ -115,8 +119,7 @@ static ldnq_status quantize_layer(ldnq__run *R, int L, ldnq_layer_result **res) 
       st = ldnq__fail(&q->err, LDNQ_ERR_CANCELLED, "cancelled while reading activations of %s",
                       R->names[L]);
     else if (st == LDNQ_ERR_CALLBACK && c.status)
-      st = ldnq__fail(&q->err, c.status, "activations of %s: %s", R->names[L],
-                      ldnq__tls_message());
+      st = ldnq__fail(&q->err, c.status, "activations of %s: %s", R->names[L], c.msg);
   }
   if (!st) {
     /* alpha x codes into the network, through the public setter (it

@@ -11,18 +11,11 @@
 #include "train/sgd.h"
 #include "train/train_internal.h"
 
-typedef struct slot {
-  const char *name;
-  int64_t numel;
-} slot;
-
 typedef struct run_ctx {
   ldnq_trainer *t;
   ldnq_network *net;
-  int nslots, classes;
-  slot *slots;
-  float *pbuf;           /* one parameter's values */
-  ldnq__sgd sgd;
+  int classes;
+  ldnq__sgd sgd;         /* shared with the quantizer's cascade */
   float *lbuf, *dlbuf;   /* batch x classes floats */
   ldnq_tensor *logits;   /* [n, classes] views of lbuf / dlbuf */
   ldnq_tensor *dlogits;
@@ -33,44 +26,6 @@ static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Trainable parameters in state-dict order: the optimizer's slots. */
-static ldnq_status collect_slots(run_ctx *c) {
-  int count = 0;
-  ldnq_status st = ldnq_network_tensor_count(c->net, &count);
-  if (st != LDNQ_OK) return st;
-  c->slots = ldnq__calloc((size_t)count + 1, sizeof *c->slots);
-  if (!c->slots) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory");
-  int64_t biggest = 1;
-  for (int i = 0; i < count; i++) {
-    const char *name;
-    ldnq_tensor_kind kind;
-    int nd, trainable = 0;
-    int64_t shape[LDNQ_MAX_DIMS], n = 1;
-    if ((st = ldnq_network_tensor_name(c->net, i, &name)) != LDNQ_OK ||
-        (st = ldnq_network_tensor_info(c->net, name, &kind, &nd, shape)) != LDNQ_OK)
-      return st;
-    if (kind != LDNQ_KIND_PARAMETER) continue;
-    if ((st = ldnq_network_get_trainable(c->net, name, &trainable)) != LDNQ_OK) return st;
-    if (!trainable) continue;
-    for (int d = 0; d < nd; d++) n *= shape[d];
-    c->slots[c->nslots].name = name;
-    c->slots[c->nslots++].numel = n;
-    if (n > biggest) biggest = n;
-  }
-  c->pbuf = ldnq__malloc_array((size_t)biggest, sizeof(float));
-  int64_t *sizes = ldnq__malloc_array((size_t)c->nslots + 1, sizeof *sizes);
-  if (!c->pbuf || !sizes) {
-    ldnq__free(sizes);
-    return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory");
-  }
-  for (int i = 0; i < c->nslots; i++) sizes[i] = c->slots[i].numel;
-  st = ldnq__sgd_init(&c->sgd, c->nslots, sizes, ldnq__t_real(c->t, LDNQ_T_MOMENTUM),
-                      ldnq__t_real(c->t, LDNQ_T_WEIGHT_DECAY),
-                      (int)ldnq__t_int(c->t, LDNQ_T_NESTEROV));
-  ldnq__free(sizes);
-  return st;
 }
 
 /* Forward of one batch into c->logits ([n, classes]). */
@@ -101,22 +56,6 @@ static int correct(const float *logits, const int32_t *labels, int n, int k) {
   return ok;
 }
 
-/* One SGD step over every slot after backward. */
-static ldnq_status apply_sgd(run_ctx *c, double lr) {
-  for (int i = 0; i < c->nslots; i++) {
-    ldnq_tensor *g = NULL;
-    const float *gd;
-    ldnq_status st = ldnq_network_get_grad(c->net, c->slots[i].name, &g);
-    if (st == LDNQ_OK) st = ldnq_tensor_data_const(g, &gd);
-    if (st == LDNQ_OK) st = ldnq_network_read(c->net, c->slots[i].name, c->pbuf, c->slots[i].numel);
-    if (st == LDNQ_OK) st = ldnq__sgd_step(&c->sgd, i, c->pbuf, gd, lr);
-    if (st == LDNQ_OK) st = ldnq_network_write(c->net, c->slots[i].name, c->pbuf, c->slots[i].numel);
-    ldnq_tensor_free(g);
-    if (st != LDNQ_OK) return st;
-  }
-  return LDNQ_OK;
-}
-
 static ldnq_status train_epoch(run_ctx *c, ldnq_loader *l, int64_t e, int64_t nb,
                                double *loss, double *top1) {
   ldnq_status st = ldnq_loader_reset(l, e);
@@ -141,7 +80,8 @@ static ldnq_status train_epoch(run_ctx *c, ldnq_loader *l, int64_t e, int64_t nb
     ok += correct(lg, labels, n, c->classes);
     if ((st = ldnq_network_backward(c->net, c->dlogits, NULL)) != LDNQ_OK) break;
     int64_t s = e * nb + (b < nb ? b : nb - 1);
-    if ((st = apply_sgd(c, ldnq__t_lr_at(c->t, e, s, S))) != LDNQ_OK) break;
+    c->sgd.lr = ldnq__t_lr_at(c->t, e, s, S);
+    if ((st = ldnq__sgd_step(NULL, &c->sgd, c->net)) != LDNQ_OK) break;
     sum += lb * n;
     seen += n;
     if (c->t->progress && c->t->progress(c->t->progress_ud, e, b, nb, lb))
@@ -193,7 +133,10 @@ static ldnq_status run(ldnq_trainer *t, run_ctx *c, ldnq_dataset *train, ldnq_da
     state = suffixed(out_path, ".state");
     if (st == LDNQ_OK && (!last || !state)) st = ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory");
   }
-  if (st == LDNQ_OK) st = collect_slots(c);
+  if (st == LDNQ_OK)
+    st = ldnq__sgd_init(NULL, &c->sgd, c->net, ldnq__t_real(t, LDNQ_T_LR),
+                        ldnq__t_real(t, LDNQ_T_MOMENTUM), 0.0,
+                        ldnq__t_real(t, LDNQ_T_WEIGHT_DECAY), (int)ldnq__t_int(t, LDNQ_T_NESTEROV));
   int64_t B = ldnq__t_int(t, LDNQ_T_BATCH), E = ldnq__t_int(t, LDNQ_T_EPOCHS), nb = 0;
   if (st == LDNQ_OK) {
     c->lbuf = ldnq__malloc_array((size_t)B * (size_t)c->classes, sizeof(float));
@@ -207,7 +150,7 @@ static ldnq_status run(ldnq_trainer *t, run_ctx *c, ldnq_dataset *train, ldnq_da
   FILE *probe = (st == LDNQ_OK && resume && state) ? fopen(state, "rb") : NULL;
   if (probe) { /* resume only when a state exists; otherwise start fresh */
     fclose(probe);
-    st = ldnq__train_state_load(state, &rs, &c->sgd);
+    st = ldnq__train_state_load(state, &rs, &c->sgd, c->net);
     if (st == LDNQ_OK && (rs.epochs != E || rs.batches_per_epoch != nb))
       st = ldnq__fail(NULL, LDNQ_ERR_FORMAT,
                       "%s is for %lld epochs of %lld batches, this run has %lld of %lld", state,
@@ -229,7 +172,7 @@ static ldnq_status run(ldnq_trainer *t, run_ctx *c, ldnq_dataset *train, ldnq_da
     if (out_path) { /* best first: the state must never point past its files */
       if (better && (st = ldnq_network_save(c->net, out_path, fmt)) != LDNQ_OK) break;
       if ((st = ldnq_network_save(c->net, last, fmt)) != LDNQ_OK) break;
-      if ((st = ldnq__train_state_save(state, &rs, &c->sgd)) != LDNQ_OK) break;
+      if ((st = ldnq__train_state_save(state, &rs, &c->sgd, c->net)) != LDNQ_OK) break;
     }
     spent += now() - te;
     ran++;
@@ -268,9 +211,7 @@ ldnq_status ldnq_trainer_run(ldnq_trainer *t, ldnq_network *net, ldnq_dataset *t
   c.net = net;
   ldnq_status st = run(t, &c, train, test, out_path, resume, t0);
   t->result[LDNQ_TR_SECONDS] = now() - t0;
-  ldnq__sgd_free(&c.sgd);
-  ldnq__free(c.slots);
-  ldnq__free(c.pbuf);
+  ldnq__sgd_release(&c.sgd);
   ldnq_tensor_free(c.logits);
   ldnq_tensor_free(c.dlogits);
   ldnq__free(c.lbuf);

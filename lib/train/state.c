@@ -6,13 +6,13 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
-#include "train/sgd.h"
+#include "train/sgd_state.h"
 #include "train/train_internal.h"
 
 static const char magic[8] = {'L', 'D', 'N', 'Q', 'T', 'R', 'S', '1'};
 
 ldnq_status ldnq__train_state_save(const char *path, const ldnq__train_state *st,
-                                   const ldnq__sgd *sgd) {
+                                   const ldnq__sgd *sgd, ldnq_network *net) {
   size_t n = strlen(path) + 32;
   char *tmp = ldnq__malloc(n);
   if (!tmp) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory");
@@ -27,7 +27,7 @@ ldnq_status ldnq__train_state_save(const char *path, const ldnq__train_state *st
   int64_t hdr[3] = {st->epochs_done, st->epochs, st->batches_per_epoch};
   int ok = fwrite(magic, 8, 1, f) == 1 && fwrite(hdr, sizeof hdr, 1, f) == 1 &&
            fwrite(&st->best_top1, sizeof st->best_top1, 1, f) == 1;
-  if (ok) ok = ldnq__sgd_save(sgd, f) == LDNQ_OK;
+  if (ok) ok = ldnq__sgd_save(sgd, net, f) == LDNQ_OK;
   ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
   ok = (fclose(f) == 0) && ok;
   if (ok && rename(tmp, path) == 0) rc = LDNQ_OK;
@@ -39,7 +39,8 @@ ldnq_status ldnq__train_state_save(const char *path, const ldnq__train_state *st
   return rc;
 }
 
-ldnq_status ldnq__train_state_load(const char *path, ldnq__train_state *st, ldnq__sgd *sgd) {
+ldnq_status ldnq__train_state_load(const char *path, ldnq__train_state *st, ldnq__sgd *sgd,
+                                   ldnq_network *net) {
   FILE *f = fopen(path, "rb");
   if (!f) return ldnq__fail(NULL, LDNQ_ERR_NOT_FOUND, "cannot open %s", path);
   char m[8];
@@ -57,7 +58,7 @@ ldnq_status ldnq__train_state_load(const char *path, ldnq__train_state *st, ldnq
   st->epochs_done = hdr[0];
   st->epochs = hdr[1];
   st->batches_per_epoch = hdr[2];
-  if ((rc = ldnq__sgd_load(sgd, f)) != LDNQ_OK) goto out;
+  if ((rc = ldnq__sgd_load(sgd, net, f)) != LDNQ_OK) goto out;
   if (fgetc(f) != EOF) {
     rc = ldnq__fail(NULL, LDNQ_ERR_FORMAT, "%s: trailing bytes", path);
     goto out;

@@ -33,8 +33,8 @@ struct ldnq__sgd;
 /* Atomic write (temporary file, fsync, rename) of the run state and the SGD
  * buffers; load checks magic, sizes and that the file is fully consumed. */
 ldnq_status ldnq__train_state_save(const char *path, const ldnq__train_state *st,
-                                   const struct ldnq__sgd *sgd);
+                                   const struct ldnq__sgd *sgd, ldnq_network *net);
 ldnq_status ldnq__train_state_load(const char *path, ldnq__train_state *st,
-                                   struct ldnq__sgd *sgd);
+                                   struct ldnq__sgd *sgd, ldnq_network *net);
 
 #endif

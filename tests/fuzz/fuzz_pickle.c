@@ -30,7 +30,7 @@ LDNQ_FUZZ_TARGET(pickle) {
     ldnq_checkpoint *ck = ldnq__ck_alloc();
     if (ck) {
       fuzz_pickle_src src = {data, size};
-      ldnq_status cs = ldnq__torch_collect(ck, doc.root, fuzz_pickle_storage, &src);
+      ldnq_status cs = ldnq__torch_collect(ck, doc.root, fuzz_pickle_storage, &src, size);
       ldnq_fuzz_status(cs);
       if (cs == LDNQ_OK) ldnq_fuzz_walk_checkpoint(ck);
       ldnq_checkpoint_free(ck);

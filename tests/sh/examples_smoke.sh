@@ -24,4 +24,90 @@ set +e
 "$bin/custom_layer" --levels 4 >/dev/null 2>&1; rc=$?
 [ $rc -eq 1 ] || { echo "custom_layer --levels 4 exited $rc"; exit 1; }
 set -e
-echo "examples_smoke: ok"
+echo "custom_layer: ok"
+
+# ---- cifar10_resnet on a tiny MNIST-format set (IDX files) ----
+command -v xxd >/dev/null || { echo "no xxd: skipped the dataset examples"; exit 0; }
+mkdir -p "$tmp/idx"
+idx() { # prefix count seed
+  local n=$2
+  { printf '\x00\x00\x08\x03'; printf "%08x" "$n" | xxd -r -p; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'
+    LC_ALL=C awk -v n="$n" -v s="$3" 'BEGIN { srand(s); for (i = 0; i < n; i++) for (p = 0; p < 784; p++)
+      printf "%c", int(rand() * 64 + (i % 10) * 19) }'; } >"$tmp/idx/$1-images-idx3-ubyte"
+  { printf '\x00\x00\x08\x01'; printf "%08x" "$n" | xxd -r -p
+    for ((i = 0; i < n; i++)); do printf "\\x0$((i % 10))"; done; } >"$tmp/idx/$1-labels-idx1-ubyte"
+}
+idx train 80 1
+idx t10k 20 2
+cd "$tmp"
+c10() { "$bin/cifar10_resnet" "$@" --depth 20 --data "mnist:$tmp/idx"; }
+out=$(c10 train --epochs 1 --limit-train 48 --out r20.pth)
+echo "$out"
+echo "$out" | grep -q "^epoch 1: loss"
+test -s r20.pth && test -s r20.pth.state
+out=$(c10 eval --weights r20.pth)
+echo "$out" | grep -Eq "top-1 [0-9.]+% top-5 [0-9.]+%"
+out=$(c10 quantize --weights r20.pth --ratio 0.1 --hessian-batches 2 --no-cascade --out q.ldnq)
+echo "$out"
+echo "$out" | grep -q "limited set 8 images"
+echo "$out" | grep -Eq "^L-DNQ 3 levels: top-1 [0-9.]+%"
+test -s q.ldnq && test -s q.ldnq.subset
+sub1=$(md5sum < q.ldnq.subset)
+c10 quantize --weights r20.pth --ratio 0.1 --hessian-batches 2 --no-cascade --out q.ldnq >/dev/null
+[ "$(md5sum < q.ldnq.subset)" = "$sub1" ] || { echo "subset not reused"; exit 1; }
+set +e
+c10 quantize --weights missing.pth >/dev/null 2>&1; rc=$?
+[ $rc -eq 1 ] || { echo "cifar10_resnet missing weights exited $rc"; exit 1; }
+"$bin/cifar10_resnet" train --depth 21 --data x >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || { echo "cifar10_resnet --depth 21 exited $rc"; exit 1; }
+set -e
+
+# ---- imagenet_resnet: tiny image folder (PNG via python3's zlib), random
+# ResNet18 weights saved by libldnq; eval only (a ResNet18 quantization is
+# minutes of work, run by hand: see docs/GETTING_STARTED.md). ----
+if command -v python3 >/dev/null; then
+  python3 - "$tmp/imnet" <<'PY'
+import os, struct, sys, zlib
+def png(path, w, h, seed):
+    raw = bytearray()
+    for y in range(h):
+        raw.append(0)
+        for x in range(w):
+            raw += bytes(((x * 7 + y * 3 + seed * 50) % 256, (y * 5 + seed * 90) % 256, (seed * 80) % 256))
+    def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(bytes(raw))) + chunk(b"IEND", b""))
+root = sys.argv[1]
+for split, n in (("train", 2), ("val", 1)):
+    for c in range(3):
+        d = os.path.join(root, split, "class%d" % c); os.makedirs(d, exist_ok=True)
+        for i in range(n): png(os.path.join(d, "img%d.png" % i), 40 + i, 30, c)
+PY
+  cat >"$tmp/mk18.c" <<'C'
+#include <stdio.h>
+#include <ldnq/ldnq.h>
+int main(int argc, char **argv) {
+  ldnq_network *net = NULL;
+  ldnq_status st = ldnq_network_create(LDNQ_ARCH_RESNET18, 3, 3, &net);
+  if (!st) st = ldnq_network_reset_parameters(net, 5);
+  if (!st) st = ldnq_network_save(net, argv[argc - 1], LDNQ_FORMAT_PTH_ZIP);
+  if (st) fprintf(stderr, "mk18: %s\n", ldnq_last_error());
+  ldnq_network_free(net);
+  return st != LDNQ_OK;
+}
+C
+  cc -std=c11 -I"$LDNQ_SOURCE_DIR/include" "$tmp/mk18.c" -L"$LDNQ_BINARY_DIR" -lldnq \
+     -Wl,-rpath,"$LDNQ_BINARY_DIR" -o "$tmp/mk18"
+  "$tmp/mk18" "$tmp/r18.pth"
+  out=$("$bin/imagenet_resnet" eval --depth 18 --weights "$tmp/r18.pth" --data "$tmp/imnet" 2>/dev/null)
+  echo "$out"
+  echo "$out" | grep -Eq "^resnet18 full precision: top-1 [0-9.]+% top-5 100.00%"
+  set +e
+  "$bin/imagenet_resnet" eval --depth 34 --weights "$tmp/r18.pth" --data "$tmp/imnet" >/dev/null 2>&1; rc=$?
+  [ $rc -eq 1 ] || { echo "imagenet_resnet with wrong depth exited $rc"; exit 1; }
+  "$bin/imagenet_resnet" quantize --depth 18 >/dev/null 2>&1; rc=$?
+  [ $rc -eq 2 ] || { echo "imagenet_resnet usage exited $rc"; exit 1; }
+  set -e
+fi
+echo "examples_smoke: all ok"

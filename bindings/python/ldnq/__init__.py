@@ -1,0 +1,35 @@
+"""libldnq from Python (ctypes, no compiled extension).
+
+    import ldnq
+    net = ldnq.Network.create("resnet20", 3, 10)
+    logits = net.forward(x)            # x: float32 numpy [N, 3, 32, 32]
+
+The shared library is found through $LDNQ_LIBRARY (full path) or the
+dynamic linker's search path (libldnq.so.0). See docs/PYTHON.md.
+"""
+from ._lib import loaded_path
+from .errors import (CallbackError, CancelledError, FormatError, InternalError,
+                     InvalidArgError, IOError_, LdnqError, LimitError, NoMemError,
+                     NotFoundError, NumericError, RangeError, ShapeError, StateError, Status,
+                     UnsupportedError, last_error, status_string)
+from .tensor import Tensor
+from .network import Arch, LayerAttr, LayerType, Network
+from .io import Checkpoint, DType, Format, format_from_path
+from .data import (Dataset, DatasetOption, Loader, LoaderOption, Preset, Split, Subset,
+                   Transform, evaluate)
+from .quant import LayerResult, Phase, QuantParam, Quantizer, Report, ReportAttr, ResultAttr
+from .quant import param_info as quant_param_info
+from .train import Schedule, Trainer, TrainParam, TrainResult
+from ._lib import fn as _fn
+
+
+def version():
+    """Version string of the loaded library ("0.1.0")."""
+    return _fn.version_string().decode()
+
+
+def version_number():
+    return _fn.version_number()
+
+
+__all__ = [n for n in dir() if not n.startswith("_")]

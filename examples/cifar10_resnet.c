@@ -1,0 +1,159 @@
+/* cifar10_resnet: the paper's CIFAR-10 flow with libldnq's public API.
+ *
+ *   cifar10_resnet train    --depth 20|32|56 --data D [--epochs N] [--lr X] [--out F]
+ *   cifar10_resnet eval     --depth 20|32|56 --data D --weights F
+ *   cifar10_resnet quantize --depth 20|32|56 --data D --weights F [--levels L]
+ *                           [--ratio R] [--resample] [--out F.ldnq]
+ *
+ * D is a CIFAR-10 folder (binary or python version) or any dataset spec
+ * ("fashion-mnist", "fashion-mnist:DIR", "mnist:DIR", ...). quantize keeps
+ * its limited subset in <out>.subset and reuses it; --resample draws a new
+ * one. Quick runs: --limit-train N, --hessian-batches N, --no-cascade. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ldnq/ldnq.h>
+
+static ldnq_status st;
+#define TRY(what, call) \
+  do { if ((st = (call)) != LDNQ_OK) { fail(what); goto out; } } while (0)
+static void fail(const char *what) {
+  fprintf(stderr, "cifar10_resnet: %s: %s: %s\n", what, ldnq_status_string(st), ldnq_last_error());
+}
+
+/* A folder is tried as CIFAR-10 binary, then python; a spec as given. */
+static ldnq_status open_data(const char *d, ldnq_split split, ldnq_dataset **out) {
+  char spec[4096];
+  if (strchr(d, ':') || !strncmp(d, "fashion-mnist", 13)) return ldnq_dataset_open_spec(d, split, out);
+  snprintf(spec, sizeof spec, "cifar10:%s", d);
+  if (ldnq_dataset_open_spec(spec, split, out) == LDNQ_OK) return LDNQ_OK;
+  snprintf(spec, sizeof spec, "cifar10-py:%s", d);
+  return ldnq_dataset_open_spec(spec, split, out);
+}
+
+static int on_epoch(void *ud, int64_t e, double loss, double tr1, double te1, double sec) {
+  (void)ud;
+  printf("epoch %lld: loss %.4f train %.2f%% test %.2f%% (%.1f s)\n", (long long)e + 1, loss, tr1,
+         te1, sec);
+  fflush(stdout);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "", *data = NULL, *weights = NULL, *out = NULL;
+  int depth = 20, levels = 3, resample = 0, cascade = 1;
+  long long epochs = 15, limit = 0, hbatches = -1;
+  double lr = 0.1, ratio = 0.01;
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--resample")) { resample = 1; continue; }
+    if (!strcmp(a, "--no-cascade")) { cascade = 0; continue; }
+    if (!v) { fprintf(stderr, "cifar10_resnet: %s needs a value\n", a); return 2; }
+    i++;
+    if (!strcmp(a, "--depth")) depth = atoi(v);
+    else if (!strcmp(a, "--data")) data = v;
+    else if (!strcmp(a, "--weights")) weights = v;
+    else if (!strcmp(a, "--out")) out = v;
+    else if (!strcmp(a, "--epochs")) epochs = atoll(v);
+    else if (!strcmp(a, "--lr")) lr = atof(v);
+    else if (!strcmp(a, "--levels")) levels = atoi(v);
+    else if (!strcmp(a, "--ratio")) ratio = atof(v);
+    else if (!strcmp(a, "--limit-train")) limit = atoll(v);
+    else if (!strcmp(a, "--hessian-batches")) hbatches = atoll(v);
+    else { fprintf(stderr, "cifar10_resnet: unknown option %s\n", a); return 2; }
+  }
+  int train_mode = !strcmp(mode, "train"), quant_mode = !strcmp(mode, "quantize");
+  if ((!train_mode && !quant_mode && strcmp(mode, "eval")) || !data ||
+      (depth != 20 && depth != 32 && depth != 56) || (!train_mode && !weights)) {
+    fprintf(stderr, "usage: cifar10_resnet train|eval|quantize --depth 20|32|56 --data D "
+                    "[--weights F] [--out F] (see the source for options)\n");
+    return 2;
+  }
+  char arch_name[16], def_out[64];
+  snprintf(arch_name, sizeof arch_name, "resnet%d", depth);
+  snprintf(def_out, sizeof def_out, "%s%s", arch_name, train_mode ? ".pth" : "-quantized.ldnq");
+  if (!out) out = def_out;
+
+  ldnq_dataset *train = NULL, *test = NULL, *calib = NULL;
+  ldnq_network *net = NULL;
+  ldnq_trainer *t = NULL;
+  ldnq_quantizer *q = NULL;
+  ldnq_loader *eval = NULL;
+  ldnq_subset *sub = NULL;
+  ldnq_quant_report *rep = NULL;
+  ldnq_checkpoint *ck = NULL;
+  ldnq_arch arch;
+  int rc = 1, channels = 0, classes = 0;
+  double top1 = 0, top5 = 0;
+  TRY("--depth", ldnq_arch_from_name(arch_name, &arch));
+  TRY("--data (train)", open_data(data, LDNQ_SPLIT_TRAIN, &train));
+  TRY("--data (test)", open_data(data, LDNQ_SPLIT_TEST, &test));
+  TRY("--data", ldnq_dataset_sample_shape(train, &channels, NULL, NULL));
+  TRY("--data", ldnq_dataset_num_classes(train, &classes));
+  TRY("network", ldnq_network_create(arch, channels, classes, &net));
+  if (weights) TRY("--weights", ldnq_network_load(net, weights, 0));
+  TRY("loader", ldnq_loader_create(test, 256, &eval));
+
+  if (train_mode) {
+    if (limit > 0) { /* the first `limit` images, for quick runs */
+      int64_t *idx = malloc((size_t)limit * sizeof *idx);
+      if (!idx) goto out;
+      for (long long i = 0; i < limit; i++) idx[i] = i;
+      st = ldnq_subset_create(limit, idx, &sub);
+      free(idx);
+      if (st != LDNQ_OK) { fail("--limit-train"); goto out; }
+      TRY("--limit-train", ldnq_dataset_subset(train, sub, &calib));
+    }
+    TRY("trainer", ldnq_trainer_create(&t));
+    TRY("--epochs", ldnq_trainer_set_int(t, LDNQ_T_EPOCHS, epochs));
+    TRY("--lr", ldnq_trainer_set_double(t, LDNQ_T_LR, lr));
+    TRY("trainer", ldnq_trainer_set_epoch_callback(t, on_epoch, NULL));
+    TRY("training", ldnq_trainer_run(t, net, calib ? calib : train, test, out, 1));
+    TRY("result", ldnq_trainer_result(t, LDNQ_TR_BEST_TOP1, &top1));
+    printf("%s: best test top-1 %.2f%% -> %s\n", arch_name, top1, out);
+  } else if (!quant_mode) {
+    TRY("evaluation", ldnq_evaluate(net, eval, &top1, &top5, NULL, NULL, NULL));
+    printf("%s %s: top-1 %.2f%% top-5 %.2f%%\n", arch_name, weights, top1, top5);
+  } else {
+    /* The limited set: reuse <out>.subset unless --resample. */
+    char subset_path[4096];
+    snprintf(subset_path, sizeof subset_path, "%s.subset", out);
+    if (resample || ldnq_subset_load(subset_path, &sub) != LDNQ_OK) {
+      uint64_t seed = resample ? (uint64_t)time(NULL) : 0;
+      TRY("--ratio", ldnq_subset_sample(train, ratio, 0, 0, seed, &sub));
+      TRY("subset file", ldnq_subset_save(sub, subset_path));
+    }
+    int64_t n = 0;
+    ldnq_subset_count(sub, &n);
+    TRY("subset", ldnq_dataset_subset(train, sub, &calib));
+    TRY("evaluation", ldnq_evaluate(net, eval, &top1, &top5, NULL, NULL, NULL));
+    printf("full precision: top-1 %.2f%% top-5 %.2f%%; limited set %lld images (%s)\n", top1,
+           top5, (long long)n, subset_path);
+    TRY("quantizer", ldnq_quantizer_create(&q));
+    TRY("--levels", ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
+    TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
+    if (hbatches > 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
+    TRY("quantize", ldnq_quantizer_run(q, net, calib, eval, NULL, NULL, &rep));
+    TRY("summary", ldnq_quant_report_summary(rep, &top1, &top5, NULL));
+    TRY("checkpoint", ldnq_quant_report_checkpoint(rep, net, &ck));
+    ldnq_format fmt;
+    TRY("--out", ldnq_format_from_path(out, &fmt));
+    TRY("--out", ldnq_checkpoint_save(ck, out, fmt));
+    printf("L-DNQ %d levels: top-1 %.2f%% top-5 %.2f%% -> %s\n", levels, top1, top5, out);
+  }
+  rc = 0;
+out:
+  ldnq_checkpoint_free(ck);
+  ldnq_quant_report_free(rep);
+  ldnq_quantizer_free(q);
+  ldnq_subset_free(sub);
+  ldnq_loader_free(eval);
+  ldnq_trainer_free(t);
+  ldnq_network_free(net);
+  ldnq_dataset_free(calib);
+  ldnq_dataset_free(train);
+  ldnq_dataset_free(test);
+  return rc;
+}

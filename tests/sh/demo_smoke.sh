@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# scripts/demo.sh end to end on a tiny MNIST-format dataset (train 1 epoch on
+# 64 images, quantize with 2 Hessian batches), then again: the second run
+# must reuse the cached base model. Uses the test build; no packages, no
+# rebuild.
+set -euo pipefail
+src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; tmp=$LDNQ_TEST_TMP/demo_smoke
+rm -rf "$tmp"; mkdir -p "$tmp/data"
+command -v xxd >/dev/null || { echo "no xxd: skipped"; exit 77; }
+idx() { # prefix count seed: IDX images (28x28, class-dependent brightness) and labels
+  local n=$2
+  { printf '\x00\x00\x08\x03'; printf "%08x" "$n" | xxd -r -p; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'
+    LC_ALL=C awk -v n="$n" -v s="$3" 'BEGIN { srand(s); for (i = 0; i < n; i++) for (p = 0; p < 784; p++)
+      printf "%c", int(rand() * 64 + (i % 10) * 19) }'; } >"$tmp/data/$1-images-idx3-ubyte"
+  { printf '\x00\x00\x08\x01'; printf "%08x" "$n" | xxd -r -p
+    for ((i = 0; i < n; i++)); do printf "\\x0$((i % 10))"; done; } >"$tmp/data/$1-labels-idx1-ubyte"
+}
+idx train 100 1
+idx t10k 20 2
+run() {
+  "$src/scripts/demo.sh" --no-deps --no-build --build "$bin" --cache "$tmp/cache" \
+    --data "mnist:$tmp/data" --epochs 1 --limit-train 64 --ratio 0.1 \
+    --hessian-batches 2 --no-cascade 2>"$tmp/err.log"
+}
+out=$(run) || { cat "$tmp/err.log"; exit 1; }
+echo "$out"
+echo "$out" | grep -q "base model (trained, 1 epochs)"
+echo "$out" | grep -Eq "full precision \(float32\) +[0-9]+\.[0-9]{2}"
+echo "$out" | grep -Eq "L-DNQ 3 levels +[0-9]+\.[0-9]{2}"
+# Packed 3-level model is several times smaller than float32.
+f=$(echo "$out" | sed -n 's/.*model size float32 *\([0-9.]*\) KiB/\1/p')
+q=$(echo "$out" | sed -n 's/.*model size packed (.ldnq) *\([0-9.]*\) KiB/\1/p')
+awk -v f="$f" -v q="$q" 'BEGIN { exit !(q > 0 && f > 4 * q) }' || { echo "sizes $f vs $q"; exit 1; }
+ls "$tmp/cache"/*.pth "$tmp/cache"/*.ldnq >/dev/null
+ls "$tmp/cache" | grep -q '\.tmp\.' && { echo "temporary file left"; exit 1; }
+# Second run: the cached base model, no training.
+out2=$(run) || { cat "$tmp/err.log"; exit 1; }
+echo "$out2" | grep -q "base model (cached)"
+grep -q "ldnq train" "$tmp/err.log" && { echo "trained again"; exit 1; }
+# A bad option fails clearly.
+set +e
+"$src/scripts/demo.sh" --bogus >/dev/null 2>"$tmp/bad.log"; rc=$?
+set -e
+[ $rc -ne 0 ] && grep -q "unknown option" "$tmp/bad.log"
+echo "demo_smoke: ok"

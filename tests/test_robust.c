@@ -16,6 +16,8 @@
 #include "core/alloc.h"
 #include "data/dataset.h"
 #include "data_writers.h"
+#include "io/torch.h"
+#include "io/zip.h"
 #include "ldnq/experimental.h"
 #include "testutil.h"
 
@@ -269,6 +271,81 @@ START_TEST(pickle_limits) {
 }
 END_TEST
 
+/* A torch zip whose tensor "w" is a (dim, dim) stride-0 view of a
+ * one-element storage. */
+static uint8_t *view_zip(uint32_t dim, size_t *n) {
+  char pkl[512];
+  size_t k = 0;
+#define PUT(str) (memcpy(pkl + k, str, sizeof(str) - 1), k += sizeof(str) - 1)
+  PUT("\x80\x02" "ccollections\nOrderedDict\n)R" "X\x01\x00\x00\x00w" "ctorch._utils\n_rebuild_tensor_v2\n"
+      "((X\x07\x00\x00\x00storage" "ctorch\nFloatStorage\n" "X\x01\x00\x00\x00" "0"
+      "X\x03\x00\x00\x00" "cpu" "K\x01tQ" "K\x00(");
+  for (int i = 0; i < 2; i++) {
+    pkl[k++] = 'J';
+    for (int b = 0; b < 4; b++) pkl[k++] = (char)(dim >> (8 * b));
+  }
+  PUT("t(K\x00K\x00t\x89" "ccollections\nOrderedDict\n)R" "tRs.");
+#undef PUT
+  const char *path = tu_tmppath("limits_view.pth");
+  ldnq__wfile w;
+  LDNQ_CK(ldnq__wfile_open(&w, path));
+  ldnq__zipw z;
+  ldnq__zipw_init(&z, &w);
+  float one = 1.0f;
+  LDNQ_CK(ldnq__zipw_add(&z, "archive/data.pkl", pkl, k));
+  LDNQ_CK(ldnq__zipw_add(&z, "archive/data/0", &one, 4));
+  LDNQ_CK(ldnq__zipw_add(&z, "archive/version", "3\n", 2));
+  LDNQ_CK(ldnq__zipw_finish(&z));
+  ldnq__zipw_free(&z);
+  LDNQ_CK(ldnq__wfile_commit(&w));
+  ldnq__wfile_abort(&w);
+  uint8_t *d = tu_read_file(path, n);
+  ck_assert_ptr_nonnull(d);
+  remove(path);
+  return d;
+}
+
+/* 2^40 floats from a file of a few hundred bytes: LIMIT before allocating;
+ * the same file with a (3, 3) view loads. */
+START_TEST(pth_zip_expanded_view) {
+  size_t n = 0;
+  uint8_t *d = view_zip(3, &n);
+  ldnq_checkpoint *ck = NULL;
+  LDNQ_CK(ldnq_checkpoint_load_memory(d, n, &ck));
+  float v[9];
+  LDNQ_CK(ldnq_checkpoint_read(ck, "w", v, 9));
+  ck_assert_float_eq(v[8], 1.0f);
+  ldnq_checkpoint_free(ck);
+  free(d);
+  d = view_zip(1u << 20, &n);
+  expect_ck("pth zip with a 2^40-element view", d, n, LDNQ_ERR_LIMIT, 1 << 16);
+  ck_assert_int_eq(ldnq_checkpoint_load_memory(d, n, &ck), LDNQ_ERR_LIMIT);
+  free(d);
+}
+END_TEST
+
+/* A legacy checkpoint whose first storage declares 2^60 elements. */
+START_TEST(legacy_storage_past_end) {
+  size_t n = 0;
+  uint8_t *d = tu_read_file(LDNQ_TEST_DATA_DIR "/io/legacy_basic.pth", &n);
+  ck_assert_ptr_nonnull(d);
+  /* Five pickles (magic, protocol, sys info, object, storage keys), then
+   * per storage a u64 element count and the data. */
+  size_t pos = 0;
+  for (int k = 0; k < 5; k++) {
+    ldnq__pk_doc doc = {0};
+    LDNQ_CK(ldnq__pk_parse(d + pos, n - pos, ldnq__torch_whitelist, &doc));
+    pos += doc.consumed;
+    ldnq__pk_free(&doc);
+  }
+  ck_assert_uint_lt(pos + 8, n);
+  uint64_t v = (uint64_t)1 << 60;
+  for (int i = 0; i < 8; i++) d[pos + i] = (uint8_t)(v >> (8 * i));
+  expect_ck("legacy storage of 2^60 elements", d, n, LDNQ_ERR_FORMAT, 1 << 16);
+  free(d);
+}
+END_TEST
+
 START_TEST(ldnq_limits) {
   /* One float tensor of rank 3 with dims 2^40 each (product overflows). */
   uint8_t b[128];
@@ -392,6 +469,8 @@ static Suite *robust_suite(void) {
   tcase_add_test(tc, zip_bombs);
   tcase_add_test(tc, pickle_limits);
   tcase_add_test(tc, ldnq_limits);
+  tcase_add_test(tc, legacy_storage_past_end);
+  tcase_add_test(tc, pth_zip_expanded_view);
   tcase_add_test(tc, idx_limits);
   tcase_add_test(tc, png_bomb);
   suite_add_tcase(s, tc);

@@ -1089,6 +1089,118 @@ START_TEST(evaluate_top1_top5) {
 }
 END_TEST
 
+/* ---- hostile input sweeps ---- */
+/* Every prefix of a valid file must fail cleanly (or, for a few JPEG
+ * prefixes that end exactly after the image data, succeed), never crash or
+ * leak. */
+START_TEST(truncation_sweeps) {
+  leak_start();
+  const char *root = fresh_dir("data_sweep");
+  char c[4096];
+  snprintf(c, sizeof c, "%s", cat(root, "c"));
+  ck_assert_int_eq(tw_mkdirs(c), 0);
+  uint8_t px[24 * 16 * 3];
+  for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)(i * 31);
+  ck_assert_int_eq(tw_jpeg(cat(c, "a.jpg"), px, 24, 16, 3, 80), 0);
+  ck_assert_int_eq(tw_png(cat(c, "b.png"), 24, 16, PNG_COLOR_TYPE_RGB, 8, px, NULL, 0), 0);
+  const char *names[2] = {"a.jpg", "b.png"};
+  for (int f = 0; f < 2; f++) {
+    size_t n;
+    uint8_t *full = tu_read_file(cat(c, names[f]), &n);
+    ck_assert_ptr_nonnull(full);
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s", fresh_dir("data_sweep_one"));
+    ck_assert_int_eq(tw_mkdirs(cat(sub, "k")), 0);
+    char path[4096];
+    snprintf(path, sizeof path, "%s", cat(cat(sub, "k"), names[f]));
+    int ok = 0;
+    for (size_t len = 0; len < n; len++) {
+      ck_assert_int_eq(tu_write_file(path, full, len), 0);
+      ldnq_dataset *ds = NULL;
+      LDNQ_CK(ldnq_dataset_open_imagefolder(sub, &ds));
+      ldnq_tensor *t = NULL;
+      ldnq_status st = ldnq_dataset_get(ds, 0, NULL, 0, &t, NULL);
+      ck_assert_msg(st == LDNQ_OK || st == LDNQ_ERR_FORMAT, "%s[%zu]: %s", names[f], len, ldnq_status_string(st));
+      ok += st == LDNQ_OK;
+      ldnq_tensor_free(t);
+      ldnq_dataset_free(ds);
+    }
+    ck_assert_int_le(ok, 2); /* at most the prefixes missing only the end marker */
+    free(full);
+  }
+  /* IDX, plain and gzip. */
+  uint8_t img[3 * 4 * 4];
+  memset(img, 7, sizeof img);
+  uint32_t d3[3] = {3, 4, 4}, d1[1] = {3};
+  uint8_t lab[3] = {0, 1, 2};
+  ck_assert_int_eq(tw_idx(cat(root, "lab"), 0, 1, d1, lab), 0);
+  for (int gz = 0; gz <= 1; gz++) {
+    ck_assert_int_eq(tw_idx(cat(root, "img"), gz, 3, d3, img), 0);
+    size_t n;
+    uint8_t *full = tu_read_file(cat(root, "img"), &n);
+    for (size_t len = 0; len < n; len++) {
+      ck_assert_int_eq(tu_write_file(cat(root, "cut"), full, len), 0);
+      ldnq_dataset *ds = NULL;
+      ldnq_status st = ldnq_dataset_open_idx(cat(root, "cut"), cat(root, "lab"), &ds);
+      ck_assert_msg(st == LDNQ_ERR_FORMAT, "idx gz=%d [%zu]: %s", gz, len, ldnq_status_string(st));
+      ck_assert_ptr_null(ds);
+    }
+    free(full);
+  }
+  leak_check();
+}
+END_TEST
+
+/* Every allocation of opening, decoding, transforming and batching may
+ * fail: a clean LDNQ_ERR_NOMEM and nothing leaked. */
+START_TEST(allocation_failure_sweep) {
+  leak_start();
+  const char *root = fresh_dir("data_nomem");
+  char c[4096];
+  snprintf(c, sizeof c, "%s", cat(root, "c"));
+  ck_assert_int_eq(tw_mkdirs(c), 0);
+  uint8_t px[40 * 30 * 3];
+  for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)(i * 13);
+  ck_assert_int_eq(tw_jpeg(cat(c, "a.jpg"), px, 40, 30, 3, 80), 0);
+  ck_assert_int_eq(tw_png(cat(c, "b.png"), 40, 30, PNG_COLOR_TYPE_RGB, 8, px, NULL, 0), 0);
+  ldnq_transform *tf = NULL;
+  LDNQ_CK(ldnq_transform_create(&tf));
+  LDNQ_CK(ldnq_transform_add_resize(tf, 20));
+  LDNQ_CK(ldnq_transform_add_center_crop(tf, 16, 16));
+  LDNQ_CK(ldnq_transform_add_hflip(tf, 0.5));
+  int succeeded = 0;
+  for (long k = 1; k < 400 && !succeeded; k++) {
+    ldnq_dataset *ds = NULL;
+    ldnq_loader *l = NULL;
+    LDNQ_CK(ldnq_debug_fail_alloc(k));
+    ldnq_status st = ldnq_dataset_open_imagefolder(root, &ds);
+    if (st == LDNQ_OK) st = ldnq_loader_create(ds, 2, &l);
+    if (st == LDNQ_OK) st = ldnq_loader_set_option(l, LDNQ_LOADER_THREADS, 0);
+    if (st == LDNQ_OK) st = ldnq_loader_set_transforms(l, NULL, tf);
+    const ldnq_tensor *im = NULL;
+    const int32_t *lab;
+    int n = 0;
+    if (st == LDNQ_OK) st = ldnq_loader_next(l, &im, &lab, &n);
+    LDNQ_CK(ldnq_debug_fail_alloc(0));
+    ck_assert_msg(st == LDNQ_OK || st == LDNQ_ERR_NOMEM, "k=%ld: %s (%s)", k, ldnq_status_string(st),
+                  ldnq_last_error());
+    if (st == LDNQ_OK) {
+      ck_assert_int_eq(n, 2);
+      ck_assert_int_eq(im->shape[2], 16);
+      succeeded = 1;
+    }
+    ldnq_loader_free(l);
+    ldnq_dataset_free(ds);
+    long now;
+    LDNQ_CK(ldnq_debug_live_allocations(&now));
+    ck_assert_msg(now == live_before + 1, "k=%ld leaks %ld", k, now - live_before - 1); /* +1: tf */
+  }
+  ck_assert(succeeded);
+  ldnq_transform_free(tf);
+  leak_check();
+}
+END_TEST
+
 static Suite *data_suite(void) {
   Suite *s = suite_create("data");
   TCase *tc = tcase_create("data");
@@ -1107,6 +1219,8 @@ static Suite *data_suite(void) {
   tcase_add_test(tc, loader_epochs_threads_and_shutdown);
   tcase_add_test(tc, loader_errors_and_cancel);
   tcase_add_test(tc, evaluate_top1_top5);
+  tcase_add_test(tc, truncation_sweeps);
+  tcase_add_test(tc, allocation_failure_sweep);
   suite_add_tcase(s, tc);
   return s;
 }

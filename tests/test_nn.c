@@ -693,6 +693,61 @@ START_TEST(grads_accumulate_and_shapes_change) {
 }
 END_TEST
 
+/* Gradients disabled: same logits and running statistics as the full plan,
+ * the tap still runs, backward refuses. */
+START_TEST(grad_disabled_is_lean_and_equal) {
+  static const ldnq_arch archs[3] = {LDNQ_ARCH_RESNET20, LDNQ_ARCH_RESNET18, LDNQ_ARCH_RESNET50};
+  for (int k = 0; k < 3; k++) {
+    ldnq_network *a = make(archs[k], 3, 6), *b = NULL;
+    LDNQ_CK(ldnq_network_reset_parameters(a, 11 + k));
+    LDNQ_CK(ldnq_network_clone(a, &b));
+    int en = 0;
+    LDNQ_CK(ldnq_network_get_grad_enabled(b, &en));
+    ck_assert_int_eq(en, 1);
+    LDNQ_CK(ldnq_network_set_grad_enabled(b, 0));
+    LDNQ_CK(ldnq_network_get_grad_enabled(b, &en));
+    ck_assert_int_eq(en, 0);
+    tap_log la, lb;
+    memset(&la, 0, sizeof la);
+    memset(&lb, 0, sizeof lb);
+    LDNQ_CK(ldnq_network_set_tap(a, tap_fn, &la));
+    LDNQ_CK(ldnq_network_set_tap(b, tap_fn, &lb));
+    ldnq_tensor *x = tensor4(2, 3, 40, 40, 7), *o1 = tensor2(2, 6, 0), *o2 = tensor2(2, 6, 0);
+    ldnq_tensor *dy = tensor2(2, 6, 1);
+    for (int mode = 0; mode < 2; mode++) {
+      LDNQ_CK(ldnq_network_set_training(a, mode));
+      LDNQ_CK(ldnq_network_set_training(b, mode));
+      LDNQ_CK(ldnq_network_forward(a, x, o1));
+      LDNQ_CK(ldnq_network_forward(b, x, o2));
+      float *p, *q;
+      LDNQ_CK(ldnq_tensor_data(o1, &p));
+      LDNQ_CK(ldnq_tensor_data(o2, &q));
+      ck_assert_mem_eq(p, q, 12 * sizeof(float));
+      ck_assert_int_eq(ldnq_network_backward(b, dy, NULL), LDNQ_ERR_STATE);
+      ck_assert_ptr_nonnull(strstr(ldnq_network_errmsg(b), "gradients enabled"));
+      LDNQ_CK(ldnq_network_backward(a, dy, NULL));
+    }
+    ck_assert_int_gt(la.calls, 20);
+    ck_assert_int_eq(la.calls, lb.calls);
+    ck_assert_mem_eq(la.shape, lb.shape, sizeof la.shape);
+    float ra[512], rb[512];
+    LDNQ_CK(ldnq_network_read(a, "layer1.0.bn1.running_var", ra, archs[k] == LDNQ_ARCH_RESNET20 ? 16 : 64));
+    LDNQ_CK(ldnq_network_read(b, "layer1.0.bn1.running_var", rb, archs[k] == LDNQ_ARCH_RESNET20 ? 16 : 64));
+    ck_assert_mem_eq(ra, rb, (archs[k] == LDNQ_ARCH_RESNET20 ? 16 : 64) * sizeof(float));
+    /* Back on: backward works again after a new forward. */
+    LDNQ_CK(ldnq_network_set_grad_enabled(b, 1));
+    LDNQ_CK(ldnq_network_forward(b, x, o2));
+    LDNQ_CK(ldnq_network_backward(b, dy, NULL));
+    ldnq_tensor_free(x);
+    ldnq_tensor_free(o1);
+    ldnq_tensor_free(o2);
+    ldnq_tensor_free(dy);
+    ldnq_network_free(a);
+    ldnq_network_free(b);
+  }
+}
+END_TEST
+
 START_TEST(alloc_failures_are_clean) {
   long before, after;
   LDNQ_CK(ldnq_debug_live_allocations(&before));
@@ -733,6 +788,7 @@ static Suite *nn_suite(void) {
   tcase_add_test(tc, clone_is_independent);
   tcase_add_test(tc, init_schemes);
   tcase_add_test(tc, grads_accumulate_and_shapes_change);
+  tcase_add_test(tc, grad_disabled_is_lean_and_equal);
   tcase_add_test(tc, alloc_failures_are_clean);
   suite_add_tcase(s, tc);
   return s;

@@ -241,6 +241,10 @@ static const struct {
     {9, 32, 12, 32, 3, 2, 1},
     {4, 128, 12, 128, 1, 2, 0},
     {2, 64, 6, 128, 3, 1, 1}, /* > 64K weights: dW not transposed */
+    {2, 16, 48, 8, 3, 1, 1},  /* cols > 2^18 floats: two slabs of output rows */
+    {2, 16, 100, 4, 3, 2, 1}, /* slabs, strided */
+    {2, 3, 96, 8, 7, 2, 3},   /* slabs, ResNet stem */
+    {2, 64, 40, 16, 1, 1, 0}, /* pointwise, one image per sgemm: x used as cols */
 };
 
 START_TEST(conv_threaded_matches_naive) {

@@ -8,6 +8,7 @@
 #include "ldnq/experimental.h"
 #include "ops/ops.h"
 #include "quant/quant_internal.h"
+#include "train/sgd.h"
 #include "testutil.h"
 
 /* ---- tiny .npy (float64, C order) and cases.json readers ---- */
@@ -724,6 +725,362 @@ START_TEST(allocation_failures_leak_nothing) {
 }
 END_TEST
 
+/* ---- Whole-network pipeline on a tiny ResNet20 (1 channel) ----
+ * 16 random 1x16x16 images keep the suite fast: the cascade runs a few
+ * ResNet20 forward/backward passes for each of its 20+ layers. */
+static int rand_sample(void *ud, int64_t index, float *image, int32_t *label) {
+  (void)ud;
+  tu_fill_uniform(image, 16 * 16, (uint64_t)index + 100, -1, 1);
+  *label = (int32_t)(index % 10);
+  return 0;
+}
+
+typedef struct run_fixture {
+  ldnq_network *net, *orig;
+  ldnq_dataset *ds;
+  ldnq_loader *eval;
+  ldnq_quantizer *q;
+} run_fixture;
+
+static void fixture_open(run_fixture *f) {
+  LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 10, &f->net));
+  LDNQ_CK(ldnq_network_reset_parameters(f->net, 5));
+  LDNQ_CK(ldnq_network_clone(f->net, &f->orig));
+  LDNQ_CK(ldnq_dataset_create_callback(16, 1, 16, 16, 10, rand_sample, NULL, &f->ds));
+  LDNQ_CK(ldnq_loader_create(f->ds, 8, &f->eval));
+  LDNQ_CK(ldnq_quantizer_create(&f->q));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_HESSIAN_BATCHES, 4));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_BATCH, 8));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_MAX_EPOCHS, 1));
+}
+
+static void fixture_close(run_fixture *f) {
+  ldnq_quantizer_free(f->q);
+  ldnq_loader_free(f->eval);
+  ldnq_dataset_free(f->ds);
+  ldnq_network_free(f->orig);
+  ldnq_network_free(f->net);
+}
+
+static float *read_entry(const ldnq_network *net, const char *name, int64_t *n) {
+  int nd;
+  int64_t shape[LDNQ_MAX_DIMS];
+  LDNQ_CK(ldnq_network_tensor_info(net, name, NULL, &nd, shape));
+  *n = 1;
+  for (int d = 0; d < nd; d++) *n *= shape[d];
+  float *v = malloc((size_t)*n * sizeof *v);
+  LDNQ_CK(ldnq_network_read(net, name, v, *n));
+  return v;
+}
+
+/* Values of entry `name` in a and b are identical. */
+static int same_entry(const ldnq_network *a, const ldnq_network *b, const char *name) {
+  int64_t n1, n2;
+  float *x = read_entry(a, name, &n1), *y = read_entry(b, name, &n2);
+  int same = n1 == n2 && memcmp(x, y, (size_t)n1 * sizeof *x) == 0;
+  free(x);
+  free(y);
+  return same;
+}
+
+static int cmp_float(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+static int distinct_values(const ldnq_network *net, const char *name) {
+  int64_t n;
+  float *v = read_entry(net, name, &n);
+  qsort(v, (size_t)n, sizeof *v, cmp_float);
+  int d = n > 0;
+  for (int64_t i = 1; i < n; i++) d += v[i] != v[i - 1];
+  free(v);
+  return d;
+}
+
+typedef struct run_log {
+  int calls[5];
+  int cancel_layer;     /* cancel at the first ADMM iteration of this layer */
+  int fc_changed_after_first; /* cascade after layer 0 trained fc */
+  ldnq_network *net, *orig;
+} run_log;
+
+static int run_progress(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step,
+                        double value) {
+  run_log *g = ud;
+  ck_assert(layer >= 0 && layer < n && phase >= 0 && phase <= 4);
+  g->calls[phase]++;
+  if (phase == LDNQ_PHASE_CASCADE) ck_assert(step >= 1 && isfinite(value) && value >= 0);
+  if (phase == LDNQ_PHASE_LAYER_DONE && layer == 0)
+    g->fc_changed_after_first = !same_entry(g->net, g->orig, "fc.weight");
+  return phase == LDNQ_PHASE_ADMM && layer == g->cancel_layer;
+}
+
+START_TEST(run_quantizes_network) {
+  run_fixture f;
+  fixture_open(&f);
+  run_log g = {{0}, -1, 0, f.net, f.orig};
+  ldnq_quant_report *rep = NULL;
+  LDNQ_CK(ldnq_quantizer_run(f.q, f.net, f.ds, f.eval, run_progress, &g, &rep));
+  int nl, nr;
+  LDNQ_CK(ldnq_network_layer_count(f.net, &nl));
+  LDNQ_CK(ldnq_quant_report_layer_count(rep, &nr));
+  ck_assert_int_eq(nl, nr);
+  ck_assert_int_ge(nl, 20);
+  ck_assert_int_eq(g.calls[LDNQ_PHASE_LAYER_DONE], nl);
+  ck_assert_int_eq(g.calls[LDNQ_PHASE_HESSIAN], 4 * nl);
+  ck_assert_int_gt(g.calls[LDNQ_PHASE_ADMM], nl);
+  ck_assert_int_gt(g.calls[LDNQ_PHASE_CASCADE], 0);
+  ck_assert(g.fc_changed_after_first); /* later layers are trained by the cascade */
+  for (int L = 0; L < nl; L++) {
+    const char *name, *rname;
+    const ldnq_layer_result *res;
+    LDNQ_CK(ldnq_network_layer_name(f.net, L, &name));
+    LDNQ_CK(ldnq_quant_report_layer_name(rep, L, &rname));
+    ck_assert_str_eq(name, rname);
+    LDNQ_CK(ldnq_quant_report_layer_result(rep, L, &res));
+    ck_assert_ptr_nonnull(res);
+    int64_t nw, nb, epochs;
+    LDNQ_CK(ldnq_layer_result_get_int(res, LDNQ_R_WEIGHT_COUNT, &nw));
+    LDNQ_CK(ldnq_layer_result_get_int(res, LDNQ_R_BIAS_COUNT, &nb));
+    LDNQ_CK(ldnq_quant_report_layer_int(rep, L, LDNQ_QR_CASCADE_EPOCHS, &epochs));
+    ck_assert_int_eq(epochs, 1); /* the cap */
+    int64_t steps;
+    LDNQ_CK(ldnq_quant_report_layer_int(rep, L, LDNQ_QR_CASCADE_BATCHES, &steps));
+    ck_assert_int_eq(steps, 2); /* 16 images, batch 8 */
+    /* After the WHOLE run the network still holds exactly this layer's
+     * alpha x codes: later cascades left it frozen. */
+    char wn[256];
+    snprintf(wn, sizeof wn, "%s.weight", name);
+    float *qw = malloc((size_t)nw * sizeof *qw);
+    int64_t n;
+    float *cur = read_entry(f.net, wn, &n);
+    ck_assert_int_eq(n, nw);
+    LDNQ_CK(ldnq_layer_result_weights(res, qw, nw));
+    ck_assert_msg(memcmp(qw, cur, (size_t)nw * sizeof *qw) == 0, "%s changed after quantization", wn);
+    ck_assert(!same_entry(f.net, f.orig, wn));
+    double e0, e;
+    LDNQ_CK(ldnq_layer_result_get_double(res, LDNQ_R_ERROR_INITIAL, &e0));
+    LDNQ_CK(ldnq_layer_result_get_double(res, LDNQ_R_ERROR, &e));
+    ck_assert(isfinite(e) && e <= e0);
+    if (nb) {
+      float *qb = malloc((size_t)nb * sizeof *qb);
+      snprintf(wn, sizeof wn, "%s.bias", name);
+      float *cb = read_entry(f.net, wn, &n);
+      LDNQ_CK(ldnq_layer_result_bias(res, qb, nb));
+      ck_assert(memcmp(qb, cb, (size_t)nb * sizeof *qb) == 0);
+      free(qb);
+      free(cb);
+    }
+    free(qw);
+    free(cur);
+  }
+  /* BN stays float and was re-estimated (training-mode cascade). */
+  ck_assert(!same_entry(f.net, f.orig, "bn1.running_mean"));
+  ck_assert(!same_entry(f.net, f.orig, "bn1.weight"));
+  double top1, top5, secs;
+  LDNQ_CK(ldnq_quant_report_summary(rep, &top1, &top5, &secs));
+  ck_assert(top1 >= 0 && top1 <= 100 && top5 >= top1 && secs > 0);
+  int training, trainable;
+  LDNQ_CK(ldnq_network_get_training(f.net, &training));
+  ck_assert_int_eq(training, 0);
+  LDNQ_CK(ldnq_network_get_trainable(f.net, "conv1.weight", &trainable));
+  ck_assert_int_eq(trainable, 1);
+  /* JSON and table. */
+  char *js = NULL, *tab = NULL;
+  LDNQ_CK(ldnq_quant_report_json(rep, &js));
+  ck_assert_ptr_nonnull(strstr(js, "\"name\": \"conv1\""));
+  ck_assert_ptr_nonnull(strstr(js, "\"name\": \"fc\""));
+  ck_assert_ptr_nonnull(strstr(js, "\"cascade_epochs\""));
+  ck_assert(js[0] == '{' && js[strlen(js) - 1] == '}');
+  LDNQ_CK(ldnq_quant_report_table(rep, &tab));
+  ck_assert_ptr_nonnull(strstr(tab, "layer1.0.conv1"));
+  ldnq_quant_string_free(js);
+  ldnq_quant_string_free(tab);
+  /* Packed checkpoint round trip: codes and alpha kept, same outputs. */
+  ldnq_checkpoint *ck = NULL, *back = NULL;
+  LDNQ_CK(ldnq_quant_report_checkpoint(rep, f.net, &ck));
+  const char *path = tu_tmppath("quant_run.ldnq");
+  LDNQ_CK(ldnq_checkpoint_save(ck, path, LDNQ_FORMAT_LDNQ_PACKED));
+  LDNQ_CK(ldnq_checkpoint_load(path, &back));
+  int lv;
+  float alpha;
+  const ldnq_layer_result *r0;
+  LDNQ_CK(ldnq_quant_report_layer_result(rep, 0, &r0));
+  double a0;
+  LDNQ_CK(ldnq_layer_result_get_double(r0, LDNQ_R_ALPHA, &a0));
+  LDNQ_CK(ldnq_checkpoint_get_quantized(back, "conv1.weight", &lv, &alpha, NULL, 0));
+  ck_assert_int_eq(lv, 3);
+  ck_assert(alpha == (float)a0);
+  ck_assert_int_eq(ldnq_checkpoint_get_quantized(back, "bn1.weight", &lv, &alpha, NULL, 0),
+                   LDNQ_ERR_INVALID_ARG);
+  /* Every entry reads back as the network's values (packed ones as
+   * alpha x code), in state-dict order. */
+  int cnt, ckn;
+  LDNQ_CK(ldnq_network_tensor_count(f.net, &cnt));
+  LDNQ_CK(ldnq_checkpoint_count(back, &ckn));
+  ck_assert_int_eq(cnt, ckn);
+  int packed = 0;
+  for (int i = 0; i < cnt; i++) {
+    const char *name, *cname;
+    LDNQ_CK(ldnq_network_tensor_name(f.net, i, &name));
+    LDNQ_CK(ldnq_checkpoint_name(back, i, &cname));
+    ck_assert_str_eq(name, cname);
+    int64_t n;
+    float *v = read_entry(f.net, name, &n), *c = malloc((size_t)n * sizeof *c);
+    LDNQ_CK(ldnq_checkpoint_read(back, name, c, n));
+    ck_assert_msg(memcmp(v, c, (size_t)n * sizeof *c) == 0, "%s differs after the .ldnq round trip",
+                  name);
+    ldnq_dtype dt;
+    LDNQ_CK(ldnq_checkpoint_info(back, name, &dt, NULL, NULL));
+    packed += dt == LDNQ_DTYPE_QUANTIZED;
+    free(v);
+    free(c);
+  }
+  ck_assert_int_eq(packed, nl + 1); /* every layer weight and the fc bias */
+  /* A network that no longer holds alpha x codes is refused. */
+  float one = 0.123f;
+  int64_t n1;
+  float *w0 = read_entry(f.net, "conv1.weight", &n1);
+  w0[0] = one;
+  LDNQ_CK(ldnq_network_write(f.net, "conv1.weight", w0, n1));
+  ldnq_checkpoint *bad = NULL;
+  ck_assert_int_eq(ldnq_quant_report_checkpoint(rep, f.net, &bad), LDNQ_ERR_STATE);
+  free(w0);
+  ldnq_checkpoint_free(ck);
+  ldnq_checkpoint_free(back);
+  ldnq_quant_report_free(rep);
+  fixture_close(&f);
+}
+END_TEST
+
+START_TEST(run_cancel_and_skip) {
+  run_fixture f;
+  fixture_open(&f);
+  /* Cancel inside the ADMM of layer 2. */
+  run_log g = {{0}, 2, 0, f.net, f.orig};
+  ldnq_quant_report *rep = (ldnq_quant_report *)0x1;
+  ldnq_network *before = NULL;
+  ck_assert_int_eq(ldnq_quantizer_run(f.q, f.net, f.ds, NULL, run_progress, &g, &rep),
+                   LDNQ_ERR_CANCELLED);
+  ck_assert_ptr_null(rep);
+  ck_assert_int_eq(g.calls[LDNQ_PHASE_LAYER_DONE], 2);
+  const char *l2;
+  LDNQ_CK(ldnq_network_layer_name(f.net, 2, &l2));
+  char wn[256];
+  snprintf(wn, sizeof wn, "%s.weight", l2);
+  /* Layers 0 and 1 hold at most 3 distinct values; layer 2 (cancelled in
+   * its ADMM) was not written: still many. */
+  ck_assert_int_le(distinct_values(f.net, "conv1.weight"), 3);
+  ck_assert_int_gt(distinct_values(f.net, wn), 3);
+  /* Consistent and usable: eval mode, no tap, forward works. */
+  int training;
+  LDNQ_CK(ldnq_network_get_training(f.net, &training));
+  ck_assert_int_eq(training, 0);
+  int64_t xs[4] = {2, 1, 16, 16}, ys[2] = {2, 10};
+  ldnq_tensor *x = NULL, *y = NULL;
+  LDNQ_CK(ldnq_tensor_create(4, xs, &x));
+  LDNQ_CK(ldnq_tensor_create(2, ys, &y));
+  LDNQ_CK(ldnq_network_forward(f.net, x, y));
+
+  /* Skip first and last layers, no cascade: they stay bit-identical. */
+  LDNQ_CK(ldnq_network_clone(f.orig, &before));
+  LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_QUANTIZE_FIRST, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_QUANTIZE_LAST, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_CASCADE, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_LEVELS, 5));
+  LDNQ_CK(ldnq_quantizer_run(f.q, before, f.ds, NULL, NULL, NULL, &rep));
+  int nl;
+  LDNQ_CK(ldnq_quant_report_layer_count(rep, &nl));
+  int64_t quantized;
+  const ldnq_layer_result *res;
+  LDNQ_CK(ldnq_quant_report_layer_int(rep, 0, LDNQ_QR_QUANTIZED, &quantized));
+  ck_assert_int_eq(quantized, 0);
+  LDNQ_CK(ldnq_quant_report_layer_result(rep, 0, &res));
+  ck_assert_ptr_null(res);
+  LDNQ_CK(ldnq_quant_report_layer_int(rep, nl - 1, LDNQ_QR_QUANTIZED, &quantized));
+  ck_assert_int_eq(quantized, 0);
+  LDNQ_CK(ldnq_quant_report_layer_int(rep, 1, LDNQ_QR_QUANTIZED, &quantized));
+  ck_assert_int_eq(quantized, 1);
+  ck_assert(same_entry(before, f.orig, "conv1.weight"));
+  ck_assert(same_entry(before, f.orig, "fc.weight"));
+  ck_assert(same_entry(before, f.orig, "fc.bias"));
+  ck_assert(same_entry(before, f.orig, "bn1.weight")); /* no cascade: BN untouched */
+  ck_assert(!same_entry(before, f.orig, "layer1.0.conv1.weight"));
+  int64_t epochs;
+  LDNQ_CK(ldnq_quant_report_layer_int(rep, 1, LDNQ_QR_CASCADE_EPOCHS, &epochs));
+  ck_assert_int_eq(epochs, 0);
+  ldnq_quant_report_free(rep);
+  /* Bad arguments. */
+  ck_assert_int_eq(ldnq_quantizer_run(f.q, NULL, f.ds, NULL, NULL, NULL, &rep), LDNQ_ERR_INVALID_ARG);
+  ck_assert_int_eq(ldnq_quantizer_run(f.q, f.net, NULL, NULL, NULL, NULL, &rep), LDNQ_ERR_INVALID_ARG);
+  ldnq_network_free(before);
+  ldnq_tensor_free(x);
+  ldnq_tensor_free(y);
+  fixture_close(&f);
+}
+END_TEST
+
+/* ---- Internal SGD (lib/train/sgd.c), PyTorch's update rule ---- */
+START_TEST(sgd_matches_pytorch_rule) {
+  for (int nesterov = 0; nesterov <= 1; nesterov++) {
+    ldnq_network *net = NULL;
+    LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 10, &net));
+    LDNQ_CK(ldnq_network_set_training(net, 1));
+    LDNQ_CK(ldnq_network_set_trainable(net, "layer1.0.conv1.weight", 0));
+    int64_t xs[4] = {2, 1, 8, 8}, ys[2] = {2, 10};
+    ldnq_tensor *x = rand_tensor(4, xs, 31), *y = NULL, *dy = rand_tensor(2, ys, 32);
+    LDNQ_CK(ldnq_tensor_create(2, ys, &y));
+    LDNQ_CK(ldnq_network_forward(net, x, y));
+    LDNQ_CK(ldnq_network_backward(net, dy, NULL));
+    const char *names[3] = {"conv1.weight", "fc.bias", "layer1.0.conv1.weight"};
+    float *p0[3], *g[3];
+    int64_t n[3];
+    for (int k = 0; k < 3; k++) {
+      p0[k] = read_entry(net, names[k], &n[k]);
+      ldnq_tensor *gt = NULL;
+      LDNQ_CK(ldnq_network_get_grad(net, names[k], &gt));
+      g[k] = malloc((size_t)n[k] * sizeof(float));
+      LDNQ_CK(ldnq_tensor_read(gt, g[k], n[k]));
+      ldnq_tensor_free(gt);
+    }
+    const float lr = 0.1f, mom = 0.9f, wd = 0.01f;
+    ldnq__sgd sgd;
+    ck_assert_int_eq(ldnq__sgd_init_network(&sgd, net, mom, wd, nesterov), LDNQ_OK);
+    /* Two steps with the same gradient: the second uses the momentum buffer. */
+    ck_assert_int_eq(ldnq__sgd_step_network(&sgd, net, lr), LDNQ_OK);
+    ck_assert_int_eq(ldnq__sgd_step_network(&sgd, net, lr), LDNQ_OK);
+    int nonzero = 0;
+    for (int k = 0; k < 3; k++) {
+      float *p2 = read_entry(net, names[k], &n[k]);
+      for (int64_t i = 0; i < n[k]; i++) {
+        float p = p0[k][i], d = g[k][i] + wd * p, b = d;
+        p -= lr * (nesterov ? d + mom * b : b);
+        d = g[k][i] + wd * p;
+        b = mom * b + d;
+        p -= lr * (nesterov ? d + mom * b : b);
+        if (k == 2) {
+          ck_assert(p2[i] == p0[k][i]); /* frozen */
+        } else {
+          ck_assert_msg(fabsf(p2[i] - p) <= 1e-6f * (1 + fabsf(p)), "%s[%lld] %g vs %g", names[k],
+                        (long long)i, p2[i], p);
+          nonzero += g[k][i] != 0;
+        }
+      }
+      free(p2);
+      free(p0[k]);
+      free(g[k]);
+    }
+    ck_assert_int_gt(nonzero, 10);
+    ldnq__sgd_free(&sgd);
+    ldnq_tensor_free(x);
+    ldnq_tensor_free(y);
+    ldnq_tensor_free(dy);
+    ldnq_network_free(net);
+  }
+}
+END_TEST
+
 static Suite *quant_suite(void) {
   Suite *s = suite_create("quant");
   TCase *tc = tcase_create("quant");
@@ -739,6 +1096,12 @@ static Suite *quant_suite(void) {
   tcase_add_test(tc, options_bounds);
   tcase_add_test(tc, allocation_failures_leak_nothing);
   suite_add_tcase(s, tc);
+  TCase *tr = tcase_create("run");
+  tcase_set_timeout(tr, 300);
+  tcase_add_test(tr, run_quantizes_network);
+  tcase_add_test(tr, run_cancel_and_skip);
+  tcase_add_test(tr, sgd_matches_pytorch_rule);
+  suite_add_tcase(s, tr);
   return s;
 }
 

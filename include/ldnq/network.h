@@ -104,6 +104,16 @@ LDNQ_API ldnq_status ldnq_network_set_training(ldnq_network *net,
 LDNQ_API ldnq_status ldnq_network_get_training(const ldnq_network *net,
                                                int *training);
 
+/* Gradient tracking (default 1). With 0, like torch.no_grad(), forward
+ * keeps nothing for backward and needs far less memory (four buffers of the
+ * largest activation instead of every activation); a backward after such a
+ * forward fails with LDNQ_ERR_STATE. Modes and the tap work as usual. Not
+ * copied by ldnq_network_clone (a clone starts with 1). */
+LDNQ_API ldnq_status ldnq_network_set_grad_enabled(ldnq_network *net,
+                                                   int enabled);
+LDNQ_API ldnq_status ldnq_network_get_grad_enabled(const ldnq_network *net,
+                                                   int *enabled);
+
 /* Forward pass. `input` is [N, in_channels, H, W] (H, W large enough for
  * the architecture); `output` is a caller tensor with N*num_classes
  * elements, reshaped to [N, num_classes] and overwritten with the logits.

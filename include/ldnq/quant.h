@@ -16,6 +16,8 @@
 #include "common.h"
 #include "tensor.h"
 #include "network.h"
+#include "data.h"
+#include "io.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -177,6 +179,127 @@ LDNQ_API ldnq_status ldnq_layer_result_bias_codes(const ldnq_layer_result *r,
  * n must equal l1 * l2 (= weight + bias counts). Read-only. */
 LDNQ_API ldnq_status ldnq_layer_result_matrix(const ldnq_layer_result *r,
                                               double *dst, int64_t n);
+
+/* ---- Whole-network pipeline (ALGORITHM 1-5) ----
+ *
+ * ldnq_quantizer_run quantizes `net` in place, layer by layer in
+ * state-dict order (ldnq_network_layer_*). For each layer L:
+ *   1. Hessian: LDNQ_Q_HESSIAN_BATCHES batches of LDNQ_Q_HESSIAN_BATCH_SIZE
+ *      images from a loader over `calib` (shuffled, incomplete last batch
+ *      dropped, augmenting transform; epochs repeat if one is too short),
+ *      run through the PARTLY QUANTIZED `net` in eval mode; the input of
+ *      layer L is taken with the network tap and fed to the same solver as
+ *      ldnq_quantizer_solve_conv / _solve_linear.
+ *   2. ADMM; layer L's weights (and the linear bias) become alpha x codes.
+ *   3. Cascade (LDNQ_Q_CASCADE): SGD on the MSE between the logits of `net`
+ *      and those of a copy of the original full-precision network, both in
+ *      training mode, over a loader of LDNQ_Q_CASCADE_BATCH (shuffled,
+ *      drop-last, augmenting). Trainable: every batch-norm weight and bias
+ *      plus every parameter after layer L in state-dict order; layer L and
+ *      the layers before it stay frozen. Early stop per ALGORITHM 4 (the
+ *      running mean of the loss, checked at batch indices that are
+ *      multiples of 10; 3 strikes), at most LDNQ_Q_CASCADE_MAX_EPOCHS.
+ *   4. Evaluation on `eval` if LDNQ_Q_EVAL_PER_LAYER.
+ * At the end `net` is evaluated on `eval` (if given) and left in eval
+ * mode with its trainable flags all set to 1 and no tap.
+ *
+ * `calib` (the limited set) and `eval` are borrowed; `eval` may be NULL.
+ * Loaders are made over `calib` with the dataset's preset transforms
+ * (augmentation on) and seed LDNQ_Q_SEED.
+ *
+ * On failure or cancellation `net` stays consistent: layers already done
+ * are quantized, the rest hold their (possibly cascade-updated) floats;
+ * the caller gets no report. */
+
+typedef enum ldnq_quant_phase {
+  LDNQ_PHASE_HESSIAN = 0,    /* step: batch read; value: unused (0) */
+  LDNQ_PHASE_ADMM = 1,       /* step: ADMM iteration; value: its error */
+  LDNQ_PHASE_CASCADE = 2,    /* step: SGD batch (from 1); value: running
+                                mean loss */
+  LDNQ_PHASE_EVAL = 3,       /* while evaluating: step = batches done,
+                                value NaN; after a per-layer evaluation one
+                                more call with step 0, value = top-1 */
+  LDNQ_PHASE_LAYER_DONE = 4  /* step: 0; value: seconds of the layer */
+} ldnq_quant_phase;
+
+/* Progress of ldnq_quantizer_run: layer index in [0, num_layers), the
+ * phase and its figures. Return 0 to go on, nonzero to cancel
+ * (LDNQ_ERR_CANCELLED). Runs on the calling thread. */
+typedef int (*ldnq_quant_progress_fn)(void *user_data, int layer, int num_layers,
+                                      ldnq_quant_phase phase, int64_t step,
+                                      double value);
+
+typedef struct ldnq_quant_report ldnq_quant_report;
+
+/* Quantizes `net` in place (see above). progress may be NULL. On success
+ * the caller owns *out (ldnq_quant_report_free). */
+LDNQ_API ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net,
+                                        ldnq_dataset *calib, ldnq_loader *eval,
+                                        ldnq_quant_progress_fn progress,
+                                        void *user_data,
+                                        ldnq_quant_report **out);
+
+/* ---- Report of a run (all read-only) ---- */
+typedef enum ldnq_report_attr {
+  LDNQ_QR_QUANTIZED = 0,      /* int 0/1: layer skipped by QUANTIZE_FIRST/LAST */
+  LDNQ_QR_CASCADE_EPOCHS = 1, /* int: epochs of its cascade (0 if none) */
+  LDNQ_QR_CASCADE_BATCHES = 2, /* int: SGD steps of its cascade */
+  LDNQ_QR_SECONDS = 100,      /* real: wall time of the layer (all phases) */
+  LDNQ_QR_CASCADE_LOSS = 101, /* real: last running mean loss (NaN if none) */
+  LDNQ_QR_TOP1 = 102,         /* real: accuracy after the layer, percent
+                                 (NaN unless evaluated) */
+  LDNQ_QR_TOP5 = 103
+} ldnq_report_attr;
+
+LDNQ_API void ldnq_quant_report_free(ldnq_quant_report *r);
+/* Number of weight layers (quantized or not). */
+LDNQ_API ldnq_status ldnq_quant_report_layer_count(const ldnq_quant_report *r,
+                                                   int *count);
+/* Layer name ("layer1.0.conv1", "fc"); owned by the report. */
+LDNQ_API ldnq_status ldnq_quant_report_layer_name(const ldnq_quant_report *r,
+                                                  int index, const char **name);
+/* The solver's result for the layer (alpha, codes, errors, iterations...),
+ * owned by the report; NULL for a layer that was not quantized. */
+LDNQ_API ldnq_status ldnq_quant_report_layer_result(
+    const ldnq_quant_report *r, int index, const ldnq_layer_result **result);
+LDNQ_API ldnq_status ldnq_quant_report_layer_int(const ldnq_quant_report *r,
+                                                 int index,
+                                                 ldnq_report_attr attr,
+                                                 int64_t *value);
+LDNQ_API ldnq_status ldnq_quant_report_layer_double(const ldnq_quant_report *r,
+                                                    int index,
+                                                    ldnq_report_attr attr,
+                                                    double *value);
+/* Final accuracy on `eval` (NaN without one) and total seconds; any
+ * pointer may be NULL. */
+LDNQ_API ldnq_status ldnq_quant_report_summary(const ldnq_quant_report *r,
+                                               double *top1, double *top5,
+                                               double *seconds);
+/* The report as JSON:
+ *   {"levels": L, "top1": x|null, "top5": x|null, "seconds": s,
+ *    "layers": [{"name", "quantized", "levels", "alpha", "error_initial",
+ *                "error", "iterations", "rho_fallback", "cascade_epochs",
+ *                "cascade_loss", "seconds", "top1", "top5"}, ...]}
+ * (NaN as null), or as a fixed-width text table. *out is a new
+ * NUL-terminated string the caller frees with ldnq_quant_string_free. */
+LDNQ_API ldnq_status ldnq_quant_report_json(const ldnq_quant_report *r,
+                                            char **out);
+LDNQ_API ldnq_status ldnq_quant_report_table(const ldnq_quant_report *r,
+                                             char **out);
+/* Frees a string from ldnq_quant_report_json/_table. Accepts NULL. */
+LDNQ_API void ldnq_quant_string_free(char *s);
+
+/* Checkpoint of a quantized network: every state-dict entry of `net` in
+ * order (num_batches_tracked as int64), the weights (and linear bias) of
+ * the layers the report quantized as packed entries (levels, alpha,
+ * codes; ldnq_checkpoint_add_quantized), everything else float32. A layer
+ * whose alpha is 0 (all-zero weights) is stored as floats. `net` must
+ * still hold exactly alpha x codes for those layers (else LDNQ_ERR_STATE).
+ * Save it with ldnq_checkpoint_save (.ldnq packs, .pth dequantizes).
+ * The caller owns *out. */
+LDNQ_API ldnq_status ldnq_quant_report_checkpoint(const ldnq_quant_report *r,
+                                                  const ldnq_network *net,
+                                                  ldnq_checkpoint **out);
 
 #ifdef __cplusplus
 }

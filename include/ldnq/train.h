@@ -12,6 +12,7 @@
 #include "common.h"
 #include "tensor.h"
 #include "network.h"
+#include "data.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -81,6 +82,64 @@ LDNQ_API ldnq_status ldnq_trainer_param_type(ldnq_train_param param, int *is_int
  * `batches_per_epoch` (>= 1) batches. Read-only. */
 LDNQ_API ldnq_status ldnq_trainer_lr(const ldnq_trainer *t, int64_t epoch, int64_t batch,
                                      int64_t batches_per_epoch, double *lr);
+
+/* ---- Running ---- */
+
+/* Called after every training batch with the 0-based epoch and batch, the
+ * batches per epoch and the batch's mean loss. Return 0 to continue,
+ * nonzero to stop (ldnq_trainer_run then fails with LDNQ_ERR_CANCELLED,
+ * keeping the files of the last finished epoch). Runs on the caller's
+ * thread. */
+typedef int (*ldnq_train_progress_fn)(void *user_data, int64_t epoch, int64_t batch,
+                                      int64_t batches, double loss);
+/* Called after every epoch (after its files are written): 0-based epoch,
+ * mean training loss, training top-1 and test top-1 in percent (-1 when
+ * there is no test set), seconds of the epoch. Nonzero cancels. */
+typedef int (*ldnq_train_epoch_fn)(void *user_data, int64_t epoch, double loss,
+                                   double train_top1, double test_top1, double seconds);
+/* fn NULL removes the callback. user_data is borrowed. */
+LDNQ_API ldnq_status ldnq_trainer_set_progress(ldnq_trainer *t, ldnq_train_progress_fn fn,
+                                               void *user_data);
+LDNQ_API ldnq_status ldnq_trainer_set_epoch_callback(ldnq_trainer *t,
+                                                     ldnq_train_epoch_fn fn,
+                                                     void *user_data);
+
+/* Trains `net` (its current weights are the start) on `train` with the
+ * augmenting transform of the dataset's preset, shuffled each epoch from
+ * LDNQ_T_SEED, and evaluates top-1 on `test` (may be NULL) with the
+ * evaluation transform after each epoch. The network must fit the data
+ * (in_channels, num_classes). Both datasets are borrowed for the call.
+ *
+ * Files (when out_path is not NULL; format from its extension, see
+ * ldnq_format_from_path; each written atomically after every epoch):
+ *   out_path           the network of the best test top-1 so far (of the
+ *                      last epoch when test is NULL)
+ *   out_path ".last"   the network after the last finished epoch
+ *   out_path ".state"  optimizer state: finished epochs, best top-1, SGD
+ *                      momentum buffers
+ * resume = 1 continues from "<out_path>.state" and "<out_path>.last" if
+ * they exist (they must match this run's network, epochs and batch;
+ * else LDNQ_ERR_FORMAT); a run whose epochs are all done only reports.
+ * On return `net` holds the weights of the last finished epoch, in eval
+ * mode. */
+LDNQ_API ldnq_status ldnq_trainer_run(ldnq_trainer *t, ldnq_network *net,
+                                      ldnq_dataset *train, ldnq_dataset *test,
+                                      const char *out_path, int resume);
+
+/* Figures of the last run (also of a failed or cancelled one, as far as
+ * it got). */
+typedef enum ldnq_train_result {
+  LDNQ_TR_EPOCHS_DONE = 0, /* finished epochs, resumed ones included */
+  LDNQ_TR_BEST_TOP1 = 1,   /* best test top-1 (%), -1 without test set */
+  LDNQ_TR_LAST_TOP1 = 2,   /* test top-1 of the last epoch (%), or -1 */
+  LDNQ_TR_LAST_LOSS = 3,   /* mean training loss of the last epoch */
+  LDNQ_TR_SECONDS = 4,     /* wall time of this call */
+  LDNQ_TR_EPOCH_SECONDS = 5, /* mean wall time of the epochs run now */
+  LDNQ_TR_TRAIN_TOP1 = 6   /* training top-1 of the last epoch (%) */
+} ldnq_train_result;
+/* Read-only. */
+LDNQ_API ldnq_status ldnq_trainer_result(const ldnq_trainer *t, ldnq_train_result what,
+                                         double *value);
 
 #ifdef __cplusplus
 }

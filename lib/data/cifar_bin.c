@@ -31,6 +31,29 @@ static int is_dir(const char *p) {
   return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+ldnq_status ldnq__cifar_bin_append(const char *path, const uint8_t *d, size_t n, uint8_t **pix,
+                                   int32_t **labels, int64_t *count) {
+  if (n == 0 || n % REC != 0)
+    return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': %zu bytes is not a whole number of %d-byte records%s",
+                      path, n, REC, n % REC ? " (truncated?)" : "");
+  int64_t k = (int64_t)(n / REC);
+  uint8_t *np = ldnq__realloc(*pix, (size_t)(*count + k) * 3072);
+  if (np) *pix = np;
+  int32_t *nl = np ? ldnq__realloc(*labels, (size_t)(*count + k) * sizeof(int32_t)) : NULL;
+  if (nl) *labels = nl;
+  if (!np || !nl) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory reading '%s'", path);
+  for (int64_t i = 0; i < k; i++) {
+    const uint8_t *rec = d + (size_t)i * REC;
+    if (rec[0] > 9)
+      return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': record %lld has label %d (CIFAR-10 has 10 classes)",
+                        path, (long long)i, rec[0]);
+    (*labels)[*count + i] = rec[0];
+    memcpy(*pix + (size_t)(*count + i) * 3072, rec + 1, 3072);
+  }
+  *count += k;
+  return LDNQ_OK;
+}
+
 LDNQ_API ldnq_status ldnq_dataset_open_cifar10(const char *dir, ldnq_split split, ldnq_dataset **out) {
   if (!dir || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_dataset_open_cifar10: NULL argument");
   *out = NULL;
@@ -51,31 +74,7 @@ LDNQ_API ldnq_status ldnq_dataset_open_cifar10(const char *dir, ldnq_split split
     size_t n = 0;
     st = ldnq__read_file(path, 0, MAX_FILE_BYTES, &d, &n);
     if (st != LDNQ_OK) break;
-    if (n == 0 || n % REC != 0) {
-      st = ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': %zu bytes is not a whole number of %d-byte records%s",
-                      path, n, REC, n % REC ? " (truncated?)" : "");
-      ldnq__free(d);
-      break;
-    }
-    int64_t k = (int64_t)(n / REC);
-    uint8_t *np = ldnq__realloc(pix, (size_t)(count + k) * 3072);
-    if (np) pix = np;
-    int32_t *nl = np ? ldnq__realloc(labels, (size_t)(count + k) * sizeof(int32_t)) : NULL;
-    if (nl) labels = nl;
-    if (!np || !nl) {
-      st = ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory reading '%s'", path);
-      ldnq__free(d);
-      break;
-    }
-    for (int64_t i = 0; i < k && st == LDNQ_OK; i++) {
-      const uint8_t *rec = d + (size_t)i * REC;
-      if (rec[0] > 9)
-        st = ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': record %lld has label %d (CIFAR-10 has 10 classes)",
-                        path, (long long)i, rec[0]);
-      labels[count + i] = rec[0];
-      memcpy(pix + (size_t)(count + i) * 3072, rec + 1, 3072);
-    }
-    count += k;
+    st = ldnq__cifar_bin_append(path, d, n, &pix, &labels, &count);
     ldnq__free(d);
   }
   ldnq_dataset *ds = NULL;

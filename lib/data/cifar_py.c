@@ -55,19 +55,15 @@ static ldnq_status array_u8(const char *path, const ldnq__pk_node *a, int64_t *r
   return LDNQ_OK;
 }
 
-/* Appends one batch file's samples to pix/labels. */
-static ldnq_status read_batch(const char *path, uint8_t **pix, int32_t **labels, int64_t *count) {
-  uint8_t *buf = NULL;
-  size_t n = 0;
-  ldnq_status st = ldnq__read_file(path, 0, MAX_FILE_BYTES, &buf, &n);
-  if (st != LDNQ_OK) return st;
+ldnq_status ldnq__cifar_py_append(const char *path, const uint8_t *buf, size_t n, uint8_t **pix,
+                                  int32_t **labels, int64_t *count) {
+  ldnq_status st;
   ldnq__pk_doc doc;
   memset(&doc, 0, sizeof doc);
   st = ldnq__pk_parse(buf, n, numpy_globals, &doc);
   if (st != LDNQ_OK) {
     char msg[LDNQ__ERRMSG_SIZE];
     snprintf(msg, sizeof msg, "%s", ldnq__tls_message());
-    ldnq__free(buf);
     return ldnq__fail(NULL, st, "'%s': %s", path, msg);
   }
   const ldnq__pk_node *root = doc.root, *data = ldnq__pk_get(root, "data"), *labs = ldnq__pk_get(root, "labels");
@@ -97,6 +93,16 @@ static ldnq_status read_batch(const char *path, uint8_t **pix, int32_t **labels,
     *count += rows;
   }
   ldnq__pk_free(&doc);
+  return st;
+}
+
+/* Appends one batch file's samples to pix/labels. */
+static ldnq_status read_batch(const char *path, uint8_t **pix, int32_t **labels, int64_t *count) {
+  uint8_t *buf = NULL;
+  size_t n = 0;
+  ldnq_status st = ldnq__read_file(path, 0, MAX_FILE_BYTES, &buf, &n);
+  if (st != LDNQ_OK) return st;
+  st = ldnq__cifar_py_append(path, buf, n, pix, labels, count);
   ldnq__free(buf);
   return st;
 }

@@ -45,6 +45,18 @@ ldnq_status ldnq__read_file(const char *path, int gz, size_t limit, uint8_t **da
 /* Decoders (lib/data/jpeg.c, png.c): RGB8 HWC into *im. */
 ldnq_status ldnq__decode_jpeg(const uint8_t *buf, size_t n, int hint, ldnq__img *im);
 ldnq_status ldnq__decode_png(const uint8_t *buf, size_t n, ldnq__img *im);
+/* IDX images + labels from whole-file buffers (taken over and freed in
+ * every case); the names are only used in messages. */
+ldnq_status ldnq__idx_open_buffers(const char *images_path, uint8_t *img, size_t ni,
+                                   const char *labels_path, uint8_t *lab, size_t nl,
+                                   ldnq_dataset **out);
+/* Appends the records of one CIFAR-10 binary batch file image (n bytes)
+ * to *pix / *labels (grown with ldnq__realloc; caller frees). */
+ldnq_status ldnq__cifar_bin_append(const char *path, const uint8_t *d, size_t n, uint8_t **pix,
+                                   int32_t **labels, int64_t *count);
+/* Same for one CIFAR-10 python batch file image (a pickled dict). */
+ldnq_status ldnq__cifar_py_append(const char *path, const uint8_t *d, size_t n, uint8_t **pix,
+                                  int32_t **labels, int64_t *count);
 /* CIFAR-10 python version (lib/data/cifar_py.c). */
 ldnq_status ldnq__open_cifar10_py(const char *dir, ldnq_split split, ldnq_dataset **out);
 

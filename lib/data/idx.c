@@ -62,19 +62,14 @@ static void idx_destroy(ldnq_dataset *ds) {
 
 static const ldnq__dataset_vt idx_vt = {idx_load, idx_destroy};
 
-LDNQ_API ldnq_status ldnq_dataset_open_idx(const char *images_path, const char *labels_path,
-                                           ldnq_dataset **out) {
-  if (!images_path || !labels_path || !out)
-    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_dataset_open_idx: NULL argument");
+ldnq_status ldnq__idx_open_buffers(const char *images_path, uint8_t *img, size_t ni,
+                                   const char *labels_path, uint8_t *lab, size_t nl,
+                                   ldnq_dataset **out) {
   *out = NULL;
-  uint8_t *img = NULL, *lab = NULL;
-  size_t ni = 0, nl = 0;
   uint32_t idims[3] = {0, 0, 0}, ldims[1] = {0};
   ldnq_dataset *ds = NULL;
   idx_impl *x = NULL;
-  ldnq_status st = ldnq__read_file(images_path, 1, IDX_MAX_BYTES + 16, &img, &ni);
-  if (st == LDNQ_OK) st = ldnq__read_file(labels_path, 1, IDX_MAX_BYTES + 8, &lab, &nl);
-  if (st == LDNQ_OK) st = idx_parse(images_path, img, ni, 3, idims);
+  ldnq_status st = idx_parse(images_path, img, ni, 3, idims);
   if (st == LDNQ_OK) st = idx_parse(labels_path, lab, nl, 1, ldims);
   if (st == LDNQ_OK && idims[0] != ldims[0])
     st = ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s' holds %u images but '%s' %u labels", images_path,
@@ -115,4 +110,20 @@ LDNQ_API ldnq_status ldnq_dataset_open_idx(const char *images_path, const char *
   ldnq__free(img);
   ldnq__free(lab);
   return st;
+}
+
+LDNQ_API ldnq_status ldnq_dataset_open_idx(const char *images_path, const char *labels_path,
+                                           ldnq_dataset **out) {
+  if (!images_path || !labels_path || !out)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_dataset_open_idx: NULL argument");
+  *out = NULL;
+  uint8_t *img = NULL, *lab = NULL;
+  size_t ni = 0, nl = 0;
+  ldnq_status st = ldnq__read_file(images_path, 1, IDX_MAX_BYTES + 16, &img, &ni);
+  if (st == LDNQ_OK) st = ldnq__read_file(labels_path, 1, IDX_MAX_BYTES + 8, &lab, &nl);
+  if (st != LDNQ_OK) {
+    ldnq__free(img);
+    return st;
+  }
+  return ldnq__idx_open_buffers(images_path, img, ni, labels_path, lab, nl, out);
 }

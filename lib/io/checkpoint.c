@@ -14,6 +14,8 @@
 #include "io/wfile.h"
 #include "io/zip.h"
 
+int ldnq__fuzz_skip_crc = 0;
+
 int ldnq__legacy_sniff(const uint8_t *d, size_t size);
 int ldnq__safetensors_sniff(const uint8_t *d, size_t size);
 int ldnq__packed_sniff(const uint8_t *d, size_t size);

@@ -36,6 +36,11 @@ struct ldnq_checkpoint {
   int nmeta, capmeta;
 };
 
+/* Test hook (tests/fuzz): nonzero makes the zip and .ldnq readers ignore
+ * CRC mismatches so mutated inputs reach the parsers behind the check.
+ * Defined in checkpoint.c; 0 unless a fuzz target sets it. */
+extern int ldnq__fuzz_skip_crc;
+
 /* 1 for dtypes held as int64 in memory. */
 int ldnq__dtype_is_int(ldnq_dtype d);
 /* Bytes per element in files (0 for QUANTIZED / unknown). */

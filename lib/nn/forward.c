@@ -64,9 +64,8 @@ static ldnq_status block(ldnq_network *net, nn_block *blk) {
   }
   if (blk->has_ds) {
     if ((st = conv(net, &blk->ds, blk->in))) return st;
-    float *sc = net->gbuf[0]; /* gradient scratch is free during forward */
-    bn(net, &blk->dsbn, &blk->ds, sc);
-    ldnq__add(blk->out_n, blk->out, sc, blk->out);
+    bn(net, &blk->dsbn, &blk->ds, blk->sc);
+    ldnq__add(blk->out_n, blk->out, blk->sc, blk->out);
   } else {
     ldnq__add(blk->out_n, blk->out, blk->in, blk->out);
   }
@@ -92,7 +91,7 @@ ldnq_status nn_forward(ldnq_network *net, const float *x, float *logits) {
   if ((st = tap(net, net->fc_layer, net->gap_y, 2, n, net->fc_in, 1, 1))) return st;
   ldnq__linear_forward(n, net->fc_in, net->num_classes, net->gap_y, net->ent[net->fc_w].data,
                        net->ent[net->fc_b].data, logits);
-  net->fwd_valid = 1;
+  net->fwd_valid = !net->rlean;
   net->fwd_training = net->training;
   return LDNQ_OK;
 }

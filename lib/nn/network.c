@@ -54,6 +54,7 @@ LDNQ_API ldnq_status ldnq_network_create(ldnq_arch arch, int in_channels, int nu
     return st;
   }
   nn_init_params(net, 0);
+  net->grad_enabled = 1;
   *out = net;
   return LDNQ_OK;
 }
@@ -116,6 +117,21 @@ LDNQ_API ldnq_status ldnq_network_get_training(const ldnq_network *net, int *tra
   return LDNQ_OK;
 }
 
+LDNQ_API ldnq_status ldnq_network_set_grad_enabled(ldnq_network *net, int enabled) {
+  if (!net) return NULL_NET("ldnq_network_set_grad_enabled");
+  ldnq__errbuf_clear(&net->err);
+  net->grad_enabled = enabled != 0;
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_network_get_grad_enabled(const ldnq_network *net, int *enabled) {
+  if (!net) return NULL_NET("ldnq_network_get_grad_enabled");
+  if (!enabled)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_network_get_grad_enabled: out is NULL");
+  *enabled = net->grad_enabled;
+  return LDNQ_OK;
+}
+
 LDNQ_API ldnq_status ldnq_network_set_tap(ldnq_network *net, ldnq_tap_fn fn, void *user_data) {
   if (!net) return NULL_NET("ldnq_network_set_tap");
   ldnq__errbuf_clear(&net->err);
@@ -165,7 +181,9 @@ LDNQ_API ldnq_status ldnq_network_backward(ldnq_network *net, const ldnq_tensor 
   if (!grad_output)
     return ldnq__fail(&net->err, LDNQ_ERR_INVALID_ARG, "ldnq_network_backward: grad_output is NULL");
   if (!net->fwd_valid)
-    return ldnq__fail(&net->err, LDNQ_ERR_STATE, "backward needs a completed forward first");
+    return ldnq__fail(&net->err, LDNQ_ERR_STATE,
+                      "backward needs a completed forward with gradients enabled "
+                      "(ldnq_network_set_grad_enabled)");
   int64_t nout = (int64_t)net->rn * net->num_classes;
   if (grad_output->numel != nout)
     return ldnq__fail(&net->err, LDNQ_ERR_SHAPE, "grad_output has %lld elements, expected %lld",

@@ -54,6 +54,7 @@ typedef struct nn_block {
   float *in;     /* block input (the previous block's out), borrowed */
   float *act[2]; /* relu(bn(conv[i])) for i < nconv-1 */
   float *out;    /* relu(bn(conv[last]) + shortcut) */
+  float *sc;     /* scratch for the downsample BN output (forward only) */
   size_t in_n, out_n;
 } nn_block;
 
@@ -82,11 +83,13 @@ struct ldnq_network {
   int fc_w, fc_b, fc_in, fc_layer;
 
   int training;
+  int grad_enabled;   /* 0: forward keeps nothing for backward (lean plan) */
   ldnq_tap_fn tap;
   void *tap_ud;
 
   /* Runtime state for the current input shape (plan.c). */
   int rn, rc, rh, rw; /* planned input shape; rn 0 = none */
+  int rlean;          /* the plan is the lean one (no backward) */
   int fwd_valid;      /* a forward completed; backward allowed */
   int fwd_training;   /* mode of that forward */
   float *arena;

@@ -1,6 +1,8 @@
 /* Activation memory for one input shape: every buffer forward keeps for
  * backward, gradient scratch and the conv workspace. Laid out in one arena
- * that is kept (and reused) while the input shape does not grow. */
+ * that is kept (and reused) while the input shape does not grow. With
+ * gradients disabled the lean plan instead rotates four buffers of the
+ * largest activation size (nothing is kept for backward). */
 #include <string.h>
 
 #include "core/alloc.h"
@@ -72,9 +74,51 @@ static void bn_stats(float *base, size_t *off, nn_bn *bn) {
   bn->invstd = take(base, off, (size_t)bn->c);
 }
 
+/* Lean plan: block b reads ring[i] and writes the other three. */
+static size_t layout_lean(ldnq_network *net, float *base, int n, int h, int w) {
+  size_t off = 0;
+  float *ring[4];
+  net->x0 = take(base, &off, (size_t)n * (size_t)net->in_channels * (size_t)h * (size_t)w);
+  for (int i = 0; i < 4; i++) ring[i] = take(base, &off, net->max_act);
+  net->stem.y = ring[0];
+  net->stem_a = ring[1];
+  bn_stats(base, &off, &net->stem_bn);
+  int cur = 1;
+  size_t cur_n = conv_numel(&net->stem);
+  net->pool_y = NULL;
+  if (net->imagenet) {
+    cur_n = (size_t)n * 64 * (size_t)net->pool_h * (size_t)net->pool_w;
+    net->pool_y = ring[cur = 2];
+  }
+  for (int b = 0; b < net->nblocks; b++) {
+    nn_block *blk = &net->blocks[b];
+    float *y = ring[(cur + 1) & 3], *act = ring[(cur + 2) & 3], *out = ring[(cur + 3) & 3];
+    blk->in = ring[cur];
+    blk->in_n = cur_n;
+    for (int i = 0; i < blk->nconv; i++) {
+      blk->conv[i].y = y; /* consumed by its BN before the next conv writes */
+      bn_stats(base, &off, &blk->bn[i]);
+      if (i < blk->nconv - 1) blk->act[i] = act; /* read by conv i+1 only */
+    }
+    if (blk->has_ds) {
+      blk->ds.y = y;
+      bn_stats(base, &off, &blk->dsbn);
+    }
+    blk->sc = act;
+    blk->out_n = conv_numel(&blk->conv[blk->nconv - 1]);
+    blk->out = out;
+    cur = (cur + 3) & 3;
+    cur_n = blk->out_n;
+  }
+  net->gap_y = take(base, &off, (size_t)n * (size_t)net->fc_in);
+  for (int i = 0; i < 4; i++) net->gbuf[i] = NULL;
+  return off;
+}
+
 /* Assigns every buffer; returns the arena size in floats. */
 static size_t layout(ldnq_network *net, float *base, int n, int h, int w) {
   size_t off = 0;
+  if (!net->grad_enabled) return layout_lean(net, base, n, h, w);
   net->x0 = take(base, &off, (size_t)n * (size_t)net->in_channels * (size_t)h * (size_t)w);
   net->stem.y = take(base, &off, conv_numel(&net->stem));
   net->stem_a = take(base, &off, conv_numel(&net->stem));
@@ -105,11 +149,14 @@ static size_t layout(ldnq_network *net, float *base, int n, int h, int w) {
   }
   net->gap_y = take(base, &off, (size_t)n * (size_t)net->fc_in);
   for (int i = 0; i < 4; i++) net->gbuf[i] = take(base, &off, net->max_act);
+  for (int b = 0; b < net->nblocks; b++) net->blocks[b].sc = net->gbuf[0];
   return off;
 }
 
 ldnq_status nn_plan(ldnq_network *net, int n, int h, int w) {
-  if (net->rn == n && net->rh == h && net->rw == w && net->arena) return LDNQ_OK;
+  int lean = !net->grad_enabled;
+  if (net->rn == n && net->rh == h && net->rw == w && net->rlean == lean && net->arena)
+    return LDNQ_OK;
   net->rn = 0;
   net->fwd_valid = 0;
   size_t max_act, wsn;
@@ -146,5 +193,6 @@ ldnq_status nn_plan(ldnq_network *net, int n, int h, int w) {
   net->rc = net->in_channels;
   net->rh = h;
   net->rw = w;
+  net->rlean = lean;
   return LDNQ_OK;
 }

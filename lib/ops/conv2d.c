@@ -1,6 +1,7 @@
 /* conv2d forward/backward: im2col + sgemm. The batch is split across
  * threads (ldnq__parallel_run); within a thread, images with few output
- * positions are grouped so each sgemm has at least CONV_MIN_COLS columns. */
+ * positions are grouped so each sgemm has at least CONV_MIN_COLS columns,
+ * and large images are processed in slabs of output rows. */
 #include <cblas.h>
 #include <string.h>
 
@@ -8,7 +9,12 @@
 #include "ops/ops_internal.h"
 
 /* Below this many columns per sgemm, OpenBLAS's per-call overheads show. */
+#ifndef CONV_MIN_COLS
 #define CONV_MIN_COLS 512
+#endif
+/* A single image's cols larger than this (floats) are built and consumed
+ * a slab of output rows at a time, so they stay in the per-core L2. */
+#define CONV_SLAB_FLOATS (1 << 18)
 /* Up to this many weights, dW is computed transposed (cols * dy^T: the
  * long side first suits OpenBLAS better when cout is small) into a
  * per-thread buffer and transposed back once. */
@@ -43,8 +49,9 @@ static int is_pointwise(const ldnq__conv_geom *g) {
 typedef struct conv_plan {
   int nthreads;
   int nb;            /* images per sgemm */
+  int rows;          /* output rows per slab when nb == 1 (oh: whole image) */
   size_t K, P;       /* cin*kh*kw, oh*ow */
-  size_t cols;       /* floats: cols of nb images [K, nb*P] (0: read x directly) */
+  size_t cols;       /* floats: [K, nb*P] or one slab [K, rows*ow] (0: x is cols) */
   size_t stage;      /* floats: [cout, nb*P] output/gradient staging (0 if nb == 1) */
   int dwt;           /* dW accumulated transposed, [K, cout], in the partials */
   size_t partial;    /* floats: per-thread dW and db sums (0 if unused) */
@@ -64,7 +71,19 @@ static conv_plan make_plan(const ldnq__conv_geom *g) {
   if (nb > share) nb = share;
   if (nb < 1) nb = 1;
   p.nb = (int)nb;
-  p.cols = (is_pointwise(g) && nb == 1) ? 0 : p.K * nb * p.P;
+  p.rows = g->oh;
+  if (nb == 1 && !is_pointwise(g) && p.K * p.P > CONV_SLAB_FLOATS) {
+    /* Slab: fits CONV_SLAB_FLOATS but keeps >= CONV_MIN_COLS columns;
+     * slabs of near-equal height. */
+    size_t r = CONV_SLAB_FLOATS / (p.K * (size_t)g->ow);
+    size_t rmin = (CONV_MIN_COLS + (size_t)g->ow - 1) / (size_t)g->ow;
+    if (r < rmin) r = rmin;
+    if (r < (size_t)g->oh) {
+      size_t nslab = ((size_t)g->oh + r - 1) / r;
+      p.rows = (int)(((size_t)g->oh + nslab - 1) / nslab);
+    }
+  }
+  p.cols = (is_pointwise(g) && nb == 1) ? 0 : p.K * nb * (size_t)p.rows * (size_t)g->ow;
   p.stage = nb > 1 ? (size_t)g->cout * nb * p.P : 0;
   p.dwt = (size_t)g->cout * p.K <= CONV_DWT_MAX_WEIGHTS;
   p.partial = (p.nthreads > 1 || p.dwt) ? (size_t)g->cout * p.K + (size_t)g->cout : 0;
@@ -90,13 +109,63 @@ static void thread_range(const conv_job *j, int t, int *b0, int *b1) {
   *b1 = (int)((long)j->g->n * (t + 1) / j->p.nthreads);
 }
 
-/* cols [K, m*P] of images b..b+m-1, or x itself for a pointwise single image. */
-static const float *make_cols(const conv_job *j, int b, int m, float *buf) {
+/* cols [K, m*P] of images b..b+m-1 side by side (grouped plan). */
+static const float *group_cols(const conv_job *j, int b, int m, float *buf) {
   const ldnq__conv_geom *g = j->g;
   const size_t xs = (size_t)g->cin * g->h * g->w, ld = (size_t)m * j->p.P;
-  if (j->p.cols == 0) return j->x + b * xs;
   for (int i = 0; i < m; i++) ldnq__im2col_ld(g, j->x + (b + i) * xs, buf + i * j->p.P, ld);
   return buf;
+}
+
+/* cols [K, (r1-r0)*ow] of output rows [r0, r1) of image b (one-image plan),
+ * or x itself for a pointwise conv. */
+static const float *slab_cols(const conv_job *j, int b, int r0, int r1, float *buf) {
+  const ldnq__conv_geom *g = j->g;
+  const float *xb = j->x + (size_t)b * g->cin * g->h * g->w;
+  if (j->p.cols == 0) return xb;
+  ldnq__im2col_rows(g, xb, r0, r1, buf, (size_t)(r1 - r0) * g->ow);
+  return buf;
+}
+
+/* Backward of one image (one-image plan), a slab of output rows at a time. */
+static void backward_image(const conv_job *j, int b, float *cbuf, float *dw, float *db) {
+  const ldnq__conv_geom *g = j->g;
+  const int K = (int)j->p.K, P = (int)j->p.P, cout = g->cout;
+  const float *dyb = j->dy + (size_t)b * cout * P;
+  float *dxb = j->dx ? j->dx + (size_t)b * g->cin * g->h * g->w : NULL;
+  if (db)
+    for (int co = 0; co < cout; co++) {
+      const float *r = dyb + (size_t)co * P;
+      float s = 0.0f;
+      for (int q = 0; q < P; q++) s += r[q];
+      db[co] += s;
+    }
+  if (dxb && j->p.cols == 0) { /* pointwise: dx = W^T dy directly */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, cout, 1.0f, j->w, K, dyb, P, 0.0f,
+                dxb, P);
+    dxb = NULL;
+  } else if (dxb) {
+    memset(dxb, 0, sizeof(float) * (size_t)g->cin * g->h * g->w);
+  }
+  for (int r0 = 0; r0 < g->oh; r0 += j->p.rows) {
+    int r1 = r0 + j->p.rows < g->oh ? r0 + j->p.rows : g->oh, nc = (r1 - r0) * g->ow;
+    const float *dys = dyb + (size_t)r0 * g->ow; /* [cout, nc] with stride P */
+    if (dw) {
+      const float *cols = slab_cols(j, b, r0, r1, cbuf);
+      int ldx = j->p.cols == 0 ? P : nc;
+      if (j->p.dwt)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, cout, nc, 1.0f, cols, ldx, dys, P,
+                    1.0f, dw, cout);
+      else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, K, nc, 1.0f, dys, P, cols, ldx,
+                    1.0f, dw, K);
+    }
+    if (dxb) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, nc, cout, 1.0f, j->w, K, dys, P,
+                  0.0f, cbuf, nc);
+      ldnq__col2im_rows_acc(g, cbuf, (size_t)nc, r0, r1, dxb);
+    }
+  }
 }
 
 static void forward_thread(void *arg, int t) {
@@ -108,8 +177,6 @@ static void forward_thread(void *arg, int t) {
   thread_range(j, t, &b0, &b1);
   for (int b = b0; b < b1; b += j->p.nb) {
     int m = b1 - b < j->p.nb ? b1 - b : j->p.nb;
-    const float *cols = make_cols(j, b, m, cbuf);
-    const int ld = m * P;
     if (j->p.nb == 1) {
       float *yb = j->y + (size_t)b * cout * P;
       float beta = 0.0f;
@@ -118,10 +185,16 @@ static void forward_thread(void *arg, int t) {
           for (int q = 0; q < P; q++) yb[(size_t)co * P + q] = j->bias[co];
         beta = 1.0f;
       }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, P, K, 1.0f, j->w, K, cols, P,
-                  beta, yb, P);
+      for (int r0 = 0; r0 < g->oh; r0 += j->p.rows) {
+        int r1 = r0 + j->p.rows < g->oh ? r0 + j->p.rows : g->oh, nc = (r1 - r0) * g->ow;
+        const float *cols = slab_cols(j, b, r0, r1, cbuf);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, nc, K, 1.0f, j->w, K, cols,
+                    nc, beta, yb + (size_t)r0 * g->ow, P);
+      }
       continue;
     }
+    const float *cols = group_cols(j, b, m, cbuf);
+    const int ld = m * P;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, ld, K, 1.0f, j->w, K, cols, ld,
                 0.0f, stage, ld);
     /* stage [cout, m, P] -> y [m, cout, P] (+ bias). */
@@ -158,41 +231,36 @@ static void backward_thread(void *arg, int t) {
   }
   int b0, b1;
   thread_range(j, t, &b0, &b1);
+  if (j->p.nb == 1) {
+    for (int b = b0; b < b1; b++) backward_image(j, b, cbuf, dw, db);
+    return;
+  }
+  /* Groups of images: dy gathered as [cout, m*P], cols [K, m*P]. */
   for (int b = b0; b < b1; b += j->p.nb) {
     int m = b1 - b < j->p.nb ? b1 - b : j->p.nb;
     const int ld = m * P;
-    /* dy of the group as [cout, m*P]. */
-    const float *dyg = j->dy + (size_t)b * cout * P;
-    if (j->p.nb > 1) {
-      for (int i = 0; i < m; i++)
-        for (int co = 0; co < cout; co++)
-          memcpy(stage + (size_t)co * ld + (size_t)i * P,
-                 j->dy + ((size_t)(b + i) * cout + co) * P, sizeof(float) * P);
-      dyg = stage;
-    }
+    for (int i = 0; i < m; i++)
+      for (int co = 0; co < cout; co++)
+        memcpy(stage + (size_t)co * ld + (size_t)i * P, j->dy + ((size_t)(b + i) * cout + co) * P,
+               sizeof(float) * P);
     if (db)
       for (int co = 0; co < cout; co++) {
-        const float *r = dyg + (size_t)co * ld;
+        const float *r = stage + (size_t)co * ld;
         float s = 0.0f;
         for (int q = 0; q < ld; q++) s += r[q];
         db[co] += s;
       }
     if (dw) {
-      const float *cols = make_cols(j, b, m, cbuf);
+      const float *cols = group_cols(j, b, m, cbuf);
       if (j->p.dwt)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, cout, ld, 1.0f, cols, ld, dyg, ld,
-                    1.0f, dw, cout);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, cout, ld, 1.0f, cols, ld, stage,
+                    ld, 1.0f, dw, cout);
       else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, K, ld, 1.0f, dyg, ld, cols,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, K, ld, 1.0f, stage, ld, cols,
                     ld, 1.0f, dw, K);
     }
     if (j->dx) {
-      if (j->p.cols == 0) { /* pointwise: dx = W^T dy directly */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, cout, 1.0f, j->w, K, dyg, P,
-                    0.0f, j->dx + b * xs, P);
-        continue;
-      }
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, ld, cout, 1.0f, j->w, K, dyg, ld,
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, ld, cout, 1.0f, j->w, K, stage, ld,
                   0.0f, cbuf, ld);
       for (int i = 0; i < m; i++) ldnq__col2im_ld(g, cbuf + (size_t)i * P, ld, j->dx + (b + i) * xs);
     }

@@ -2,7 +2,13 @@
  * lib/quant, lib/train) validate shapes; kernels assume valid arguments and
  * do not allocate unless stated (workspaces are passed in). Every backward
  * ACCUMULATES into parameter gradients (dw, db, dgamma, dbeta) and
- * OVERWRITES input gradients (dx). Any gradient pointer may be NULL to skip. */
+ * OVERWRITES input gradients (dx). Any gradient pointer may be NULL to skip.
+ *
+ * Threads: conv2d, batch norm, relu and add split large inputs over as many
+ * threads as OpenBLAS had at the first kernel call (fixed for the process,
+ * so workspace sizes stay valid) and set OpenBLAS to one thread, process-
+ * wide, until they return. Kernels may be called from several threads at
+ * once; they make no library allocations (threads are created per call). */
 #ifndef LDNQ_OPS_OPS_H
 #define LDNQ_OPS_OPS_H
 

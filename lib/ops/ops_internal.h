@@ -10,6 +10,13 @@
 /* im2col of one image into rows of stride ldc (>= oh*ow), so several images
  * can sit side by side in one cols matrix. */
 void ldnq__im2col_ld(const ldnq__conv_geom *g, const float *x, float *cols, size_t ldc);
+/* Output rows [oi0, oi1) only: cols has (oi1 - oi0) * ow columns. */
+void ldnq__im2col_rows(const ldnq__conv_geom *g, const float *x, int oi0, int oi1, float *cols,
+                       size_t ldc);
+/* Adds the col2im of output rows [oi0, oi1) to dx (not cleared); padding
+ * entries of cols may be set to zero. */
+void ldnq__col2im_rows_acc(const ldnq__conv_geom *g, float *cols, size_t ldc, int oi0, int oi1,
+                           float *dx);
 /* dx[cin, h, w] (overwritten) = col2im of cols with row stride ldc. Entries
  * of cols that fall into the padding may be set to zero (scratch input). */
 void ldnq__col2im_ld(const ldnq__conv_geom *g, float *cols, size_t ldc, float *dx);

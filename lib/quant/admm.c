@@ -176,6 +176,10 @@ ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
     } else {
       fails++;
     }
+    if (o->progress && o->progress(o->progress_ud, it + 1, e)) {
+      st = ldnq__fail(eb, LDNQ_ERR_CANCELLED, "cancelled at ADMM iteration %d", it + 1);
+      goto done;
+    }
     if (fails >= 3) break;
   }
   r->alpha = best_alpha;

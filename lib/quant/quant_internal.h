@@ -12,9 +12,15 @@
 
 #define LDNQ__Q_NPARAMS 16
 
+/* ADMM progress hook: nonzero return cancels (LDNQ_ERR_CANCELLED). */
+typedef int (*ldnq__admm_progress_fn)(void *ud, int iteration, double error);
+
 struct ldnq_quantizer {
   ldnq__errbuf err;
   double value[LDNQ__Q_NPARAMS]; /* every option as a double (ints exact) */
+  /* Set by ldnq_quantizer_run for the duration of a layer's solve. */
+  ldnq__admm_progress_fn admm_progress;
+  void *admm_ud;
 };
 
 /* Option value shortcuts (no checks: param is a valid enum). */
@@ -50,6 +56,8 @@ typedef struct ldnq__admm_opts {
   int levels;
   double rho_factor;
   int max_iter;
+  ldnq__admm_progress_fn progress; /* may be NULL */
+  void *progress_ud;
 } ldnq__admm_opts;
 
 /* Solves one layer. H: l1 x l1 (symmetric; both triangles may be read),

@@ -5,6 +5,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "nn/network_internal.h"
 
 ldnq_status ldnq__sgd_init(ldnq__sgd *s, int nslots, const int64_t *sizes, double momentum,
                            double weight_decay, int nesterov) {
@@ -59,6 +60,35 @@ ldnq_status ldnq__sgd_step(ldnq__sgd *s, int i, float *p, const float *g, double
     float b = first ? d : mom * buf[k] + d;
     buf[k] = b;
     p[k] -= step * (s->nesterov ? d + mom * b : b);
+  }
+  return LDNQ_OK;
+}
+
+ldnq_status ldnq__sgd_init_network(ldnq__sgd *s, ldnq_network *net, double momentum,
+                                   double weight_decay, int nesterov) {
+  int n = ldnq__network_param_count(net);
+  int64_t *sizes = ldnq__calloc((size_t)n + 1, sizeof *sizes);
+  if (!sizes) {
+    memset(s, 0, sizeof *s);
+    return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "sgd: out of memory");
+  }
+  for (int i = 0; i < n; i++) ldnq__network_param(net, i, NULL, NULL, NULL, &sizes[i], NULL, NULL);
+  ldnq_status st = ldnq__sgd_init(s, n, sizes, momentum, weight_decay, nesterov);
+  ldnq__free(sizes);
+  return st;
+}
+
+ldnq_status ldnq__sgd_step_network(ldnq__sgd *s, ldnq_network *net, double lr) {
+  int n = ldnq__network_param_count(net);
+  if (n != s->nslots) return ldnq__fail(NULL, LDNQ_ERR_INTERNAL, "sgd: network does not match");
+  for (int i = 0; i < n; i++) {
+    float *data, *grad;
+    int trainable, is_buffer;
+    ldnq_status st = ldnq__network_param(net, i, NULL, &data, &grad, NULL, &trainable, &is_buffer);
+    if (st) return st;
+    if (is_buffer || !trainable || !grad) continue;
+    st = ldnq__sgd_step(s, i, data, grad, lr);
+    if (st) return st;
   }
   return LDNQ_OK;
 }

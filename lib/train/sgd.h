@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "ldnq/common.h"
+#include "ldnq/network.h"
 
 typedef struct ldnq__sgd {
   double momentum, weight_decay;
@@ -30,6 +31,13 @@ void ldnq__sgd_free(ldnq__sgd *s);
 ldnq_status ldnq__sgd_step(ldnq__sgd *s, int i, float *p, const float *g, double lr);
 /* Buffers to / from a stream: per slot a flag (has buffer), its size and
  * floats (little-endian host order; files are checked by size on load). */
+/* One slot per state-dict entry of `net` (the trainer and the quantizer's
+ * cascade both optimise a whole network). */
+ldnq_status ldnq__sgd_init_network(ldnq__sgd *s, ldnq_network *net, double momentum,
+                                   double weight_decay, int nesterov);
+/* Steps every trainable parameter of `net` with its accumulated gradient;
+ * buffers and frozen parameters are left alone. */
+ldnq_status ldnq__sgd_step_network(ldnq__sgd *s, ldnq_network *net, double lr);
 ldnq_status ldnq__sgd_save(const ldnq__sgd *s, FILE *f);
 ldnq_status ldnq__sgd_load(ldnq__sgd *s, FILE *f);
 

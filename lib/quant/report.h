@@ -1,0 +1,25 @@
+/* Internal layout of ldnq_quant_report (built by run.c, read by report.c). */
+#ifndef LDNQ_QUANT_REPORT_H
+#define LDNQ_QUANT_REPORT_H
+
+#include "ldnq/quant.h"
+
+typedef struct ldnq__qr_layer {
+  char *name;
+  ldnq_layer_result *res; /* NULL when not quantized */
+  int quantized;
+  int64_t cascade_epochs, cascade_batches;
+  double seconds, cascade_loss, top1, top5; /* NaN when not measured */
+} ldnq__qr_layer;
+
+struct ldnq_quant_report {
+  int n;
+  ldnq__qr_layer *layers;
+  int levels;
+  double top1, top5, seconds;
+};
+
+/* Report for n layers, names copied; NaN figures. NULL on no memory. */
+ldnq_quant_report *ldnq__report_new(int n, const char *const *names, int levels);
+
+#endif

@@ -1,0 +1,305 @@
+/* The training loop: SGD on softmax cross-entropy over a shuffled,
+ * augmented loader, evaluation and atomic checkpoints after every epoch. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "ldnq/io.h"
+#include "ops/ops.h"
+#include "train/sgd.h"
+#include "train/train_internal.h"
+
+typedef struct slot {
+  const char *name;
+  int64_t numel;
+} slot;
+
+typedef struct run_ctx {
+  ldnq_trainer *t;
+  ldnq_network *net;
+  int nslots, classes;
+  slot *slots;
+  float *pbuf;           /* one parameter's values */
+  ldnq__sgd sgd;
+  float *lbuf, *dlbuf;   /* batch x classes floats */
+  ldnq_tensor *logits;   /* [n, classes] views of lbuf / dlbuf */
+  ldnq_tensor *dlogits;
+  int n;                 /* rows of the current views */
+} run_ctx;
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Trainable parameters in state-dict order: the optimizer's slots. */
+static ldnq_status collect_slots(run_ctx *c) {
+  int count = 0;
+  ldnq_status st = ldnq_network_tensor_count(c->net, &count);
+  if (st != LDNQ_OK) return st;
+  c->slots = ldnq__calloc((size_t)count + 1, sizeof *c->slots);
+  if (!c->slots) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory");
+  int64_t biggest = 1;
+  for (int i = 0; i < count; i++) {
+    const char *name;
+    ldnq_tensor_kind kind;
+    int nd, trainable = 0;
+    int64_t shape[LDNQ_MAX_DIMS], n = 1;
+    if ((st = ldnq_network_tensor_name(c->net, i, &name)) != LDNQ_OK ||
+        (st = ldnq_network_tensor_info(c->net, name, &kind, &nd, shape)) != LDNQ_OK)
+      return st;
+    if (kind != LDNQ_KIND_PARAMETER) continue;
+    if ((st = ldnq_network_get_trainable(c->net, name, &trainable)) != LDNQ_OK) return st;
+    if (!trainable) continue;
+    for (int d = 0; d < nd; d++) n *= shape[d];
+    c->slots[c->nslots].name = name;
+    c->slots[c->nslots++].numel = n;
+    if (n > biggest) biggest = n;
+  }
+  c->pbuf = ldnq__malloc_array((size_t)biggest, sizeof(float));
+  int64_t *sizes = ldnq__malloc_array((size_t)c->nslots + 1, sizeof *sizes);
+  if (!c->pbuf || !sizes) {
+    ldnq__free(sizes);
+    return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory");
+  }
+  for (int i = 0; i < c->nslots; i++) sizes[i] = c->slots[i].numel;
+  st = ldnq__sgd_init(&c->sgd, c->nslots, sizes, ldnq__t_real(c->t, LDNQ_T_MOMENTUM),
+                      ldnq__t_real(c->t, LDNQ_T_WEIGHT_DECAY),
+                      (int)ldnq__t_int(c->t, LDNQ_T_NESTEROV));
+  ldnq__free(sizes);
+  return st;
+}
+
+/* Forward of one batch into c->logits ([n, classes]). */
+static ldnq_status forward(run_ctx *c, const ldnq_tensor *images, int n) {
+  ldnq_status st = LDNQ_OK;
+  if (n != c->n) { /* a short last batch: new views of the same buffers */
+    int64_t shape[2] = {n, c->classes};
+    ldnq_tensor_free(c->logits);
+    ldnq_tensor_free(c->dlogits);
+    c->logits = c->dlogits = NULL;
+    c->n = 0;
+    st = ldnq_tensor_wrap(c->lbuf, 2, shape, &c->logits);
+    if (st == LDNQ_OK) st = ldnq_tensor_wrap(c->dlbuf, 2, shape, &c->dlogits);
+    if (st != LDNQ_OK) return st;
+    c->n = n;
+  }
+  return ldnq_network_forward(c->net, images, c->logits);
+}
+
+static int correct(const float *logits, const int32_t *labels, int n, int k) {
+  int ok = 0;
+  for (int i = 0; i < n; i++) {
+    int best = 0;
+    for (int j = 1; j < k; j++)
+      if (logits[(size_t)i * k + j] > logits[(size_t)i * k + best]) best = j;
+    ok += best == labels[i];
+  }
+  return ok;
+}
+
+/* One SGD step over every slot after backward. */
+static ldnq_status apply_sgd(run_ctx *c, double lr) {
+  for (int i = 0; i < c->nslots; i++) {
+    ldnq_tensor *g = NULL;
+    const float *gd;
+    ldnq_status st = ldnq_network_get_grad(c->net, c->slots[i].name, &g);
+    if (st == LDNQ_OK) st = ldnq_tensor_data_const(g, &gd);
+    if (st == LDNQ_OK) st = ldnq_network_read(c->net, c->slots[i].name, c->pbuf, c->slots[i].numel);
+    if (st == LDNQ_OK) st = ldnq__sgd_step(&c->sgd, i, c->pbuf, gd, lr);
+    if (st == LDNQ_OK) st = ldnq_network_write(c->net, c->slots[i].name, c->pbuf, c->slots[i].numel);
+    ldnq_tensor_free(g);
+    if (st != LDNQ_OK) return st;
+  }
+  return LDNQ_OK;
+}
+
+static ldnq_status train_epoch(run_ctx *c, ldnq_loader *l, int64_t e, int64_t nb,
+                               double *loss, double *top1) {
+  ldnq_status st = ldnq_loader_reset(l, e);
+  if (st == LDNQ_OK) st = ldnq_network_set_training(c->net, 1);
+  double sum = 0;
+  int64_t seen = 0, ok = 0, S = ldnq__t_int(c->t, LDNQ_T_EPOCHS) * nb;
+  for (int64_t b = 0; st == LDNQ_OK; b++) {
+    const ldnq_tensor *images;
+    const int32_t *labels;
+    int n;
+    if ((st = ldnq_loader_next(l, &images, &labels, &n)) != LDNQ_OK || n == 0) break;
+    float *lg, *dl;
+    if ((st = ldnq_network_zero_grad(c->net)) != LDNQ_OK) break;
+    if ((st = forward(c, images, n)) != LDNQ_OK) break;
+    ldnq_tensor_data(c->logits, &lg);
+    ldnq_tensor_data(c->dlogits, &dl);
+    for (int i = 0; i < n; i++)
+      if (labels[i] < 0 || labels[i] >= c->classes)
+        return ldnq__fail(NULL, LDNQ_ERR_RANGE, "label %d outside [0, %d)", (int)labels[i],
+                          c->classes);
+    double lb = ldnq__softmax_xent(n, c->classes, lg, labels, dl);
+    ok += correct(lg, labels, n, c->classes);
+    if ((st = ldnq_network_backward(c->net, c->dlogits, NULL)) != LDNQ_OK) break;
+    int64_t s = e * nb + (b < nb ? b : nb - 1);
+    if ((st = apply_sgd(c, ldnq__t_lr_at(c->t, e, s, S))) != LDNQ_OK) break;
+    sum += lb * n;
+    seen += n;
+    if (c->t->progress && c->t->progress(c->t->progress_ud, e, b, nb, lb))
+      return ldnq__fail(NULL, LDNQ_ERR_CANCELLED, "training cancelled at epoch %lld batch %lld",
+                        (long long)e, (long long)b);
+  }
+  *loss = seen ? sum / (double)seen : 0;
+  *top1 = seen ? 100.0 * (double)ok / (double)seen : 0;
+  return st;
+}
+
+static ldnq_status evaluate(run_ctx *c, ldnq_loader *l, double *top1) {
+  double top5;
+  return ldnq_evaluate(c->net, l, top1, &top5, NULL, NULL, NULL);
+}
+
+static ldnq_status make_loader(ldnq_trainer *t, ldnq_dataset *ds, int train, ldnq_loader **l) {
+  ldnq_status st = ldnq_loader_create(ds, (int)ldnq__t_int(t, LDNQ_T_BATCH), l);
+  if (st == LDNQ_OK) st = ldnq_loader_set_option(*l, LDNQ_LOADER_SHUFFLE, train);
+  if (st == LDNQ_OK) st = ldnq_loader_set_option(*l, LDNQ_LOADER_AUGMENT, train);
+  if (st == LDNQ_OK)
+    st = ldnq_loader_set_option(*l, LDNQ_LOADER_THREADS, ldnq__t_int(t, LDNQ_T_THREADS));
+  if (st == LDNQ_OK) st = ldnq_loader_set_option(*l, LDNQ_LOADER_SEED, ldnq__t_int(t, LDNQ_T_SEED));
+  return st;
+}
+
+static char *suffixed(const char *path, const char *suffix) {
+  size_t n = strlen(path) + strlen(suffix) + 1;
+  char *s = ldnq__malloc(n);
+  if (s) snprintf(s, n, "%s%s", path, suffix);
+  return s;
+}
+
+static ldnq_status run(ldnq_trainer *t, run_ctx *c, ldnq_dataset *train, ldnq_dataset *test,
+                       const char *out_path, int resume, double t0) {
+  double *r = t->result;
+  ldnq_loader *ltr = NULL, *lte = NULL;
+  char *last = NULL, *state = NULL;
+  ldnq_format fmt = LDNQ_FORMAT_NONE;
+  int dsc = 0;
+  ldnq_status st = ldnq_network_describe(c->net, NULL, NULL, &c->classes);
+  if (st == LDNQ_OK) st = ldnq_dataset_num_classes(train, &dsc);
+  if (st == LDNQ_OK && dsc > c->classes)
+    st = ldnq__fail(NULL, LDNQ_ERR_SHAPE, "the data has %d classes, the network %d", dsc,
+                    c->classes);
+  if (st == LDNQ_OK && out_path) {
+    st = ldnq_format_from_path(out_path, &fmt);
+    last = suffixed(out_path, ".last");
+    state = suffixed(out_path, ".state");
+    if (st == LDNQ_OK && (!last || !state)) st = ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory");
+  }
+  if (st == LDNQ_OK) st = collect_slots(c);
+  int64_t B = ldnq__t_int(t, LDNQ_T_BATCH), E = ldnq__t_int(t, LDNQ_T_EPOCHS), nb = 0;
+  if (st == LDNQ_OK) {
+    c->lbuf = ldnq__malloc_array((size_t)B * (size_t)c->classes, sizeof(float));
+    c->dlbuf = ldnq__malloc_array((size_t)B * (size_t)c->classes, sizeof(float));
+    if (!c->lbuf || !c->dlbuf) st = ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory");
+  }
+  if (st == LDNQ_OK) st = make_loader(t, train, 1, &ltr);
+  if (st == LDNQ_OK && test) st = make_loader(t, test, 0, &lte);
+  if (st == LDNQ_OK) st = ldnq_loader_num_batches(ltr, &nb);
+  ldnq__train_state rs = {0, E, nb, -1};
+  FILE *probe = (st == LDNQ_OK && resume && state) ? fopen(state, "rb") : NULL;
+  if (probe) { /* resume only when a state exists; otherwise start fresh */
+    fclose(probe);
+    st = ldnq__train_state_load(state, &rs, &c->sgd);
+    if (st == LDNQ_OK && (rs.epochs != E || rs.batches_per_epoch != nb))
+      st = ldnq__fail(NULL, LDNQ_ERR_FORMAT,
+                      "%s is for %lld epochs of %lld batches, this run has %lld of %lld", state,
+                      (long long)rs.epochs, (long long)rs.batches_per_epoch, (long long)E,
+                      (long long)nb);
+    if (st == LDNQ_OK && rs.epochs_done > 0) st = ldnq_network_load(c->net, last, 0);
+  }
+  r[LDNQ_TR_EPOCHS_DONE] = (double)rs.epochs_done;
+  r[LDNQ_TR_BEST_TOP1] = rs.best_top1;
+  double spent = 0;
+  int64_t ran = 0;
+  for (int64_t e = rs.epochs_done; st == LDNQ_OK && e < E; e++) {
+    double te = now(), loss = 0, tr1 = 0, top1 = -1;
+    if ((st = train_epoch(c, ltr, e, nb, &loss, &tr1)) != LDNQ_OK) break;
+    if (lte && (st = evaluate(c, lte, &top1)) != LDNQ_OK) break;
+    int better = !lte || top1 > rs.best_top1;
+    if (better) rs.best_top1 = top1;
+    rs.epochs_done = e + 1;
+    if (out_path) { /* best first: the state must never point past its files */
+      if (better && (st = ldnq_network_save(c->net, out_path, fmt)) != LDNQ_OK) break;
+      if ((st = ldnq_network_save(c->net, last, fmt)) != LDNQ_OK) break;
+      if ((st = ldnq__train_state_save(state, &rs, &c->sgd)) != LDNQ_OK) break;
+    }
+    spent += now() - te;
+    ran++;
+    r[LDNQ_TR_EPOCHS_DONE] = (double)rs.epochs_done;
+    r[LDNQ_TR_BEST_TOP1] = rs.best_top1;
+    r[LDNQ_TR_LAST_TOP1] = top1;
+    r[LDNQ_TR_LAST_LOSS] = loss;
+    r[LDNQ_TR_TRAIN_TOP1] = tr1;
+    r[LDNQ_TR_EPOCH_SECONDS] = spent / (double)ran;
+    r[LDNQ_TR_SECONDS] = now() - t0;
+    if (t->on_epoch && t->on_epoch(t->epoch_ud, e, loss, tr1, top1, now() - te))
+      st = ldnq__fail(NULL, LDNQ_ERR_CANCELLED, "training cancelled after epoch %lld",
+                      (long long)e);
+  }
+  ldnq_network_set_training(c->net, 0);
+  ldnq_loader_free(ltr);
+  ldnq_loader_free(lte);
+  ldnq__free(last);
+  ldnq__free(state);
+  return st;
+}
+
+ldnq_status ldnq_trainer_run(ldnq_trainer *t, ldnq_network *net, ldnq_dataset *train,
+                             ldnq_dataset *test, const char *out_path, int resume) {
+  if (!t || !net || !train)
+    return ldnq__fail(t ? &t->err : NULL, LDNQ_ERR_INVALID_ARG,
+                      "ldnq_trainer_run: trainer, network and training data are required");
+  if (resume && !out_path)
+    return ldnq__fail(&t->err, LDNQ_ERR_INVALID_ARG, "ldnq_trainer_run: resume needs out_path");
+  double t0 = now();
+  for (int i = 0; i < LDNQ__TR_NRESULTS; i++) t->result[i] = 0;
+  t->result[LDNQ_TR_BEST_TOP1] = t->result[LDNQ_TR_LAST_TOP1] = -1;
+  run_ctx c;
+  memset(&c, 0, sizeof c);
+  c.t = t;
+  c.net = net;
+  ldnq_status st = run(t, &c, train, test, out_path, resume, t0);
+  t->result[LDNQ_TR_SECONDS] = now() - t0;
+  ldnq__sgd_free(&c.sgd);
+  ldnq__free(c.slots);
+  ldnq__free(c.pbuf);
+  ldnq_tensor_free(c.logits);
+  ldnq_tensor_free(c.dlogits);
+  ldnq__free(c.lbuf);
+  ldnq__free(c.dlbuf);
+  if (st != LDNQ_OK) return ldnq__propagate(&t->err, st);
+  ldnq__errbuf_clear(&t->err);
+  return LDNQ_OK;
+}
+
+ldnq_status ldnq_trainer_set_progress(ldnq_trainer *t, ldnq_train_progress_fn fn,
+                                      void *user_data) {
+  if (!t) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_trainer_set_progress: NULL trainer");
+  t->progress = fn;
+  t->progress_ud = user_data;
+  return LDNQ_OK;
+}
+
+ldnq_status ldnq_trainer_set_epoch_callback(ldnq_trainer *t, ldnq_train_epoch_fn fn,
+                                            void *user_data) {
+  if (!t)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_trainer_set_epoch_callback: NULL trainer");
+  t->on_epoch = fn;
+  t->epoch_ud = user_data;
+  return LDNQ_OK;
+}
+
+ldnq_status ldnq_trainer_result(const ldnq_trainer *t, ldnq_train_result what, double *value) {
+  if (!t || !value || (int)what < 0 || (int)what >= LDNQ__TR_NRESULTS || what > LDNQ_TR_TRAIN_TOP1)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_trainer_result: bad argument");
+  *value = t->result[what];
+  return LDNQ_OK;
+}

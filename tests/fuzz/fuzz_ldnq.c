@@ -1,0 +1,18 @@
+/* Fuzz target: .ldnq packed files through the format reader and, on success, every
+ * accessor of the loaded checkpoint. */
+#include "io/ckpt.h"
+#include "fuzz.h"
+
+LDNQ_FUZZ_TARGET(ldnq) {
+  long before = ldnq_fuzz_live();
+  ldnq_checkpoint *ck = ldnq__ck_alloc();
+  if (!ck) return 0;
+  ldnq__fuzz_skip_crc = 1; /* reach the parser behind the CRC */
+  ldnq_status st = ldnq__read_packed(ck, data, size);
+  ldnq_fuzz_status(st);
+  if (st == LDNQ_OK) ldnq_fuzz_walk_checkpoint(ck);
+  ldnq__fuzz_skip_crc = 0;
+  ldnq_checkpoint_free(ck);
+  ldnq_fuzz_require(ldnq_fuzz_live() == before, "allocations leaked");
+  return 0;
+}

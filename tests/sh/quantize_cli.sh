@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# ldnq quantize end to end on a tiny MNIST-format dataset and a random
+# ResNet20 (1 channel): JSON summary, packed .ldnq and .pth outputs, exit
+# codes on bad usage. No PyTorch needed.
+set -euo pipefail
+src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; ldnq=$bin/examples/ldnq; tmp=$LDNQ_TEST_TMP/quantize_cli
+rm -rf "$tmp"; mkdir -p "$tmp/data"
+
+# A random ResNet20 saved by libldnq itself.
+cat >"$tmp/mk.c" <<'C'
+#include <stdio.h>
+#include <ldnq/ldnq.h>
+int main(int argc, char **argv) {
+  ldnq_network *net = NULL;
+  ldnq_status st = ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 10, &net);
+  if (!st) st = ldnq_network_reset_parameters(net, 3);
+  if (!st) st = ldnq_network_save(net, argv[argc - 1], LDNQ_FORMAT_PTH_ZIP);
+  if (st) fprintf(stderr, "mk: %s\n", ldnq_last_error());
+  ldnq_network_free(net);
+  return st != LDNQ_OK;
+}
+C
+cc -std=c11 -I"$src/include" "$tmp/mk.c" -L"$bin" -lldnq -Wl,-rpath,"$bin" -o "$tmp/mk"
+"$tmp/mk" "$tmp/w.pth"
+
+# IDX files: N random 28x28 images and labels 0..9.
+idx() { # prefix count seed (deterministic pixels)
+  local n=$2
+  { printf '\x00\x00\x08\x03'; printf "%08x" "$n" | xxd -r -p; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'
+    LC_ALL=C awk -v n=$((n * 784)) -v s="$3" 'BEGIN { srand(s); for (i = 0; i < n; i++) printf "%c", int(rand() * 256) }'; } >"$tmp/data/$1-images-idx3-ubyte"
+  { printf '\x00\x00\x08\x01'; printf "%08x" "$n" | xxd -r -p
+    for ((i = 0; i < n; i++)); do printf "\\x0$((i % 10))"; done; } >"$tmp/data/$1-labels-idx1-ubyte"
+}
+command -v xxd >/dev/null || { echo "no xxd: skipped"; exit 77; }
+idx train 200 1
+idx t10k 20 2
+
+run() { "$ldnq" quantize --arch resnet20 --weights "$tmp/w.pth" --data "mnist:$tmp/data" "$@"; }
+
+out=$(run --levels 3 --ratio 0.1 --hessian-batches 3 --no-cascade --out "$tmp/q.ldnq" --json)
+last=$(echo "$out" | tail -1)
+echo "$last" | cut -c1-200
+case $last in '{"fp_top1": '*'"layers": [{"name": "conv1", "alpha": '*) ;;
+  *) echo "bad JSON line: $last"; exit 1 ;; esac
+if command -v python3 >/dev/null; then
+  echo "$last" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+assert 0 <= j["top1"] <= 100 and 0 <= j["fp_top1"] <= 100 and j["seconds"] > 0, j
+L = j["layers"]
+assert len(L) == 22 and L[0]["name"] == "conv1" and L[-1]["name"] == "fc", [l["name"] for l in L]
+for l in L:
+    assert l["alpha"] > 0 and 0 <= l["error"] <= l["error_initial"], l
+    assert l["iterations"] >= 1, l
+print("quantize --json: %d layers, top1 %.1f (fp %.1f)" % (len(L), j["top1"], j["fp_top1"]))'
+fi
+# The packed file holds quantized entries; BN stays float.
+"$ldnq" info "$tmp/q.ldnq" >"$tmp/info.txt"
+head -3 "$tmp/info.txt"
+grep -q "conv1.weight.*quantized" "$tmp/info.txt"
+grep -q "fc.bias.*quantized" "$tmp/info.txt"
+grep -q "bn1.weight.*float32" "$tmp/info.txt"
+
+# .pth output (dequantized floats), 5 levels via --kbits.
+run --kbits 5 --ratio 0.1 --hessian-batches 2 --no-cascade --out "$tmp/q.pth" >/dev/null
+"$ldnq" info "$tmp/q.pth" >"$tmp/info2.txt"
+grep -q "pth-zip" "$tmp/info2.txt"
+
+# Usage errors exit 2, failures 1, and leave no output file.
+set +e
+run --levels 3 --ratio 0.1 >/dev/null 2>&1; [ $? -eq 2 ] || { echo "missing --out: want exit 2"; exit 1; }
+run --levels 4 --ratio 0.1 --out "$tmp/bad.ldnq" 2>"$tmp/err.txt"; [ $? -eq 1 ] || { echo "levels 4: want exit 1"; exit 1; }
+set -e
+grep -q "levels" "$tmp/err.txt"
+[ ! -e "$tmp/bad.ldnq" ]
+echo "quantize CLI ok"

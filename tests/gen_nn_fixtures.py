@@ -264,8 +264,13 @@ NETS = [
 ]
 
 if __name__ == "__main__":
+    # Usage: gen_nn_fixtures.py [--out DIR] [arch ...]  (default: all, into tests/data/nn)
+    args = sys.argv[1:]
+    if len(args) >= 2 and args[0] == "--out":
+        OUT = args[1]
+        args = args[2:]
     os.makedirs(OUT, exist_ok=True)
-    only = sys.argv[1:]
+    only = args
     for i, (arch, cin, ncls, shape, cap) in enumerate(NETS):
         if not only or arch in only:
             generate(arch, cin, ncls, shape, cap, 1000 + i)

@@ -850,6 +850,13 @@ START_TEST(real_fashion_mnist_if_installed) {
 END_TEST
 
 /* ---- subsets ---- */
+static int skewed_sample(void *ud, int64_t index, float *image, int32_t *label) {
+  (void)ud;
+  image[0] = (float)index;
+  *label = index < 17 ? 0 : (int32_t)(index - 16);
+  return 0;
+}
+
 START_TEST(subsets_reproducible_and_saved) {
   leak_start();
   cbdata cd = {1, 2, 2, -1};
@@ -913,6 +920,24 @@ START_TEST(subsets_reproducible_and_saved) {
   int per[7] = {0};
   for (int i = 0; i < 21; i++) per[ibal[i] % 7]++;
   for (int k = 0; k < 7; k++) ck_assert_int_eq(per[k], 3);
+  /* Skewed classes: 17 samples of class 0, one each of 1..3. A balanced
+   * draw of 8 takes 2 of class 0 and 1 of the others, then gives the 3
+   * missing ones to class 0. */
+  ldnq_dataset *sk = NULL;
+  LDNQ_CK(ldnq_dataset_create_callback(20, 1, 1, 1, 4, skewed_sample, NULL, &sk));
+  ldnq_subset *ss = NULL;
+  LDNQ_CK(ldnq_subset_sample(sk, 0, 8, 1, 5, &ss));
+  int64_t ns;
+  const int64_t *iss;
+  LDNQ_CK(ldnq_subset_count(ss, &ns));
+  LDNQ_CK(ldnq_subset_indices(ss, &iss));
+  ck_assert_int_eq(ns, 8);
+  int pc[4] = {0};
+  for (int i = 0; i < 8; i++) pc[iss[i] < 17 ? 0 : iss[i] - 16]++;
+  ck_assert_int_eq(pc[0], 5);
+  for (int k = 1; k < 4; k++) ck_assert_int_eq(pc[k], 1);
+  ldnq_subset_free(ss);
+  ldnq_dataset_free(sk);
   /* Bad files and arguments. */
   ldnq_subset_free(r);
   r = NULL;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ops/ops.h"
+#include "ops/ops_internal.h"
 #include "testutil.h"
 
 /* ---- helpers ---- */
@@ -230,8 +231,8 @@ static void expect_close(const char *what, const float *got, const double *want,
                   (double)got[i], want[i]);
 }
 
-/* Shapes big enough (>= 4 MFLOP) for the threaded, image-grouped path (odd batch sizes
- * leave partial groups); checked against the direct loops. */
+/* Threaded paths (forced by the test hook), image groups with partial
+ * groups (odd batch sizes), row slabs; checked against the direct loops. */
 static const struct {
   int n, cin, hw, cout, k, s, p;
 } big_cases[] = {
@@ -248,6 +249,7 @@ static const struct {
 };
 
 START_TEST(conv_threaded_matches_naive) {
+  ldnq__ops_always_parallel(1);
   ldnq__conv_geom g;
   ck_assert_int_eq(ldnq__conv_geom_init(&g, big_cases[_i].n, big_cases[_i].cin, big_cases[_i].hw,
                                         big_cases[_i].hw, big_cases[_i].cout, big_cases[_i].k,
@@ -280,6 +282,7 @@ START_TEST(conv_threaded_matches_naive) {
   expect_close("db twice", db, rdb, g.cout, 1e-5);
   free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db), free(ws);
   free(ry), free(rdx), free(rdw), free(rdb);
+  ldnq__ops_always_parallel(0);
 }
 END_TEST
 
@@ -454,10 +457,11 @@ START_TEST(bn_running_stats_and_output) {
 }
 END_TEST
 
-/* Large (threaded) and many-channel (> one block of 256) shapes against
+/* Threaded and many-channel (> one block of 256) shapes against
  * the textbook formulas in double, with a channel offset so a naive
  * E[x^2] - E[x]^2 would lose digits. */
 START_TEST(bn_large_matches_reference) {
+  ldnq__ops_always_parallel(1); /* threads split channels and planes */
   static const int shapes[2][3] = {{4, 20, 2048}, {2, 300, 7}};
   const int n = shapes[_i][0], c = shapes[_i][1], hw = shapes[_i][2];
   const size_t total = (size_t)n * c * hw, cnt = (size_t)n * hw;
@@ -512,6 +516,7 @@ START_TEST(bn_large_matches_reference) {
   }
   free(x), free(dy), free(y), free(dx), free(ye), free(dxe), free(gamma), free(beta);
   free(rm), free(rv), free(sm), free(si), free(dg), free(db), free(dge), free(dbe);
+  ldnq__ops_always_parallel(0);
 }
 END_TEST
 
@@ -589,8 +594,9 @@ START_TEST(relu_in_place_and_values) {
 }
 END_TEST
 
-/* Sizes above the threading threshold, odd length, in place. */
+/* Threaded (test hook), odd length, in place. */
 START_TEST(elementwise_large_in_place) {
+  ldnq__ops_always_parallel(1);
   const size_t n = ((size_t)1 << 20) + 37;
   float *x0 = fbuf(n, 170, -1, 1), *b = fbuf(n, 171, -1, 1), *g0 = fbuf(n, 172, -1, 1);
   float *y = malloc(sizeof(float) * n), *g = malloc(sizeof(float) * n);
@@ -608,6 +614,7 @@ START_TEST(elementwise_large_in_place) {
   for (size_t i = 0; i < n; i++) bad += y[i] != x0[i] + b[i];
   ck_assert_uint_eq(bad, 0);
   free(x0), free(b), free(g0), free(y), free(g);
+  ldnq__ops_always_parallel(0);
 }
 END_TEST
 

@@ -19,6 +19,7 @@ static void help(FILE *f) {
           "  --seed N         shuffling / augmentation / initialisation seed (0)\n"
           "  --threads N      data loading threads (2)\n"
           "  --limit-train N  train on the first N training images only (smoke runs)\n"
+          "  --no-eval        skip the per-epoch test evaluation (benchmarks)\n"
           "  --out FILE       best network (.pth/.safetensors/.ldnq); FILE.last, FILE.state\n"
           "  --resume         continue from FILE.state / FILE.last when present\n"
           "  --json           last line: {\"top1\": .., \"epochs\": .., \"seconds\": ..}\n");
@@ -63,7 +64,7 @@ static ldnq_status head_subset(ldnq_dataset **ds, int64_t limit) {
 
 int cli_train(int argc, char **argv) {
   const char *arch_s = NULL, *spec = NULL, *out = NULL, *sched = "onecycle";
-  int resume = 0, json = 0;
+  int resume = 0, json = 0, no_eval = 0;
   long long epochs = 15, batch = 128, seed = 0, threads = 2, limit = 0, nesterov = 1;
   double lr = 0.1, momentum = 0.9, wd = 5e-4;
   for (int i = 1; i < argc; i++) {
@@ -71,6 +72,7 @@ int cli_train(int argc, char **argv) {
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) { help(stdout); return 0; }
     else if (!strcmp(a, "--resume")) resume = 1;
     else if (!strcmp(a, "--json")) json = 1;
+    else if (!strcmp(a, "--no-eval")) no_eval = 1;
     else if (!strcmp(a, "--no-nesterov")) nesterov = 0;
     else if (!v) { help(stderr); return 2; }
     else if (!strcmp(a, "--arch")) arch_s = argv[++i];
@@ -128,7 +130,7 @@ int cli_train(int argc, char **argv) {
   ldnq_trainer_set_progress(t, on_batch, NULL);
   ldnq_trainer_set_epoch_callback(t, on_epoch, NULL);
   what = "training";
-  st = ldnq_trainer_run(t, net, train, test, out, resume);
+  st = ldnq_trainer_run(t, net, train, no_eval ? NULL : test, out, resume);
   cli_progress_end();
   if (st != LDNQ_OK) {
     rc = cli_fail("train", what, st, ldnq_trainer_errmsg(t));

@@ -11,6 +11,9 @@
  *     name, info, sum, get_quantized, format), a dataset (count, labels,
  *     ldnq_dataset_get), a layer result, a tensor's shape/data_const.
  *   - ldnq_last_error() is per thread; a handle's errmsg is per handle.
+ *     When read-only functions run concurrently on one handle and fail,
+ *     the handle's errmsg may hold either failure's message: read
+ *     ldnq_last_error() (always this thread's) in concurrent code.
  *   - Callbacks run on the thread that called into the library unless
  *     their documentation says otherwise.
  */

@@ -199,7 +199,8 @@ typedef struct ldnq_subset ldnq_subset;
  * else round(ratio * size) (ratio in (0, 1], default of the paper 0.01),
  * at least 1. class_balanced = 1 spreads the count evenly over classes
  * (remainder to the lowest class indices; a class with too few samples
- * gives all it has). Indices come out sorted. Caller owns *out. */
+ * gives all it has and the others make up the difference). Indices come
+ * out sorted. Caller owns *out. */
 LDNQ_API ldnq_status ldnq_subset_sample(const ldnq_dataset *ds, double ratio,
                                         int64_t count, int class_balanced,
                                         uint64_t seed, ldnq_subset **out);

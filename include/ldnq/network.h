@@ -118,7 +118,9 @@ LDNQ_API ldnq_status ldnq_network_get_grad_enabled(const ldnq_network *net,
 /* Forward pass. `input` is [N, in_channels, H, W] (H, W large enough for
  * the architecture); `output` is a caller tensor with N*num_classes
  * elements, reshaped to [N, num_classes] and overwritten with the logits.
- * Keeps what backward needs until the next forward. */
+ * Keeps what backward needs until the next forward (unless gradients are
+ * disabled). In training mode every BN channel needs more than one value
+ * (N * H * W of its input > 1), else LDNQ_ERR_SHAPE. */
 LDNQ_API ldnq_status ldnq_network_forward(ldnq_network *net,
                                           const ldnq_tensor *input,
                                           ldnq_tensor *output);
@@ -169,9 +171,10 @@ LDNQ_API ldnq_status ldnq_network_layer_attr(const ldnq_network *net,
  * every weight layer, just before that layer runs, in execution order.
  * `input` is [N, C, H, W] for a convolution and [N, in_features] for the
  * linear layer; it is borrowed for the duration of the call only. Return
- * 0 to continue; nonzero makes forward fail with LDNQ_ERR_CANCELLED.
- * fn NULL removes the tap. user_data is borrowed: it must stay valid until
- * the tap is replaced or removed or the network is freed. */
+ * 0 to continue; nonzero makes forward fail with LDNQ_ERR_CANCELLED (in
+ * training mode the BN layers that already ran have updated their running
+ * statistics). fn NULL removes the tap. user_data is borrowed: it must stay
+ * valid until the tap is replaced or removed or the network is freed. */
 typedef int (*ldnq_tap_fn)(void *user_data, const char *layer,
                            const ldnq_tensor *input);
 LDNQ_API ldnq_status ldnq_network_set_tap(ldnq_network *net, ldnq_tap_fn fn,

@@ -31,8 +31,9 @@ LDNQ_API ldnq_status ldnq_arch_from_name(const char *name, ldnq_arch *out) {
                     name);
 }
 
-LDNQ_API ldnq_status ldnq_network_create(ldnq_arch arch, int in_channels, int num_classes,
-                                         ldnq_network **out) {
+/* Validated, built network with zeroed parameters (create and clone). */
+static ldnq_status network_new(ldnq_arch arch, int in_channels, int num_classes,
+                               ldnq_network **out) {
   if (!out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_network_create: out is NULL");
   *out = NULL;
   if (!ldnq_arch_name(arch))
@@ -53,10 +54,16 @@ LDNQ_API ldnq_status ldnq_network_create(ldnq_arch arch, int in_channels, int nu
     ldnq__free(net);
     return st;
   }
-  nn_init_params(net, 0);
   net->grad_enabled = 1;
   *out = net;
   return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_network_create(ldnq_arch arch, int in_channels, int num_classes,
+                                         ldnq_network **out) {
+  ldnq_status st = network_new(arch, in_channels, num_classes, out);
+  if (st == LDNQ_OK) nn_init_params(*out, 0);
+  return st;
 }
 
 LDNQ_API void ldnq_network_free(ldnq_network *net) {
@@ -74,7 +81,7 @@ LDNQ_API ldnq_status ldnq_network_clone(const ldnq_network *net, ldnq_network **
   if (!net) return NULL_NET("ldnq_network_clone");
   if (!out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_network_clone: out is NULL");
   ldnq_network *c = NULL;
-  ldnq_status st = ldnq_network_create(net->arch, net->in_channels, net->num_classes, &c);
+  ldnq_status st = network_new(net->arch, net->in_channels, net->num_classes, &c);
   if (st) return st;
   for (int i = 0; i < net->nent; i++) {
     memcpy(c->ent[i].data, net->ent[i].data, (size_t)net->ent[i].numel * sizeof(float));
@@ -155,6 +162,13 @@ LDNQ_API ldnq_status ldnq_network_forward(ldnq_network *net, const ldnq_tensor *
     if (input->shape[i] < 1 || input->shape[i] > INT_MAX / 64)
       return ldnq__fail(&net->err, input->shape[i] < 1 ? LDNQ_ERR_SHAPE : LDNQ_ERR_LIMIT,
                         "input dimension %d is %lld", i, (long long)input->shape[i]);
+  /* Kernels index activations with int: keep every activation (at most
+   * 64x the input's N*H*W elements in these architectures) below 2^31. */
+  if (input->shape[0] * input->shape[2] * input->shape[3] > INT_MAX / 64)
+    return ldnq__fail(&net->err, LDNQ_ERR_LIMIT,
+                      "input [%lld, %lld, %lld, %lld] too large: N*H*W must be at most %d",
+                      (long long)input->shape[0], (long long)input->shape[1],
+                      (long long)input->shape[2], (long long)input->shape[3], INT_MAX / 64);
   int n = (int)input->shape[0], h = (int)input->shape[2], w = (int)input->shape[3];
   if (output->numel != (int64_t)n * net->num_classes)
     return ldnq__fail(&net->err, LDNQ_ERR_SHAPE,

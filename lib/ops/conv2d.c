@@ -19,8 +19,8 @@
  * long side first suits OpenBLAS better when cout is small) into a
  * per-thread buffer and transposed back once. */
 #define CONV_DWT_MAX_WEIGHTS (1 << 16)
-/* Below this many flops a conv is not worth a thread. */
-#define CONV_PAR_MIN_FLOPS 4.0e6
+/* Below this many flops (~0.4 ms on one core) a conv is not worth a thread. */
+#define CONV_PAR_MIN_FLOPS 3.2e7
 
 int ldnq__conv_geom_init(ldnq__conv_geom *g, int n, int cin, int h, int w, int cout, int kh,
                          int kw, int stride, int pad) {
@@ -65,7 +65,7 @@ static conv_plan make_plan(const ldnq__conv_geom *g) {
   double flops = 2.0 * g->n * (double)g->cout * (double)p.P * (double)p.K;
   p.nthreads = ldnq__ops_threads();
   if (p.nthreads > g->n) p.nthreads = g->n;
-  if (flops < CONV_PAR_MIN_FLOPS) p.nthreads = 1;
+  if (!ldnq__ops_parallel_worth(flops, CONV_PAR_MIN_FLOPS)) p.nthreads = 1;
   size_t share = ((size_t)g->n + p.nthreads - 1) / p.nthreads;
   size_t nb = (CONV_MIN_COLS + p.P - 1) / p.P;
   if (nb > share) nb = share;

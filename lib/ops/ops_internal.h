@@ -25,6 +25,13 @@ void ldnq__col2im_ld(const ldnq__conv_geom *g, float *cols, size_t ldc, float *d
 /* Threads the kernels split work over (OpenBLAS's count at first use, at
  * most LDNQ__OPS_MAX_THREADS; constant for the life of the process). */
 int ldnq__ops_threads(void);
+/* Whether `work` (flops, elements...) reaches `min`, the size below which
+ * starting threads costs more than it saves (thread start-up latency is
+ * long on a loaded machine, so the limits are generous). */
+int ldnq__ops_parallel_worth(double work, double min);
+/* Test hook: nonzero makes every size worth threads (so small test shapes
+ * cover the threaded paths). Not thread-safe; set it before the kernels. */
+void ldnq__ops_always_parallel(int on);
 /* Runs fn(arg, t) for t in [0, nthreads), the caller being t = 0, and
  * returns when all are done. OpenBLAS runs single-threaded meanwhile. If a
  * thread cannot be started its share runs in the caller. */

@@ -23,6 +23,12 @@ int ldnq__ops_threads(void) {
   return threads_n;
 }
 
+static int always_parallel;
+
+void ldnq__ops_always_parallel(int on) { always_parallel = on; }
+
+int ldnq__ops_parallel_worth(double work, double min) { return always_parallel || work >= min; }
+
 /* OpenBLAS's thread count is process-wide: the first concurrent user saves
  * it and the last one restores it. */
 static pthread_mutex_t blas_mu = PTHREAD_MUTEX_INITIALIZER;

@@ -2,7 +2,7 @@
 # Smoke test of the example programs (examples/*.c) on tiny inputs.
 set -euo pipefail
 bin=$LDNQ_BINARY_DIR/examples; tmp=$LDNQ_TEST_TMP/examples_smoke
-mkdir -p "$tmp"
+rm -rf "$tmp"; mkdir -p "$tmp"   # a fresh folder: leftovers would make training resume
 
 # custom_layer: L-DNQ must beat the plain projection on the solver's own
 # error and on held-out outputs, and use at most `levels` distinct values.

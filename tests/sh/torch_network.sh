@@ -97,3 +97,5 @@ for arch in ("resnet20", "resnet18"):
         assert got[k].dtype == v.dtype and torch.equal(got[k], v), k
     print("%s: libldnq-saved state dict equals PyTorch's (%d tensors)" % (arch, len(want)))
 PY
+# Large files (ResNet18 checkpoints): removed on success, kept on failure for debugging.
+rm -rf "$tmp"

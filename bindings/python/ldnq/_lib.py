@@ -244,6 +244,9 @@ _PROTOS = {
     "ldnq_trainer_set_epoch_callback": (S, [P(TRN), T.TRAIN_EPOCH_FN, c_void_p]),
     "ldnq_trainer_run": (S, [P(TRN), P(NET), P(DS), P(DS), c_char_p, c_int]),
     "ldnq_trainer_result": (S, [P(TRN), c_int, F64P]),
+    # experimental.h (not stable; used by the tests for leak accounting)
+    "ldnq_debug_fail_alloc": (S, [ctypes.c_long]),
+    "ldnq_debug_live_allocations": (S, [P(ctypes.c_long)]),
 }
 
 

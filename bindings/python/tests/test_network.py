@@ -159,3 +159,33 @@ class NetworkTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ThreadsTest(unittest.TestCase):
+    def test_distinct_networks_in_parallel_threads(self):
+        # ctypes releases the GIL during C calls: distinct handles run at once
+        # and give what they give serially.
+        import threading
+        nets = [ldnq.Network.create("resnet20", 3, 10) for _ in range(3)]
+        for i, n in enumerate(nets):
+            n.reset_parameters(i + 1)
+        x = np.random.default_rng(9).normal(size=(2, 3, 16, 16)).astype(np.float32)
+        serial = [n.forward(x) for n in nets]
+        out, errors = [None] * 3, []
+
+        def work(i):
+            try:
+                for _ in range(3):
+                    out[i] = nets[i].forward(x)
+            except Exception as e:  # reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        for a, b in zip(out, serial):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-5 * np.abs(b).max())
+        self.assertFalse(np.allclose(serial[0], serial[1]))

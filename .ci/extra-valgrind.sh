@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d build ] || { echo "run scripts/test.sh first"; exit 1; }
-export CK_FORK=no OPENBLAS_NUM_THREADS=1 LDNQ_TEST_TMP=$PWD/build/tests/tmp
+# LDNQ_TEST_LIGHT: suites that honour it use smaller workloads (same assertions).
+export CK_FORK=no OPENBLAS_NUM_THREADS=1 LDNQ_TEST_TMP=$PWD/build/tests/tmp LDNQ_TEST_LIGHT=1
 fail=0
 for t in build/tests/test_*; do
   [ -x "$t" ] || continue

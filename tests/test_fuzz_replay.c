@@ -23,6 +23,7 @@
 #include "fuzz/fuzz_pth_legacy.c"
 #include "fuzz/fuzz_pth_zip.c"
 #include "fuzz/fuzz_safetensors.c"
+#include "fuzz/fuzz_subset.c"
 #include "testutil.h"
 
 typedef int (*target_fn)(const uint8_t *, size_t);
@@ -45,6 +46,7 @@ static const struct {
     {"pth_legacy", ldnq_fuzz_pth_legacy, "legacy_basic.pth legacy_nested.pth"},
     {"pth_zip", ldnq_fuzz_pth_zip, "zip_basic.pth zip_deflate.pth zip_nested.pth"},
     {"safetensors", ldnq_fuzz_safetensors, "basic.safetensors"},
+    {"subset", ldnq_fuzz_subset, NULL},
 };
 #define NTARGETS ((int)(sizeof targets / sizeof targets[0]))
 

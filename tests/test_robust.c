@@ -458,6 +458,37 @@ START_TEST(png_bomb) {
 }
 END_TEST
 
+/* JPEG whose SOF declares 16000 x 16000 pixels over a few hundred bytes
+ * of data: rejected before anything is allocated for the image. */
+START_TEST(jpeg_bomb) {
+  const char *p = tu_tmppath("limits.jpg");
+  uint8_t px[16 * 16 * 3];
+  for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)(i * 11);
+  ck_assert_int_eq(tw_jpeg(p, px, 16, 16, 3, 90), 0);
+  size_t n = 0;
+  uint8_t *f = tu_read_file(p, &n);
+  ck_assert_ptr_nonnull(f);
+  ldnq__img im = {0};
+  LDNQ_CK(ldnq__decode_jpeg(f, n, 0, &im)); /* the original decodes */
+  ck_assert_int_eq(im.w, 16);
+  ldnq__img_clear(&im);
+  size_t sof = 0;
+  for (size_t i = 2; i + 9 < n && !sof; i++)
+    if (f[i] == 0xFF && f[i + 1] == 0xC0) sof = i;
+  ck_assert_uint_gt(sof, 0);
+  f[sof + 5] = 0x3e; /* height 16000, big-endian */
+  f[sof + 6] = 0x80;
+  f[sof + 7] = 0x3e; /* width */
+  f[sof + 8] = 0x80;
+  ldnq__debug_max_request(1);
+  ck_assert_int_eq(ldnq__decode_jpeg(f, n, 0, &im), LDNQ_ERR_FORMAT);
+  ck_assert_uint_le(ldnq__debug_max_request(1), 1 << 20);
+  ck_assert_ptr_null(im.u8);
+  free(f);
+  remove(p);
+}
+END_TEST
+
 static Suite *robust_suite(void) {
   Suite *s = suite_create("robust");
   TCase *tc = tcase_create("atomic");
@@ -473,6 +504,7 @@ static Suite *robust_suite(void) {
   tcase_add_test(tc, pth_zip_expanded_view);
   tcase_add_test(tc, idx_limits);
   tcase_add_test(tc, png_bomb);
+  tcase_add_test(tc, jpeg_bomb);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -15,6 +15,13 @@
 
 #define NT 4
 
+/* LDNQ_TEST_LIGHT=1 (set by .ci/extra-valgrind.sh, where threads run one
+ * at a time): smaller inputs and fewer rounds, same assertions. */
+static int light(void) {
+  const char *v = getenv("LDNQ_TEST_LIGHT");
+  return v && *v && *v != '0';
+}
+
 static void run_threads(void *(*fn)(void *), void **args) {
   pthread_t th[NT];
   for (int i = 0; i < NT; i++) ck_assert_int_eq(pthread_create(&th[i], NULL, fn, args[i]), 0);
@@ -32,7 +39,8 @@ typedef struct net_job {
 static void net_work(net_job *j) {
   ldnq_network *net = NULL;
   ldnq_tensor *x = NULL, *y = NULL, *g = NULL;
-  int64_t xs[4] = {2, 3, 32, 32}, ys[2] = {2, 10};
+  int64_t side = light() ? 8 : 32;
+  int64_t xs[4] = {2, 3, side, side}, ys[2] = {2, 10};
   j->st = ldnq_network_create(LDNQ_ARCH_RESNET20, 3, 10, &net);
   if (!j->st) j->st = ldnq_network_reset_parameters(net, (uint64_t)j->seed);
   if (!j->st) j->st = ldnq_tensor_create(4, xs, &x);
@@ -40,7 +48,7 @@ static void net_work(net_job *j) {
   if (!j->st) j->st = ldnq_tensor_create(2, ys, &g);
   float *xd = NULL;
   if (!j->st) j->st = ldnq_tensor_data(x, &xd);
-  if (!j->st) tu_fill_uniform(xd, 2 * 3 * 32 * 32, (uint64_t)j->seed, -1.0f, 1.0f);
+  if (!j->st) tu_fill_uniform(xd, (size_t)(2 * 3 * side * side), (uint64_t)j->seed, -1.0f, 1.0f);
   if (!j->st) j->st = ldnq_network_set_training(net, 1);
   if (!j->st) j->st = ldnq_network_forward(net, x, y);
   if (!j->st) j->st = ldnq_tensor_read(y, j->logits, 20);
@@ -128,7 +136,8 @@ static void *ck_thread(void *arg) {
   /* Read-only functions on the shared checkpoint. */
   int n = 0;
   if (!j->st) j->st = ldnq_checkpoint_count(j->shared, &n);
-  for (int r = 0; r < 50 && !j->st; r++)
+  int rounds = light() ? 3 : 50;
+  for (int r = 0; r < rounds && !j->st; r++)
     for (int i = 0; i < n && !j->st; i++) {
       const char *name;
       int nd;
@@ -139,7 +148,7 @@ static void *ck_thread(void *arg) {
     }
   /* Failing read-only calls too: they report through ldnq_last_error()
    * only, never the shared handle's message buffer. */
-  for (int r = 0; r < 50 && !j->st; r++) {
+  for (int r = 0; r < rounds && !j->st; r++) {
     char missing[64];
     snprintf(missing, sizeof missing, "missing-%d", j->id);
     const char *name;

@@ -233,7 +233,9 @@ START_TEST(resume_continues_exactly) {
   float *a = weights_of(ref, "layer2.0.conv1.weight", 32 * 16 * 9);
   float *b = weights_of(net, "layer2.0.conv1.weight", 32 * 16 * 9);
   float *c = weights_of(ref, "layer1.0.conv1.weight", nw);
-  float *d = weights_of(toy_net(), "layer1.0.conv1.weight", nw);
+  ldnq_network *fresh = toy_net();
+  float *d = weights_of(fresh, "layer1.0.conv1.weight", nw);
+  ldnq_network_free(fresh);
   double diff = 0, moved = 0;
   for (int64_t i = 0; i < 32 * 16 * 9; i++) diff = fmax(diff, fabs(a[i] - b[i]));
   for (int64_t i = 0; i < nw; i++) moved = fmax(moved, fabs(c[i] - d[i]));

@@ -61,6 +61,17 @@ ldnq_status ldnq__decode_jpeg(const uint8_t *buf, size_t n, int hint, ldnq__img 
     return ldnq__fail(NULL, LDNQ_ERR_LIMIT, "JPEG of %ux%u pixels exceeds the size limit",
                       cinfo.image_width, cinfo.image_height);
   }
+  /* Decompression bomb: with Huffman coding every 8x8 block of the
+   * full-resolution component costs at least one bit (its DC code), so n
+   * bytes hold at most 512 n pixels. Rejected (2x margin) before libjpeg
+   * and we allocate buffers for the declared size. Arithmetic coding has
+   * no such floor and is left to the pixel limit above. */
+  if (!cinfo.arith_code && (uint64_t)cinfo.image_width * cinfo.image_height > (uint64_t)n * 1024) {
+    jpeg_destroy_decompress(&cinfo);
+    return ldnq__fail(NULL, LDNQ_ERR_FORMAT,
+                      "JPEG of %ux%u pixels cannot be stored in %zu bytes (truncated or a "
+                      "decompression bomb)", cinfo.image_width, cinfo.image_height, n);
+  }
   cinfo.out_color_space = JCS_RGB;
   if (hint > 0) {
     /* Largest reduction 1/2, 1/4 or 1/8 whose shorter side still covers

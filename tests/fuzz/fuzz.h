@@ -37,6 +37,26 @@ static inline void ldnq_fuzz_require(int ok, const char *what) {
 #endif
 }
 
+/* Largest single library allocation allowed while handling `size` input
+ * bytes: memory must follow the input (docs/SECURITY.md), so a small file
+ * that makes the library allocate hundreds of MB is a finding. Deflate
+ * expands up to ~1032x: targets reading compressed data (zip, gzip) allow
+ * that, twice over for buffer doubling. */
+#define LDNQ_FUZZ_MAX_REQUEST(size, ratio) ((size_t)(size) * (ratio) + ((size_t)16 << 20))
+
+size_t ldnq__debug_max_request(int reset);
+
+static inline void ldnq_fuzz_begin(void) { ldnq__debug_max_request(1); }
+
+static inline void ldnq_fuzz_end_ratio(size_t size, size_t ratio) {
+  size_t peak = ldnq__debug_max_request(1);
+  if (peak > LDNQ_FUZZ_MAX_REQUEST(size, ratio))
+    fprintf(stderr, "allocated %zu bytes for %zu input bytes\n", peak, size);
+  ldnq_fuzz_require(peak <= LDNQ_FUZZ_MAX_REQUEST(size, ratio), "allocation out of proportion to the input");
+}
+
+static inline void ldnq_fuzz_end(size_t size) { ldnq_fuzz_end_ratio(size, 64); }
+
 static inline long ldnq_fuzz_live(void) {
   long n = 0;
   ldnq_debug_live_allocations(&n);

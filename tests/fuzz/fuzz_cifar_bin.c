@@ -5,6 +5,7 @@
 
 LDNQ_FUZZ_TARGET(cifar_bin) {
   long before = ldnq_fuzz_live();
+  ldnq_fuzz_begin();
   uint8_t *pix = NULL;
   int32_t *labels = NULL;
   int64_t count = 0;
@@ -16,6 +17,7 @@ LDNQ_FUZZ_TARGET(cifar_bin) {
   }
   ldnq__free(pix);
   ldnq__free(labels);
+  ldnq_fuzz_end(size);
   ldnq_fuzz_require(ldnq_fuzz_live() == before, "allocations leaked");
   return 0;
 }

@@ -6,6 +6,7 @@
 
 LDNQ_FUZZ_TARGET(cifar_py) {
   long before = ldnq_fuzz_live();
+  ldnq_fuzz_begin();
   uint8_t *pix = NULL;
   int32_t *labels = NULL;
   int64_t count = 0;
@@ -17,6 +18,7 @@ LDNQ_FUZZ_TARGET(cifar_py) {
   }
   ldnq__free(pix);
   ldnq__free(labels);
+  ldnq_fuzz_end(size);
   ldnq_fuzz_require(ldnq_fuzz_live() == before, "allocations leaked");
   return 0;
 }

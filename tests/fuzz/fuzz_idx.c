@@ -13,6 +13,7 @@ LDNQ_FUZZ_TARGET(idx) {
   size_t ni, nl;
   if (ldnq_fuzz_split(data, size, &im, &ni, &lb, &nl)) return 0;
   long before = ldnq_fuzz_live();
+  ldnq_fuzz_begin();
   uint8_t *a = ldnq__malloc(ni), *b = ldnq__malloc(nl);
   if (a && b) {
     memcpy(a, im, ni);
@@ -26,6 +27,7 @@ LDNQ_FUZZ_TARGET(idx) {
     ldnq__free(a);
     ldnq__free(b);
   }
+  ldnq_fuzz_end(size);
   ldnq_fuzz_require(ldnq_fuzz_live() == before, "allocations leaked");
   return 0;
 }

@@ -3,45 +3,28 @@
  * The two parts of the input (fuzz_split.h) are passed as memfd files
  * (/proc/self/fd/N): nothing touches the disk. */
 #define _GNU_SOURCE
-#include <stdio.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include "fuzz.h"
 #include "fuzz_dataset.h"
+#include "fuzz_memfd.h"
 #include "fuzz_split.h"
-
-static int fuzz_idx_gz_memfd(const uint8_t *p, size_t n, char *path, size_t cap) {
-  int fd = memfd_create("ldnq-fuzz", 0);
-  if (fd < 0) return -1;
-  size_t off = 0;
-  while (off < n) {
-    ssize_t w = write(fd, p + off, n - off);
-    if (w <= 0) {
-      close(fd);
-      return -1;
-    }
-    off += (size_t)w;
-  }
-  snprintf(path, cap, "/proc/self/fd/%d", fd);
-  return fd;
-}
 
 LDNQ_FUZZ_TARGET(idx_gz) {
   const uint8_t *im, *lb;
   size_t ni, nl;
   if (ldnq_fuzz_split(data, size, &im, &ni, &lb, &nl)) return 0;
   char pi[64], pl[64];
-  int fi = fuzz_idx_gz_memfd(im, ni, pi, sizeof pi);
-  int fl = fi < 0 ? -1 : fuzz_idx_gz_memfd(lb, nl, pl, sizeof pl);
+  int fi = ldnq_fuzz_memfd(im, ni, pi, sizeof pi);
+  int fl = fi < 0 ? -1 : ldnq_fuzz_memfd(lb, nl, pl, sizeof pl);
   if (fi >= 0 && fl >= 0) {
     long before = ldnq_fuzz_live();
+  ldnq_fuzz_begin();
     ldnq_dataset *ds = NULL;
     ldnq_status st = ldnq_dataset_open_idx(pi, pl, &ds);
     ldnq_fuzz_status(st);
     if (ds) ldnq_fuzz_walk_dataset(ds);
     ldnq_dataset_free(ds);
-    ldnq_fuzz_require(ldnq_fuzz_live() == before, "allocations leaked");
+    ldnq_fuzz_end_ratio(size, 2100); /* deflate */
+  ldnq_fuzz_require(ldnq_fuzz_live() == before, "allocations leaked");
   }
   if (fi >= 0) close(fi);
   if (fl >= 0) close(fl);

@@ -22,6 +22,7 @@ static ldnq_status fuzz_pickle_storage(void *ctx, const char *key, size_t key_le
 
 LDNQ_FUZZ_TARGET(pickle) {
   long before = ldnq_fuzz_live();
+  ldnq_fuzz_begin();
   ldnq__pk_doc doc = {0};
   ldnq_status st = ldnq__pk_parse(data, size, ldnq__torch_whitelist, &doc);
   ldnq_fuzz_status(st);
@@ -37,6 +38,7 @@ LDNQ_FUZZ_TARGET(pickle) {
     }
   }
   ldnq__pk_free(&doc);
+  ldnq_fuzz_end(size);
   ldnq_fuzz_require(ldnq_fuzz_live() == before, "allocations leaked");
   return 0;
 }

@@ -5,6 +5,7 @@
 
 LDNQ_FUZZ_TARGET(pth_zip) {
   long before = ldnq_fuzz_live();
+  ldnq_fuzz_begin();
   ldnq_checkpoint *ck = ldnq__ck_alloc();
   if (!ck) return 0;
   ldnq__fuzz_skip_crc = 1; /* reach the parser behind the CRC */
@@ -13,6 +14,7 @@ LDNQ_FUZZ_TARGET(pth_zip) {
   if (st == LDNQ_OK) ldnq_fuzz_walk_checkpoint(ck);
   ldnq__fuzz_skip_crc = 0;
   ldnq_checkpoint_free(ck);
+  ldnq_fuzz_end_ratio(size, 2100); /* deflate */
   ldnq_fuzz_require(ldnq_fuzz_live() == before, "allocations leaked");
   return 0;
 }

@@ -207,6 +207,24 @@ static void cifar_py(int n, const char *name) {
   free(o);
 }
 
+static void subsets(void) {
+  char p[4200];
+  tmp_path(p, sizeof p, "subset");
+  int64_t idx[5] = {4, 0, 17, 3, 99};
+  for (int64_t n = 0; n <= 5; n += 5) {
+    ldnq_subset *s = NULL;
+    if (ldnq_subset_create(n, idx, &s) || ldnq_subset_save(s, p)) {
+      failures++;
+    } else {
+      char name[32];
+      snprintf(name, sizeof name, "subset%lld", (long long)n);
+      put_file("subset", name, p);
+    }
+    ldnq_subset_free(s);
+  }
+  remove(p);
+}
+
 static void images(void) {
   char p[4200];
   tmp_path(p, sizeof p, "img");
@@ -279,6 +297,7 @@ int main(int argc, char **argv) {
   cifar_py(1, "batch1");
   cifar_py(2, "batch2");
   images();
+  subsets();
   if (failures) fprintf(stderr, "make_seeds: %d failures\n", failures);
   return failures ? 1 : 0;
 }

@@ -24,7 +24,7 @@ run() {
 }
 out=$(run) || { cat "$tmp/err.log"; exit 1; }
 echo "$out"
-echo "$out" | grep -q "base model (trained, 1 epochs)"
+grep -q "base model (trained, 1 epochs)" <<<"$out"
 echo "$out" | grep -Eq "full precision \(float32\) +[0-9]+\.[0-9]{2}"
 echo "$out" | grep -Eq "L-DNQ 3 levels +[0-9]+\.[0-9]{2}"
 # Packed 3-level model is several times smaller than float32.
@@ -35,7 +35,7 @@ ls "$tmp/cache"/*.pth "$tmp/cache"/*.ldnq >/dev/null
 ls "$tmp/cache" | grep -q '\.tmp\.' && { echo "temporary file left"; exit 1; }
 # Second run: the cached base model, no training.
 out2=$(run) || { cat "$tmp/err.log"; exit 1; }
-echo "$out2" | grep -q "base model (cached)"
+grep -q "base model (cached)" <<<"$out2"
 grep -q "ldnq train" "$tmp/err.log" && { echo "trained again"; exit 1; }
 # A bad option fails clearly.
 set +e

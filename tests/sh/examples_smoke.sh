@@ -43,13 +43,13 @@ cd "$tmp"
 c10() { "$bin/cifar10_resnet" "$@" --depth 20 --data "mnist:$tmp/idx"; }
 out=$(c10 train --epochs 1 --limit-train 48 --out r20.pth)
 echo "$out"
-echo "$out" | grep -q "^epoch 1: loss"
+grep -q "^epoch 1: loss" <<<"$out"
 test -s r20.pth && test -s r20.pth.state
 out=$(c10 eval --weights r20.pth)
 echo "$out" | grep -Eq "top-1 [0-9.]+% top-5 [0-9.]+%"
 out=$(c10 quantize --weights r20.pth --ratio 0.1 --hessian-batches 2 --no-cascade --out q.ldnq)
 echo "$out"
-echo "$out" | grep -q "limited set 8 images"
+grep -q "limited set 8 images" <<<"$out"
 echo "$out" | grep -Eq "^L-DNQ 3 levels: top-1 [0-9.]+%"
 test -s q.ldnq && test -s q.ldnq.subset
 sub1=$(md5sum < q.ldnq.subset)

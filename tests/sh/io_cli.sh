@@ -8,8 +8,8 @@ rm -rf "$tmp"; mkdir -p "$tmp"
 
 # info: human lines and a JSON last line
 out=$("$ldnq" info "$fix/zip_basic.pth" --json)
-echo "$out" | head -3
-echo "$out" | grep -q "pth-zip, 14 tensors"
+head -3 <<<"$out"
+grep -q "pth-zip, 14 tensors" <<<"$out"
 last=$(echo "$out" | tail -1)
 case $last in '{"format":"pth-zip","tensors":[{"name":"conv1.weight","dtype":"float32","shape":[4,3,3,3]'*) ;;
   *) echo "bad JSON line: $last"; exit 1 ;; esac
@@ -46,9 +46,9 @@ if command -v python3 >/dev/null; then
   python3 "$src/tests/sh/ldnq_format.py" write "$tmp/q.ldnq"
   j=$("$ldnq" info "$tmp/q.ldnq" --json | tail -1)
   echo "$j"
-  echo "$j" | grep -q '{"name":"conv.weight","dtype":"quantized","shape":\[2,2,3\],"sum":0.25,"sum_abs":1,"levels":3,"alpha":0.125}'
+  grep -q '{"name":"conv.weight","dtype":"quantized","shape":\[2,2,3\],"sum":0.25,"sum_abs":1,"levels":3,"alpha":0.125}' <<<"$j"
   # codes 3+6+3 bytes + bias 12 bytes; 33 weights as float32
-  echo "$j" | grep -q '"packed_bytes":24,"float32_bytes":132,"metadata":{"source":"python"}}$'
+  grep -q '"packed_bytes":24,"float32_bytes":132,"metadata":{"source":"python"}}$' <<<"$j"
   "$ldnq" convert "$tmp/q.ldnq" "$tmp/q.safetensors"
   "$ldnq" info "$tmp/q.safetensors" --json | tail -1 | grep -q '"name":"fc.weight","dtype":"float32","shape":\[11\],"sum":0,"sum_abs":2.32500009'
 fi

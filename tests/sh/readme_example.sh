@@ -10,4 +10,4 @@ cc -std=c11 -Wall -Wextra -Werror -I"$src/include" "$tmp/example.c" -L"$bin" -ll
    -Wl,-rpath,"$bin" -o "$tmp/example"
 out=$("$tmp/example")
 echo "$out"
-echo "$out" | grep -q "6 elements"
+grep -q "6 elements" <<<"$out"

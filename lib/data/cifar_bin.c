@@ -77,8 +77,18 @@ LDNQ_API ldnq_status ldnq_dataset_open_cifar10(const char *dir, ldnq_split split
     st = ldnq__cifar_bin_append(path, d, n, &pix, &labels, &count);
     ldnq__free(d);
   }
+  if (st != LDNQ_OK) {
+    ldnq__free(pix);
+    ldnq__free(labels);
+    return st;
+  }
+  return ldnq__cifar_dataset_new(pix, labels, count, out);
+}
+
+ldnq_status ldnq__cifar_dataset_new(uint8_t *pix, int32_t *labels, int64_t count,
+                                    ldnq_dataset **out) {
   ldnq_dataset *ds = NULL;
-  if (st == LDNQ_OK) st = ldnq__dataset_new(&cifar_vt, &ds);
+  ldnq_status st = ldnq__dataset_new(&cifar_vt, &ds);
   if (st != LDNQ_OK) {
     ldnq__free(pix);
     ldnq__free(labels);

@@ -107,23 +107,6 @@ static ldnq_status read_batch(const char *path, uint8_t **pix, int32_t **labels,
   return st;
 }
 
-/* Same record layout as the binary version: reuse its loader. */
-static ldnq_status py_load(const ldnq_dataset *ds, int64_t index, int hint, ldnq__img *im, int32_t *label) {
-  (void)hint;
-  *label = ds->labels[index];
-  if (!im) return LDNQ_OK;
-  ldnq_status st = ldnq__img_alloc(im, 0, 3, 32, 32);
-  if (st != LDNQ_OK) return st;
-  const uint8_t *rec = (const uint8_t *)ds->impl + (size_t)index * 3072;
-  for (int c = 0; c < 3; c++)
-    for (int i = 0; i < 1024; i++) im->u8[i * 3 + c] = rec[c * 1024 + i];
-  return LDNQ_OK;
-}
-
-static void py_destroy(ldnq_dataset *ds) { ldnq__free(ds->impl); }
-
-static const ldnq__dataset_vt py_vt = {py_load, py_destroy};
-
 ldnq_status ldnq__open_cifar10_py(const char *dir, ldnq_split split, ldnq_dataset **out) {
   *out = NULL;
   char base[4096], path[4200];
@@ -140,21 +123,11 @@ ldnq_status ldnq__open_cifar10_py(const char *dir, ldnq_split split, ldnq_datase
     else snprintf(path, sizeof path, "%s/test_batch", base);
     st = read_batch(path, &pix, &labels, &count);
   }
-  ldnq_dataset *ds = NULL;
-  if (st == LDNQ_OK) st = ldnq__dataset_new(&py_vt, &ds);
   if (st != LDNQ_OK) {
     ldnq__free(pix);
     ldnq__free(labels);
     return st;
   }
-  ds->impl = pix;
-  ds->labels = labels;
-  ds->count = count;
-  ds->num_classes = 10;
-  ds->c = 3;
-  ds->h = 32;
-  ds->w = 32;
-  ds->preset = LDNQ_PRESET_CIFAR10;
-  *out = ds;
-  return LDNQ_OK;
+  /* Same record layout as the binary version: its dataset serves both. */
+  return ldnq__cifar_dataset_new(pix, labels, count, out);
 }

@@ -54,6 +54,10 @@ ldnq_status ldnq__idx_open_buffers(const char *images_path, uint8_t *img, size_t
  * to *pix / *labels (grown with ldnq__realloc; caller frees). */
 ldnq_status ldnq__cifar_bin_append(const char *path, const uint8_t *d, size_t n, uint8_t **pix,
                                    int32_t **labels, int64_t *count);
+/* A CIFAR-10 dataset over planar records pix[count * 3072] and labels;
+ * takes ownership of both (freed on failure too). */
+ldnq_status ldnq__cifar_dataset_new(uint8_t *pix, int32_t *labels, int64_t count,
+                                    ldnq_dataset **out);
 /* Same for one CIFAR-10 python batch file image (a pickled dict). */
 ldnq_status ldnq__cifar_py_append(const char *path, const uint8_t *d, size_t n, uint8_t **pix,
                                   int32_t **labels, int64_t *count);

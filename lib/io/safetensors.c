@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "core/tensor.h"
 #include "io/ckpt.h"
 #include "io/json.h"
@@ -150,29 +151,10 @@ ldnq_status ldnq__read_safetensors(ldnq_checkpoint *ck, const uint8_t *d, size_t
 
 /* ---- writing ---- */
 
-typedef struct sbuf {
-  char *p;
-  size_t n, cap;
-  int oom;
-} sbuf;
+typedef ldnq__buf sbuf;
 
-static void put(sbuf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = (b->n + n + 1) * 2;
-    char *p = ldnq__realloc(b->p, cap);
-    if (!p) {
-      b->oom = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-}
-
-static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
+static void put(sbuf *b, const char *s, size_t n) { ldnq__buf_put(b, s, n); }
+static void puts_(sbuf *b, const char *s) { ldnq__buf_puts(b, s); }
 
 static void put_str(sbuf *b, const char *s) {
   put(b, "\"", 1);

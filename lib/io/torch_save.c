@@ -7,35 +7,17 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "core/error.h"
 #include "io/ckpt.h"
 #include "io/le.h"
 #include "io/zip.h"
 
-typedef struct pbuf {
-  uint8_t *p;
-  size_t n, cap;
-  int oom;
-} pbuf;
+typedef ldnq__buf pbuf;
 
-static void put(pbuf *b, const void *s, size_t n) {
-  if (b->oom) return;
-  if (b->n + n > b->cap) {
-    size_t cap = (b->n + n) * 2 + 256;
-    uint8_t *p = ldnq__realloc(b->p, cap);
-    if (!p) {
-      b->oom = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-}
-
+static void put(pbuf *b, const void *s, size_t n) { ldnq__buf_put(b, s, n); }
 static void op(pbuf *b, uint8_t c) { put(b, &c, 1); }
-static void text(pbuf *b, const char *s) { put(b, s, strlen(s)); }
+static void text(pbuf *b, const char *s) { ldnq__buf_puts(b, s); }
 
 static void unicode(pbuf *b, const char *s) {
   uint8_t h[5] = {'X'};

@@ -62,4 +62,7 @@ ldnq_status ldnq__zipw_add(ldnq__zipw *z, const char *name, const void *data, si
 ldnq_status ldnq__zipw_finish(ldnq__zipw *z);
 void ldnq__zipw_free(ldnq__zipw *z);
 
+/* zlib CRC-32 of n bytes (any n: zlib takes at most 2^32-1 per call). */
+uint32_t ldnq__crc32(const uint8_t *p, uint64_t n);
+
 #endif

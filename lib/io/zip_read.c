@@ -187,17 +187,6 @@ long ldnq__zip_find(const ldnq__zip *z, const char *name, size_t len) {
   return -1;
 }
 
-static uint32_t crc_of(const uint8_t *p, uint64_t n) {
-  uLong c = crc32(0L, Z_NULL, 0);
-  while (n) {
-    uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-    c = crc32(c, p, k);
-    p += k;
-    n -= k;
-  }
-  return (uint32_t)c;
-}
-
 static ldnq_status inflate_entry(const ldnq__zip_entry *e, const uint8_t *src, uint8_t *dst) {
   z_stream s;
   memset(&s, 0, sizeof s);
@@ -244,7 +233,7 @@ ldnq_status ldnq__zip_get(const ldnq__zip *z, size_t i, const uint8_t **p, size_
     *owned = buf;
     *p = buf;
   }
-  if (!ldnq__fuzz_skip_crc && crc_of(*p, e->usize) != e->crc) {
+  if (!ldnq__fuzz_skip_crc && ldnq__crc32(*p, e->usize) != e->crc) {
     ldnq__free(*owned);
     *owned = NULL;
     return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "bad zip archive: CRC mismatch in '%.*s'",
@@ -252,4 +241,15 @@ ldnq_status ldnq__zip_get(const ldnq__zip *z, size_t i, const uint8_t **p, size_
   }
   *n = (size_t)e->usize;
   return LDNQ_OK;
+}
+
+uint32_t ldnq__crc32(const uint8_t *p, uint64_t n) {
+  uLong c = crc32(0L, Z_NULL, 0);
+  while (n) {
+    uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+    c = crc32(c, p, k);
+    p += k;
+    n -= k;
+  }
+  return (uint32_t)c;
 }

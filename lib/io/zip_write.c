@@ -23,17 +23,6 @@ void ldnq__zipw_free(ldnq__zipw *z) {
   z->n = z->cap = 0;
 }
 
-static uint32_t crc_of(const uint8_t *p, size_t n) {
-  uLong c = crc32(0L, Z_NULL, 0);
-  while (n) {
-    uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-    c = crc32(c, p, k);
-    p += k;
-    n -= k;
-  }
-  return (uint32_t)c;
-}
-
 ldnq_status ldnq__zipw_add(ldnq__zipw *z, const char *name, const void *data, size_t n) {
   size_t nl = strlen(name);
   if (nl > 0xffff) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "zip entry name too long");
@@ -49,7 +38,7 @@ ldnq_status ldnq__zipw_add(ldnq__zipw *z, const char *name, const void *data, si
   if (!r->name) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory for zip records");
   r->off = z->w->pos;
   r->size = n;
-  r->crc = crc_of(data, n);
+  r->crc = ldnq__crc32(data, n);
   z->n++;
   int z64 = z->force64 || n >= U32MAX;
   uint8_t h[30 + 20];

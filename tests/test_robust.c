@@ -248,6 +248,21 @@ START_TEST(zip_bombs) {
   ldnq_checkpoint *ck = NULL;
   ck_assert_int_ne(ldnq_checkpoint_load_memory(o, n, &ck), LDNQ_OK);
   ck_assert_uint_le(ldnq__debug_max_request(1), 1 << 16);
+  /* 64 KB of garbage declaring 60 MB (within the ratio): the output
+   * buffer grows with the data inflated, so the lie costs no 60 MB. */
+  uint8_t *junk = malloc(65536), *o2 = malloc(65536 + 512);
+  uint64_t x = 88172645463325252ull;
+  for (size_t i = 0; i < 65536; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    junk[i] = (uint8_t)x;
+  }
+  junk[0] = 0x00; /* a stored block header whose LEN/NLEN check fails */
+  n = zip_one(o2, junk, 65536, 60u << 20, 0);
+  expect_ck("zip entry of garbage declaring 60 MB", o2, n, LDNQ_ERR_FORMAT, 1 << 20);
+  free(junk);
+  free(o2);
   free(zeros);
   free(z);
   free(o);

@@ -187,30 +187,58 @@ long ldnq__zip_find(const ldnq__zip *z, const char *name, size_t len) {
   return -1;
 }
 
-static ldnq_status inflate_entry(const ldnq__zip_entry *e, const uint8_t *src, uint8_t *dst) {
+/* Inflates entry e into a new buffer (*out, caller frees). The buffer
+ * starts at min(declared size, max(64 KiB, 8 x compressed size)) and grows
+ * as output arrives, up to the declared size, so a stream that lies about
+ * its size cannot make us allocate the declared size up front. */
+static ldnq_status inflate_entry(const ldnq__zip_entry *e, const uint8_t *src, uint8_t **out) {
+  size_t usize = (size_t)e->usize, cap = 65536;
+  if (e->csize < SIZE_MAX / 8 && cap < (size_t)e->csize * 8) cap = (size_t)e->csize * 8;
+  if (cap > usize) cap = usize;
+  uint8_t *buf = ldnq__malloc(cap);
+  if (!buf) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory inflating a zip entry");
   z_stream s;
   memset(&s, 0, sizeof s);
-  if (inflateInit2(&s, -MAX_WBITS) != Z_OK)
+  if (inflateInit2(&s, -MAX_WBITS) != Z_OK) {
+    ldnq__free(buf);
     return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "zlib initialisation failed");
-  uint64_t in_left = e->csize, out_left = e->usize;
+  }
+  uint64_t in_left = e->csize;
+  size_t done = 0;
   s.next_in = (Bytef *)(uintptr_t)src;
-  s.next_out = dst;
   int rc = Z_OK;
+  ldnq_status st = LDNQ_OK;
   while (rc == Z_OK) {
     if (s.avail_in == 0) {
       s.avail_in = in_left > (1u << 30) ? (1u << 30) : (uInt)in_left;
       in_left -= s.avail_in;
     }
-    if (s.avail_out == 0) {
-      s.avail_out = out_left > (1u << 30) ? (1u << 30) : (uInt)out_left;
-      out_left -= s.avail_out;
+    if (done == cap && cap < usize) {
+      size_t ncap = cap > usize / 2 ? usize : cap * 2;
+      uint8_t *nb = ldnq__realloc(buf, ncap);
+      if (!nb) {
+        st = ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory inflating a zip entry");
+        break;
+      }
+      buf = nb;
+      cap = ncap;
     }
+    size_t room = cap - done;
+    s.next_out = buf + done;
+    s.avail_out = room > (1u << 30) ? (1u << 30) : (uInt)room;
+    uInt before = s.avail_out;
     rc = inflate(&s, Z_FINISH);
-    if (rc == Z_BUF_ERROR && (s.avail_in || in_left) && (s.avail_out || out_left)) rc = Z_OK;
+    done += before - s.avail_out;
+    if (rc == Z_BUF_ERROR && (s.avail_in || in_left) && done < usize) rc = Z_OK;
   }
-  int full = rc == Z_STREAM_END && s.avail_out == 0 && out_left == 0;
+  int full = rc == Z_STREAM_END && done == usize;
   inflateEnd(&s);
-  if (!full) return bad("deflate stream is corrupt or has the wrong size");
+  if (st == LDNQ_OK && !full) st = bad("deflate stream is corrupt or has the wrong size");
+  if (st != LDNQ_OK) {
+    ldnq__free(buf);
+    return st;
+  }
+  *out = buf;
   return LDNQ_OK;
 }
 
@@ -223,13 +251,9 @@ ldnq_status ldnq__zip_get(const ldnq__zip *z, size_t i, const uint8_t **p, size_
   if (e->method == 0) {
     *p = src;
   } else {
-    uint8_t *buf = ldnq__malloc((size_t)e->usize);
-    if (!buf) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory inflating a zip entry");
-    ldnq_status st = inflate_entry(e, src, buf);
-    if (st) {
-      ldnq__free(buf);
-      return st;
-    }
+    uint8_t *buf = NULL;
+    ldnq_status st = inflate_entry(e, src, &buf);
+    if (st) return st;
     *owned = buf;
     *p = buf;
   }

@@ -3,7 +3,7 @@
  *
  *   imagenet_resnet quantize --depth 18|34|50 --weights resnet18.pth --data DIR
  *                   [--levels L] [--ratio R | --count N] [--out F.ldnq]
- *                   [--hessian-batches N] [--no-cascade] [--threads N]
+ *                   [--hessian-batches N] [--max-iter N] [--no-cascade] [--threads N]
  *   imagenet_resnet eval --depth 18|34|50 --weights F --data DIR
  *
  * The subset is class-balanced (the paper's limited set); top-1 and top-5
@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "", *dir = NULL, *weights = NULL;
   const char *out = "resnet-quantized.ldnq";
   int depth = 18, levels = 3, cascade = 1;
-  long long count = 0, hbatches = -1, threads = 2;
+  long long count = 0, hbatches = -1, maxiter = -1, threads = 2;
   double ratio = 0.01;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -54,6 +54,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--ratio")) ratio = atof(v);
     else if (!strcmp(a, "--count")) count = atoll(v);
     else if (!strcmp(a, "--hessian-batches")) hbatches = atoll(v);
+    else if (!strcmp(a, "--max-iter")) maxiter = atoll(v);
     else if (!strcmp(a, "--threads")) threads = atoll(v);
     else { fprintf(stderr, "imagenet_resnet: unknown option %s\n", a); return 2; }
   }
@@ -97,6 +98,7 @@ int main(int argc, char **argv) {
     TRY("--levels", ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
     TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
     if (hbatches > 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
+    if (maxiter >= 0) TRY("--max-iter", ldnq_quantizer_set_int(q, LDNQ_Q_MAX_ITER, maxiter));
     TRY("quantize", ldnq_quantizer_run(q, net, calib, eval, on_quant, NULL, &rep));
     TRY("summary", ldnq_quant_report_summary(rep, &top1, &top5, NULL));
     TRY("checkpoint", ldnq_quant_report_checkpoint(rep, net, &qck));

@@ -63,8 +63,9 @@ c10 quantize --weights missing.pth >/dev/null 2>&1; rc=$?
 set -e
 
 # ---- imagenet_resnet: tiny image folder (PNG via python3's zlib), random
-# ResNet18 weights saved by libldnq; eval only (a ResNet18 quantization is
-# minutes of work, run by hand: see docs/GETTING_STARTED.md). ----
+# ResNet18 weights saved by libldnq; eval, then a quantization cut short
+# (one Hessian batch, 2 ADMM iterations, no cascade: a full ResNet18 run is
+# minutes of work, see docs/GETTING_STARTED.md). ----
 if command -v python3 >/dev/null; then
   python3 - "$tmp/imnet" <<'PY'
 import os, struct, sys, zlib
@@ -103,6 +104,18 @@ C
   out=$("$bin/imagenet_resnet" eval --depth 18 --weights "$tmp/r18.pth" --data "$tmp/imnet" 2>/dev/null)
   echo "$out"
   echo "$out" | grep -Eq "^resnet18 full precision: top-1 [0-9.]+% top-5 100.00%"
+  out=$("$bin/imagenet_resnet" quantize --depth 18 --weights "$tmp/r18.pth" --data "$tmp/imnet" \
+        --count 3 --hessian-batches 1 --max-iter 2 --no-cascade --out "$tmp/q18.ldnq" 2>"$tmp/q18.err")
+  echo "$out"
+  grep -q "^limited set: 3 images" <<<"$out"
+  echo "$out" | grep -Eq "^resnet18 L-DNQ 3 levels: top-1 [0-9.]+% top-5 100.00% -> "
+  # 21 weight layers (20 convolutions incl. 3 downsamples, fc) reported done.
+  [ "$(grep -c 'layer [0-9]*/21 quantized' "$tmp/q18.err")" = 21 ] || { cat "$tmp/q18.err"; exit 1; }
+  # The packed file loads back into a ResNet18 with the same evaluation.
+  out2=$("$bin/imagenet_resnet" eval --depth 18 --weights "$tmp/q18.ldnq" --data "$tmp/imnet" 2>/dev/null)
+  q1=$(echo "$out" | sed -n 's/^resnet18 L-DNQ 3 levels: top-1 \([0-9.]*\)%.*/\1/p')
+  e1=$(echo "$out2" | sed -n 's/^resnet18 full precision: top-1 \([0-9.]*\)%.*/\1/p')
+  [ -n "$q1" ] && [ "$q1" = "$e1" ] || { echo "reloaded .ldnq: top-1 $e1, expected $q1"; exit 1; }
   set +e
   "$bin/imagenet_resnet" eval --depth 34 --weights "$tmp/r18.pth" --data "$tmp/imnet" >/dev/null 2>&1; rc=$?
   [ $rc -eq 1 ] || { echo "imagenet_resnet with wrong depth exited $rc"; exit 1; }

@@ -230,6 +230,8 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
   if (!st && cascade) st = make_loader(&R, (int)ldnq__q_int(q, LDNQ_Q_CASCADE_BATCH), &R.casc_loader);
   if (!st && cascade) {
     st = ldnq_network_clone(net, &R.orig); /* the full-precision teacher */
+    /* The teacher only runs forward: no saved activations to allocate/write. */
+    if (!st) st = ldnq_network_set_grad_enabled(R.orig, 0);
     if (st) st = ldnq__propagate(&q->err, st);
   }
   for (int L = 0; L < R.nlayers && !st; L++) {

@@ -215,6 +215,7 @@ _PROTOS = {
     "ldnq_layer_result_codes": (S, [P(RES), c_void_p, c_int64]),
     "ldnq_layer_result_bias_codes": (S, [P(RES), c_void_p, c_int64]),
     "ldnq_layer_result_matrix": (S, [P(RES), c_void_p, c_int64]),
+    "ldnq_layer_result_alphas": (S, [P(RES), P(F64P), I64P]),
     # quant.h: whole-network pipeline
     "ldnq_quantizer_run": (S, [P(Q), P(NET), P(DS), P(LD), T.QUANT_PROGRESS_FN, c_void_p,
                                P(P(REP))]),

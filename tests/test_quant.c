@@ -959,6 +959,101 @@ START_TEST(run_quantizes_network) {
 }
 END_TEST
 
+/* Logits of net (eval mode) for a fixed random batch. */
+static ldnq_tensor *logits_of(ldnq_network *net) {
+  int64_t sh[4] = {3, 1, 16, 16}, so[2] = {3, 10};
+  ldnq_tensor *x = NULL, *y = NULL;
+  LDNQ_CK(ldnq_tensor_create(4, sh, &x));
+  LDNQ_CK(ldnq_tensor_create(2, so, &y));
+  float *d;
+  LDNQ_CK(ldnq_tensor_data(x, &d));
+  tu_fill_uniform(d, 3 * 16 * 16, 4242, -1, 1);
+  LDNQ_CK(ldnq_network_set_training(net, 0));
+  LDNQ_CK(ldnq_network_forward(net, x, y));
+  ldnq_tensor_free(x);
+  return y;
+}
+
+START_TEST(run_per_channel) {
+  run_fixture f;
+  fixture_open(&f);
+  LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_PER_CHANNEL, 1));
+  ldnq_quant_report *rep = NULL;
+  LDNQ_CK(ldnq_quantizer_run(f.q, f.net, f.ds, NULL, NULL, NULL, &rep));
+  int nl;
+  LDNQ_CK(ldnq_quant_report_layer_count(rep, &nl));
+  for (int L = 0; L < nl; L++) {
+    const char *name;
+    const ldnq_layer_result *res;
+    LDNQ_CK(ldnq_quant_report_layer_name(rep, L, &name));
+    LDNQ_CK(ldnq_quant_report_layer_result(rep, L, &res));
+    char wn[256];
+    snprintf(wn, sizeof wn, "%s.weight", name);
+    int nd;
+    int64_t shape[LDNQ_MAX_DIMS], n;
+    LDNQ_CK(ldnq_network_tensor_info(f.net, wn, NULL, &nd, shape));
+    const double *al;
+    int64_t cnt;
+    LDNQ_CK(ldnq_layer_result_alphas(res, &al, &cnt));
+    ck_assert_int_eq(cnt, shape[0]); /* one scale per output channel */
+    float *w = read_entry(f.net, wn, &n);
+    int8_t *c = malloc((size_t)n);
+    LDNQ_CK(ldnq_layer_result_codes(res, c, n));
+    int64_t per = n / cnt;
+    int distinct = 1;
+    for (int64_t o = 1; o < cnt; o++) distinct += al[o] != al[0];
+    for (int64_t i = 0; i < n; i++)
+      ck_assert_msg(w[i] == (float)(al[i / per] * c[i]), "%s[%lld] not alpha_o x code", wn,
+                    (long long)i);
+    /* Per-channel structure: the channels have their own scales, so the
+     * layer has more than the 3 values {-a, 0, a} of one 3-level scale. */
+    ck_assert_msg(distinct > cnt / 2, "%s: only %d distinct channel scales", wn, distinct);
+    ck_assert_int_gt(distinct_values(f.net, wn), 3);
+    free(w);
+    free(c);
+  }
+  char *js = NULL;
+  LDNQ_CK(ldnq_quant_report_json(rep, &js));
+  ck_assert_ptr_nonnull(strstr(js, "\"per_channel\": true"));
+  ck_assert_ptr_null(strstr(js, "\"per_channel\": false"));
+  ldnq_quant_string_free(js);
+  /* .ldnq (kind 3) and .pth (dequantized floats) load into networks whose
+   * logits are bit-identical to the quantized network's. */
+  ldnq_checkpoint *ck = NULL, *back = NULL, *pth = NULL;
+  LDNQ_CK(ldnq_quant_report_checkpoint(rep, f.net, &ck));
+  const char *pk = tu_tmppath("pc_run.ldnq"), *pp = tu_tmppath("pc_run.pth");
+  LDNQ_CK(ldnq_checkpoint_save(ck, pk, LDNQ_FORMAT_LDNQ_PACKED));
+  LDNQ_CK(ldnq_checkpoint_save(ck, pp, LDNQ_FORMAT_PTH_ZIP));
+  LDNQ_CK(ldnq_checkpoint_load(pk, &back));
+  LDNQ_CK(ldnq_checkpoint_load(pp, &pth));
+  int64_t cnt;
+  LDNQ_CK(ldnq_checkpoint_get_quantized_alphas(back, "conv1.weight", &cnt, NULL, 0));
+  ck_assert_int_eq(cnt, 16);
+  LDNQ_CK(ldnq_checkpoint_get_quantized_alphas(back, "fc.bias", &cnt, NULL, 0));
+  ck_assert_int_eq(cnt, 10);
+  ldnq_network *n1 = NULL, *n2 = NULL;
+  LDNQ_CK(ldnq_network_create_from_checkpoint(LDNQ_ARCH_RESNET20, back, &n1));
+  LDNQ_CK(ldnq_network_create_from_checkpoint(LDNQ_ARCH_RESNET20, pth, &n2));
+  ldnq_tensor *y0 = logits_of(f.net), *y1 = logits_of(n1), *y2 = logits_of(n2);
+  const float *d0, *d1, *d2;
+  LDNQ_CK(ldnq_tensor_data_const(y0, &d0));
+  LDNQ_CK(ldnq_tensor_data_const(y1, &d1));
+  LDNQ_CK(ldnq_tensor_data_const(y2, &d2));
+  ck_assert_mem_eq(d0, d1, 30 * sizeof(float));
+  ck_assert_mem_eq(d0, d2, 30 * sizeof(float));
+  ldnq_tensor_free(y0);
+  ldnq_tensor_free(y1);
+  ldnq_tensor_free(y2);
+  ldnq_network_free(n1);
+  ldnq_network_free(n2);
+  ldnq_checkpoint_free(ck);
+  ldnq_checkpoint_free(back);
+  ldnq_checkpoint_free(pth);
+  ldnq_quant_report_free(rep);
+  fixture_close(&f);
+}
+END_TEST
+
 START_TEST(run_cancel_and_skip) {
   run_fixture f;
   fixture_open(&f);
@@ -1357,6 +1452,7 @@ static Suite *quant_suite(void) {
   TCase *tr = tcase_create("run");
   tcase_set_timeout(tr, 300);
   tcase_add_test(tr, run_quantizes_network);
+  tcase_add_test(tr, run_per_channel);
   tcase_add_test(tr, run_cancel_and_skip);
   tcase_add_test(tr, sgd_matches_pytorch_rule);
   suite_add_tcase(s, tr);

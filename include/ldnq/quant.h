@@ -295,10 +295,12 @@ LDNQ_API ldnq_status ldnq_quant_report_summary(const ldnq_quant_report *r,
                                                double *seconds);
 /* The report as JSON:
  *   {"levels": L, "top1": x|null, "top5": x|null, "seconds": s,
- *    "layers": [{"name", "quantized", "levels", "alpha", "error_initial",
+ *    "layers": [{"name", "quantized", "levels", "alpha", "per_channel",
+ *                "error_initial",
  *                "error", "iterations", "rho_fallback", "cascade_epochs",
  *                "cascade_loss", "seconds", "top1", "top5"}, ...]}
- * (NaN as null), or as a fixed-width text table. *out is a new
+ * (NaN as null; "alpha" is the mean channel scale when "per_channel" is
+ * true), or as a fixed-width text table. *out is a new
  * NUL-terminated string the caller frees with ldnq_quant_string_free. */
 LDNQ_API ldnq_status ldnq_quant_report_json(const ldnq_quant_report *r,
                                             char **out);
@@ -310,8 +312,10 @@ LDNQ_API void ldnq_quant_string_free(char *s);
 /* Checkpoint of a quantized network: every state-dict entry of `net` in
  * order (num_batches_tracked as int64), the weights (and linear bias) of
  * the layers the report quantized as packed entries (levels, alpha,
- * codes; ldnq_checkpoint_add_quantized), everything else float32. A layer
- * whose alpha is 0 (all-zero weights) is stored as floats. `net` must
+ * codes; ldnq_checkpoint_add_quantized, or with LDNQ_Q_PER_CHANNEL one
+ * alpha per output channel: ldnq_checkpoint_add_quantized_per_channel),
+ * everything else float32. A layer whose alpha is 0 (all-zero weights) is
+ * stored as floats. `net` must
  * still hold exactly alpha x codes for those layers (else LDNQ_ERR_STATE).
  * Save it with ldnq_checkpoint_save (.ldnq packs, .pth dequantizes).
  * The caller owns *out. */

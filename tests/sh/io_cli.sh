@@ -46,7 +46,7 @@ if command -v python3 >/dev/null; then
   python3 "$src/tests/sh/ldnq_format.py" write "$tmp/q.ldnq"
   j=$("$ldnq" info "$tmp/q.ldnq" --json | tail -1)
   echo "$j"
-  grep -q '{"name":"conv.weight","dtype":"quantized","shape":\[2,2,3\],"sum":0.25,"sum_abs":1,"levels":3,"alpha":0.125}' <<<"$j"
+  grep -q '{"name":"conv.weight","dtype":"quantized","shape":\[2,2,3\],"sum":0.25,"sum_abs":1,"levels":3,"alpha":0.125,"alpha_count":1}' <<<"$j"
   # codes 3+6+3 bytes + bias 12 bytes; 33 weights as float32
   grep -q '"packed_bytes":24,"float32_bytes":132,"metadata":{"source":"python"}}$' <<<"$j"
   "$ldnq" convert "$tmp/q.ldnq" "$tmp/q.safetensors"

@@ -407,6 +407,19 @@ START_TEST(packed_per_channel) {
   c[rec - 32 - 1] = 0; /* rank 0 with kind 3 */
   fix_crc(c, n);
   ck_assert_int_eq(must_fail(c, n), LDNQ_ERR_FORMAT);
+  /* Any byte of the file changed (CRC fixed): a clean load or a clean error. */
+  long before = live();
+  for (size_t i = 16; i < n - 4; i++)
+    for (int flip = 1; flip < 256; flip <<= 3) {
+      memcpy(c, raw, n);
+      c[i] ^= (uint8_t)flip;
+      fix_crc(c, n);
+      ldnq_checkpoint *x = NULL;
+      if (ldnq_checkpoint_load_memory(c, n, &x) == LDNQ_OK) ck_assert_ptr_nonnull(x);
+      else ck_assert(ldnq_last_error()[0] != 0);
+      ldnq_checkpoint_free(x);
+    }
+  ck_assert_int_eq(live(), before);
   /* Truncated anywhere inside the record (CRC fixed for the cut image). */
   for (size_t cut = rec; cut < n - 4; cut++) {
     uint8_t *t = malloc(cut + 4);

@@ -20,9 +20,9 @@ idx t10k 20 2
 run() {
   "$src/scripts/demo.sh" --no-deps --no-build --build "$bin" --cache "$tmp/cache" \
     --data "mnist:$tmp/data" --epochs 1 --limit-train 64 --ratio 0.1 \
-    --hessian-batches 2 --no-cascade 2>"$tmp/err.log"
+    --hessian-batches 2 "$@" 2>"$tmp/err.log"
 }
-out=$(run) || { cat "$tmp/err.log"; exit 1; }
+out=$(run --no-cascade) || { cat "$tmp/err.log"; exit 1; }
 echo "$out"
 grep -q "base model (trained, 1 epochs)" <<<"$out"
 echo "$out" | grep -Eq "full precision \(float32\) +[0-9]+\.[0-9]{2}"
@@ -33,9 +33,10 @@ q=$(echo "$out" | sed -n 's/.*model size packed (.ldnq) *\([0-9.]*\) KiB/\1/p')
 awk -v f="$f" -v q="$q" 'BEGIN { exit !(q > 0 && f > 4 * q) }' || { echo "sizes $f vs $q"; exit 1; }
 ls "$tmp/cache"/*.pth "$tmp/cache"/*.ldnq >/dev/null
 ls "$tmp/cache" | grep -q '\.tmp\.' && { echo "temporary file left"; exit 1; }
-# Second run: the cached base model, no training.
-out2=$(run) || { cat "$tmp/err.log"; exit 1; }
+# Second run: the cached base model, no training; the cascade capped at 1 epoch.
+out2=$(run --cascade-epochs 1) || { cat "$tmp/err.log"; exit 1; }
 grep -q "base model (cached)" <<<"$out2"
+grep -q "cascade <= 1 epochs/layer" <<<"$out2"
 grep -q "ldnq train" "$tmp/err.log" && { echo "trained again"; exit 1; }
 # A bad option fails clearly.
 set +e

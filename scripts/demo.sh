@@ -93,8 +93,12 @@ else
 fi
 t_train=$(since "$t")
 
-[ -z "$cepochs" ] || qextra+=(--cascade-epochs "$cepochs")
-step "L-DNQ: $levels levels with $ratio of the training data (ldnq quantize, cascade ${cepochs:+at most $cepochs epochs per layer}${cepochs:-until the loss settles})"
+if [ -n "$cepochs" ]; then
+  qextra+=(--cascade-epochs "$cepochs"); cdesc="<= $cepochs epochs/layer"
+else
+  cdesc="until the loss settles"
+fi
+step "L-DNQ: $levels levels with $ratio of the training data (ldnq quantize, cascade $cdesc)"
 t=$(now)
 qout_file=$cache/$tag-${levels}level.ldnq
 "$ldnq" quantize --help >/dev/null 2>&1 || die "ldnq quantize is not available in this build"
@@ -114,7 +118,7 @@ fp=$(field fp_top1) q=$(field top1)
 [ -n "$fp" ] && [ -n "$q" ] || die "could not read the quantize summary: $qjson"
 
 printf '\nL-DNQ demo: ResNet20 on %s, %s levels, %s of the training data, cascade %s\n' "$data" "$levels" \
-  "$ratio" "${cepochs:+<= $cepochs epochs/layer}${cepochs:-until the loss settles}"
+  "$ratio" "$cdesc"
 printf '  %-34s %12s\n' "" "top-1 (%)"
 printf '  %-34s %12.2f\n' "full precision (float32)" "$fp"
 printf '  %-34s %12.2f\n' "L-DNQ $levels levels" "$q"

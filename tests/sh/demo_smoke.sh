@@ -36,7 +36,7 @@ ls "$tmp/cache" | grep -q '\.tmp\.' && { echo "temporary file left"; exit 1; }
 # Second run: the cached base model, no training; the cascade capped at 1 epoch.
 out2=$(run --cascade-epochs 1) || { cat "$tmp/err.log"; exit 1; }
 grep -q "base model (cached)" <<<"$out2"
-grep -q "cascade <= 1 epochs/layer" <<<"$out2"
+grep -q "cascade <= 1 epochs/layer$" <<<"$out2"
 grep -q "ldnq train" "$tmp/err.log" && { echo "trained again"; exit 1; }
 # A bad option fails clearly.
 set +e

@@ -3,7 +3,7 @@
  *   cifar10_resnet train    --depth 20|32|56 --data D [--epochs N] [--lr X] [--out F]
  *   cifar10_resnet eval     --depth 20|32|56 --data D --weights F
  *   cifar10_resnet quantize --depth 20|32|56 --data D --weights F [--levels L]
- *                           [--ratio R] [--resample] [--out F.ldnq]
+ *                           [--ratio R] [--resample] [--per-channel] [--out F.ldnq]
  *
  * D is a CIFAR-10 folder (binary or python version) or any dataset spec
  * ("fashion-mnist", "fashion-mnist:DIR", "mnist:DIR", ...). quantize keeps
@@ -43,13 +43,14 @@ static int on_epoch(void *ud, int64_t e, double loss, double tr1, double te1, do
 
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "", *data = NULL, *weights = NULL, *out = NULL;
-  int depth = 20, levels = 3, resample = 0, cascade = 1;
+  int depth = 20, levels = 3, resample = 0, cascade = 1, per_channel = 0;
   long long epochs = 15, limit = 0, hbatches = -1;
   double lr = 0.1, ratio = 0.01;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--resample")) { resample = 1; continue; }
     if (!strcmp(a, "--no-cascade")) { cascade = 0; continue; }
+    if (!strcmp(a, "--per-channel")) { per_channel = 1; continue; }
     if (!v) { fprintf(stderr, "cifar10_resnet: %s needs a value\n", a); return 2; }
     i++;
     if (!strcmp(a, "--depth")) depth = atoi(v);
@@ -134,6 +135,7 @@ int main(int argc, char **argv) {
     TRY("quantizer", ldnq_quantizer_create(&q));
     TRY("--levels", ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
     TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
+    TRY("--per-channel", ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, per_channel));
     if (hbatches > 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
     TRY("quantize", ldnq_quantizer_run(q, net, calib, eval, NULL, NULL, &rep));
     TRY("summary", ldnq_quant_report_summary(rep, &top1, &top5, NULL));

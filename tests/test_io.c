@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "io/json.h"
 #include "io/pickle.h"
@@ -149,6 +150,11 @@ static ldnq_checkpoint *sample(void) {
   LDNQ_CK(ldnq_checkpoint_add_int64(ck, "bn.num_batches_tracked", 0, NULL, &nbt));
   int8_t codes[5] = {0, 1, -1, 16, -8};
   LDNQ_CK(ldnq_checkpoint_add_quantized(ck, "fc.weight", 1, s1, 11, 0.37f, codes));
+  /* per channel: 3 outputs x 4 inputs, one all-zero channel (alpha 0) */
+  int64_t s2[2] = {3, 4};
+  const float al[3] = {0.5f, 0.0f, 0.3125f};
+  int8_t pc[12] = {1, 0, -1, 1, 0, 0, 0, 0, -1, -1, 1, 0};
+  LDNQ_CK(ldnq_checkpoint_add_quantized_per_channel(ck, "pc.weight", 2, s2, 3, al, 3, pc));
   LDNQ_CK(ldnq_checkpoint_metadata_set(ck, "levels", "11"));
   return ck;
 }
@@ -294,6 +300,139 @@ static ldnq_status must_fail(const void *d, size_t n) {
   ck_assert_int_eq(live(), before);
   return st;
 }
+
+/* Rewrites the CRC of a .ldnq image after an edit. */
+static void fix_crc(uint8_t *d, size_t n) {
+  uint32_t c = (uint32_t)crc32(crc32(0L, Z_NULL, 0), d + 16, (uInt)(n - 20));
+  for (int k = 0; k < 4; k++) d[n - 4 + k] = (uint8_t)(c >> (8 * k));
+}
+
+START_TEST(packed_per_channel) {
+  /* Kind 3: one scale per size[0] index; values alpha_o x code, exact. */
+  int64_t shape[4] = {5, 2, 3, 2};
+  int8_t codes[60], back[60];
+  static const int8_t allowed[5] = {0, 1, -1, 2, -2};
+  for (int i = 0; i < 60; i++) codes[i] = allowed[(i * 7 + 3) % 5];
+  const float al[5] = {0.25f, 1.5f, 0.0f, 0.01f, 3.0f};
+  ldnq_checkpoint *ck = NULL, *rd = NULL;
+  LDNQ_CK(ldnq_checkpoint_create(&ck));
+  LDNQ_CK(ldnq_checkpoint_add_quantized_per_channel(ck, "w", 4, shape, 5, al, 5, codes));
+  const char *p = tu_tmppath("pc.ldnq");
+  LDNQ_CK(ldnq_checkpoint_save(ck, p, LDNQ_FORMAT_LDNQ_PACKED));
+  size_t n;
+  uint8_t *raw = tu_read_file(p, &n);
+  /* header 16 + meta 4 + count 4 + name 2+1 + kind/rank 2 + shape 32 + 8 + 5 x 4 + codes + crc */
+  size_t rec = 16 + 4 + 4 + 3 + 2 + 32;
+  ck_assert_uint_eq(n, rec + 8 + 20 + (60 * 3 + 7) / 8 + 4);
+  ck_assert_int_eq(raw[16 + 4 + 4 + 3], 3); /* kind */
+  LDNQ_CK(ldnq_checkpoint_load(p, &rd));
+  ldnq_dtype dt;
+  LDNQ_CK(ldnq_checkpoint_info(rd, "w", &dt, NULL, NULL));
+  ck_assert_int_eq(dt, LDNQ_DTYPE_QUANTIZED);
+  int lv;
+  float mean, a2[5], v[60];
+  int64_t cnt;
+  LDNQ_CK(ldnq_checkpoint_get_quantized(rd, "w", &lv, &mean, back, 60));
+  ck_assert_int_eq(lv, 5);
+  ck_assert_mem_eq(back, codes, 60);
+  ck_assert_float_eq_tol(mean, (0.25f + 1.5f + 0.0f + 0.01f + 3.0f) / 5, 1e-6);
+  LDNQ_CK(ldnq_checkpoint_get_quantized_alphas(rd, "w", &cnt, NULL, 0));
+  ck_assert_int_eq(cnt, 5);
+  LDNQ_CK(ldnq_checkpoint_get_quantized_alphas(rd, "w", NULL, a2, 5));
+  ck_assert_mem_eq(a2, al, sizeof al);
+  ck_assert_int_eq(ldnq_checkpoint_get_quantized_alphas(rd, "w", NULL, a2, 4), LDNQ_ERR_SHAPE);
+  LDNQ_CK(ldnq_checkpoint_read(rd, "w", v, 60));
+  for (int i = 0; i < 60; i++) ck_assert(v[i] == al[i / 12] * (float)codes[i]);
+  /* Dequantized writers give the same floats. */
+  ldnq_checkpoint *st = NULL;
+  LDNQ_CK(ldnq_checkpoint_save(rd, tu_tmppath("pc.safetensors"), LDNQ_FORMAT_SAFETENSORS));
+  LDNQ_CK(ldnq_checkpoint_load(tu_tmppath("pc.safetensors"), &st));
+  same_values(rd, st);
+  ldnq_checkpoint_free(st);
+  /* A per-layer entry reports one scale; set_ turns it per channel and back. */
+  ldnq_checkpoint_free(rd);
+  int64_t s2[2] = {2, 3};
+  int8_t c6[6] = {1, -1, 0, 2, -2, 1};
+  LDNQ_CK(ldnq_checkpoint_add_quantized(ck, "l", 2, s2, 5, 0.75f, c6));
+  LDNQ_CK(ldnq_checkpoint_get_quantized_alphas(ck, "l", &cnt, a2, 1));
+  ck_assert_int_eq(cnt, 1);
+  ck_assert(a2[0] == 0.75f);
+  const float al2[2] = {2.0f, 0.5f};
+  LDNQ_CK(ldnq_checkpoint_set_quantized_per_channel(ck, "l", 5, al2, 2, c6, 6));
+  LDNQ_CK(ldnq_checkpoint_read(ck, "l", v, 6));
+  ck_assert(v[0] == 2.0f && v[3] == 1.0f && v[4] == -1.0f && v[5] == 0.5f);
+  LDNQ_CK(ldnq_checkpoint_set_quantized(ck, "l", 5, 0.75f, c6, 6));
+  LDNQ_CK(ldnq_checkpoint_get_quantized_alphas(ck, "l", &cnt, NULL, 0));
+  ck_assert_int_eq(cnt, 1);
+  /* API checks: count must be size[0], scales finite and >= 0. */
+  const float badn[5] = {0.25f, NAN, 0, 0, 0}, badneg[5] = {0.25f, -1, 0, 0, 0};
+  ck_assert_int_eq(ldnq_checkpoint_add_quantized_per_channel(ck, "x", 4, shape, 5, al, 4, codes),
+                   LDNQ_ERR_SHAPE);
+  ck_assert_int_eq(ldnq_checkpoint_add_quantized_per_channel(ck, "x", 4, shape, 5, badn, 5, codes),
+                   LDNQ_ERR_RANGE);
+  ck_assert_int_eq(
+      ldnq_checkpoint_add_quantized_per_channel(ck, "x", 4, shape, 5, badneg, 5, codes),
+      LDNQ_ERR_RANGE);
+  ck_assert_int_eq(ldnq_checkpoint_add_quantized_per_channel(ck, "x", 0, NULL, 5, al, 1, codes),
+                   LDNQ_ERR_SHAPE);
+  ck_assert_int_eq(ldnq_checkpoint_set_quantized_per_channel(ck, "l", 5, al2, 3, c6, 6),
+                   LDNQ_ERR_SHAPE);
+  int cntn;
+  LDNQ_CK(ldnq_checkpoint_count(ck, &cntn));
+  ck_assert_int_eq(cntn, 2);
+  ldnq_checkpoint_free(ck);
+  /* Corrupt kind-3 records are refused (CRC fixed so the parser sees them). */
+  size_t off_count = rec + 4, off_alpha = rec + 8;
+  uint8_t *c = malloc(n);
+  memcpy(c, raw, n);
+  c[off_count] = 4; /* count 4 != size[0] 5 */
+  fix_crc(c, n);
+  ck_assert_int_eq(must_fail(c, n), LDNQ_ERR_FORMAT);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "size[0]"));
+  memcpy(c, raw, n);
+  c[off_count] = 200; /* scales past the end */
+  fix_crc(c, n);
+  ck_assert_int_eq(must_fail(c, n), LDNQ_ERR_FORMAT);
+  memcpy(c, raw, n);
+  uint32_t nanbits = 0x7fc00000u, negbits = 0xbf800000u;
+  memcpy(c + off_alpha + 4, &nanbits, 4); /* alpha 1 = NaN (little-endian host) */
+  fix_crc(c, n);
+  ck_assert_int_eq(must_fail(c, n), LDNQ_ERR_FORMAT);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "scale"));
+  memcpy(c, raw, n);
+  memcpy(c + off_alpha + 8, &negbits, 4); /* alpha 2 = -1 */
+  fix_crc(c, n);
+  ck_assert_int_eq(must_fail(c, n), LDNQ_ERR_FORMAT);
+  memcpy(c, raw, n);
+  c[rec - 32 - 1] = 0; /* rank 0 with kind 3 */
+  fix_crc(c, n);
+  ck_assert_int_eq(must_fail(c, n), LDNQ_ERR_FORMAT);
+  /* Any byte of the file changed (CRC fixed): a clean load or a clean error. */
+  long before = live();
+  for (size_t i = 16; i < n - 4; i++)
+    for (int flip = 1; flip < 256; flip <<= 3) {
+      memcpy(c, raw, n);
+      c[i] ^= (uint8_t)flip;
+      fix_crc(c, n);
+      ldnq_checkpoint *x = NULL;
+      if (ldnq_checkpoint_load_memory(c, n, &x) == LDNQ_OK) ck_assert_ptr_nonnull(x);
+      else ck_assert(ldnq_last_error()[0] != 0);
+      ldnq_checkpoint_free(x);
+    }
+  ck_assert_int_eq(live(), before);
+  /* Truncated anywhere inside the record (CRC fixed for the cut image). */
+  for (size_t cut = rec; cut < n - 4; cut++) {
+    uint8_t *t = malloc(cut + 4);
+    memcpy(t, raw, cut);
+    memset(t + cut, 0, 4);
+    fix_crc(t, cut + 4);
+    ck_assert_int_eq(must_fail(t, cut + 4), LDNQ_ERR_FORMAT);
+    free(t);
+  }
+  free(c);
+  free(raw);
+}
+END_TEST
 
 START_TEST(truncation_everywhere) {
   const char *files[NFIX + 1];
@@ -781,6 +920,7 @@ static Suite *io_suite(void) {
   tcase_add_test(tc, safetensors_metadata_kept);
   tcase_add_test(tc, roundtrip_every_writer);
   tcase_add_test(tc, packed_levels_and_size);
+  tcase_add_test(tc, packed_per_channel);
   tcase_add_test(tc, truncation_everywhere);
   tcase_add_test(tc, corruption_never_crashes);
   tcase_add_test(tc, allocation_failures_are_clean);

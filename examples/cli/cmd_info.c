@@ -64,8 +64,15 @@ int cli_info(int argc, char **argv) {
     if (dt == LDNQ_DTYPE_QUANTIZED) {
       int lv;
       float al;
+      int64_t na = 1;
       ldnq_checkpoint_get_quantized(ck, name, &lv, &al, NULL, 0);
-      printf("  levels %d alpha %.9g", lv, al);
+      ldnq_checkpoint_get_quantized_alphas(ck, name, &na, NULL, 0);
+      if (na > 1) {
+        printf("  levels %d per-channel alphas %lld (mean %.9g)", lv, (long long)na, al);
+        packed += 4.0 * (double)na;
+      } else {
+        printf("  levels %d alpha %.9g", lv, al);
+      }
       packed += (double)((numel * bits_of(lv) + 7) / 8);
     } else {
       packed += (dt == LDNQ_DTYPE_FLOAT32 || dt == LDNQ_DTYPE_FLOAT16 ||
@@ -106,8 +113,10 @@ int cli_info(int argc, char **argv) {
       if (dt == LDNQ_DTYPE_QUANTIZED) {
         int lv;
         float al;
+        int64_t na = 1;
         ldnq_checkpoint_get_quantized(ck, name, &lv, &al, NULL, 0);
-        printf(",\"levels\":%d,\"alpha\":%.9g", lv, al);
+        ldnq_checkpoint_get_quantized_alphas(ck, name, &na, NULL, 0);
+        printf(",\"levels\":%d,\"alpha\":%.9g,\"alpha_count\":%lld", lv, al, (long long)na);
       }
       printf("}");
     }

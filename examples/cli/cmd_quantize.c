@@ -9,7 +9,8 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: ldnq quantize --arch ARCH --weights FILE --data SPEC --levels L --out FILE\n"
           "                     [--ratio R] [--seed N] [--hessian-batches N]\n"
-          "                     [--cascade-epochs N] [--cascade-batch N] [--no-cascade] [--json]\n"
+          "                     [--cascade-epochs N] [--cascade-batch N] [--no-cascade]\n"
+          "                     [--per-channel] [--json]\n"
           "  --arch        resnet20|resnet32|resnet56|resnet18|resnet34|resnet50\n"
           "  --weights     trained model (.pth, .safetensors, .ldnq)\n"
           "  --data        dataset spec (cifar10:DIR, fashion-mnist[:DIR], mnist:DIR,\n"
@@ -22,6 +23,8 @@ static void usage(FILE *f) {
           "  --hessian-batches N, --cascade-epochs N, --cascade-batch N, --no-cascade\n"
           "                override the paper's settings (101 batches of 2; epochs until\n"
           "                the loss settles, batch 128; cascade on)\n"
+          "  --per-channel one scale per output channel (an improved profile, not the\n"
+          "                paper's one scale per layer; .ldnq stores the scales)\n"
           "  --json        print a JSON summary as the last line of stdout\n");
 }
 
@@ -64,7 +67,8 @@ static void print_json(const ldnq_quant_report *rep, double fp_top1) {
     const char *name = "";
     const ldnq_layer_result *res = NULL;
     double alpha = NAN, e0 = NAN, e = NAN, s = NAN;
-    int64_t its = 0;
+    int64_t its = 0, nalpha = 0;
+    const double *alphas = NULL;
     ldnq_quant_report_layer_name(rep, i, &name);
     ldnq_quant_report_layer_result(rep, i, &res);
     ldnq_quant_report_layer_double(rep, i, LDNQ_QR_SECONDS, &s);
@@ -73,15 +77,16 @@ static void print_json(const ldnq_quant_report *rep, double fp_top1) {
       ldnq_layer_result_get_double(res, LDNQ_R_ERROR_INITIAL, &e0);
       ldnq_layer_result_get_double(res, LDNQ_R_ERROR, &e);
       ldnq_layer_result_get_int(res, LDNQ_R_ITERATIONS, &its);
+      ldnq_layer_result_alphas(res, &alphas, &nalpha);
     }
     printf("%s{\"name\": ", i ? ", " : "");
     cli_json_string(stdout, name);
     if (res)
-      printf(", \"alpha\": %.9g, \"error_initial\": %.9g, \"error\": %.9g, \"iterations\": %lld, "
-             "\"seconds\": %.3f}",
-             alpha, e0, e, (long long)its, s);
+      printf(", \"alpha\": %.9g, \"per_channel\": %s, \"error_initial\": %.9g, \"error\": %.9g, "
+             "\"iterations\": %lld, \"seconds\": %.3f}",
+             alpha, nalpha > 1 ? "true" : "false", e0, e, (long long)its, s);
     else
-      printf(", \"alpha\": null, \"error_initial\": null, \"error\": null, \"iterations\": 0, "
+      printf(", \"alpha\": null, \"per_channel\": false, \"error_initial\": null, \"error\": null, \"iterations\": 0, "
              "\"seconds\": %.3f}",
              s);
   }
@@ -90,7 +95,7 @@ static void print_json(const ldnq_quant_report *rep, double fp_top1) {
 
 int cli_quantize(int argc, char **argv) {
   const char *arch_s = NULL, *weights = NULL, *spec = NULL, *out = NULL;
-  int levels = 0, json = 0, cascade = 1;
+  int levels = 0, json = 0, cascade = 1, per_channel = 0;
   long long seed = 0, hbatches = -1, cepochs = -1, cbatch = -1;
   double ratio = 0.01;
   for (int i = 1; i < argc; i++) {
@@ -103,6 +108,8 @@ int cli_quantize(int argc, char **argv) {
       json = 1;
     } else if (!strcmp(a, "--no-cascade")) {
       cascade = 0;
+    } else if (!strcmp(a, "--per-channel")) {
+      per_channel = 1;
     } else if (!v) {
       fprintf(stderr, "ldnq quantize: %s needs a value\n", a);
       return 2;
@@ -162,6 +169,7 @@ int cli_quantize(int argc, char **argv) {
   TRY("--levels", ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
   TRY("--seed", ldnq_quantizer_set_int(q, LDNQ_Q_SEED, seed));
   TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
+  TRY("--per-channel", ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, per_channel));
   if (hbatches >= 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
   if (cbatch >= 0) TRY("--cascade-batch", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_BATCH, cbatch));
   if (cepochs >= 0) TRY("--cascade-epochs", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_MAX_EPOCHS, cepochs));

@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define LDNQ_VERSION_MAJOR 0
-#define LDNQ_VERSION_MINOR 1
+#define LDNQ_VERSION_MINOR 2
 #define LDNQ_VERSION_PATCH 0
 /* MAJOR*10000 + MINOR*100 + PATCH, as returned by ldnq_version_number(). */
 #define LDNQ_VERSION_NUMBER \

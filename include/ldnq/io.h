@@ -46,7 +46,8 @@ typedef enum ldnq_dtype {
   LDNQ_DTYPE_INT8 = 8,
   LDNQ_DTYPE_UINT8 = 9,
   LDNQ_DTYPE_BOOL = 10,
-  LDNQ_DTYPE_QUANTIZED = 11     /* levels + alpha + integer codes */
+  LDNQ_DTYPE_QUANTIZED = 11     /* levels + alpha (or one per output
+                                   channel) + integer codes */
 } ldnq_dtype;
 
 /* "pth-zip", "pth-legacy", "safetensors", "ldnq", "none"; NULL for an
@@ -121,13 +122,35 @@ LDNQ_API ldnq_status ldnq_checkpoint_add_quantized(ldnq_checkpoint *ck, const ch
 LDNQ_API ldnq_status ldnq_checkpoint_set_quantized(ldnq_checkpoint *ck, const char *name,
                                                    int levels, float alpha,
                                                    const int8_t *codes, int64_t n);
+/* Per-channel variants: one scale per output channel, i.e. per index of
+ * size[0] (PyTorch's weight layout [out, ...]; a bias [out] has one value
+ * per channel): value[i] = alphas[i / (numel / size[0])] * codes[i].
+ * alpha_count must equal size[0] (rank >= 1); alphas (copied) finite and
+ * >= 0 (0 for an all-zero channel). levels and codes as above. Saved as
+ * .ldnq kind 3 (docs/FORMATS.md), as floats elsewhere. */
+LDNQ_API ldnq_status ldnq_checkpoint_add_quantized_per_channel(
+    ldnq_checkpoint *ck, const char *name, int ndim, const int64_t *shape, int levels,
+    const float *alphas, int64_t alpha_count, const int8_t *codes);
+LDNQ_API ldnq_status ldnq_checkpoint_set_quantized_per_channel(
+    ldnq_checkpoint *ck, const char *name, int levels, const float *alphas,
+    int64_t alpha_count, const int8_t *codes, int64_t n);
 /* Removes a named entry (later entries move up by one). */
 LDNQ_API ldnq_status ldnq_checkpoint_remove(ldnq_checkpoint *ck, const char *name);
 /* Levels, alpha and (if `codes` is not NULL) the n = numel codes of a
- * quantized entry. Not quantized: LDNQ_ERR_INVALID_ARG. Read-only. */
+ * quantized entry. For a per-channel entry *alpha is the mean of its
+ * scales (values are NOT alpha x code then: use
+ * ldnq_checkpoint_get_quantized_alphas). Not quantized:
+ * LDNQ_ERR_INVALID_ARG. Read-only. */
 LDNQ_API ldnq_status ldnq_checkpoint_get_quantized(const ldnq_checkpoint *ck,
                                                    const char *name, int *levels,
                                                    float *alpha, int8_t *codes, int64_t n);
+/* Scales of a quantized entry: *count (may be NULL) = 1 for one alpha per
+ * tensor, size[0] per channel; if `alphas` is not NULL, n must equal that
+ * count and the scales are copied. Not quantized: LDNQ_ERR_INVALID_ARG.
+ * Read-only. */
+LDNQ_API ldnq_status ldnq_checkpoint_get_quantized_alphas(const ldnq_checkpoint *ck,
+                                                          const char *name, int64_t *count,
+                                                          float *alphas, int64_t n);
 
 /* String metadata (safetensors "__metadata__"; also kept by .ldnq).
  * Keys are unique; set replaces. Strings are owned by the checkpoint and

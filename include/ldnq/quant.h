@@ -47,8 +47,16 @@ typedef enum ldnq_quant_param {
   LDNQ_Q_QUANTIZE_FIRST = 12,    /* int [0, 1], 1: quantize the first layer */
   LDNQ_Q_QUANTIZE_LAST = 13,     /* int [0, 1], 1: quantize the last layer */
   LDNQ_Q_EVAL_PER_LAYER = 14,    /* int [0, 1], 0: evaluate after each layer */
-  LDNQ_Q_SEED = 15               /* int [0, 2^53], 0: RNG seed (shuffling,
+  LDNQ_Q_SEED = 15,              /* int [0, 2^53], 0: RNG seed (shuffling,
                                     augmentation) */
+  LDNQ_Q_PER_CHANNEL = 16        /* int [0, 1], 0: one scale per output
+                                    channel (an improved profile, not the
+                                    seed's; docs/QUANTIZER.md): column o
+                                    of the layer matrix (output o, with its
+                                    bias for a linear layer) is
+                                    alpha_o x codes, alpha0_o = mean |W0 col
+                                    o|, each column projected alone (3.2); a
+                                    zero column keeps alpha_o = 0 */
 } ldnq_quant_param;
 
 /* New quantizer with default options. The caller owns *out. */
@@ -141,7 +149,9 @@ typedef enum ldnq_result_attr {
   LDNQ_R_WEIGHT_COUNT = 3,    /* int: elements of the weight tensor */
   LDNQ_R_BIAS_COUNT = 4,      /* int: elements of the bias (0 if none) */
   LDNQ_R_HESSIAN_SAMPLES = 5, /* int: samples (positions) that built H */
-  LDNQ_R_ALPHA = 100,         /* real: scale of the returned weights */
+  LDNQ_R_ALPHA = 100,         /* real: scale of the returned weights; with
+                                 LDNQ_Q_PER_CHANNEL the mean of the channel
+                                 scales (ldnq_layer_result_alphas) */
   LDNQ_R_ERROR_INITIAL = 101, /* real: E of the plain projection, alpha0 =
                                  mean |W0| */
   LDNQ_R_ERROR = 102,         /* real: E of the result */
@@ -159,9 +169,17 @@ LDNQ_API ldnq_status ldnq_layer_result_get_int(const ldnq_layer_result *r,
 LDNQ_API ldnq_status ldnq_layer_result_get_double(const ldnq_layer_result *r,
                                                   ldnq_result_attr attr,
                                                   double *value);
+/* The scales of the result: *count = 1 (one per layer, = LDNQ_R_ALPHA) or
+ * l2 = number of outputs (LDNQ_Q_PER_CHANNEL; output o's weights and bias
+ * are alphas[o] x codes). *alphas is owned by the result and valid until
+ * it is freed. Read-only. */
+LDNQ_API ldnq_status ldnq_layer_result_alphas(const ldnq_layer_result *r,
+                                              const double **alphas,
+                                              int64_t *count);
 /* Copies the quantized weights in PyTorch layout ([cout, cin, kh, kw],
  * [out, in] or [l2, l1]); n must equal LDNQ_R_WEIGHT_COUNT. Every value is
- * exactly (float)(alpha x code). Read-only. */
+ * exactly (float)(alpha x code), alpha of its output channel with
+ * LDNQ_Q_PER_CHANNEL. Read-only. */
 LDNQ_API ldnq_status ldnq_layer_result_weights(const ldnq_layer_result *r,
                                                float *dst, int64_t n);
 /* Quantized bias of a linear layer with bias; n must equal
@@ -174,7 +192,7 @@ LDNQ_API ldnq_status ldnq_layer_result_codes(const ldnq_layer_result *r,
                                              int8_t *dst, int64_t n);
 LDNQ_API ldnq_status ldnq_layer_result_bias_codes(const ldnq_layer_result *r,
                                                   int8_t *dst, int64_t n);
-/* The layer matrix G = alpha x codes in double, [l1, l2] row-major (as
+/* The layer matrix G = alpha x codes (alpha_o for column o per channel) in double, [l1, l2] row-major (as
  * W0 of ldnq_quantizer_solve_hessian; a linear bias is the last row);
  * n must equal l1 * l2 (= weight + bias counts). Read-only. */
 LDNQ_API ldnq_status ldnq_layer_result_matrix(const ldnq_layer_result *r,
@@ -277,10 +295,12 @@ LDNQ_API ldnq_status ldnq_quant_report_summary(const ldnq_quant_report *r,
                                                double *seconds);
 /* The report as JSON:
  *   {"levels": L, "top1": x|null, "top5": x|null, "seconds": s,
- *    "layers": [{"name", "quantized", "levels", "alpha", "error_initial",
+ *    "layers": [{"name", "quantized", "levels", "alpha", "per_channel",
+ *                "error_initial",
  *                "error", "iterations", "rho_fallback", "cascade_epochs",
  *                "cascade_loss", "seconds", "top1", "top5"}, ...]}
- * (NaN as null), or as a fixed-width text table. *out is a new
+ * (NaN as null; "alpha" is the mean channel scale when "per_channel" is
+ * true), or as a fixed-width text table. *out is a new
  * NUL-terminated string the caller frees with ldnq_quant_string_free. */
 LDNQ_API ldnq_status ldnq_quant_report_json(const ldnq_quant_report *r,
                                             char **out);
@@ -292,8 +312,10 @@ LDNQ_API void ldnq_quant_string_free(char *s);
 /* Checkpoint of a quantized network: every state-dict entry of `net` in
  * order (num_batches_tracked as int64), the weights (and linear bias) of
  * the layers the report quantized as packed entries (levels, alpha,
- * codes; ldnq_checkpoint_add_quantized), everything else float32. A layer
- * whose alpha is 0 (all-zero weights) is stored as floats. `net` must
+ * codes; ldnq_checkpoint_add_quantized, or with LDNQ_Q_PER_CHANNEL one
+ * alpha per output channel: ldnq_checkpoint_add_quantized_per_channel),
+ * everything else float32. A layer whose alpha is 0 (all-zero weights) is
+ * stored as floats. `net` must
  * still hold exactly alpha x codes for those layers (else LDNQ_ERR_STATE).
  * Save it with ldnq_checkpoint_save (.ldnq packs, .pth dequantizes).
  * The caller owns *out. */

@@ -25,6 +25,7 @@ static void entry_free(ldnq__ck_entry *e) {
   ldnq__free(e->f32);
   ldnq__free(e->i64);
   ldnq__free(e->codes);
+  ldnq__free(e->alphas);
 }
 
 LDNQ_API void ldnq_checkpoint_free(ldnq_checkpoint *ck) {
@@ -273,6 +274,62 @@ static ldnq_status check_codes(ldnq_checkpoint *ck, int levels, float alpha, con
   return LDNQ_OK;
 }
 
+/* Per-channel scales: one per output channel (size[0]), finite, >= 0. */
+static ldnq_status check_alphas(ldnq_checkpoint *ck, int ndim, const int64_t *shape,
+                                const float *alphas, int64_t count) {
+  if (ndim < 1 || !shape)
+    return ldnq__fail(&ck->err, LDNQ_ERR_SHAPE, "per-channel scales need a tensor of rank >= 1");
+  if (count != shape[0])
+    return ldnq__fail(&ck->err, LDNQ_ERR_SHAPE, "%lld per-channel scales for size[0] = %lld",
+                      (long long)count, (long long)shape[0]);
+  if (!alphas && count) return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "alphas is NULL");
+  if (count > (int64_t)UINT32_MAX)
+    return ldnq__fail(&ck->err, LDNQ_ERR_LIMIT, "more than 2^32 - 1 channels");
+  for (int64_t i = 0; i < count; i++)
+    if (!isfinite(alphas[i]) || !(alphas[i] >= 0))
+      return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "alpha %lld (%g) must be finite and >= 0",
+                        (long long)i, (double)alphas[i]);
+  return LDNQ_OK;
+}
+
+/* Makes e (any dtype, codes already validated) quantized: codes, values
+ * alpha x code (alphas[i / (numel / count)] when alphas is not NULL) and
+ * the scales. New buffers first, so on failure e is unchanged. */
+static ldnq_status store_quantized(ldnq_checkpoint *ck, ldnq__ck_entry *e, int levels, float alpha,
+                                   const float *alphas, int64_t count, const int8_t *codes) {
+  int64_t n = e->numel;
+  float *f = ldnq__malloc_array((size_t)(n ? n : 1), sizeof *f);
+  int8_t *c = ldnq__malloc((size_t)(n ? n : 1));
+  float *al = alphas ? ldnq__malloc_array((size_t)(count ? count : 1), sizeof *al) : NULL;
+  if (!f || !c || (alphas && !al)) {
+    ldnq__free(f);
+    ldnq__free(c);
+    ldnq__free(al);
+    return ldnq__fail(&ck->err, LDNQ_ERR_NOMEM, "out of memory for '%.300s'", e->name);
+  }
+  int64_t per = alphas && count ? n / count : 1;
+  double sum = 0;
+  for (int64_t k = 0; alphas && k < count; k++) sum += al[k] = alphas[k];
+  for (int64_t i = 0; i < n; i++) {
+    c[i] = codes[i];
+    f[i] = (alphas ? al[i / per] : alpha) * (float)codes[i];
+  }
+  ldnq__free(e->i64);
+  ldnq__free(e->f32);
+  ldnq__free(e->codes);
+  ldnq__free(e->alphas);
+  e->i64 = NULL;
+  e->f32 = f;
+  e->codes = c;
+  e->alphas = al;
+  e->nalphas = alphas ? count : 0;
+  e->dtype = LDNQ_DTYPE_QUANTIZED;
+  e->levels = levels;
+  /* Per channel, the scalar is the mean scale (ldnq_checkpoint_get_quantized). */
+  e->alpha = alphas ? (count ? (float)(sum / (double)count) : 0.0f) : alpha;
+  return LDNQ_OK;
+}
+
 LDNQ_API ldnq_status ldnq_checkpoint_set_quantized(ldnq_checkpoint *ck, const char *name,
                                                    int levels, float alpha, const int8_t *codes,
                                                    int64_t n) {
@@ -285,25 +342,23 @@ LDNQ_API ldnq_status ldnq_checkpoint_set_quantized(ldnq_checkpoint *ck, const ch
     return ldnq__fail(&ck->err, LDNQ_ERR_SHAPE, "'%.300s' has %lld elements, not %lld", name,
                       (long long)e->numel, (long long)n);
   if ((st = check_codes(ck, levels, alpha, codes, n))) return st;
-  float *f = e->f32 ? e->f32 : ldnq__malloc_array((size_t)(n ? n : 1), sizeof *f);
-  int8_t *c = e->codes ? e->codes : ldnq__malloc((size_t)(n ? n : 1));
-  if (!f || !c) {
-    if (f != e->f32) ldnq__free(f);
-    if (c != e->codes) ldnq__free(c);
-    return ldnq__fail(&ck->err, LDNQ_ERR_NOMEM, "out of memory for '%.300s'", name);
-  }
-  for (int64_t i = 0; i < n; i++) {
-    c[i] = codes[i];
-    f[i] = alpha * (float)codes[i];
-  }
-  ldnq__free(e->i64);
-  e->i64 = NULL;
-  e->f32 = f;
-  e->codes = c;
-  e->dtype = LDNQ_DTYPE_QUANTIZED;
-  e->levels = levels;
-  e->alpha = alpha;
-  return LDNQ_OK;
+  return store_quantized(ck, e, levels, alpha, NULL, 0, codes);
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_set_quantized_per_channel(
+    ldnq_checkpoint *ck, const char *name, int levels, const float *alphas, int64_t alpha_count,
+    const int8_t *codes, int64_t n) {
+  CHECK_CK(ck);
+  const ldnq__ck_entry *ce = NULL;
+  ldnq_status st = lookup(ck, &ck->err, name, &ce);
+  if (st) return st;
+  ldnq__ck_entry *e = (ldnq__ck_entry *)ce;
+  if (n != e->numel)
+    return ldnq__fail(&ck->err, LDNQ_ERR_SHAPE, "'%.300s' has %lld elements, not %lld", name,
+                      (long long)e->numel, (long long)n);
+  if ((st = check_codes(ck, levels, 1.0f, codes, n))) return st;
+  if ((st = check_alphas(ck, e->ndim, e->shape, alphas, alpha_count))) return st;
+  return store_quantized(ck, e, levels, 0, alphas, alpha_count, codes);
 }
 
 LDNQ_API ldnq_status ldnq_checkpoint_remove(ldnq_checkpoint *ck, const char *name) {
@@ -319,22 +374,56 @@ LDNQ_API ldnq_status ldnq_checkpoint_remove(ldnq_checkpoint *ck, const char *nam
   return LDNQ_OK;
 }
 
+/* Adds an entry and makes it quantized (per layer when alphas is NULL). */
+static ldnq_status add_quantized(ldnq_checkpoint *ck, const char *name, int ndim,
+                                 const int64_t *shape, int levels, float alpha,
+                                 const float *alphas, int64_t count, const int8_t *codes) {
+  int64_t numel;
+  ldnq_status st = ldnq__shape_numel(ndim, shape, &numel);
+  if (st) return ldnq__propagate(&ck->err, st);
+  if ((st = check_codes(ck, levels, alphas ? 1.0f : alpha, codes, numel))) return st;
+  if (alphas && (st = check_alphas(ck, ndim, shape, alphas, count))) return st;
+  ldnq__ck_entry *e = NULL;
+  if ((st = add_checked(ck, name, LDNQ_DTYPE_QUANTIZED, ndim, shape, &e))) return st;
+  st = store_quantized(ck, e, levels, alpha, alphas, count, codes);
+  if (st) ldnq_checkpoint_remove(ck, e->name);
+  return st;
+}
+
 LDNQ_API ldnq_status ldnq_checkpoint_add_quantized(ldnq_checkpoint *ck, const char *name, int ndim,
                                                    const int64_t *shape, int levels, float alpha,
                                                    const int8_t *codes) {
   CHECK_CK(ck);
-  int64_t numel;
-  ldnq_status st = ldnq__shape_numel(ndim, shape, &numel);
-  if (st) return ldnq__propagate(&ck->err, st);
-  if ((st = check_codes(ck, levels, alpha, codes, numel))) return st;
-  ldnq__ck_entry *e = NULL;
-  if ((st = add_checked(ck, name, LDNQ_DTYPE_QUANTIZED, ndim, shape, &e))) return st;
-  e->levels = levels;
-  e->alpha = alpha;
-  for (int64_t i = 0; i < numel; i++) {
-    e->codes[i] = codes[i];
-    e->f32[i] = alpha * (float)codes[i];
-  }
+  return add_quantized(ck, name, ndim, shape, levels, alpha, NULL, 0, codes);
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_add_quantized_per_channel(
+    ldnq_checkpoint *ck, const char *name, int ndim, const int64_t *shape, int levels,
+    const float *alphas, int64_t alpha_count, const int8_t *codes) {
+  CHECK_CK(ck);
+  if (!alphas && alpha_count)
+    return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "alphas is NULL");
+  static const float none = 0; /* a count of 0 still means per channel */
+  return add_quantized(ck, name, ndim, shape, levels, 0, alphas ? alphas : &none, alpha_count,
+                       codes);
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_get_quantized_alphas(const ldnq_checkpoint *ck,
+                                                          const char *name, int64_t *count,
+                                                          float *alphas, int64_t n) {
+  CHECK_CK(ck);
+  const ldnq__ck_entry *e = NULL;
+  ldnq_status st = lookup(ck, NULL, name, &e);
+  if (st) return st;
+  if (e->dtype != LDNQ_DTYPE_QUANTIZED)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "'%.300s' is not quantized", name);
+  int64_t have = e->alphas ? e->nalphas : 1;
+  if (alphas && n != have)
+    return ldnq__fail(NULL, LDNQ_ERR_SHAPE, "'%.300s' has %lld scales, not %lld", name,
+                      (long long)have, (long long)n);
+  if (count) *count = have;
+  if (alphas && e->alphas && n) memcpy(alphas, e->alphas, (size_t)n * sizeof *alphas);
+  if (alphas && !e->alphas) alphas[0] = e->alpha;
   return LDNQ_OK;
 }
 

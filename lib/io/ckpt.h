@@ -22,7 +22,11 @@ typedef struct ldnq__ck_entry {
   int64_t *i64;     /* integer and bool dtypes */
   int8_t *codes;    /* QUANTIZED only */
   int levels;
-  float alpha;
+  float alpha;      /* per channel: the mean of alphas */
+  float *alphas;    /* QUANTIZED per channel: one scale per size[0] index
+                       (value i = alphas[i / (numel / size[0])] * code);
+                       NULL = one alpha for the tensor */
+  int64_t nalphas;
 } ldnq__ck_entry;
 
 struct ldnq_checkpoint {

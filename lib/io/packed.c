@@ -13,7 +13,7 @@
 
 static const uint8_t MAGIC[8] = {'L', 'D', 'N', 'Q', 'P', 'A', 'C', 'K'};
 #define VERSION 1u
-enum { KIND_F32 = 0, KIND_I64 = 1, KIND_QUANT = 2 };
+enum { KIND_F32 = 0, KIND_I64 = 1, KIND_QUANT = 2, KIND_QUANT_PC = 3 };
 
 int ldnq__packed_sniff(const uint8_t *d, size_t size);
 int ldnq__packed_sniff(const uint8_t *d, size_t size) {
@@ -38,6 +38,16 @@ static int take(rd *r, size_t n, const uint8_t **p) {
   return 0;
 }
 
+/* Drops the half-built last entry e. */
+static void drop_last(ldnq_checkpoint *ck, ldnq__ck_entry *e) {
+  ck->n--;
+  ldnq__ck_reindex(ck);
+  ldnq__free(e->f32);
+  ldnq__free(e->codes);
+  ldnq__free(e->alphas);
+  ldnq__free(e->name);
+}
+
 static ldnq_status read_tensor(ldnq_checkpoint *ck, rd *r) {
   const uint8_t *p;
   if (take(r, 2, &p)) return bad(r, "truncated");
@@ -45,7 +55,8 @@ static ldnq_status read_tensor(ldnq_checkpoint *ck, rd *r) {
   const uint8_t *name;
   if (take(r, nl, &name) || take(r, 2, &p)) return bad(r, "truncated");
   int kind = p[0], ndim = p[1];
-  if (kind > KIND_QUANT) return bad(r, "unknown tensor kind");
+  if (kind > KIND_QUANT_PC) return bad(r, "unknown tensor kind");
+  if (kind == KIND_QUANT_PC && ndim < 1) return bad(r, "per-channel tensor of rank 0");
   if (ndim > LDNQ_MAX_DIMS) return bad(r, "rank above 8");
   int64_t shape[LDNQ_MAX_DIMS];
   for (int i = 0; i < ndim; i++) {
@@ -60,13 +71,26 @@ static ldnq_status read_tensor(ldnq_checkpoint *ck, rd *r) {
   float alpha = 0;
   int8_t table[11];
   size_t bytes;
-  if (kind == KIND_QUANT) {
-    if (take(r, 8, &p)) return bad(r, "truncated");
+  const uint8_t *alphas = NULL; /* kind 3: count x f32 */
+  uint32_t count = 0;
+  if (kind == KIND_QUANT || kind == KIND_QUANT_PC) {
+    if (take(r, kind == KIND_QUANT ? 8 : 4, &p)) return bad(r, "truncated");
     levels = p[0];
-    alpha = ldnq__f32_from_bits(ldnq__le32(p + 4));
     if (!ldnq__levels_table(levels, table, &bits) || p[1] != bits)
       return bad(r, "levels/bits not one of 3/2, 5/3, 7/3, 9/4, 11/4");
-    if (!isfinite(alpha) || !(alpha > 0)) return bad(r, "alpha is not finite and positive");
+    if (kind == KIND_QUANT) {
+      alpha = ldnq__f32_from_bits(ldnq__le32(p + 4));
+      if (!isfinite(alpha) || !(alpha > 0)) return bad(r, "alpha is not finite and positive");
+    } else {
+      if (take(r, 4, &p)) return bad(r, "truncated");
+      count = ldnq__le32(p);
+      if ((int64_t)count != shape[0]) return bad(r, "scale count is not size[0]");
+      if (take(r, (size_t)count * 4, &alphas)) return bad(r, "scales run past the end");
+      for (uint32_t k = 0; k < count; k++) {
+        float a = ldnq__f32_from_bits(ldnq__le32(alphas + 4 * (size_t)k));
+        if (!isfinite(a) || !(a >= 0)) return bad(r, "a scale is not finite and >= 0");
+      }
+    }
     bytes = (size_t)(((uint64_t)numel * (uint64_t)bits + 7) / 8);
   } else {
     if ((uint64_t)numel > (r->n - r->pos) / (kind == KIND_F32 ? 4 : 8))
@@ -80,6 +104,20 @@ static ldnq_status read_tensor(ldnq_checkpoint *ck, rd *r) {
   ldnq__ck_entry *e;
   ldnq_status st = ldnq__ck_new_entry(ck, (const char *)name, nl, dt, ndim, shape, &e);
   if (st) return st;
+  int64_t per = 1; /* values per channel */
+  if (kind == KIND_QUANT_PC) {
+    e->alphas = ldnq__malloc_array(count ? count : 1, sizeof(float));
+    if (!e->alphas) {
+      drop_last(ck, e);
+      return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory for %u scales", count);
+    }
+    e->nalphas = count;
+    double sum = 0;
+    for (uint32_t k = 0; k < count; k++)
+      sum += e->alphas[k] = ldnq__f32_from_bits(ldnq__le32(alphas + 4 * (size_t)k));
+    alpha = count ? (float)(sum / count) : 0.0f; /* the scalar: mean scale */
+    per = count ? numel / count : 1;
+  }
   if (kind == KIND_F32) {
     memcpy(e->f32, data, bytes);
   } else if (kind == KIND_I64) {
@@ -99,15 +137,11 @@ static ldnq_status read_tensor(ldnq_checkpoint *ck, rd *r) {
       acc >>= bits;
       have -= bits;
       if (idx >= (unsigned)levels) {
-        ck->n--; /* drop the half-built entry */
-        ldnq__ck_reindex(ck);
-        ldnq__free(e->f32);
-        ldnq__free(e->codes);
-        ldnq__free(e->name);
+        drop_last(ck, e);
         return bad(r, "code index outside the level table");
       }
       e->codes[i] = table[idx];
-      e->f32[i] = alpha * (float)table[idx];
+      e->f32[i] = (e->alphas ? e->alphas[i / per] : alpha) * (float)table[idx];
     }
   }
   return LDNQ_OK;
@@ -222,7 +256,7 @@ ldnq_status ldnq__write_packed(const ldnq_checkpoint *ck, ldnq__wfile *w) {
     const ldnq__ck_entry *e = &ck->e[i];
     uint8_t b[8];
     size_t nl = strlen(e->name);
-    int kind = e->dtype == LDNQ_DTYPE_QUANTIZED ? KIND_QUANT
+    int kind = e->dtype == LDNQ_DTYPE_QUANTIZED ? (e->alphas ? KIND_QUANT_PC : KIND_QUANT)
                : ldnq__dtype_is_int(e->dtype)    ? KIND_I64
                                                  : KIND_F32;
     ldnq__put16(b, (uint16_t)nl);
@@ -246,8 +280,14 @@ ldnq_status ldnq__write_packed(const ldnq_checkpoint *ck, ldnq__wfile *w) {
       b[0] = (uint8_t)e->levels;
       b[1] = (uint8_t)bits;
       ldnq__put16(b + 2, 0);
-      ldnq__put32(b + 4, ldnq__f32_bits(e->alpha));
-      out(&o, b, 8);
+      if (kind == KIND_QUANT) {
+        ldnq__put32(b + 4, ldnq__f32_bits(e->alpha));
+        out(&o, b, 8);
+      } else {
+        ldnq__put32(b + 4, (uint32_t)e->nalphas);
+        out(&o, b, 8);
+        for (int64_t k = 0; k < e->nalphas; k++) out32(&o, ldnq__f32_bits(e->alphas[k]));
+      }
       out_codes(&o, e, bits, table);
     }
   }

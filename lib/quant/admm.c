@@ -42,10 +42,13 @@ static void update_hq(admm_ws *w, const int8_t *q) {
   memcpy(w->Qh, q, w->n);
 }
 
-/* E(a*q) = tr(D^T H D), D = aQ - W0, directly (for the reported figures:
- * no cancellation). Uses Qd and HQ as scratch, so HQ is rebuilt after. */
-static double direct_error(admm_ws *w, const double *W0, double a, const int8_t *q) {
-  for (size_t i = 0; i < w->n; i++) w->Qd[i] = a * q[i] - W0[i];
+/* E(G) = tr(D^T H D), D = G - W0, directly (for the reported figures: no
+ * cancellation). G = a[0] Q, or per channel column o = a[o] Q[:,o] (pc).
+ * Uses Qd and HQ as scratch, so HQ is rebuilt after. */
+static double direct_error(admm_ws *w, const double *W0, const double *a, int pc,
+                           const int8_t *q) {
+  size_t l1 = (size_t)w->l1;
+  for (size_t i = 0; i < w->n; i++) w->Qd[i] = a[pc ? i / l1 : 0] * q[i] - W0[i];
   cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, w->l1, w->l2, 1.0, w->H, w->l1, w->Qd,
               w->l1, 0.0, w->HQ, w->l1);
   double s = 0;
@@ -66,6 +69,37 @@ static double layer_error(admm_ws *w, double a, const int8_t *q) {
   return a * a * qhq - 2 * a * qb + w->c0;
 }
 
+/* Per channel: E = sum_o a_o^2 <q_o,Hq_o> - 2 a_o <q_o,HW0_o> + <W0,HW0>. */
+static double layer_error_pc(admm_ws *w, const double *a, const int8_t *q) {
+  update_hq(w, q);
+  size_t l1 = (size_t)w->l1;
+  double s = 0;
+  for (size_t o = 0; o < (size_t)w->l2; o++) {
+    double qhq = 0, qb = 0;
+    for (size_t i = o * l1; i < (o + 1) * l1; i++) {
+      qhq += q[i] * w->HQ[i];
+      qb += q[i] * w->B1[i];
+    }
+    s += a[o] * a[o] * qhq - 2 * a[o] * qb;
+  }
+  return s + w->c0;
+}
+
+/* Per channel: ALGORITHM 3.2 on each column alone from its own alpha0; a
+ * zero column (alpha0 0) stays zero with scale 0. */
+static void project_pc(const double *X, int l1, int l2, const double *a0, int levels,
+                       int8_t *Q, double *ga, int8_t *tmp) {
+  for (size_t o = 0; o < (size_t)l2; o++) {
+    size_t off = o * (size_t)l1;
+    if (a0[o] > 0) {
+      ldnq__symmetric_projection(X + off, (size_t)l1, a0[o], levels, Q + off, &ga[o], tmp);
+    } else {
+      memset(Q + off, 0, (size_t)l1);
+      ga[o] = 0;
+    }
+  }
+}
+
 static int all_finite(const double *x, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (!isfinite(x[i])) return 0;
@@ -79,12 +113,15 @@ ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
   if (!all_finite(H, nh)) return ldnq__fail(eb, LDNQ_ERR_NUMERIC, "Hessian has non-finite values");
   if (!all_finite(W0, n)) return ldnq__fail(eb, LDNQ_ERR_NUMERIC, "weights have non-finite values");
 
+  int pc = o->per_channel;
   r->l1 = l1;
   r->l2 = l2;
   r->levels = o->levels;
   r->iterations = 0;
   r->rho_fallback = 0;
+  r->per_channel = pc;
   r->codes = ldnq__calloc(n ? n : 1, 1);
+  r->alphas = pc ? ldnq__calloc((size_t)l2, sizeof(double)) : NULL;
   double *A = ldnq__malloc_array(nh, sizeof(double));
   double *B1 = ldnq__malloc_array(n, sizeof(double));
   double *X = ldnq__malloc_array(n, sizeof(double)); /* W, then V */
@@ -94,8 +131,12 @@ ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
   int8_t *Qh = ldnq__calloc(n, 1);
   int8_t *Q = ldnq__malloc(n);    /* current G's codes */
   int8_t *tmp = ldnq__malloc(n);  /* projection scratch */
+  /* Per-channel scales: column alpha0, current, best (1 each if not pc). */
+  double *a0 = ldnq__calloc(pc ? (size_t)l2 : 1, sizeof(double));
+  double *ga = ldnq__calloc(pc ? (size_t)l2 : 1, sizeof(double));
   ldnq_status st = LDNQ_OK;
-  if (!r->codes || !A || !B1 || !X || !U || !HQ || !Qd || !Qh || !Q || !tmp) {
+  if (!r->codes || (pc && !r->alphas) || !A || !B1 || !X || !U || !HQ || !Qd || !Qh || !Q ||
+      !tmp || !a0 || !ga) {
     st = ldnq__fail(eb, LDNQ_ERR_NOMEM, "out of memory in the ADMM solver (l1 %d, l2 %d)", l1, l2);
     goto done;
   }
@@ -111,17 +152,32 @@ ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
     r->rho = 0;
     goto done;
   }
+  if (pc)
+    for (size_t c = 0; c < (size_t)l2; c++) {
+      double s = 0;
+      for (size_t i = c * (size_t)l1; i < (c + 1) * (size_t)l1; i++) s += fabs(W0[i]);
+      a0[c] = s / (double)l1;
+    }
 
   /* B1 = H W0 */
   cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, l1, l2, 1.0, H, l1, W0, l1, 0.0, B1, l1);
   for (size_t i = 0; i < n; i++) w.c0 += W0[i] * B1[i];
 
   /* G = project_fixed(W0, alpha0): the initial point and error. */
-  double g_alpha = alpha0;
-  ldnq__codes(W0, n, alpha0, o->levels, Q);
-  double best = layer_error(&w, g_alpha, Q), best_alpha = g_alpha;
+  double g_alpha = alpha0, best, best_alpha = alpha0;
+  if (pc) {
+    for (size_t c = 0; c < (size_t)l2; c++) {
+      ldnq__codes(W0 + c * (size_t)l1, (size_t)l1, a0[c], o->levels, Q + c * (size_t)l1);
+      ga[c] = r->alphas[c] = a0[c];
+    }
+    best = layer_error_pc(&w, ga, Q);
+    r->error_initial = direct_error(&w, W0, ga, 1, Q);
+  } else {
+    ldnq__codes(W0, n, alpha0, o->levels, Q);
+    best = layer_error(&w, g_alpha, Q);
+    r->error_initial = direct_error(&w, W0, &g_alpha, 0, Q);
+  }
   memcpy(r->codes, Q, n);
-  r->error_initial = direct_error(&w, W0, g_alpha, Q);
 
   double rho = o->rho_factor * H[0];
   if (!(rho > 0)) {
@@ -149,9 +205,13 @@ ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
   }
 
   int fails = 0;
+  size_t L1 = (size_t)l1;
   for (int it = 0; it < o->max_iter; it++) {
     /* W = A^{-1} (B1 + rho (G - U)) */
-    for (size_t i = 0; i < n; i++) X[i] = B1[i] + rho * (g_alpha * Q[i] - U[i]);
+    if (pc)
+      for (size_t i = 0; i < n; i++) X[i] = B1[i] + rho * (ga[i / L1] * Q[i] - U[i]);
+    else
+      for (size_t i = 0; i < n; i++) X[i] = B1[i] + rho * (g_alpha * Q[i] - U[i]);
     dpotrs_("U", &nn, &nrhs, A, &nn, X, &nn, &info, 1);
     if (info != 0) {
       st = ldnq__fail(eb, LDNQ_ERR_NUMERIC, "triangular solve failed (info %d)", info);
@@ -164,13 +224,21 @@ ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
                       it + 1);
       goto done;
     }
-    ldnq__symmetric_projection(X, n, alpha0, o->levels, Q, &g_alpha, tmp);
-    for (size_t i = 0; i < n; i++) U[i] = X[i] - g_alpha * Q[i];
+    double e;
+    if (pc) {
+      project_pc(X, l1, l2, a0, o->levels, Q, ga, tmp);
+      for (size_t i = 0; i < n; i++) U[i] = X[i] - ga[i / L1] * Q[i];
+      e = layer_error_pc(&w, ga, Q);
+    } else {
+      ldnq__symmetric_projection(X, n, alpha0, o->levels, Q, &g_alpha, tmp);
+      for (size_t i = 0; i < n; i++) U[i] = X[i] - g_alpha * Q[i];
+      e = layer_error(&w, g_alpha, Q);
+    }
     r->iterations = it + 1;
-    double e = layer_error(&w, g_alpha, Q);
     if (e < best && fabs(best - e) > 1e-3) {
       best = e;
       best_alpha = g_alpha;
+      if (pc) memcpy(r->alphas, ga, (size_t)l2 * sizeof(double));
       memcpy(r->codes, Q, n);
       fails = 0;
     } else {
@@ -182,14 +250,24 @@ ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
     }
     if (fails >= 3) break;
   }
-  r->alpha = best_alpha;
-  r->error = direct_error(&w, W0, best_alpha, r->codes);
+  if (pc) {
+    /* The scalar figure of a per-channel result: the mean channel scale. */
+    double s = 0;
+    for (int c = 0; c < l2; c++) s += r->alphas[c];
+    r->alpha = s / l2;
+    r->error = direct_error(&w, W0, r->alphas, 1, r->codes);
+  } else {
+    r->alpha = best_alpha;
+    r->error = direct_error(&w, W0, &best_alpha, 0, r->codes);
+  }
   if (!isfinite(r->error)) st = ldnq__fail(eb, LDNQ_ERR_NUMERIC, "layer error is not finite");
 
 done:
   if (st != LDNQ_OK) {
     ldnq__free(r->codes);
+    ldnq__free(r->alphas);
     r->codes = NULL;
+    r->alphas = NULL;
   }
   ldnq__free(A);
   ldnq__free(B1);
@@ -200,5 +278,7 @@ done:
   ldnq__free(Qh);
   ldnq__free(Q);
   ldnq__free(tmp);
+  ldnq__free(a0);
+  ldnq__free(ga);
   return st;
 }

@@ -32,7 +32,7 @@ static int ends_with(const char *s, const char *suffix) {
 }
 
 /* Adds entry `name` (tensor t) as packed codes when a quantized layer owns
- * it; returns 1 if it did, 0 if the caller should add floats, <0 error. */
+ * it (per channel when the layer was solved so); *done = 1 if it did. */
 static ldnq_status add_packed(const ldnq_quant_report *r, ldnq_checkpoint *ck, const char *name,
                               const ldnq_tensor *t, int *done) {
   *done = 0;
@@ -46,18 +46,30 @@ static ldnq_status add_packed(const ldnq_quant_report *r, ldnq_checkpoint *ck, c
     return ldnq__fail(NULL, LDNQ_ERR_STATE, "%s has %lld values, the report %lld", name,
                       (long long)t->numel, (long long)want);
   int8_t *codes = ldnq__malloc((size_t)want);
-  if (!codes) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory");
+  /* Scales as stored: one, or one per output (= size[0] of the weight). */
+  int64_t na = res->per_channel ? res->l2 : 1;
+  float *al = ldnq__malloc_array((size_t)na, sizeof *al);
+  if (!codes || !al) {
+    ldnq__free(codes);
+    ldnq__free(al);
+    return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory");
+  }
+  for (int64_t o = 0; o < na; o++) al[o] = (float)ldnq__result_alpha(res, (size_t)o);
   ldnq_status st = is_bias ? ldnq_layer_result_bias_codes(res, codes, want)
                            : ldnq_layer_result_codes(res, codes, want);
-  float alpha = (float)res->alpha;
+  int64_t per = res->per_channel ? want / res->l2 : want; /* values per scale */
   for (int64_t i = 0; !st && i < want; i++)
-    if (t->data[i] != alpha * (float)codes[i])
+    if (t->data[i] != al[i / per] * (float)codes[i])
       st = ldnq__fail(NULL, LDNQ_ERR_STATE,
                       "%s[%lld] = %g is not alpha x code (%g x %d): the network changed since "
                       "the run",
-                      name, (long long)i, t->data[i], alpha, codes[i]);
-  if (!st)
-    st = ldnq_checkpoint_add_quantized(ck, name, t->ndim, t->shape, r->levels, alpha, codes);
+                      name, (long long)i, t->data[i], al[i / per], codes[i]);
+  if (!st && res->per_channel)
+    st = ldnq_checkpoint_add_quantized_per_channel(ck, name, t->ndim, t->shape, r->levels, al,
+                                                   na, codes);
+  else if (!st)
+    st = ldnq_checkpoint_add_quantized(ck, name, t->ndim, t->shape, r->levels, al[0], codes);
+  ldnq__free(al);
   ldnq__free(codes);
   if (!st) *done = 1;
   return st;

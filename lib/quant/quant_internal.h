@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "ldnq/quant.h"
 
-#define LDNQ__Q_NPARAMS 16
+#define LDNQ__Q_NPARAMS 17
 
 /* ADMM progress hook: nonzero return cancels (LDNQ_ERR_CANCELLED). */
 typedef int (*ldnq__admm_progress_fn)(void *ud, int iteration, double error);
@@ -36,6 +36,9 @@ struct ldnq_layer_result {
   int64_t samples;   /* Hessian samples */
   double alpha, error_initial, error, seconds, rho;
   int8_t *codes;     /* column-major l1 x l2: codes[o * l1 + r] */
+  int per_channel;   /* 1: column o's values are alphas[o] x codes */
+  double *alphas;    /* l2 channel scales when per_channel, else NULL;
+                        alpha is then their mean */
 };
 
 /* ---- projection (project.c) ---- */
@@ -51,11 +54,17 @@ void ldnq__codes(const double *v, size_t n, double a, int levels, int8_t *q);
 void ldnq__symmetric_projection(const double *v, size_t n, double alpha0, int levels,
                                 int8_t *q, double *alpha, int8_t *work);
 
+/* Scale of output column o of a result (per-layer: alpha). */
+static inline double ldnq__result_alpha(const struct ldnq_layer_result *r, size_t o) {
+  return r->per_channel ? r->alphas[o] : r->alpha;
+}
+
 /* ---- ADMM (admm.c) ---- */
 typedef struct ldnq__admm_opts {
   int levels;
   double rho_factor;
   int max_iter;
+  int per_channel; /* one scale per output column (LDNQ_Q_PER_CHANNEL) */
   ldnq__admm_progress_fn progress; /* may be NULL */
   void *progress_ud;
 } ldnq__admm_opts;

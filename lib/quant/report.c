@@ -210,7 +210,8 @@ ldnq_status ldnq_quant_report_json(const ldnq_quant_report *r, char **out) {
     sb_printf(&b, ", \"quantized\": %s, \"levels\": %d, \"alpha\": ", l->quantized ? "true" : "false",
               l->quantized ? r->levels : 0);
     sb_num(&b, alpha);
-    sb_printf(&b, ", \"error_initial\": ");
+    sb_printf(&b, ", \"per_channel\": %s, \"error_initial\": ",
+              l->res && l->res->per_channel ? "true" : "false");
     sb_num(&b, e0);
     sb_printf(&b, ", \"error\": ");
     sb_num(&b, e);
@@ -248,9 +249,10 @@ ldnq_status ldnq_quant_report_table(const ldnq_quant_report *r, char **out) {
     char loss[32] = "-", top1[32] = "-";
     if (isfinite(l->cascade_loss)) snprintf(loss, sizeof loss, "%.4g", l->cascade_loss);
     if (isfinite(l->top1)) snprintf(top1, sizeof top1, "%.2f", l->top1);
-    sb_printf(&b, "%-28s %6d %10.6g %12.6g %12.6g %5lld %6lld %10s %8.2f %7s%s\n", l->name,
+    sb_printf(&b, "%-28s %6d %10.6g %12.6g %12.6g %5lld %6lld %10s %8.2f %7s%s%s\n", l->name,
               r->levels, alpha, e0, e, (long long)its, (long long)l->cascade_epochs, loss,
-              l->seconds, top1, fb ? " (rho fallback)" : "");
+              l->seconds, top1, fb ? " (rho fallback)" : "",
+              l->res && l->res->per_channel ? " (per-channel, mean alpha)" : "");
   }
   if (isfinite(r->top1))
     sb_printf(&b, "final top-1 %.2f top-5 %.2f, %.1f s\n", r->top1, r->top5, r->seconds);

@@ -7,6 +7,7 @@
 void ldnq_layer_result_free(ldnq_layer_result *r) {
   if (!r) return;
   ldnq__free(r->codes);
+  ldnq__free(r->alphas);
   ldnq__free(r);
 }
 
@@ -51,6 +52,15 @@ ldnq_status ldnq_layer_result_get_double(const ldnq_layer_result *r, ldnq_result
   return LDNQ_OK;
 }
 
+ldnq_status ldnq_layer_result_alphas(const ldnq_layer_result *r, const double **alphas,
+                                     int64_t *count) {
+  if (!r || !alphas || !count)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_layer_result_alphas: NULL argument");
+  *alphas = r->per_channel ? r->alphas : &r->alpha;
+  *count = r->per_channel ? r->l2 : 1;
+  return LDNQ_OK;
+}
+
 /* Shared argument check: dst non-NULL and n == want. */
 static ldnq_status check_out(const ldnq_layer_result *r, const void *dst, int64_t n,
                              int64_t want, const char *fn) {
@@ -70,7 +80,7 @@ ldnq_status ldnq_layer_result_weights(const ldnq_layer_result *r, float *dst, in
   size_t in = (size_t)(r->l1 - r->has_bias);
   for (size_t o = 0; o < (size_t)r->l2; o++)
     for (size_t i = 0; i < in; i++)
-      dst[o * in + i] = (float)(r->alpha * r->codes[o * (size_t)r->l1 + i]);
+      dst[o * in + i] = (float)(ldnq__result_alpha(r, o) * r->codes[o * (size_t)r->l1 + i]);
   return LDNQ_OK;
 }
 
@@ -78,7 +88,7 @@ ldnq_status ldnq_layer_result_bias(const ldnq_layer_result *r, float *dst, int64
   ldnq_status st = check_out(r, dst, n, r ? bias_count(r) : 0, "ldnq_layer_result_bias");
   if (st) return st;
   for (size_t o = 0; o < (size_t)r->l2; o++)
-    dst[o] = (float)(r->alpha * r->codes[o * (size_t)r->l1 + (size_t)r->l1 - 1]);
+    dst[o] = (float)(ldnq__result_alpha(r, o) * r->codes[o * (size_t)r->l1 + (size_t)r->l1 - 1]);
   return LDNQ_OK;
 }
 
@@ -104,6 +114,6 @@ ldnq_status ldnq_layer_result_matrix(const ldnq_layer_result *r, double *dst, in
   if (st) return st;
   for (size_t i = 0; i < (size_t)r->l1; i++)
     for (size_t o = 0; o < (size_t)r->l2; o++)
-      dst[i * (size_t)r->l2 + o] = r->alpha * r->codes[o * (size_t)r->l1 + i];
+      dst[i * (size_t)r->l2 + o] = ldnq__result_alpha(r, o) * r->codes[o * (size_t)r->l1 + i];
   return LDNQ_OK;
 }

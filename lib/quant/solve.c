@@ -20,7 +20,8 @@ double ldnq__q_now(void) {
 
 static ldnq__admm_opts admm_opts(const ldnq_quantizer *q) {
   ldnq__admm_opts o = {(int)ldnq__q_int(q, LDNQ_Q_LEVELS), ldnq__q_real(q, LDNQ_Q_RHO_FACTOR),
-                       (int)ldnq__q_int(q, LDNQ_Q_MAX_ITER), q->admm_progress, q->admm_ud};
+                       (int)ldnq__q_int(q, LDNQ_Q_MAX_ITER),
+                       (int)ldnq__q_int(q, LDNQ_Q_PER_CHANNEL), q->admm_progress, q->admm_ud};
   return o;
 }
 

@@ -108,6 +108,10 @@ static ldnq_checkpoint *small_ck(int quantized) {
     ldnq_checkpoint_add_quantized(ck, "fc.weight", 2, qs, 9, 0.125f, codes);
     int8_t c3[12] = {0, 1, -1, 0, 1, -1, 0, 0, 1, 1, -1, 0};
     ldnq_checkpoint_add_quantized(ck, "layer1.0.conv1.weight", 2, qs, 3, 2.0f, c3);
+    if (quantized > 1) { /* per-channel scales: .ldnq kind 3 */
+      const float al[3] = {0.5f, 0.0f, 1.25f};
+      ldnq_checkpoint_add_quantized_per_channel(ck, "layer1.0.conv2.weight", 2, qs, 3, al, 3, c3);
+    }
     ldnq_checkpoint_metadata_set(ck, "method", "l-dnq");
   }
   return ck;
@@ -287,6 +291,7 @@ int main(int argc, char **argv) {
   saved("pth_zip", "saved.pth", 0, LDNQ_FORMAT_PTH_ZIP);
   saved("safetensors", "saved.safetensors", 1, LDNQ_FORMAT_SAFETENSORS);
   saved("ldnq", "saved_q.ldnq", 1, LDNQ_FORMAT_LDNQ_PACKED);
+  saved("ldnq", "saved_qpc.ldnq", 2, LDNQ_FORMAT_LDNQ_PACKED);
   saved("ldnq", "saved.ldnq", 0, LDNQ_FORMAT_LDNQ_PACKED);
   idx_pair("idx", "3x4x5", 0, 3, 4, 5);
   idx_pair("idx", "1x1x1", 0, 1, 1, 1);

@@ -55,6 +55,10 @@ test -s q.ldnq && test -s q.ldnq.subset
 sub1=$(md5sum < q.ldnq.subset)
 c10 quantize --weights r20.pth --ratio 0.1 --hessian-batches 2 --no-cascade --out q.ldnq >/dev/null
 [ "$(md5sum < q.ldnq.subset)" = "$sub1" ] || { echo "subset not reused"; exit 1; }
+c10 quantize --weights r20.pth --ratio 0.1 --hessian-batches 2 --no-cascade --per-channel \
+  --out qpc.ldnq >/dev/null
+info=$("$bin/ldnq" info qpc.ldnq)
+grep -q "^  conv1.weight .*per-channel alphas 16" <<<"$info"
 set +e
 c10 quantize --weights missing.pth >/dev/null 2>&1; rc=$?
 [ $rc -eq 1 ] || { echo "cifar10_resnet missing weights exited $rc"; exit 1; }

@@ -46,9 +46,11 @@ if command -v python3 >/dev/null; then
   python3 "$src/tests/sh/ldnq_format.py" write "$tmp/q.ldnq"
   j=$("$ldnq" info "$tmp/q.ldnq" --json | tail -1)
   echo "$j"
-  grep -q '{"name":"conv.weight","dtype":"quantized","shape":\[2,2,3\],"sum":0.25,"sum_abs":1,"levels":3,"alpha":0.125}' <<<"$j"
-  # codes 3+6+3 bytes + bias 12 bytes; 33 weights as float32
-  grep -q '"packed_bytes":24,"float32_bytes":132,"metadata":{"source":"python"}}$' <<<"$j"
+  grep -q '{"name":"conv.weight","dtype":"quantized","shape":\[2,2,3\],"sum":0.25,"sum_abs":1,"levels":3,"alpha":0.125,"alpha_count":1}' <<<"$j"
+  # kind 3: 3 scales, values alpha_o x code, the scalar is their mean
+  grep -q '{"name":"pc.weight","dtype":"quantized","shape":\[3,2\],"sum":-2.5,"sum_abs":3.5,"levels":5,"alpha":0.833333313,"alpha_count":3}' <<<"$j"
+  # codes 3+6+3+3 bytes + 3 scales 12 bytes + bias 12 bytes; 39 weights as float32
+  grep -q '"packed_bytes":39,"float32_bytes":156,"metadata":{"source":"python"}}$' <<<"$j"
   "$ldnq" convert "$tmp/q.ldnq" "$tmp/q.safetensors"
   "$ldnq" info "$tmp/q.safetensors" --json | tail -1 | grep -q '"name":"fc.weight","dtype":"float32","shape":\[11\],"sum":0,"sum_abs":2.32500009'
 fi

@@ -11,6 +11,9 @@ SAMPLE = {  # name: (levels, alpha, codes, shape)
     "fc.weight": (11, 0.0375, [16, -16, 8, -8, 4, -4, 2, -2, 1, -1, 0], [11]),
     "mid.weight": (7, 1.5, [4, -4, 2, 0, -2, 1, -1], [7, 1]),
 }
+PER_CHANNEL = {  # name: (levels, alphas (one per size[0] index), codes, shape): kind 3
+    "pc.weight": (5, [0.5, 0.0, 2.0], [1, -2, 2, 1, -1, 0], [3, 2]),
+}
 BIAS = [0.5, -1.25, 3.0]
 
 
@@ -37,11 +40,16 @@ def tensor(name, kind, shape, body):
 
 def write(path):
     payload = struct.pack("<I", 1) + struct.pack("<I", 6) + b"source" + struct.pack("<I", 6) + b"python"
-    payload += struct.pack("<I", len(SAMPLE) + 1)
+    payload += struct.pack("<I", len(SAMPLE) + len(PER_CHANNEL) + 1)
     for name, (levels, alpha, codes, shape) in SAMPLE.items():
         bits = LEVELS[levels]
         body = struct.pack("<BBHf", levels, bits, 0, alpha) + pack(codes, bits)
         payload += tensor(name, 2, shape, body)
+    for name, (levels, alphas, codes, shape) in PER_CHANNEL.items():
+        bits = LEVELS[levels]
+        body = (struct.pack("<BBHI", levels, bits, 0, len(alphas)) +
+                struct.pack("<%df" % len(alphas), *alphas) + pack(codes, bits))
+        payload += tensor(name, 3, shape, body)
     payload += tensor("bias", 0, [3], struct.pack("<3f", *BIAS))
     data = b"LDNQPACK" + struct.pack("<II", 1, 0) + payload + struct.pack("<I", zlib.crc32(payload))
     with open(path, "wb") as f:

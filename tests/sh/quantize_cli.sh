@@ -61,6 +61,21 @@ grep -q "conv1.weight.*quantized" "$tmp/info.txt"
 grep -q "fc.bias.*quantized" "$tmp/info.txt"
 grep -q "bn1.weight.*float32" "$tmp/info.txt"
 
+# --per-channel: every layer reports per_channel, the .ldnq holds one scale
+# per output channel (kind 3), and its floats equal the .pth export.
+out=$(run --levels 3 --ratio 0.1 --hessian-batches 2 --no-cascade --per-channel --out "$tmp/pc.ldnq" --json)
+last=$(echo "$out" | tail -1)
+case $last in *'"per_channel": false'*) echo "per-channel run reports per_channel false"; exit 1 ;; esac
+case $last in *'"per_channel": true'*) ;; *) echo "no per_channel in: $last"; exit 1 ;; esac
+"$ldnq" info "$tmp/pc.ldnq" >"$tmp/info_pc.txt"
+grep -q "layer3.2.conv2.weight.*quantized.*per-channel alphas 64" "$tmp/info_pc.txt"
+grep -q "fc.bias.*quantized.*per-channel alphas 10" "$tmp/info_pc.txt"
+"$ldnq" convert "$tmp/pc.ldnq" "$tmp/pc.safetensors" >/dev/null
+sums() { grep "conv.*weight" | sed 's/.*\]//; s/ *levels.*//'; } # "sum X sum|x| Y" per layer
+"$ldnq" info "$tmp/pc.safetensors" | sums >"$tmp/a.txt"
+sums <"$tmp/info_pc.txt" >"$tmp/b.txt"
+[ "$(wc -l <"$tmp/a.txt")" -eq 19 ] && cmp "$tmp/a.txt" "$tmp/b.txt"
+
 # .pth output (dequantized floats), 5 levels via --kbits.
 run --kbits 5 --ratio 0.1 --hessian-batches 2 --no-cascade --out "$tmp/q.pth" >/dev/null
 "$ldnq" info "$tmp/q.pth" >"$tmp/info2.txt"

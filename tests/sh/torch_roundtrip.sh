@@ -79,6 +79,11 @@ for name, (levels, alpha, codes, shape) in ldnq_format.SAMPLE.items():
     want = (torch.tensor(codes, dtype=torch.float32) * torch.tensor(alpha, dtype=torch.float32)).reshape(shape)
     assert torch.equal(q[name], want), name
     checked += 1
+for name, (levels, alphas, codes, shape) in ldnq_format.PER_CHANNEL.items():
+    c = torch.tensor(codes, dtype=torch.float32).reshape(shape[0], -1)
+    want = (c * torch.tensor(alphas, dtype=torch.float32)[:, None]).reshape(shape)
+    assert torch.equal(q[name], want), name
+    checked += 1
 assert torch.equal(q["bias"], torch.tensor(ldnq_format.BIAS, dtype=torch.float32))
 print("torch_roundtrip: %d tensors equal" % checked)
 PY

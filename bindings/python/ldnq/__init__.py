@@ -24,7 +24,7 @@ from ._lib import fn as _fn
 
 
 def version():
-    """Version string of the loaded library ("0.1.0")."""
+    """Version string of the loaded library (e.g. "0.2.0")."""
     return _fn.version_string().decode()
 
 

@@ -138,6 +138,32 @@ class Checkpoint(Handle):
         self._check(fn.checkpoint_set_quantized(self.handle, encode(name), int(levels),
                                                 float(alpha), ptr(c), c.size))
 
+    def add_quantized_per_channel(self, name, codes, levels, alphas):
+        """Adds alphas[o] * codes[o, ...]: one scale per size[0] index."""
+        c = np.ascontiguousarray(codes, dtype=np.int8)
+        a = np.ascontiguousarray(alphas, dtype=np.float32).reshape(-1)
+        nd, sh = _shape_arg(c.shape)
+        self._check(fn.checkpoint_add_quantized_per_channel(
+            self.handle, encode(name), nd, sh, int(levels), ptr(a), a.size, ptr(c)))
+
+    def set_quantized_per_channel(self, name, codes, levels, alphas):
+        """Turns an existing entry into alphas[o] * codes[o, ...] in place."""
+        c = np.ascontiguousarray(codes, dtype=np.int8)
+        a = np.ascontiguousarray(alphas, dtype=np.float32).reshape(-1)
+        self._check(fn.checkpoint_set_quantized_per_channel(
+            self.handle, encode(name), int(levels), ptr(a), a.size, ptr(c), c.size))
+
+    def get_quantized_alphas(self, name):
+        """Scales of a quantized entry as float32: one, or one per size[0]
+        index for a per-channel entry."""
+        n = ctypes.c_int64()
+        self._check(fn.checkpoint_get_quantized_alphas(self.handle, encode(name),
+                                                       ctypes.byref(n), None, 0))
+        out = np.empty(n.value, dtype=np.float32)
+        self._check(fn.checkpoint_get_quantized_alphas(self.handle, encode(name), None,
+                                                       ptr(out), out.size))
+        return out
+
     def remove(self, name):
         self._check(fn.checkpoint_remove(self.handle, encode(name)))
 

@@ -31,6 +31,7 @@ class QuantParam(enum.IntEnum):
     QUANTIZE_LAST = 13
     EVAL_PER_LAYER = 14
     SEED = 15
+    PER_CHANNEL = 16
 
 
 class ResultAttr(enum.IntEnum):
@@ -149,6 +150,15 @@ class LayerResult(Handle):
     error_initial = property(lambda s: s.get_double(ResultAttr.ERROR_INITIAL))
     seconds = property(lambda s: s.get_double(ResultAttr.SECONDS))
     rho = property(lambda s: s.get_double(ResultAttr.RHO))
+
+    @property
+    def alphas(self):
+        """Scales as float64: one (per layer) or one per output channel
+        (per_channel option)."""
+        p = ctypes.POINTER(ctypes.c_double)()
+        n = ctypes.c_int64()
+        check(fn.layer_result_alphas(self.handle, ctypes.byref(p), ctypes.byref(n)))
+        return np.array(p[:n.value], dtype=np.float64)
 
     def _read(self, f, count_attr, dtype, shape):
         n = self.get_int(count_attr)

@@ -127,6 +127,21 @@ class CheckpointTest(unittest.TestCase):
         self.assertEqual(ck.info("a")[0], ldnq.DType.QUANTIZED)
         with self.assertRaises(ldnq.RangeError):
             ck.set_quantized("n", [3], levels=3, alpha=1.0)  # code 3 not allowed
+        ck.set_quantized_per_channel("a", [[1, 0, -1], [2, 2, 0]], levels=5, alphas=[0.5, 2])
+        np.testing.assert_array_equal(ck["a"], [[0.5, 0, -0.5], [4, 4, 0]])
+        np.testing.assert_array_equal(ck.get_quantized_alphas("a"), [0.5, 2])
+        np.testing.assert_array_equal(ck.get_quantized_alphas("q"), [0.5])
+        ck.add_quantized_per_channel("p", [[1, -1], [0, 1], [1, 1]], levels=3,
+                                     alphas=[1, 0, 0.25])
+        with tmpdir() as d:
+            p = os.path.join(d, "pc.ldnq")
+            ck.save(p)
+            back = ldnq.Checkpoint.load(p)
+            np.testing.assert_array_equal(back["p"], [[1, -1], [0, 0], [0.25, 0.25]])
+            np.testing.assert_array_equal(back.get_quantized_alphas("p"), [1, 0, 0.25])
+        with self.assertRaises(ldnq.ShapeError):
+            ck.add_quantized_per_channel("x", [[1], [1]], levels=3, alphas=[1])
+        del ck["p"]
         del ck["n"]
         self.assertEqual(ck.names(), ["a", "q"])
         with self.assertRaises(ldnq.NotFoundError):

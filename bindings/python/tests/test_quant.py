@@ -54,6 +54,23 @@ class GoldenTest(unittest.TestCase):
                 D = G - W0
                 self.assertAlmostEqual(np.trace(D.T @ H @ D) / err, 1.0, places=9)
                 self.assertLessEqual(err, r.error_initial)
+                self.assertEqual(r.alphas.tolist(), [alpha])
+
+    def test_per_channel(self):
+        with open(os.path.join(ADMM, "cases.json")) as f:
+            c = json.load(f)[0]
+        H = np.load(os.path.join(ADMM, c["name"] + ".H.npy"))
+        W0 = np.load(os.path.join(ADMM, c["name"] + ".W0.npy"))
+        self.assertEqual(ldnq.quant_param_info("per_channel"), (True, 0, 1, 0))
+        q = ldnq.Quantizer(levels=c["levels"], per_channel=1)
+        with q.solve_hessian(H, W0) as r:
+            a = r.alphas
+            self.assertEqual(a.shape, (c["l2"],))
+            self.assertAlmostEqual(r.alpha, a.mean(), places=12)
+            codes = r.codes.reshape(c["l2"], c["l1"]).astype(np.int64)
+            # column o of G is alpha_o x codes of output o
+            np.testing.assert_array_equal(r.matrix(c["l1"], c["l2"]), (a[:, None] * codes).T)
+            self.assertLessEqual(r.error, r.error_initial)
 
 
 class SolverTest(unittest.TestCase):

@@ -52,6 +52,11 @@ int tu_run_suite(Suite *s) {
   return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+int tu_light(void) {
+  const char *v = getenv("LDNQ_TEST_LIGHT");
+  return v && *v && *v != '0';
+}
+
 void tu_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
   uint64_t s = seed * 6364136223846793005ULL + 1442695040888963407ULL;
   for (size_t i = 0; i < n; i++) {

@@ -27,6 +27,9 @@ void *tu_read_file(const char *path, size_t *size);
 int tu_write_file(const char *path, const void *data, size_t size);
 /* Runs a suite with CK_NORMAL output; returns the process exit status. */
 int tu_run_suite(Suite *s);
+/* Nonzero when LDNQ_TEST_LIGHT is set to a value other than "0" (the
+ * valgrind CI run): suites then use smaller workloads, same assertions. */
+int tu_light(void);
 /* Deterministic uniform floats in [lo, hi). */
 void tu_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
 

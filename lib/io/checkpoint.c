@@ -330,17 +330,26 @@ static ldnq_status store_quantized(ldnq_checkpoint *ck, ldnq__ck_entry *e, int l
   return LDNQ_OK;
 }
 
+/* The entry `name` of ck, which must hold n elements (the set_quantized pair). */
+static ldnq_status lookup_sized(ldnq_checkpoint *ck, const char *name, int64_t n,
+                                ldnq__ck_entry **out) {
+  const ldnq__ck_entry *ce = NULL;
+  ldnq_status st = lookup(ck, &ck->err, name, &ce);
+  if (st) return st;
+  if (n != ce->numel)
+    return ldnq__fail(&ck->err, LDNQ_ERR_SHAPE, "'%.300s' has %lld elements, not %lld", name,
+                      (long long)ce->numel, (long long)n);
+  *out = (ldnq__ck_entry *)ce;
+  return LDNQ_OK;
+}
+
 LDNQ_API ldnq_status ldnq_checkpoint_set_quantized(ldnq_checkpoint *ck, const char *name,
                                                    int levels, float alpha, const int8_t *codes,
                                                    int64_t n) {
   CHECK_CK(ck);
-  const ldnq__ck_entry *ce = NULL;
-  ldnq_status st = lookup(ck, &ck->err, name, &ce);
+  ldnq__ck_entry *e = NULL;
+  ldnq_status st = lookup_sized(ck, name, n, &e);
   if (st) return st;
-  ldnq__ck_entry *e = (ldnq__ck_entry *)ce;
-  if (n != e->numel)
-    return ldnq__fail(&ck->err, LDNQ_ERR_SHAPE, "'%.300s' has %lld elements, not %lld", name,
-                      (long long)e->numel, (long long)n);
   if ((st = check_codes(ck, levels, alpha, codes, n))) return st;
   return store_quantized(ck, e, levels, alpha, NULL, 0, codes);
 }
@@ -349,13 +358,9 @@ LDNQ_API ldnq_status ldnq_checkpoint_set_quantized_per_channel(
     ldnq_checkpoint *ck, const char *name, int levels, const float *alphas, int64_t alpha_count,
     const int8_t *codes, int64_t n) {
   CHECK_CK(ck);
-  const ldnq__ck_entry *ce = NULL;
-  ldnq_status st = lookup(ck, &ck->err, name, &ce);
+  ldnq__ck_entry *e = NULL;
+  ldnq_status st = lookup_sized(ck, name, n, &e);
   if (st) return st;
-  ldnq__ck_entry *e = (ldnq__ck_entry *)ce;
-  if (n != e->numel)
-    return ldnq__fail(&ck->err, LDNQ_ERR_SHAPE, "'%.300s' has %lld elements, not %lld", name,
-                      (long long)e->numel, (long long)n);
   if ((st = check_codes(ck, levels, 1.0f, codes, n))) return st;
   if ((st = check_alphas(ck, e->ndim, e->shape, alphas, alpha_count))) return st;
   return store_quantized(ck, e, levels, 0, alphas, alpha_count, codes);

@@ -12,25 +12,47 @@ class Handle:
     _free = None     # the ldnq_X_free function
     _errmsg = None   # the ldnq_X_errmsg function, if any
 
+    # Handles whose C objects another live handle still uses (a loader's
+    # dataset, a view's network) are not freed by close() until the last
+    # user is closed: garbage collection finalizes a cycle in any order, and
+    # a dataset freed before its loader's worker threads stop would crash.
+    _borrows = 0
+    _close_pending = False
+
     def __init__(self, h, keep=()):
         self._h = h
         self._keep = list(keep)
+        for k in self._keep:
+            if isinstance(k, Handle):
+                k._borrows += 1
 
     @property
     def handle(self):
         """The C pointer; raises ValueError once closed."""
-        if not self._h:
+        if not self._h or self._close_pending:
             raise ValueError("%s is closed" % type(self).__name__)
         return self._h
 
     def _check(self, status):
         check(status, type(self)._errmsg, self._h)
 
+    def _release_keep(self):
+        keep, self._keep = self._keep, []
+        for k in keep:
+            if isinstance(k, Handle):
+                k._borrows -= 1
+                if k._borrows == 0 and k._close_pending:
+                    k.close()
+
     def close(self):
+        if self._borrows > 0:
+            self._close_pending = True
+            return
+        self._close_pending = False
         h, self._h = self._h, None
         if h and type(self)._free is not None:
             type(self)._free(h)
-        self._keep = []
+        self._release_keep()
 
     def __del__(self):
         try:

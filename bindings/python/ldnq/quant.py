@@ -129,7 +129,8 @@ class LayerResult(Handle):
         if self._owned:
             super().close()
         else:
-            self._h, self._keep = None, []
+            self._h = None
+            self._release_keep()
 
     def get_int(self, attr):
         v = ctypes.c_int64()

@@ -88,7 +88,7 @@ class Tensor(Handle):
             super().close()
         else:
             self._h = None
-            self._keep = []
+            self._release_keep()
 
     @property
     def shape(self):

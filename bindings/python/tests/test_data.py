@@ -58,6 +58,29 @@ class DataTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             wrong.get(0)
 
+    def test_loader_and_dataset_collected_in_a_cycle(self):
+        # The cycle collector may finalize the dataset before the loader whose
+        # worker threads are still calling its Python sample callback: the
+        # C dataset must outlive the loader regardless.
+        import gc
+        for _ in range(40):
+            ds = ldnq.Dataset.from_callback(
+                64, 1, 8, 8, 2, lambda i: (np.full((1, 8, 8), i, np.float32), i % 2))
+            ld = ldnq.Loader.create(ds, 4, threads=2)
+            it = iter(ld)
+            next(it)  # the workers are prefetching now
+            ds.cycle, ld.cycle = ld, ds
+            del ds, ld, it
+            gc.collect()
+        ds = ldnq.Dataset.from_callback(4, 1, 2, 2, 2, lambda i: (np.zeros((1, 2, 2), np.float32), 0))
+        ld = ldnq.Loader.create(ds, 2, threads=0)
+        ds.close()  # still used by the loader: freed when the loader closes
+        with self.assertRaises(ValueError):
+            ds.handle
+        self.assertEqual(len(list(ld)), 2)
+        ld.close()
+        self.assertIsNone(ds._h)
+
     def test_evaluate_matches_forward(self):
         ds, images, labels = tiny_dataset(count=24, channels=3, size=8, classes=4)
         net = ldnq.Network.create("resnet20", 3, 4)

@@ -413,15 +413,23 @@ LDNQ_API ldnq_status ldnq_checkpoint_add_quantized_per_channel(
                        codes);
 }
 
+/* The quantized entry `name` of ck (the two get_quantized getters). */
+static ldnq_status lookup_quantized(const ldnq_checkpoint *ck, const char *name,
+                                    const ldnq__ck_entry **out) {
+  ldnq_status st = lookup(ck, NULL, name, out);
+  if (st) return st;
+  if ((*out)->dtype != LDNQ_DTYPE_QUANTIZED)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "'%.300s' is not quantized", name);
+  return LDNQ_OK;
+}
+
 LDNQ_API ldnq_status ldnq_checkpoint_get_quantized_alphas(const ldnq_checkpoint *ck,
                                                           const char *name, int64_t *count,
                                                           float *alphas, int64_t n) {
   CHECK_CK(ck);
   const ldnq__ck_entry *e = NULL;
-  ldnq_status st = lookup(ck, NULL, name, &e);
+  ldnq_status st = lookup_quantized(ck, name, &e);
   if (st) return st;
-  if (e->dtype != LDNQ_DTYPE_QUANTIZED)
-    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "'%.300s' is not quantized", name);
   int64_t have = e->alphas ? e->nalphas : 1;
   if (alphas && n != have)
     return ldnq__fail(NULL, LDNQ_ERR_SHAPE, "'%.300s' has %lld scales, not %lld", name,
@@ -437,10 +445,8 @@ LDNQ_API ldnq_status ldnq_checkpoint_get_quantized(const ldnq_checkpoint *ck, co
                                                    int64_t n) {
   CHECK_CK(ck);
   const ldnq__ck_entry *e = NULL;
-  ldnq_status st = lookup(ck, NULL, name, &e);
+  ldnq_status st = lookup_quantized(ck, name, &e);
   if (st) return st;
-  if (e->dtype != LDNQ_DTYPE_QUANTIZED)
-    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "'%.300s' is not quantized", name);
   if (codes && n != e->numel)
     return ldnq__fail(NULL, LDNQ_ERR_SHAPE, "'%.300s' has %lld codes, not %lld",
                       name, (long long)e->numel, (long long)n);

@@ -959,6 +959,48 @@ START_TEST(run_quantizes_network) {
 }
 END_TEST
 
+/* Same inputs, same options, same thread count: the whole pipeline (subset
+ * order, cascade shuffling and augmentation, ADMM) gives bit-identical
+ * networks and reports, so a seeded run can be reproduced. */
+START_TEST(run_is_reproducible) {
+  run_fixture f[2];
+  ldnq_quant_report *rep[2] = {NULL, NULL};
+  for (int k = 0; k < 2; k++) {
+    fixture_open(&f[k]);
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_SEED, 7));
+    LDNQ_CK(ldnq_quantizer_run(f[k].q, f[k].net, f[k].ds, f[k].eval, NULL, NULL, &rep[k]));
+  }
+  int cnt;
+  LDNQ_CK(ldnq_network_tensor_count(f[0].net, &cnt));
+  for (int i = 0; i < cnt; i++) {
+    const char *name;
+    LDNQ_CK(ldnq_network_tensor_name(f[0].net, i, &name));
+    ck_assert_msg(same_entry(f[0].net, f[1].net, name), "%s differs between two runs", name);
+  }
+  ck_assert(!same_entry(f[0].net, f[0].orig, "fc.weight"));
+  int nl;
+  LDNQ_CK(ldnq_quant_report_layer_count(rep[0], &nl));
+  for (int L = 0; L < nl; L++) {
+    const ldnq_layer_result *r0, *r1;
+    LDNQ_CK(ldnq_quant_report_layer_result(rep[0], L, &r0));
+    LDNQ_CK(ldnq_quant_report_layer_result(rep[1], L, &r1));
+    double a0, a1, e0, e1;
+    int64_t i0, i1;
+    LDNQ_CK(ldnq_layer_result_get_double(r0, LDNQ_R_ALPHA, &a0));
+    LDNQ_CK(ldnq_layer_result_get_double(r1, LDNQ_R_ALPHA, &a1));
+    LDNQ_CK(ldnq_layer_result_get_double(r0, LDNQ_R_ERROR, &e0));
+    LDNQ_CK(ldnq_layer_result_get_double(r1, LDNQ_R_ERROR, &e1));
+    LDNQ_CK(ldnq_layer_result_get_int(r0, LDNQ_R_ITERATIONS, &i0));
+    LDNQ_CK(ldnq_layer_result_get_int(r1, LDNQ_R_ITERATIONS, &i1));
+    ck_assert(a0 == a1 && e0 == e1 && i0 == i1);
+  }
+  for (int k = 0; k < 2; k++) {
+    ldnq_quant_report_free(rep[k]);
+    fixture_close(&f[k]);
+  }
+}
+END_TEST
+
 /* Logits of net (eval mode) for a fixed random batch. */
 static ldnq_tensor *logits_of(ldnq_network *net) {
   int64_t sh[4] = {3, 1, 16, 16}, so[2] = {3, 10};
@@ -1455,6 +1497,7 @@ static Suite *quant_suite(void) {
   tcase_add_test(tr, run_quantizes_network);
   tcase_add_test(tr, run_per_channel);
   tcase_add_test(tr, run_cancel_and_skip);
+  tcase_add_test(tr, run_is_reproducible);
   tcase_add_test(tr, sgd_matches_pytorch_rule);
   suite_add_tcase(s, tr);
   return s;

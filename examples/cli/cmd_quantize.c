@@ -10,7 +10,8 @@ static void usage(FILE *f) {
           "usage: ldnq quantize --arch ARCH --weights FILE --data SPEC --levels L --out FILE\n"
           "                     [--ratio R] [--seed N] [--hessian-batches N]\n"
           "                     [--cascade-epochs N] [--cascade-batch N] [--no-cascade]\n"
-          "                     [--per-channel] [--json]\n"
+          "                     [--cascade-lr X] [--keep-first] [--keep-last]\n"
+          "                     [--eval-per-layer] [--per-channel] [--json]\n"
           "  --arch        resnet20|resnet32|resnet56|resnet18|resnet34|resnet50\n"
           "  --weights     trained model (.pth, .safetensors, .ldnq)\n"
           "  --data        dataset spec (cifar10:DIR, fashion-mnist[:DIR], mnist:DIR,\n"
@@ -23,6 +24,11 @@ static void usage(FILE *f) {
           "  --hessian-batches N, --cascade-epochs N, --cascade-batch N, --no-cascade\n"
           "                override the paper's settings (101 batches of 2; epochs until\n"
           "                the loss settles, batch 128; cascade on)\n"
+          "  --cascade-lr X  cascade SGD learning rate (the paper's 0.001)\n"
+          "  --keep-first, --keep-last\n"
+          "                leave the first / last weight layer in float32 (the paper\n"
+          "                quantizes both)\n"
+          "  --eval-per-layer  top-1 on the test split after every layer (slow)\n"
           "  --per-channel one scale per output channel (an improved profile, not the\n"
           "                paper's one scale per layer; .ldnq stores the scales)\n"
           "  --json        print a JSON summary as the last line of stdout\n");
@@ -72,6 +78,8 @@ static void print_json(const ldnq_quant_report *rep, double fp_top1) {
     ldnq_quant_report_layer_name(rep, i, &name);
     ldnq_quant_report_layer_result(rep, i, &res);
     ldnq_quant_report_layer_double(rep, i, LDNQ_QR_SECONDS, &s);
+    double ltop1 = NAN;
+    ldnq_quant_report_layer_double(rep, i, LDNQ_QR_TOP1, &ltop1);
     if (res) {
       ldnq_layer_result_get_double(res, LDNQ_R_ALPHA, &alpha);
       ldnq_layer_result_get_double(res, LDNQ_R_ERROR_INITIAL, &e0);
@@ -83,21 +91,24 @@ static void print_json(const ldnq_quant_report *rep, double fp_top1) {
     cli_json_string(stdout, name);
     if (res)
       printf(", \"alpha\": %.9g, \"per_channel\": %s, \"error_initial\": %.9g, \"error\": %.9g, "
-             "\"iterations\": %lld, \"seconds\": %.3f}",
+             "\"iterations\": %lld, \"seconds\": %.3f",
              alpha, nalpha > 1 ? "true" : "false", e0, e, (long long)its, s);
     else
       printf(", \"alpha\": null, \"per_channel\": false, \"error_initial\": null, \"error\": null, \"iterations\": 0, "
-             "\"seconds\": %.3f}",
+             "\"seconds\": %.3f",
              s);
+    if (!isnan(ltop1)) printf(", \"top1\": %.4f", ltop1); /* --eval-per-layer */
+    printf("}");
   }
   printf("]}\n");
 }
 
 int cli_quantize(int argc, char **argv) {
   const char *arch_s = NULL, *weights = NULL, *spec = NULL, *out = NULL;
-  int levels = 0, json = 0, cascade = 1, per_channel = 0;
+  int levels = 0, json = 0, cascade = 1, per_channel = 0, keep_first = 0, keep_last = 0;
+  int eval_each = 0;
   long long seed = 0, hbatches = -1, cepochs = -1, cbatch = -1;
-  double ratio = 0.01;
+  double ratio = 0.01, clr = -1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -110,6 +121,12 @@ int cli_quantize(int argc, char **argv) {
       cascade = 0;
     } else if (!strcmp(a, "--per-channel")) {
       per_channel = 1;
+    } else if (!strcmp(a, "--keep-first")) {
+      keep_first = 1;
+    } else if (!strcmp(a, "--keep-last")) {
+      keep_last = 1;
+    } else if (!strcmp(a, "--eval-per-layer")) {
+      eval_each = 1;
     } else if (!v) {
       fprintf(stderr, "ldnq quantize: %s needs a value\n", a);
       return 2;
@@ -126,6 +143,7 @@ int cli_quantize(int argc, char **argv) {
       else if (!strcmp(a, "--hessian-batches")) hbatches = strtoll(v, &end, 10);
       else if (!strcmp(a, "--cascade-epochs")) cepochs = strtoll(v, &end, 10);
       else if (!strcmp(a, "--cascade-batch")) cbatch = strtoll(v, &end, 10);
+      else if (!strcmp(a, "--cascade-lr")) clr = strtod(v, &end);
       else {
         fprintf(stderr, "ldnq quantize: unknown option %s\n", a);
         usage(stderr);
@@ -170,6 +188,10 @@ int cli_quantize(int argc, char **argv) {
   TRY("--seed", ldnq_quantizer_set_int(q, LDNQ_Q_SEED, seed));
   TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
   TRY("--per-channel", ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, per_channel));
+  TRY("--keep-first", ldnq_quantizer_set_int(q, LDNQ_Q_QUANTIZE_FIRST, !keep_first));
+  TRY("--keep-last", ldnq_quantizer_set_int(q, LDNQ_Q_QUANTIZE_LAST, !keep_last));
+  TRY("--eval-per-layer", ldnq_quantizer_set_int(q, LDNQ_Q_EVAL_PER_LAYER, eval_each));
+  if (clr >= 0) TRY("--cascade-lr", ldnq_quantizer_set_double(q, LDNQ_Q_CASCADE_LR, clr));
   if (hbatches >= 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
   if (cbatch >= 0) TRY("--cascade-batch", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_BATCH, cbatch));
   if (cepochs >= 0) TRY("--cascade-epochs", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_MAX_EPOCHS, cepochs));

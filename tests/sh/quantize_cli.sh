@@ -81,11 +81,34 @@ run --kbits 5 --ratio 0.1 --hessian-batches 2 --no-cascade --out "$tmp/q.pth" >/
 "$ldnq" info "$tmp/q.pth" >"$tmp/info2.txt"
 grep -q "pth-zip" "$tmp/info2.txt"
 
+# --keep-first/--keep-last leave conv1 and fc in float32 (alpha null in the
+# JSON); --eval-per-layer adds each quantized layer's top-1; the cascade runs with the
+# given learning rate.
+out=$(run --levels 3 --ratio 0.1 --hessian-batches 2 --cascade-epochs 1 --cascade-lr 0.01 \
+  --keep-first --keep-last --eval-per-layer --out "$tmp/keep.ldnq" --json)
+last=$(echo "$out" | tail -1)
+if command -v python3 >/dev/null; then
+  echo "$last" | python3 -c '
+import json, sys
+L = json.load(sys.stdin)["layers"]
+assert len(L) == 22, len(L)
+assert L[0]["alpha"] is None and L[-1]["alpha"] is None, (L[0], L[-1])
+assert all(l["alpha"] > 0 for l in L[1:-1]), L
+assert all(0 <= l["top1"] <= 100 for l in L[1:-1]), L
+assert "top1" not in L[0] and "top1" not in L[-1], L  # skipped layers: nothing to evaluate'
+fi
+"$ldnq" info "$tmp/keep.ldnq" >"$tmp/info_keep.txt"
+grep -q "^ *conv1.weight.*float32" "$tmp/info_keep.txt"
+grep -q "^ *fc.weight.*float32" "$tmp/info_keep.txt"
+grep -q "layer1.0.conv1.weight.*quantized" "$tmp/info_keep.txt"
+
 # Usage errors exit 2, failures 1, and leave no output file.
 set +e
 run --levels 3 --ratio 0.1 >/dev/null 2>&1; [ $? -eq 2 ] || { echo "missing --out: want exit 2"; exit 1; }
 run --levels 4 --ratio 0.1 --out "$tmp/bad.ldnq" 2>"$tmp/err.txt"; [ $? -eq 1 ] || { echo "levels 4: want exit 1"; exit 1; }
+run --levels 3 --ratio 0.1 --cascade-lr 11 --out "$tmp/bad.ldnq" 2>"$tmp/err_lr.txt"; [ $? -eq 1 ] || { echo "cascade lr 11: want exit 1"; exit 1; }
 set -e
+grep -q "cascade-lr" "$tmp/err_lr.txt"
 grep -q "levels" "$tmp/err.txt"
 [ ! -e "$tmp/bad.ldnq" ]
 echo "quantize CLI ok"

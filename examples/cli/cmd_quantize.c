@@ -109,24 +109,22 @@ int cli_quantize(int argc, char **argv) {
   int eval_each = 0;
   long long seed = 0, hbatches = -1, cepochs = -1, cbatch = -1;
   double ratio = 0.01, clr = -1;
+  /* Flags without a value: each stores its value in its variable. */
+  const struct { const char *name; int *dst, value; } flags[] = {
+      {"--json", &json, 1},           {"--no-cascade", &cascade, 0},
+      {"--per-channel", &per_channel, 1}, {"--keep-first", &keep_first, 1},
+      {"--keep-last", &keep_last, 1}, {"--eval-per-layer", &eval_each, 1},
+  };
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    size_t f = 0;
+    while (f < sizeof flags / sizeof flags[0] && strcmp(a, flags[f].name)) f++;
+    if (f < sizeof flags / sizeof flags[0]) {
+      *flags[f].dst = flags[f].value;
+    } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
       return 0;
-    } else if (!strcmp(a, "--json")) {
-      json = 1;
-    } else if (!strcmp(a, "--no-cascade")) {
-      cascade = 0;
-    } else if (!strcmp(a, "--per-channel")) {
-      per_channel = 1;
-    } else if (!strcmp(a, "--keep-first")) {
-      keep_first = 1;
-    } else if (!strcmp(a, "--keep-last")) {
-      keep_last = 1;
-    } else if (!strcmp(a, "--eval-per-layer")) {
-      eval_each = 1;
     } else if (!v) {
       fprintf(stderr, "ldnq quantize: %s needs a value\n", a);
       return 2;

@@ -261,15 +261,23 @@ static void rand_problem(int l1, int l2, uint64_t seed, double *H, double *W) {
   free(wf);
 }
 
+/* A random l1 x l2 problem (seed 7) with H = I; *Hd holds the random
+ * problem's own Hessian for tests that also want it. Caller frees all three. */
+static void identity_problem(int l1, int l2, double **H, double **W, double **Hd) {
+  *H = calloc((size_t)l1 * l1, sizeof **H);
+  *W = malloc((size_t)l1 * l2 * sizeof **W);
+  *Hd = malloc((size_t)l1 * l1 * sizeof **Hd);
+  rand_problem(l1, l2, 7, *Hd, *W);
+  for (int i = 0; i < l1; i++) (*H)[i * l1 + i] = 1;
+}
+
 START_TEST(identity_hessian_gives_best_projection) {
   /* With H = I, E(G) = ||G - W0||^2: ADMM must reach (within its 1e-3 stop
    * threshold) the best plain projection of W0, here the symmetric
    * projection from alpha0 = mean|W0|. */
   int l1 = 40, l2 = 12;
-  double *H = calloc((size_t)l1 * l1, sizeof *H), *W = malloc((size_t)l1 * l2 * sizeof *W);
-  double *Hd = malloc((size_t)l1 * l1 * sizeof *Hd);
-  rand_problem(l1, l2, 7, Hd, W);
-  for (int i = 0; i < l1; i++) H[i * l1 + i] = 1;
+  double *H, *W, *Hd;
+  identity_problem(l1, l2, &H, &W, &Hd);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
   for (int levels = 3; levels <= 11; levels += 2) {
@@ -1364,10 +1372,8 @@ START_TEST(per_channel_identity_and_zero_column) {
   /* H = I: E = sum over columns of ||G_o - W0_o||^2; each column must reach
    * (within the 1e-3 stop threshold) its own best plain projection. */
   int l1 = 40, l2 = 12;
-  double *H = calloc((size_t)l1 * l1, sizeof *H), *W = malloc((size_t)l1 * l2 * sizeof *W);
-  double *Hd = malloc((size_t)l1 * l1 * sizeof *Hd);
-  rand_problem(l1, l2, 7, Hd, W);
-  for (int i = 0; i < l1; i++) H[i * l1 + i] = 1;
+  double *H, *W, *Hd;
+  identity_problem(l1, l2, &H, &W, &Hd);
   /* Columns of different magnitude: per channel should help. */
   for (int i = 0; i < l1; i++)
     for (int o = 0; o < l2; o++) W[i * l2 + o] *= 1.0 + o;

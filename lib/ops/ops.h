@@ -26,7 +26,7 @@ typedef struct ldnq__conv_geom {
 /* Fills g and computes oh/ow; returns -1 if the output would be empty. */
 int ldnq__conv_geom_init(ldnq__conv_geom *g, int n, int cin, int h, int w, int cout,
                          int kh, int kw, int stride, int pad);
-/* Floats of workspace forward/backward need (>= 0). */
+/* Floats of workspace forward/backward need (> 0: the sgemm scratch). */
 size_t ldnq__conv2d_workspace(const ldnq__conv_geom *g);
 /* y[n, cout, oh, ow] = conv(x, w) (+ bias[cout] if non-NULL). */
 void ldnq__conv2d_forward(const ldnq__conv_geom *g, const float *x, const float *w,

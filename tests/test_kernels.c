@@ -1,0 +1,208 @@
+/* Kernel paths (lib/ops/gemm*.c): every sgemm path this CPU has against a
+ * double-precision product, and the convolutions on every path against the
+ * reference path (im2col + OpenBLAS) on awkward shapes, forward, dx and
+ * dW, single- and multi-threaded; each path reproducible bit for bit. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/gemm.h"
+#include "ops/ops.h"
+#include "ops/ops_internal.h"
+#include "testutil.h"
+
+#define EXPECT(cond, ...)                   \
+  do {                                      \
+    if (!(cond)) ck_abort_msg(__VA_ARGS__); \
+  } while (0)
+
+static float *fbuf(size_t n, uint64_t seed) {
+  float *p = malloc(sizeof(float) * (n ? n : 1));
+  ck_assert_ptr_nonnull(p);
+  tu_fill_uniform(p, n, seed, -1.0f, 1.0f);
+  return p;
+}
+
+/* ---- sgemm ---- */
+
+typedef struct gemm_shape {
+  int ta, tb, M, N, K;
+  float alpha, beta;
+} gemm_shape;
+
+/* Crosses every block edge: K past KC (256), M past MC (144), N past one
+ * and several micro-tiles, and 1s everywhere. */
+static const gemm_shape gemm_shapes[] = {
+    {0, 0, 1, 1, 1, 1.0f, 0.0f},      {0, 0, 7, 13, 5, 1.0f, 0.0f},
+    {1, 0, 9, 50, 17, 1.0f, 1.0f},    {0, 1, 16, 49, 300, 1.0f, 1.0f},
+    {1, 1, 23, 97, 31, 0.5f, -2.0f},  {0, 0, 150, 33, 260, 1.0f, 0.0f},
+    {1, 0, 145, 100, 64, 2.0f, 1.0f}, {0, 1, 64, 576, 40, 1.0f, 1.0f},
+    {0, 0, 3, 3100, 8, 1.0f, 0.0f},   {0, 0, 5, 4, 0, 1.0f, 0.5f},
+};
+#define N_GEMM ((int)(sizeof gemm_shapes / sizeof gemm_shapes[0]))
+
+/* op(A)(i, k) and op(B)(k, j) of the stored matrices. */
+static float at(int t, const float *X, int ld, int r, int c) {
+  return t ? X[(size_t)c * ld + r] : X[(size_t)r * ld + c];
+}
+
+START_TEST(gemm_paths_match_double) {
+  const gemm_shape *s = &gemm_shapes[_i];
+  const int M = s->M, N = s->N, K = s->K;
+  /* Leading dimensions wider than the matrices, and guard columns in C. */
+  const int lda = (s->ta ? M : K) + 3, ldb = (s->tb ? K : N) + 2, ldc = N + 5;
+  const size_t asz = (size_t)(s->ta ? K : M) * lda, bsz = (size_t)(s->tb ? N : K) * ldb;
+  float *A = fbuf(asz, 1 + _i), *B = fbuf(bsz, 100 + _i), *C0 = fbuf((size_t)M * ldc, 200 + _i);
+  float *C = malloc(sizeof(float) * (size_t)M * ldc);
+  float *pack = malloc(sizeof(float) * ldnq__gemm_pack_floats(M, N, K));
+  double *ref = malloc(sizeof(double) * (size_t)M * N);
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      double acc = 0.0;
+      for (int k = 0; k < K; k++) acc += (double)at(s->ta, A, lda, i, k) * at(!s->tb, B, ldb, j, k);
+      ref[(size_t)i * N + j] = s->alpha * acc + (s->beta != 0.0f ? s->beta * C0[(size_t)i * ldc + j] : 0.0);
+    }
+  const double tol = 2e-6 * (K + 4);
+  ldnq__gemm_path old = ldnq__gemm_active();
+  int tried = 0;
+  for (int p = 0; p < LDNQ__GEMM_NPATHS; p++) {
+    if (!ldnq__gemm_supported((ldnq__gemm_path)p)) continue;
+    ldnq__gemm_force((ldnq__gemm_path)p);
+    tried++;
+    memcpy(C, C0, sizeof(float) * (size_t)M * ldc);
+    if (s->beta == 0.0f) /* beta == 0 must not read C */
+      for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = NAN;
+    ldnq__sgemm(s->ta, s->tb, M, N, K, s->alpha, A, lda, B, ldb, s->beta, C, ldc, pack);
+    for (int i = 0; i < M; i++) {
+      for (int j = 0; j < N; j++) {
+        double r = ref[(size_t)i * N + j], v = C[(size_t)i * ldc + j];
+        EXPECT(fabs(v - r) <= tol * (1.0 + fabs(r)), "%s shape %d C[%d,%d] = %g, expected %g",
+               ldnq__gemm_path_name((ldnq__gemm_path)p), _i, i, j, v, r);
+      }
+      for (int j = N; j < ldc; j++)
+        EXPECT(C[(size_t)i * ldc + j] == C0[(size_t)i * ldc + j], "%s shape %d wrote guard C[%d,%d]",
+               ldnq__gemm_path_name((ldnq__gemm_path)p), _i, i, j);
+    }
+  }
+  ldnq__gemm_force(old);
+  ck_assert_int_ge(tried, 2); /* blas and c at least */
+  free(A), free(B), free(C0), free(C), free(pack), free(ref);
+}
+END_TEST
+
+START_TEST(gemm_forced_path_sticks) {
+  ldnq__gemm_path old = ldnq__gemm_active();
+  ck_assert_int_eq(ldnq__gemm_force(LDNQ__GEMM_C), old);
+  ck_assert_int_eq(ldnq__gemm_active(), LDNQ__GEMM_C);
+  ck_assert_str_eq(ldnq__gemm_path_name(LDNQ__GEMM_C), "c");
+  ldnq__gemm_force(old);
+  ck_assert_int_eq(ldnq__gemm_active(), old);
+}
+END_TEST
+
+/* ---- conv on every path against the reference path ---- */
+
+static const struct {
+  int n, cin, h, w, cout, k, stride, pad;
+} conv_shapes[] = {
+    {1, 3, 23, 23, 16, 7, 2, 3},  /* the stem, batch 1, odd size */
+    {3, 17, 9, 11, 19, 3, 1, 1},  /* channels off the block, odd sizes */
+    {3, 16, 10, 10, 33, 3, 2, 1}, /* stride 2 */
+    {2, 20, 8, 8, 24, 3, 1, 0},   /* no padding */
+    {3, 24, 7, 7, 40, 1, 2, 0},   /* 1x1/2 downsample */
+    {2, 40, 5, 6, 50, 1, 1, 0},   /* pointwise */
+    {1, 64, 4, 4, 130, 3, 1, 1},  /* cout past a tile row block */
+};
+#define N_CONV ((int)(sizeof conv_shapes / sizeof conv_shapes[0]))
+
+typedef struct conv_out {
+  float *y, *dx, *dw, *db;
+} conv_out;
+
+static void conv_run(const ldnq__conv_geom *g, const float *x, const float *w, const float *b,
+                     const float *dy, conv_out *o) {
+  size_t xs = (size_t)g->n * g->cin * g->h * g->w, ys = (size_t)g->n * g->cout * g->oh * g->ow;
+  size_t ws = (size_t)g->cout * g->cin * g->kh * g->kw;
+  float *scratch = malloc(sizeof(float) * ldnq__conv2d_workspace(g));
+  o->y = malloc(sizeof(float) * ys);
+  o->dx = malloc(sizeof(float) * xs);
+  o->dw = calloc(ws, sizeof(float));
+  o->db = calloc((size_t)g->cout, sizeof(float));
+  ldnq__conv2d_forward(g, x, w, b, o->y, scratch);
+  ldnq__conv2d_backward(g, x, w, dy, o->dx, o->dw, o->db, scratch);
+  free(scratch);
+}
+
+static void conv_out_free(conv_out *o) { free(o->y), free(o->dx), free(o->dw), free(o->db); }
+
+/* max |a - r| / (1 + max |r|) */
+static double rel_err(const float *a, const float *r, size_t n) {
+  double e = 0.0, m = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)a[i] - r[i]);
+    if (d > e) e = d;
+    if (fabs(r[i]) > m) m = fabs(r[i]);
+  }
+  return e / (1.0 + m);
+}
+
+static void conv_paths_case(int k, int threaded) {
+  ldnq__conv_geom g;
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, conv_shapes[k].n, conv_shapes[k].cin, conv_shapes[k].h,
+                                        conv_shapes[k].w, conv_shapes[k].cout, conv_shapes[k].k,
+                                        conv_shapes[k].k, conv_shapes[k].stride, conv_shapes[k].pad),
+                   0);
+  size_t xs = (size_t)g.n * g.cin * g.h * g.w, ys = (size_t)g.n * g.cout * g.oh * g.ow;
+  size_t ws = (size_t)g.cout * g.cin * g.kh * g.kw;
+  float *x = fbuf(xs, 10 + k), *w = fbuf(ws, 20 + k), *b = fbuf((size_t)g.cout, 30 + k);
+  float *dy = fbuf(ys, 40 + k);
+  ldnq__ops_always_parallel(threaded);
+  ldnq__gemm_path old = ldnq__gemm_active();
+  ldnq__gemm_force(LDNQ__GEMM_BLAS);
+  conv_out ref;
+  conv_run(&g, x, w, b, dy, &ref);
+  for (int p = 1; p < LDNQ__GEMM_NPATHS; p++) {
+    if (!ldnq__gemm_supported((ldnq__gemm_path)p)) continue;
+    ldnq__gemm_force((ldnq__gemm_path)p);
+    conv_out o, o2;
+    conv_run(&g, x, w, b, dy, &o);
+    conv_run(&g, x, w, b, dy, &o2);
+    const char *name = ldnq__gemm_path_name((ldnq__gemm_path)p);
+    EXPECT(rel_err(o.y, ref.y, ys) < 1e-5, "%s case %d y: %g", name, k, rel_err(o.y, ref.y, ys));
+    EXPECT(rel_err(o.dx, ref.dx, xs) < 1e-5, "%s case %d dx: %g", name, k,
+           rel_err(o.dx, ref.dx, xs));
+    EXPECT(rel_err(o.dw, ref.dw, ws) < 1e-5, "%s case %d dw: %g", name, k,
+           rel_err(o.dw, ref.dw, ws));
+    EXPECT(rel_err(o.db, ref.db, (size_t)g.cout) < 1e-5, "%s case %d db", name, k);
+    /* Reproducible: the same path twice is bit-identical. */
+    EXPECT(memcmp(o.y, o2.y, sizeof(float) * ys) == 0, "%s case %d y not reproducible", name, k);
+    EXPECT(memcmp(o.dx, o2.dx, sizeof(float) * xs) == 0, "%s case %d dx not reproducible", name, k);
+    EXPECT(memcmp(o.dw, o2.dw, sizeof(float) * ws) == 0, "%s case %d dw not reproducible", name, k);
+    conv_out_free(&o);
+    conv_out_free(&o2);
+  }
+  ldnq__gemm_force(old);
+  ldnq__ops_always_parallel(0);
+  conv_out_free(&ref);
+  free(x), free(w), free(b), free(dy);
+}
+
+START_TEST(conv_paths_match_reference) { conv_paths_case(_i, 0); }
+END_TEST
+
+START_TEST(conv_paths_match_reference_threaded) { conv_paths_case(_i, 1); }
+END_TEST
+
+static Suite *kernels_suite(void) {
+  Suite *s = suite_create("kernels");
+  TCase *tc = tcase_create("kernels");
+  tcase_add_loop_test(tc, gemm_paths_match_double, 0, N_GEMM);
+  tcase_add_test(tc, gemm_forced_path_sticks);
+  tcase_add_loop_test(tc, conv_paths_match_reference, 0, N_CONV);
+  tcase_add_loop_test(tc, conv_paths_match_reference_threaded, 0, N_CONV);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return tu_run_suite(kernels_suite()); }

@@ -91,6 +91,38 @@ START_TEST(gemm_paths_match_double) {
 }
 END_TEST
 
+/* C += A B^T on every path (the dW product), against double. */
+START_TEST(gemm_nt_paths_match_double) {
+  static const int shapes[][3] = {{16, 144, 1024}, {5, 7, 33}, {64, 147, 100}, {4, 6, 16},
+                                  {9, 13, 1500}, {1, 1, 1}};
+  const int M = shapes[_i][0], N = shapes[_i][1], P = shapes[_i][2];
+  const int lda = P + 3, ldb = P + 1, ldc = N + 2;
+  float *A = fbuf((size_t)M * lda, 7), *B = fbuf((size_t)N * ldb, 8);
+  float *C0 = fbuf((size_t)M * ldc, 9), *C = malloc(sizeof(float) * (size_t)M * ldc);
+  float *pack = malloc(sizeof(float) * ldnq__gemm_pack_floats(M, N, P));
+  ldnq__gemm_path old = ldnq__gemm_active();
+  for (int p = 0; p < LDNQ__GEMM_NPATHS; p++) {
+    if (!ldnq__gemm_supported((ldnq__gemm_path)p)) continue;
+    ldnq__gemm_force((ldnq__gemm_path)p);
+    memcpy(C, C0, sizeof(float) * (size_t)M * ldc);
+    ldnq__sgemm_nt_acc(M, N, P, A, lda, B, ldb, C, ldc, pack);
+    for (int i = 0; i < M; i++) {
+      for (int j = 0; j < N; j++) {
+        double r = C0[(size_t)i * ldc + j];
+        for (int k = 0; k < P; k++) r += (double)A[(size_t)i * lda + k] * B[(size_t)j * ldb + k];
+        double v = C[(size_t)i * ldc + j];
+        EXPECT(fabs(v - r) <= 2e-6 * (P + 4) * (1.0 + fabs(r)), "%s nt %d C[%d,%d] = %g, expected %g",
+               ldnq__gemm_path_name((ldnq__gemm_path)p), _i, i, j, v, r);
+      }
+      for (int j = N; j < ldc; j++)
+        EXPECT(C[(size_t)i * ldc + j] == C0[(size_t)i * ldc + j], "nt wrote a guard column");
+    }
+  }
+  ldnq__gemm_force(old);
+  free(A), free(B), free(C0), free(C), free(pack);
+}
+END_TEST
+
 START_TEST(gemm_forced_path_sticks) {
   ldnq__gemm_path old = ldnq__gemm_active();
   ck_assert_int_eq(ldnq__gemm_force(LDNQ__GEMM_C), old);
@@ -198,6 +230,7 @@ static Suite *kernels_suite(void) {
   Suite *s = suite_create("kernels");
   TCase *tc = tcase_create("kernels");
   tcase_add_loop_test(tc, gemm_paths_match_double, 0, N_GEMM);
+  tcase_add_loop_test(tc, gemm_nt_paths_match_double, 0, 6);
   tcase_add_test(tc, gemm_forced_path_sticks);
   tcase_add_loop_test(tc, conv_paths_match_reference, 0, N_CONV);
   tcase_add_loop_test(tc, conv_paths_match_reference_threaded, 0, N_CONV);

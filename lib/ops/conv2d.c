@@ -186,8 +186,7 @@ static void backward_image(const conv_job *j, int b, float *cbuf, float *dw, flo
         ldnq__sgemm(0, 1, K, cout, nc, 1.0f, cols, ldx, dys, P,
                     1.0f, dw, cout, pk);
       else
-        ldnq__sgemm(0, 1, cout, K, nc, 1.0f, dys, P, cols, ldx,
-                    1.0f, dw, K, pk);
+        ldnq__sgemm_nt_acc(cout, K, nc, dys, P, cols, ldx, dw, K, pk);
     }
     if (dxb) {
       ldnq__sgemm(1, 0, K, nc, cout, 1.0f, j->w, K, dys, P,
@@ -285,8 +284,7 @@ static void backward_thread(void *arg, int t) {
         ldnq__sgemm(0, 1, K, cout, ld, 1.0f, cols, ld, stage,
                     ld, 1.0f, dw, cout, pk);
       else
-        ldnq__sgemm(0, 1, cout, K, ld, 1.0f, stage, ld, cols,
-                    ld, 1.0f, dw, K, pk);
+        ldnq__sgemm_nt_acc(cout, K, ld, stage, ld, cols, ld, dw, K, pk);
     }
     if (j->dx) {
       ldnq__sgemm(1, 0, K, ld, cout, 1.0f, j->w, K, stage, ld,

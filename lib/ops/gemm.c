@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ops/gemm.h"
+#include "ops/gemm_nt.h"
 #include "ops/gemm_pack.h"
 #include "ops/gemm_ukr.h"
 
@@ -128,4 +129,13 @@ void ldnq__sgemm(int transa, int transb, int M, int N, int K, float alpha, const
       }
     }
   }
+}
+
+void ldnq__sgemm_nt_acc(int M, int N, int P, const float *A, int lda, const float *B, int ldb,
+                        float *C, int ldc, float *pack) {
+  if (ldnq__gemm_active() == LDNQ__GEMM_AVX512 && ldnq__gemm_nt_avx512) {
+    if (M > 0 && N > 0 && P > 0) ldnq__gemm_nt_avx512(M, N, P, A, lda, B, ldb, C, ldc);
+    return;
+  }
+  ldnq__sgemm(0, 1, M, N, P, 1.0f, A, lda, B, ldb, 1.0f, C, ldc, pack);
 }

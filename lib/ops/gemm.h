@@ -41,4 +41,10 @@ size_t ldnq__gemm_pack_floats(int M, int N, int K);
 void ldnq__sgemm(int transa, int transb, int M, int N, int K, float alpha, const float *A,
                  int lda, const float *B, int ldb, float beta, float *C, int ldc, float *pack);
 
+/* C += A B^T, A stored M x P and B stored N x P (the conv weight gradient:
+ * dY cols^T). Same as ldnq__sgemm(0, 1, M, N, P, 1, A, lda, B, ldb, 1, C,
+ * ldc, pack) up to rounding; the AVX-512 path reads both along P unpacked. */
+void ldnq__sgemm_nt_acc(int M, int N, int P, const float *A, int lda, const float *B, int ldb,
+                        float *C, int ldc, float *pack);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/conv_direct.h"
 #include "ops/gemm.h"
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
@@ -145,6 +146,9 @@ static const struct {
     {3, 24, 7, 7, 40, 1, 2, 0},   /* 1x1/2 downsample */
     {2, 40, 5, 6, 50, 1, 1, 0},   /* pointwise */
     {1, 64, 4, 4, 130, 3, 1, 1},  /* cout past a tile row block */
+    {2, 5, 17, 18, 11, 3, 1, 1},  /* wide enough for the direct path's own choice */
+    {1, 3, 20, 16, 9, 5, 1, 2},   /* 5x5 pad 2 */
+    {1, 4, 18, 20, 7, 3, 1, 0},   /* 3x3 pad 0 */
 };
 #define N_CONV ((int)(sizeof conv_shapes / sizeof conv_shapes[0]))
 
@@ -194,13 +198,25 @@ static void conv_paths_case(int k, int threaded) {
   ldnq__gemm_force(LDNQ__GEMM_BLAS);
   conv_out ref;
   conv_run(&g, x, w, b, dy, &ref);
-  for (int p = 1; p < LDNQ__GEMM_NPATHS; p++) {
-    if (!ldnq__gemm_supported((ldnq__gemm_path)p)) continue;
-    ldnq__gemm_force((ldnq__gemm_path)p);
+  /* Every path; AVX-512 three times: the direct conv where it chooses to
+   * run (1), wherever it can (2), and never (0). */
+  static const struct {
+    ldnq__gemm_path path;
+    int direct;
+    const char *name;
+  } runs[] = {{LDNQ__GEMM_C, 1, "c"},
+              {LDNQ__GEMM_AVX2, 1, "avx2"},
+              {LDNQ__GEMM_AVX512, 1, "avx512"},
+              {LDNQ__GEMM_AVX512, 2, "avx512 direct always"},
+              {LDNQ__GEMM_AVX512, 0, "avx512 direct off"}};
+  for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+    if (!ldnq__gemm_supported(runs[r].path)) continue;
+    ldnq__gemm_force(runs[r].path);
+    ldnq__conv_direct_enable(runs[r].direct);
     conv_out o, o2;
     conv_run(&g, x, w, b, dy, &o);
     conv_run(&g, x, w, b, dy, &o2);
-    const char *name = ldnq__gemm_path_name((ldnq__gemm_path)p);
+    const char *name = runs[r].name;
     EXPECT(rel_err(o.y, ref.y, ys) < 1e-5, "%s case %d y: %g", name, k, rel_err(o.y, ref.y, ys));
     EXPECT(rel_err(o.dx, ref.dx, xs) < 1e-5, "%s case %d dx: %g", name, k,
            rel_err(o.dx, ref.dx, xs));
@@ -214,6 +230,7 @@ static void conv_paths_case(int k, int threaded) {
     conv_out_free(&o);
     conv_out_free(&o2);
   }
+  ldnq__conv_direct_enable(1);
   ldnq__gemm_force(old);
   ldnq__ops_always_parallel(0);
   conv_out_free(&ref);

@@ -4,6 +4,7 @@
  * and large images are processed in slabs of output rows. */
 #include <string.h>
 
+#include "ops/conv_direct.h"
 #include "ops/gemm.h"
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
@@ -48,6 +49,7 @@ static int is_pointwise(const ldnq__conv_geom *g) {
 /* How a conv is split; workspace and kernels derive it the same way. */
 typedef struct conv_plan {
   int nthreads;
+  int direct;        /* implicit GEMM per image (conv_direct.c); cols = its scratch */
   int nb;            /* images per sgemm */
   int rows;          /* output rows per slab when nb == 1 (oh: whole image) */
   size_t K, P;       /* cin*kh*kw, oh*ow */
@@ -59,8 +61,9 @@ typedef struct conv_plan {
   size_t per_thread; /* floats of workspace per thread */
 } conv_plan;
 
-static conv_plan make_plan(const ldnq__conv_geom *g) {
+static conv_plan make_plan_for(const ldnq__conv_geom *g, int direct) {
   conv_plan p;
+  p.direct = direct;
   p.K = (size_t)g->cin * g->kh * g->kw;
   p.P = (size_t)g->oh * g->ow;
   double flops = 2.0 * g->n * (double)g->cout * (double)p.P * (double)p.K;
@@ -105,13 +108,28 @@ static conv_plan make_plan(const ldnq__conv_geom *g) {
   if (s3 > p.pack) p.pack = s3;
   if (s4 > p.pack) p.pack = s4;
   if (s5 > p.pack) p.pack = s5;
+  if (direct) {
+    p.nb = 1, p.rows = g->oh, p.stage = 0, p.dwt = 0, p.pack = 0;
+    p.cols = ldnq__conv_direct_scratch(g);
+  }
   p.per_thread = p.cols + p.stage + p.partial + p.pack;
   return p;
 }
 
+static conv_plan make_plan(const ldnq__conv_geom *g) {
+  return make_plan_for(g, ldnq__conv_direct_ok(g));
+}
+
+/* Sized for whichever plan a later call may take, so that a test forcing
+ * another kernel path keeps the network's workspace valid. */
 size_t ldnq__conv2d_workspace(const ldnq__conv_geom *g) {
-  conv_plan p = make_plan(g);
-  return p.per_thread * (size_t)p.nthreads;
+  conv_plan p = make_plan_for(g, 0);
+  size_t n = p.per_thread * (size_t)p.nthreads;
+  if (ldnq__conv_direct_possible(g)) {
+    conv_plan d = make_plan_for(g, 1);
+    if (d.per_thread * (size_t)d.nthreads > n) n = d.per_thread * (size_t)d.nthreads;
+  }
+  return n;
 }
 
 typedef struct conv_job {
@@ -203,6 +221,13 @@ static void forward_thread(void *arg, int t) {
   float *cbuf = thread_ws(j, t), *stage = cbuf + j->p.cols, *pk = thread_pack(j, t);
   int b0, b1;
   thread_range(j, t, &b0, &b1);
+  if (j->p.direct) {
+    const size_t xs = (size_t)g->cin * g->h * g->w, ys = (size_t)cout * P;
+    ldnq__conv_direct_begin(g, cbuf);
+    for (int b = b0; b < b1; b++)
+      ldnq__conv_direct_forward(g, j->x + b * xs, j->w, j->bias, j->y + b * ys, cbuf);
+    return;
+  }
   for (int b = b0; b < b1; b += j->p.nb) {
     int m = b1 - b < j->p.nb ? b1 - b : j->p.nb;
     if (j->p.nb == 1) {
@@ -259,6 +284,14 @@ static void backward_thread(void *arg, int t) {
   }
   int b0, b1;
   thread_range(j, t, &b0, &b1);
+  if (j->p.direct) {
+    const size_t ys = (size_t)cout * P;
+    ldnq__conv_direct_begin(g, cbuf);
+    for (int b = b0; b < b1; b++)
+      ldnq__conv_direct_backward(g, j->x + b * xs, j->w, j->dy + b * ys,
+                                 j->dx ? j->dx + b * xs : NULL, dw, db, cbuf);
+    return;
+  }
   if (j->p.nb == 1) {
     for (int b = b0; b < b1; b++) backward_image(j, b, cbuf, dw, db, pk);
     return;

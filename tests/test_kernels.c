@@ -1,7 +1,8 @@
 /* Kernel paths (lib/ops/gemm*.c): every sgemm path this CPU has against a
  * double-precision product, and the convolutions on every path against the
  * reference path (im2col + OpenBLAS) on awkward shapes, forward, dx and
- * dW, single- and multi-threaded; each path reproducible bit for bit. */
+ * dW, single- and multi-threaded; each path reproducible bit for bit; the
+ * batch norm's fused post-ops equal the separate passes bit for bit. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +244,64 @@ END_TEST
 START_TEST(conv_paths_match_reference_threaded) { conv_paths_case(_i, 1); }
 END_TEST
 
+/* ---- batch norm post-ops: fused equals separate, bit for bit ---- */
+
+START_TEST(bn_post_ops_match_separate_passes) {
+  const int n = 3, c = 5, hw = 37; /* odd plane: vector loops and their tails */
+  const size_t N = (size_t)n * c * hw;
+  float *x = fbuf(N, 51), *res = fbuf(N, 52), *dy = fbuf(N, 53), *g = fbuf((size_t)c, 54);
+  float *be = fbuf((size_t)c, 55), rm[5] = {0}, rv[5] = {1, 1, 1, 1, 1}, rm2[5] = {0};
+  float rv2[5] = {1, 1, 1, 1, 1}, sm[5], si[5], sm2[5], si2[5];
+  float *y1 = malloc(sizeof(float) * N), *y2 = malloc(sizeof(float) * N);
+  for (int mode = 0; mode < 2; mode++) { /* train, eval */
+    for (int variant = 0; variant < 3; variant++) { /* relu, res, res + relu */
+      ldnq__bn_post post = {variant > 0 ? res : NULL, variant != 1, NULL};
+      if (mode == 0) {
+        ldnq__bn_forward_train(n, c, hw, x, g, be, 1e-5f, 0.1f, rm, rv, y1, sm, si);
+        ldnq__bn_forward_train_post(n, c, hw, x, g, be, 1e-5f, 0.1f, rm2, rv2, y2, sm2, si2, &post);
+        ck_assert_int_eq(memcmp(sm, sm2, sizeof sm), 0);
+        ck_assert_int_eq(memcmp(rv, rv2, sizeof rv), 0);
+      } else {
+        ldnq__bn_forward_eval(n, c, hw, x, g, be, 1e-5f, rm, rv, y1);
+        ldnq__bn_forward_eval_post(n, c, hw, x, g, be, 1e-5f, rm, rv, y2, &post);
+      }
+      if (post.res) ldnq__add(N, y1, res, y1);
+      if (post.relu) ldnq__relu_forward(N, y1, y1);
+      ck_assert_msg(memcmp(y1, y2, sizeof(float) * N) == 0, "forward mode %d variant %d", mode,
+                    variant);
+    }
+  }
+  /* In place: y == res, as the network's blocks may do. */
+  memcpy(y2, res, sizeof(float) * N);
+  ldnq__bn_post inplace = {y2, 1, NULL};
+  ldnq__bn_forward_eval_post(n, c, hw, x, g, be, 1e-5f, rm, rv, y2, &inplace);
+  ldnq__bn_forward_eval(n, c, hw, x, g, be, 1e-5f, rm, rv, y1);
+  ldnq__add(N, y1, res, y1);
+  ldnq__relu_forward(N, y1, y1);
+  ck_assert_int_eq(memcmp(y1, y2, sizeof(float) * N), 0);
+  /* Backward with the ReLU mask fused, both forms. */
+  float *mask = fbuf(N, 56), *dym = malloc(sizeof(float) * N);
+  float *dx1 = malloc(sizeof(float) * N), *dx2 = malloc(sizeof(float) * N);
+  for (int mode = 0; mode < 2; mode++) {
+    float dg1[5] = {0}, db1[5] = {0}, dg2[5] = {0}, db2[5] = {0};
+    ldnq__relu_backward(N, mask, dy, dym);
+    ldnq__bn_post post = {NULL, 0, mask};
+    if (mode == 0) {
+      ldnq__bn_backward_train(n, c, hw, x, g, sm, si, dym, dx1, dg1, db1);
+      ldnq__bn_backward_train_post(n, c, hw, x, g, sm, si, dy, dx2, dg2, db2, &post);
+    } else {
+      ldnq__bn_backward_eval(n, c, hw, x, g, 1e-5f, rm, rv, dym, dx1, dg1, db1);
+      ldnq__bn_backward_eval_post(n, c, hw, x, g, 1e-5f, rm, rv, dy, dx2, dg2, db2, &post);
+    }
+    ck_assert_msg(memcmp(dx1, dx2, sizeof(float) * N) == 0, "backward mode %d dx", mode);
+    ck_assert_int_eq(memcmp(dg1, dg2, sizeof dg1), 0);
+    ck_assert_int_eq(memcmp(db1, db2, sizeof db1), 0);
+  }
+  free(x), free(res), free(dy), free(g), free(be), free(y1), free(y2), free(mask), free(dym);
+  free(dx1), free(dx2);
+}
+END_TEST
+
 static Suite *kernels_suite(void) {
   Suite *s = suite_create("kernels");
   TCase *tc = tcase_create("kernels");
@@ -251,6 +310,7 @@ static Suite *kernels_suite(void) {
   tcase_add_test(tc, gemm_forced_path_sticks);
   tcase_add_loop_test(tc, conv_paths_match_reference, 0, N_CONV);
   tcase_add_loop_test(tc, conv_paths_match_reference_threaded, 0, N_CONV);
+  tcase_add_test(tc, bn_post_ops_match_separate_passes);
   suite_add_tcase(s, tc);
   return s;
 }

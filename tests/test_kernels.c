@@ -4,7 +4,10 @@
  * dW, single- and multi-threaded; each path reproducible bit for bit; the
  * batch norm's fused post-ops equal the separate passes bit for bit. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "ops/conv_direct.h"
@@ -302,6 +305,61 @@ START_TEST(bn_post_ops_match_separate_passes) {
 }
 END_TEST
 
+/* ---- the worker pool ---- */
+
+typedef struct pool_job {
+  int hits[LDNQ__OPS_MAX_THREADS];
+} pool_job;
+
+static void pool_fn(void *arg, int t) { ((pool_job *)arg)->hits[t]++; }
+
+/* Many calls from two application threads at once: every share of every
+ * call runs exactly once, whether the pool or the caller runs it. */
+static void *pool_client(void *p) {
+  int *bad = p;
+  for (int i = 0; i < 2000; i++) {
+    pool_job j;
+    memset(&j, 0, sizeof j);
+    int n = 2 + i % 3;
+    ldnq__parallel_run(n, pool_fn, &j);
+    for (int t = 0; t < LDNQ__OPS_MAX_THREADS; t++)
+      if (j.hits[t] != (t < n ? 1 : 0)) (*bad)++;
+  }
+  return NULL;
+}
+
+START_TEST(pool_runs_every_share_once) {
+  pthread_t th[2];
+  int bad[2] = {0, 0};
+  for (int i = 0; i < 2; i++) ck_assert_int_eq(pthread_create(&th[i], NULL, pool_client, &bad[i]), 0);
+  for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+  ck_assert_int_eq(bad[0], 0);
+  ck_assert_int_eq(bad[1], 0);
+}
+END_TEST
+
+/* A child fork()ed after the pool started has none of its threads: its
+ * parallel calls must still complete (it starts its own pool). */
+START_TEST(pool_works_after_fork) {
+  pool_job j;
+  memset(&j, 0, sizeof j);
+  ldnq__parallel_run(2, pool_fn, &j);
+  ck_assert_int_eq(j.hits[1], 1);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    alarm(20); /* a hang fails the test instead of stalling it */
+    pool_job k;
+    memset(&k, 0, sizeof k);
+    for (int i = 0; i < 100; i++) ldnq__parallel_run(2, pool_fn, &k);
+    _exit(k.hits[0] == 100 && k.hits[1] == 100 ? 0 : 1);
+  }
+  int status = 0;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+}
+END_TEST
+
 static Suite *kernels_suite(void) {
   Suite *s = suite_create("kernels");
   TCase *tc = tcase_create("kernels");
@@ -311,6 +369,8 @@ static Suite *kernels_suite(void) {
   tcase_add_loop_test(tc, conv_paths_match_reference, 0, N_CONV);
   tcase_add_loop_test(tc, conv_paths_match_reference_threaded, 0, N_CONV);
   tcase_add_test(tc, bn_post_ops_match_separate_passes);
+  tcase_add_test(tc, pool_runs_every_share_once);
+  tcase_add_test(tc, pool_works_after_fork);
   suite_add_tcase(s, tc);
   return s;
 }

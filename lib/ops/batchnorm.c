@@ -8,8 +8,9 @@
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 
-/* Below this many elements (~1 ms on one core) a thread is not worth it. */
-#define BN_PAR_MIN_ELEMS (1 << 22)
+/* Below this many elements (~50 us on one core) waking a pool thread is not
+ * worth it. */
+#define BN_PAR_MIN_ELEMS (1 << 17)
 
 /* Four-float vectors (GCC/Clang vector extension: SSE on x86-64, NEON on
  * ARM, scalar code elsewhere). Plain float reductions do not vectorise

@@ -20,8 +20,8 @@
  * long side first suits OpenBLAS better when cout is small) into a
  * per-thread buffer and transposed back once. */
 #define CONV_DWT_MAX_WEIGHTS (1 << 16)
-/* Below this many flops (~0.4 ms on one core) a conv is not worth a thread. */
-#define CONV_PAR_MIN_FLOPS 3.2e7
+/* Below this many flops (~40 us on one core) a conv is not worth a pool thread. */
+#define CONV_PAR_MIN_FLOPS 8e6
 
 int ldnq__conv_geom_init(ldnq__conv_geom *g, int n, int cin, int h, int w, int cout, int kh,
                          int kw, int stride, int pad) {

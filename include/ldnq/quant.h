@@ -66,6 +66,9 @@ LDNQ_API void ldnq_quantizer_free(ldnq_quantizer *q);
 /* Message of the last failure on this handle ("" if none); owned by the
  * handle, valid until its next call. Accepts NULL (returns ""). */
 LDNQ_API const char *ldnq_quantizer_errmsg(const ldnq_quantizer *q);
+/* Status of the last failure recorded on this handle (LDNQ_OK if none or
+ * after a successful non-const call); LDNQ_ERR_INVALID_ARG for NULL. */
+LDNQ_API ldnq_status ldnq_quantizer_errcode(const ldnq_quantizer *q);
 
 /* Typed option access. Setting an integer option with _set_double (or the
  * reverse) is LDNQ_ERR_INVALID_ARG; a value outside the bounds (or levels

@@ -58,6 +58,9 @@ LDNQ_API void ldnq_trainer_free(ldnq_trainer *t);
 /* Message of the last failure on this handle ("" if none); owned by the
  * handle, valid until its next call. Accepts NULL (returns ""). */
 LDNQ_API const char *ldnq_trainer_errmsg(const ldnq_trainer *t);
+/* Status of the last failure recorded on this handle (LDNQ_OK if none or
+ * after a successful non-const call); LDNQ_ERR_INVALID_ARG for NULL. */
+LDNQ_API ldnq_status ldnq_trainer_errcode(const ldnq_trainer *t);
 
 /* Typed option access. An integer option through _set_double (or the
  * reverse) is LDNQ_ERR_INVALID_ARG; a value outside the bounds is

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 
 #include "core/error.h"
+#include "core/option.h"
 #include "data/image.h"
 #include "ldnq/data.h"
 
@@ -18,6 +19,8 @@ typedef struct ldnq__dataset_vt {
   void (*destroy)(ldnq_dataset *ds);
 } ldnq__dataset_vt;
 
+#define LDNQ__DATASET_NOPTIONS 1
+
 struct ldnq_dataset {
   ldnq__errbuf err;
   atomic_int refs;
@@ -29,7 +32,7 @@ struct ldnq_dataset {
   int32_t *labels;      /* all labels when known without decoding, else NULL */
   char **class_names;   /* num_classes strings, or NULL for "0", "1", ... */
   ldnq_preset preset;
-  int jpeg_dct;         /* LDNQ_DATASET_JPEG_DCT_SCALING */
+  ldnq__optval opt[LDNQ__DATASET_NOPTIONS]; /* ldnq_dataset_option values */
 };
 
 /* New dataset with one reference and the given vtable; caller fills the

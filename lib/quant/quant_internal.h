@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/option.h"
 #include "ldnq/quant.h"
 
 #define LDNQ__Q_NPARAMS 17
@@ -17,7 +18,7 @@ typedef int (*ldnq__admm_progress_fn)(void *ud, int iteration, double error);
 
 struct ldnq_quantizer {
   ldnq__errbuf err;
-  double value[LDNQ__Q_NPARAMS]; /* every option as a double (ints exact) */
+  ldnq__optval opt[LDNQ__Q_NPARAMS]; /* option values (options.c) */
   /* Set by ldnq_quantizer_run for the duration of a layer's solve. */
   ldnq__admm_progress_fn admm_progress;
   void *admm_ud;

@@ -35,12 +35,36 @@ extern "C" {
 #  define LDNQ_API
 #endif
 
+/* Marks a function kept for ABI compatibility that new code should not
+ * use; msg names the replacement. The symbol stays exported for the rest
+ * of the SONAME major (docs/ABI.md). Define LDNQ_DISABLE_DEPRECATION_WARNINGS
+ * to silence the warnings. */
+#if defined(LDNQ_DISABLE_DEPRECATION_WARNINGS)
+#  define LDNQ_DEPRECATED(msg)
+#elif defined(__cplusplus) && __cplusplus >= 201402L
+#  define LDNQ_DEPRECATED(msg) [[deprecated(msg)]]
+#elif defined(__GNUC__) || defined(__clang__)
+#  define LDNQ_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#elif defined(_MSC_VER)
+#  define LDNQ_DEPRECATED(msg) __declspec(deprecated(msg))
+#else
+#  define LDNQ_DEPRECATED(msg)
+#endif
+
+/* The version is written here only: CMakeLists.txt reads these three
+ * lines (the project version, the pkg-config and package files). */
 #define LDNQ_VERSION_MAJOR 0
-#define LDNQ_VERSION_MINOR 2
+#define LDNQ_VERSION_MINOR 3
 #define LDNQ_VERSION_PATCH 0
 /* MAJOR*10000 + MINOR*100 + PATCH, as returned by ldnq_version_number(). */
 #define LDNQ_VERSION_NUMBER \
   (LDNQ_VERSION_MAJOR * 10000 + LDNQ_VERSION_MINOR * 100 + LDNQ_VERSION_PATCH)
+#define LDNQ__QUOTE(x) #x
+#define LDNQ__EXPAND_AND_QUOTE(x) LDNQ__QUOTE(x)
+/* "MAJOR.MINOR.PATCH" of the header, as returned by ldnq_version_string(). */
+#define LDNQ_VERSION_STRING                                     \
+  LDNQ__EXPAND_AND_QUOTE(LDNQ_VERSION_MAJOR) "." LDNQ__EXPAND_AND_QUOTE( \
+      LDNQ_VERSION_MINOR) "." LDNQ__EXPAND_AND_QUOTE(LDNQ_VERSION_PATCH)
 
 /* Version of the library actually linked (may differ from the header's). */
 LDNQ_API unsigned ldnq_version_number(void);

@@ -228,10 +228,6 @@ static void view_destroy(ldnq_dataset *ds) {
 
 static const ldnq__dataset_vt view_vt = {view_load, view_destroy};
 
-/* From subset.c */
-ldnq_status ldnq__subset_view_indices(const ldnq_subset *s, int64_t limit, int64_t **idx,
-                                      int64_t *n);
-
 LDNQ_API ldnq_status ldnq_dataset_subset(ldnq_dataset *ds, const ldnq_subset *s,
                                          ldnq_dataset **out) {
   if (!ds || !s || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_dataset_subset: NULL argument");

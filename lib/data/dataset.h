@@ -67,4 +67,9 @@ ldnq_status ldnq__cifar_py_append(const char *path, const uint8_t *d, size_t n, 
 /* CIFAR-10 python version (lib/data/cifar_py.c). */
 ldnq_status ldnq__open_cifar10_py(const char *dir, ldnq_split split, ldnq_dataset **out);
 
+/* subset.c: copies the indices of s (each checked < limit) into a new
+ * array *idx of *n entries, owned by the caller. */
+ldnq_status ldnq__subset_view_indices(const ldnq_subset *s, int64_t limit, int64_t **idx,
+                                      int64_t *n);
+
 #endif

@@ -16,9 +16,6 @@
 
 int ldnq__fuzz_skip_crc = 0;
 
-int ldnq__legacy_sniff(const uint8_t *d, size_t size);
-int ldnq__safetensors_sniff(const uint8_t *d, size_t size);
-int ldnq__packed_sniff(const uint8_t *d, size_t size);
 
 static void entry_free(ldnq__ck_entry *e) {
   ldnq__free(e->name);

@@ -74,6 +74,12 @@ ldnq_status ldnq__ck_meta_set(ldnq_checkpoint *ck, const char *k, size_t klen,
  * *bits. */
 int ldnq__levels_table(int levels, int8_t table[11], int *bits);
 
+/* Format sniffers: 1 when the first bytes look like the format (the zip
+ * container's is in io/zip.h). */
+int ldnq__legacy_sniff(const uint8_t *d, size_t size);
+int ldnq__safetensors_sniff(const uint8_t *d, size_t size);
+int ldnq__packed_sniff(const uint8_t *d, size_t size);
+
 /* Format readers: parse a whole file image into an empty ck. */
 ldnq_status ldnq__read_pth_zip(ldnq_checkpoint *ck, const uint8_t *data, size_t size);
 ldnq_status ldnq__read_pth_legacy(ldnq_checkpoint *ck, const uint8_t *data, size_t size);

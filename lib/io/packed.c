@@ -15,7 +15,6 @@ static const uint8_t MAGIC[8] = {'L', 'D', 'N', 'Q', 'P', 'A', 'C', 'K'};
 #define VERSION 1u
 enum { KIND_F32 = 0, KIND_I64 = 1, KIND_QUANT = 2, KIND_QUANT_PC = 3 };
 
-int ldnq__packed_sniff(const uint8_t *d, size_t size);
 int ldnq__packed_sniff(const uint8_t *d, size_t size) {
   return size >= 8 && !memcmp(d, MAGIC, 8);
 }

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # CI extra: the public ABI must match the committed baseline abi/libldnq.abi
 # (docs/ABI.md). Additions are reported but allowed; changes and removals fail.
-# Experimental functions (abi/experimental.suppr) are not compared.
+# Experimental functions (abi/libldnq.suppr) are not compared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/abi-dump.sh build-abi/current.abi
 set +e
-abidiff --no-added-syms --suppressions abi/experimental.suppr \
+abidiff --no-added-syms --suppressions abi/libldnq.suppr \
   abi/libldnq.abi build-abi/current.abi
 rc=$?
 set -e

@@ -94,7 +94,7 @@ int main(int argc, char **argv) {
   TRY("--data", ldnq_dataset_sample_shape(train, &channels, NULL, NULL));
   TRY("--data", ldnq_dataset_num_classes(train, &classes));
   TRY("network", ldnq_network_create(arch, channels, classes, &net));
-  if (weights) TRY("--weights", ldnq_network_load(net, weights, 0));
+  if (weights) TRY("--weights", ldnq_network_load_v2(net, weights, 0, NULL, 0));
   TRY("loader", ldnq_loader_create(test, 256, &eval));
 
   if (train_mode) {

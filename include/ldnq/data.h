@@ -175,6 +175,12 @@ LDNQ_API ldnq_status ldnq_transform_create_preset(ldnq_preset preset,
                                                   ldnq_transform **out);
 /* Accepts NULL. */
 LDNQ_API void ldnq_transform_free(ldnq_transform *t);
+/* Last failure of an ldnq_transform_add_* on this handle ("" if none);
+ * owned by the handle. Accepts NULL (returns ""). */
+LDNQ_API const char *ldnq_transform_errmsg(const ldnq_transform *t);
+/* Status of the last failure recorded on this handle (LDNQ_OK if none or
+ * after a successful non-const call); LDNQ_ERR_INVALID_ARG for NULL. */
+LDNQ_API ldnq_status ldnq_transform_errcode(const ldnq_transform *t);
 /* Deep copy. Caller owns *out. */
 LDNQ_API ldnq_status ldnq_transform_copy(const ldnq_transform *t,
                                          ldnq_transform **out);

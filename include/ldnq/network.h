@@ -41,6 +41,9 @@ LDNQ_API void ldnq_network_free(ldnq_network *net);
 /* Message of the last failure on this handle ("" if none); owned by the
  * handle, valid until its next call. Accepts NULL (returns a static "").*/
 LDNQ_API const char *ldnq_network_errmsg(const ldnq_network *net);
+/* Status of the last failure recorded on this handle (LDNQ_OK if none or
+ * after a successful non-const call); LDNQ_ERR_INVALID_ARG for NULL. */
+LDNQ_API ldnq_status ldnq_network_errcode(const ldnq_network *net);
 
 /* Deep copy: parameters, buffers, trainable flags and mode (not the tap,
  * not gradients). The caller owns *out. */

@@ -4,7 +4,7 @@
 static ldnq_status check(const ldnq_network *net, int index, const char *fn) {
   if (!net) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: network is NULL", fn);
   if (index < 0 || index >= net->nlayers)
-    return ldnq__fail((ldnq__errbuf *)&net->err, LDNQ_ERR_RANGE,
+    return ldnq__fail(NULL, LDNQ_ERR_RANGE,
                       "%s: layer index %d outside [0, %d)", fn, index, net->nlayers);
   return LDNQ_OK;
 }
@@ -21,7 +21,7 @@ LDNQ_API ldnq_status ldnq_network_layer_name(const ldnq_network *net, int index,
   ldnq_status st = check(net, index, "ldnq_network_layer_name");
   if (st) return st;
   if (!name)
-    return ldnq__fail((ldnq__errbuf *)&net->err, LDNQ_ERR_INVALID_ARG,
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG,
                       "ldnq_network_layer_name: name is NULL");
   *name = net->layers[index].name;
   return LDNQ_OK;
@@ -31,7 +31,7 @@ LDNQ_API ldnq_status ldnq_network_layer_attr(const ldnq_network *net, int index,
                                              ldnq_layer_attr attr, int *value) {
   ldnq_status st = check(net, index, "ldnq_network_layer_attr");
   if (st) return st;
-  ldnq__errbuf *eb = (ldnq__errbuf *)&net->err;
+  ldnq__errbuf *eb = NULL; /* const handle: the thread's message only */
   if (!value) return ldnq__fail(eb, LDNQ_ERR_INVALID_ARG, "ldnq_network_layer_attr: value is NULL");
   const nn_layer *l = &net->layers[index];
   switch (attr) {

@@ -76,6 +76,10 @@ LDNQ_API const char *ldnq_network_errmsg(const ldnq_network *net) {
   return net ? net->err.msg : "";
 }
 
+LDNQ_API ldnq_status ldnq_network_errcode(const ldnq_network *net) {
+  return net ? net->err.code : LDNQ_ERR_INVALID_ARG;
+}
+
 LDNQ_API ldnq_status ldnq_network_clone(const ldnq_network *net, ldnq_network **out) {
   if (out) *out = NULL;
   if (!net) return NULL_NET("ldnq_network_clone");
@@ -221,3 +225,5 @@ LDNQ_API ldnq_status ldnq_network_zero_grad(ldnq_network *net) {
     if (net->ent[i].grad) memset(net->ent[i].grad, 0, (size_t)net->ent[i].numel * sizeof(float));
   return LDNQ_OK;
 }
+
+struct ldnq__errbuf *ldnq__network_errbuf(ldnq_network *net) { return net ? &net->err : NULL; }

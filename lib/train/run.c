@@ -156,7 +156,7 @@ static ldnq_status run(ldnq_trainer *t, run_ctx *c, ldnq_dataset *train, ldnq_da
                       "%s is for %lld epochs of %lld batches, this run has %lld of %lld", state,
                       (long long)rs.epochs, (long long)rs.batches_per_epoch, (long long)E,
                       (long long)nb);
-    if (st == LDNQ_OK && rs.epochs_done > 0) st = ldnq_network_load(c->net, last, 0);
+    if (st == LDNQ_OK && rs.epochs_done > 0) st = ldnq_network_load_v2(c->net, last, 0, NULL, 0);
   }
   r[LDNQ_TR_EPOCHS_DONE] = (double)rs.epochs_done;
   r[LDNQ_TR_BEST_TOP1] = rs.best_top1;

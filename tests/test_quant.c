@@ -7,6 +7,7 @@
 
 #include "ldnq/experimental.h"
 #include "ops/ops.h"
+#include "core/levels.h"
 #include "quant/quant_internal.h"
 #include "train/sgd.h"
 #include "testutil.h"

@@ -59,6 +59,11 @@ typedef enum ldnq_quant_param {
                                     zero column keeps alpha_o = 0 */
 } ldnq_quant_param;
 
+/* Bits per code that the packed .ldnq format (LDNQ_FORMAT_LDNQ_PACKED)
+ * stores for `levels` (3 -> 2, 5 and 7 -> 3, 9 and 11 -> 4);
+ * LDNQ_ERR_RANGE if levels is not 3, 5, 7, 9 or 11. */
+LDNQ_API ldnq_status ldnq_levels_bits(int levels, int *bits);
+
 /* New quantizer with default options. The caller owns *out. */
 LDNQ_API ldnq_status ldnq_quantizer_create(ldnq_quantizer **out);
 /* Accepts NULL. */

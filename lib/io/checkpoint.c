@@ -268,10 +268,10 @@ LDNQ_API ldnq_status ldnq_checkpoint_add_int64(ldnq_checkpoint *ck, const char *
 /* Validates levels, alpha and n codes. */
 static ldnq_status check_codes(ldnq_checkpoint *ck, int levels, float alpha, const int8_t *codes,
                                int64_t n) {
-  int8_t table[11];
+  int8_t table[LDNQ__LEVELS_MAX];
   int bits;
   if (!ldnq__levels_table(levels, table, &bits))
-    return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "levels %d is not one of 3, 5, 7, 9, 11", levels);
+    return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "levels %d is not one of " LDNQ__LEVELS_ALLOWED, levels);
   if (!isfinite(alpha) || !(alpha > 0))
     return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "alpha must be finite and > 0");
   if (!codes && n) return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "codes is NULL");

@@ -68,7 +68,7 @@ static ldnq_status read_tensor(ldnq_checkpoint *ck, rd *r) {
     return bad(r, "tensor larger than the file");
   int levels = 0, bits = 0;
   float alpha = 0;
-  int8_t table[11];
+  int8_t table[LDNQ__LEVELS_MAX];
   size_t bytes;
   const uint8_t *alphas = NULL; /* kind 3: count x f32 */
   uint32_t count = 0;
@@ -273,7 +273,7 @@ ldnq_status ldnq__write_packed(const ldnq_checkpoint *ck, ldnq__wfile *w) {
     } else if (kind == KIND_I64) {
       out(&o, e->i64, (size_t)e->numel * 8);
     } else {
-      int8_t table[11];
+      int8_t table[LDNQ__LEVELS_MAX];
       int bits = 0;
       ldnq__levels_table(e->levels, table, &bits);
       b[0] = (uint8_t)e->levels;

@@ -1,5 +1,6 @@
 /* Quantizer handle and its option table (the checks live in core/option.c). */
 #include "core/alloc.h"
+#include "core/levels.h"
 #include "core/option.h"
 #include "quant/quant_internal.h"
 
@@ -7,7 +8,7 @@
 static int levels_ok(int64_t v) { return ldnq__levels_max_code((int)v) != 0; }
 
 static const ldnq__optdef defs[LDNQ__Q_NPARAMS] = {
-    [LDNQ_Q_LEVELS] = LDNQ__OPT_INT_IF("levels", 3, 11, 3, levels_ok, "3, 5, 7, 9, 11"),
+    [LDNQ_Q_LEVELS] = LDNQ__OPT_INT_IF("levels", 3, 11, 3, levels_ok, LDNQ__LEVELS_ALLOWED),
     [LDNQ_Q_RHO_FACTOR] = LDNQ__OPT_REAL("rho_factor", 1e-9, 1e9, 1.0),
     [LDNQ_Q_MAX_ITER] = LDNQ__OPT_INT("max_iter", 0, 100000, 100),
     [LDNQ_Q_HESSIAN_BATCHES] = LDNQ__OPT_INT("hessian_batches", 1, 1000000, 101),

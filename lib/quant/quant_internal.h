@@ -43,8 +43,7 @@ struct ldnq_layer_result {
 };
 
 /* ---- projection (project.c) ---- */
-/* Largest code magnitude for `levels` (1, 2, 4, 8, 16); 0 if invalid. */
-int ldnq__levels_max_code(int levels);
+/* (Levels and their codes: core/levels.h.) */
 /* Code of one value for scale a > 0 (ALGORITHM 3.1, exact tie rules). */
 int ldnq__code_of(double v, double a, int levels);
 /* Codes of n values at scale a. */

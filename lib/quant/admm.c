@@ -49,11 +49,6 @@ typedef struct admm_ws {
   double *best_a;   /* per group: scale of the best G (codes in r->codes) */
 } admm_ws;
 
-/* Scale of weight i. */
-static inline double scale_of(const admm_ws *w, const double *a, size_t i) {
-  return a[i / w->gsize];
-}
-
 static void ws_free(admm_ws *w) {
   ldnq__free(w->A);
   ldnq__free(w->B1);
@@ -127,7 +122,8 @@ static void update_hq(admm_ws *w, const int8_t *q) {
  * cancellation), G's weight i = a[group of i] q[i]. Uses Qd and HQ as
  * scratch, so HQ is rebuilt after. */
 static double direct_error(admm_ws *w, const double *W0, const double *a, const int8_t *q) {
-  for (size_t i = 0; i < w->n; i++) w->Qd[i] = scale_of(w, a, i) * q[i] - W0[i];
+  for (size_t g = 0; g < w->groups; g++)
+    for (size_t i = g * w->gsize; i < (g + 1) * w->gsize; i++) w->Qd[i] = a[g] * q[i] - W0[i];
   cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, w->l1, w->l2, 1.0, w->H, w->l1, w->Qd,
               w->l1, 0.0, w->HQ, w->l1);
   double s = 0;
@@ -243,8 +239,9 @@ static ldnq_status admm_start(ldnq__errbuf *eb, admm_ws *w, const double *W0,
 static ldnq_status admm_iterate(ldnq__errbuf *eb, admm_ws *w, const ldnq__admm_opts *o, int it,
                                 double *e) {
   size_t n = w->n;
-  for (size_t i = 0; i < n; i++)
-    w->X[i] = w->B1[i] + w->rho * (scale_of(w, w->ga, i) * w->Q[i] - w->U[i]);
+  for (size_t g = 0; g < w->groups; g++)
+    for (size_t i = g * w->gsize; i < (g + 1) * w->gsize; i++)
+      w->X[i] = w->B1[i] + w->rho * (w->ga[g] * w->Q[i] - w->U[i]);
   int info = 0, nn = w->l1, nrhs = w->l2;
   dpotrs_("U", &nn, &nrhs, w->A, &nn, w->X, &nn, &info, 1);
   if (info != 0) return ldnq__fail(eb, LDNQ_ERR_NUMERIC, "triangular solve failed (info %d)", info);
@@ -254,7 +251,9 @@ static ldnq_status admm_iterate(ldnq__errbuf *eb, admm_ws *w, const ldnq__admm_o
     return ldnq__fail(eb, LDNQ_ERR_NUMERIC, "ADMM produced non-finite values at iteration %d",
                       it + 1);
   project(w, w->X, o->levels);
-  for (size_t i = 0; i < n; i++) w->U[i] = w->X[i] - scale_of(w, w->ga, i) * w->Q[i];
+  for (size_t g = 0; g < w->groups; g++)
+    for (size_t i = g * w->gsize; i < (g + 1) * w->gsize; i++)
+      w->U[i] = w->X[i] - w->ga[g] * w->Q[i];
   *e = layer_error(w, w->ga, w->Q);
   return LDNQ_OK;
 }

@@ -60,8 +60,9 @@ extern "C" {
 /* Marks a function kept for ABI compatibility that new code should not
  * use; msg names the replacement. The symbol stays exported for the rest
  * of the SONAME major (docs/ABI.md). Define LDNQ_DISABLE_DEPRECATION_WARNINGS
- * to silence the warnings. */
-#if defined(LDNQ_DISABLE_DEPRECATION_WARNINGS)
+ * to silence the warnings (the library's own sources build with it off:
+ * the 0.2 forms are implemented there). */
+#if defined(LDNQ_DISABLE_DEPRECATION_WARNINGS) || defined(LDNQ_BUILDING_LIBRARY)
 #  define LDNQ_DEPRECATED(msg)
 #elif defined(__cplusplus) && __cplusplus >= 201402L
 #  define LDNQ_DEPRECATED(msg) [[deprecated(msg)]]

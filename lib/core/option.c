@@ -107,3 +107,13 @@ ldnq_status ldnq__opt_is_int(const ldnq__optspec *s, int key, int *is_int, const
   *is_int = d->type == LDNQ__OPT_INT;
   return LDNQ_OK;
 }
+
+ldnq_status ldnq__attr_check(const char *owner, int attr, int known, ldnq__opt_type type,
+                             ldnq__opt_type want, const char *fn) {
+  if (!known)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: unknown %s attribute %d", fn, owner, attr);
+  if (type != want)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: %s attribute %d is %s, not %s", fn, owner,
+                      attr, type_name(type), type_name(want));
+  return LDNQ_OK;
+}

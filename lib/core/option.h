@@ -74,4 +74,12 @@ ldnq_status ldnq__opt_bounds_int(const ldnq__optspec *s, int key, int64_t *lo, i
 /* *is_int = 1 for integer options, 0 for real ones. */
 ldnq_status ldnq__opt_is_int(const ldnq__optspec *s, int key, int *is_int, const char *fn);
 
+/* Typed attribute getters (results, layer descriptions) share the option
+ * keys' types and these messages: LDNQ_OK when attribute `attr` of
+ * `owner` is known and of type `want`, else LDNQ_ERR_INVALID_ARG
+ * ("<fn>: unknown <owner> attribute <attr>" or "<fn>: <owner> attribute
+ * <attr> is real, not integer"), to the thread only (getters are const). */
+ldnq_status ldnq__attr_check(const char *owner, int attr, int known, ldnq__opt_type type,
+                             ldnq__opt_type want, const char *fn);
+
 #endif

@@ -7,6 +7,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "io/ckpt.h"
+#include "nn/network_internal.h"
 
 /* Bounded message builder: appends, marks truncation with "...". */
 typedef struct msgbuf {
@@ -34,9 +35,11 @@ static void shape_str(char *b, size_t bn, int nd, const int64_t *s) {
   if (k < bn) snprintf(b + k, bn - k, "]");
 }
 
-LDNQ_API ldnq_status ldnq_network_load_checkpoint(ldnq_network *net, const ldnq_checkpoint *ck,
-                                                  unsigned flags) {
-  if (!net || !ck) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "network or checkpoint is NULL");
+/* The load itself. On success *skip holds what non-strict mode skipped
+ * ("" if nothing). Failures: thread message (the callers copy it to the
+ * network's). */
+static ldnq_status load(ldnq_network *net, const ldnq_checkpoint *ck, unsigned flags,
+                        msgbuf *skip) {
   if (flags & ~LDNQ_LOAD_NON_STRICT)
     return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "unknown load flags 0x%x", flags);
   int strict = !(flags & LDNQ_LOAD_NON_STRICT), count;
@@ -112,11 +115,11 @@ LDNQ_API ldnq_status ldnq_network_load_checkpoint(ldnq_network *net, const ldnq_
     }
     if ((st = ldnq_network_write(net, e->name, v, e->numel))) goto done;
   }
-  /* Success: in non-strict mode the thread message lists what was skipped. */
-  ldnq__fail(NULL, LDNQ_OK, "%s%s%s%s%s%s", nshape ? "skipped (shape mismatch): " : "",
-             shapes.s, nmiss ? (nshape ? "; not in checkpoint: " : "not in checkpoint: ") : "",
-             missing.s, nunexp ? (nshape || nmiss ? "; unused: " : "unused: ") : "",
-             unexpected.s);
+  /* Success: in non-strict mode, what was skipped. */
+  say(skip, "%s%s%s", nshape ? "skipped (shape mismatch): " : "", shapes.s,
+      nmiss ? (nshape ? "; not in checkpoint: " : "not in checkpoint: ") : "");
+  say(skip, "%s%s%s", missing.s, nunexp ? (nshape || nmiss ? "; unused: " : "unused: ") : "",
+      unexpected.s);
 done:
   ldnq__free(src);
   ldnq__free(used);
@@ -124,14 +127,51 @@ done:
   return st;
 }
 
+/* Both entry points: failures on the network and the thread; the skipped
+ * names into skipped[skipped_size] (may be NULL) and, for the deprecated
+ * functions (legacy = 1), also into the thread message as before. */
+static ldnq_status load_entry(ldnq_network *net, const ldnq_checkpoint *ck, const char *path,
+                              unsigned flags, char *skipped, size_t skipped_size, int legacy,
+                              const char *fn) {
+  if (skipped && skipped_size) skipped[0] = '\0';
+  if (!net) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: network is NULL", fn);
+  if (!ck && !path)
+    return ldnq__fail(ldnq__network_errbuf(net), LDNQ_ERR_INVALID_ARG, "%s: checkpoint is NULL", fn);
+  if (skipped && !skipped_size)
+    return ldnq__fail(ldnq__network_errbuf(net), LDNQ_ERR_INVALID_ARG, "%s: skipped_size is 0", fn);
+  ldnq_checkpoint *own = NULL;
+  ldnq_status st = path ? ldnq_checkpoint_load(path, &own) : LDNQ_OK;
+  msgbuf skip = {{0}, 0, 0};
+  if (st == LDNQ_OK) st = load(net, path ? own : ck, flags, &skip);
+  ldnq_checkpoint_free(own);
+  if (st != LDNQ_OK) return ldnq__propagate(ldnq__network_errbuf(net), st);
+  ldnq__errbuf_clear(ldnq__network_errbuf(net));
+  if (skipped) snprintf(skipped, skipped_size, "%s", skip.s);
+  /* 0.2 behaviour: the skipped names in the thread message on success. */
+  if (legacy) ldnq__fail(NULL, LDNQ_OK, "%s", skip.s);
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_network_load_checkpoint_v2(ldnq_network *net, const ldnq_checkpoint *ck,
+                                                     unsigned flags, char *skipped,
+                                                     size_t skipped_size) {
+  return load_entry(net, ck, NULL, flags, skipped, skipped_size, 0, __func__);
+}
+
+LDNQ_API ldnq_status ldnq_network_load_v2(ldnq_network *net, const char *path, unsigned flags,
+                                          char *skipped, size_t skipped_size) {
+  if (!path) return ldnq__fail(ldnq__network_errbuf(net), LDNQ_ERR_INVALID_ARG, "%s: path is NULL", __func__);
+  return load_entry(net, NULL, path, flags, skipped, skipped_size, 0, __func__);
+}
+
+LDNQ_API ldnq_status ldnq_network_load_checkpoint(ldnq_network *net, const ldnq_checkpoint *ck,
+                                                  unsigned flags) {
+  return load_entry(net, ck, NULL, flags, NULL, 0, 1, __func__);
+}
+
 LDNQ_API ldnq_status ldnq_network_load(ldnq_network *net, const char *path, unsigned flags) {
-  ldnq_checkpoint *ck = NULL;
-  if (!net) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "network is NULL");
-  ldnq_status st = ldnq_checkpoint_load(path, &ck);
-  if (st) return st;
-  st = ldnq_network_load_checkpoint(net, ck, flags);
-  ldnq_checkpoint_free(ck);
-  return st;
+  if (!path) return ldnq__fail(ldnq__network_errbuf(net), LDNQ_ERR_INVALID_ARG, "%s: path is NULL", __func__);
+  return load_entry(net, NULL, path, flags, NULL, 0, 1, __func__);
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -208,7 +248,7 @@ LDNQ_API ldnq_status ldnq_network_create_from_checkpoint(ldnq_arch arch, const l
   ldnq_network *net = NULL;
   ldnq_status st = ldnq_network_create(arch, (int)c->shape[1], (int)f->shape[0], &net);
   if (st) return st;
-  st = ldnq_network_load_checkpoint(net, ck, 0);
+  st = ldnq_network_load_checkpoint_v2(net, ck, 0, NULL, 0);
   if (st) {
     ldnq_network_free(net);
     return st;

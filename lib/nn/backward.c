@@ -53,7 +53,7 @@ static void block_bwd(ldnq_network *net, nn_block *blk, float *gout, float *gin)
   }
 }
 
-void nn_backward(ldnq_network *net, const float *dlogits, float *dx) {
+void ldnq__nn_backward(ldnq_network *net, const float *dlogits, float *dx) {
   int n = net->rn;
   float *ga = net->gbuf[0], *gb = net->gbuf[1];
   ldnq__linear_backward(n, net->fc_in, net->num_classes, net->gap_y, net->ent[net->fc_w].data,

@@ -73,7 +73,7 @@ static ldnq_status block(ldnq_network *net, nn_block *blk) {
   return LDNQ_OK;
 }
 
-ldnq_status nn_forward(ldnq_network *net, const float *x, float *logits) {
+ldnq_status ldnq__nn_forward(ldnq_network *net, const float *x, float *logits) {
   int n = net->rn;
   net->fwd_valid = 0;
   memcpy(net->x0, x, (size_t)n * (size_t)net->in_channels * (size_t)net->rh * (size_t)net->rw *

@@ -155,7 +155,7 @@ static size_t layout(ldnq_network *net, float *base, int n, int h, int w) {
   return off;
 }
 
-ldnq_status nn_plan(ldnq_network *net, int n, int h, int w) {
+ldnq_status ldnq__nn_plan(ldnq_network *net, int n, int h, int w) {
   int lean = !net->grad_enabled;
   if (net->rn == n && net->rh == h && net->rw == w && net->rlean == lean && net->arena)
     return LDNQ_OK;

@@ -65,7 +65,7 @@ if [ $dobuild = 1 ]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$build" -j"$(nproc)" >/dev/null
 fi
-ldnq=$build/examples/ldnq
+ldnq=$build/tools/ldnq/ldnq
 [ -x "$ldnq" ] || die "no $ldnq (build first, or drop --no-build)"
 t_setup=$(since "$t")
 

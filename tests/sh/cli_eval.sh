@@ -2,7 +2,7 @@
 # ldnq eval on a small generated CIFAR-10 (binary) test split: JSON last
 # line, image count, accuracy bounds, usage and error exit codes.
 set -euo pipefail
-bin=$LDNQ_BINARY_DIR/examples/ldnq
+bin=$LDNQ_BINARY_DIR/tools/ldnq/ldnq
 tmp=$LDNQ_TEST_TMP/cli_eval
 rm -rf "$tmp"
 mkdir -p "$tmp/cifar"

@@ -2,7 +2,7 @@
 # ldnq info / ldnq convert on the io fixtures: output, conversions between
 # every format, and exit codes on bad input (1 = failure, 2 = usage).
 set -euo pipefail
-src=$LDNQ_SOURCE_DIR; ldnq=$LDNQ_BINARY_DIR/examples/ldnq; tmp=$LDNQ_TEST_TMP/io_cli
+src=$LDNQ_SOURCE_DIR; ldnq=$LDNQ_BINARY_DIR/tools/ldnq/ldnq; tmp=$LDNQ_TEST_TMP/io_cli
 fix=$src/tests/data/io
 rm -rf "$tmp"; mkdir -p "$tmp"
 

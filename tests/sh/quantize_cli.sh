@@ -3,7 +3,7 @@
 # ResNet20 (1 channel): JSON summary, packed .ldnq and .pth outputs, exit
 # codes on bad usage. No PyTorch needed.
 set -euo pipefail
-src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; ldnq=$bin/examples/ldnq; tmp=$LDNQ_TEST_TMP/quantize_cli
+src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; ldnq=$bin/tools/ldnq/ldnq; tmp=$LDNQ_TEST_TMP/quantize_cli
 rm -rf "$tmp"; mkdir -p "$tmp/data"
 
 # A random ResNet20 saved by libldnq itself.

@@ -5,6 +5,11 @@
 #include <stdio.h>
 
 #include "ldnq/ldnq.h"
+#include "args.h"
+
+/* Values shared by several commands' help. */
+#define CLI_ARCHS "resnet20,resnet32,resnet56,resnet18,resnet34,resnet50"
+#define CLI_SPECS "fashion-mnist[:DIR], mnist:DIR, cifar10:DIR,\ncifar10-py:DIR, imagefolder:DIR"
 
 /* Each subcommand: argv[0] is the subcommand name. Returns the exit code:
  * 0 success, 1 failure, 2 usage error. */

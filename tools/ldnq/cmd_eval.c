@@ -4,72 +4,35 @@
 
 #include "cli.h"
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: ldnq eval --arch ARCH (--weights FILE | --init-seed N) --data SPEC\n"
-          "                 [--split test|train] [--batch N] [--threads N] [--json]\n"
-          "  ARCH   resnet20 | resnet32 | resnet56 | resnet18 | resnet34 | resnet50\n"
-          "  FILE   .pth / .safetensors / .ldnq checkpoint (sizes taken from it)\n"
-          "  N      --init-seed: a freshly initialised network (throughput tests)\n"
-          "  SPEC   cifar10:DIR | cifar10-py:DIR | mnist:DIR | fashion-mnist[:DIR] |\n"
-          "         imagefolder:DIR\n"
-          "  --batch 128 by default; --threads 2 loader threads by default.\n"
-          "  --json: the last stdout line is {\"top1\":..,\"top5\":..,\"images\":..,\"seconds\":..}\n");
-}
-
 static int progress(void *ud, int64_t done, int64_t total) {
   (void)ud;
   cli_progress("eval", (long)done, (long)total);
   return 0;
 }
 
-/* Integer option value in [lo, hi]; -1 when malformed. */
-static long int_arg(const char *s, long lo, long hi) {
-  char *end;
-  long v = strtol(s, &end, 10);
-  return (*s && !*end && v >= lo && v <= hi) ? v : -1;
-}
-
 int cli_eval(int argc, char **argv) {
   const char *arch_s = NULL, *weights = NULL, *spec = NULL, *split_s = "test";
-  long batch = 128, threads = 2, seed = -1;
+  long long batch = 128, threads = 2, seed = -1;
   int json = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return 0;
-    } else if (!strcmp(a, "--json")) {
-      json = 1;
-      continue;
-    }
-    if (!v) {
-      fprintf(stderr, "ldnq eval: %s needs a value\n", a);
-      usage(stderr);
-      return 2;
-    }
-    if (!strcmp(a, "--arch")) arch_s = v;
-    else if (!strcmp(a, "--weights")) weights = v;
-    else if (!strcmp(a, "--data")) spec = v;
-    else if (!strcmp(a, "--split")) split_s = v;
-    else if (!strcmp(a, "--batch")) batch = int_arg(v, 1, 65536);
-    else if (!strcmp(a, "--threads")) threads = int_arg(v, 0, 64);
-    else if (!strcmp(a, "--init-seed")) seed = int_arg(v, 0, 0x7fffffffL);
-    else {
-      fprintf(stderr, "ldnq eval: unknown option '%s'\n", a);
-      usage(stderr);
-      return 2;
-    }
-    if (batch < 0 || threads < 0 || (!strcmp(a, "--init-seed") && seed < 0)) {
-      fprintf(stderr, "ldnq eval: bad value '%s' for %s\n", v, a);
-      return 2;
-    }
-    i++;
-  }
-  if (!arch_s || !spec || (!weights) == (seed < 0) || (strcmp(split_s, "test") && strcmp(split_s, "train"))) {
-    fprintf(stderr, "ldnq eval: need --arch, --data and exactly one of --weights / --init-seed; "
-                    "--split is test or train\n");
-    usage(stderr);
+  arg_opt opts[] = {
+      {"--arch", ARG_STRING, &arch_s, "ARCH", "network", .flags = ARG_REQUIRED, .choices = CLI_ARCHS},
+      {"--weights", ARG_STRING, &weights, "FILE", ".pth / .safetensors / .ldnq checkpoint (sizes taken from it)", .flags = 0},
+      {"--init-seed", ARG_INT, &seed, "N", "instead of --weights: a freshly initialised network\n(throughput tests)",
+       0, 2147483647.0, .def = "none"},
+      {"--data", ARG_STRING, &spec, "SPEC", CLI_SPECS, .flags = ARG_REQUIRED},
+      {"--split", ARG_STRING, &split_s, "S", "split to evaluate", .choices = "test,train"},
+      {"--batch", ARG_INT, &batch, "N", "batch size", 1, 65536, .flags = 0},
+      {"--threads", ARG_INT, &threads, "N", "loader threads", 0, 64, .flags = 0},
+      {"--json", ARG_FLAG, &json, NULL,
+       "stdout holds only {\"top1\",\"top5\",\"images\",\"seconds\"};\ntext and progress go to stderr", .flags = 0},
+  };
+  arg_spec sp = {"ldnq eval", "ldnq eval --arch ARCH (--weights FILE | --init-seed N) --data SPEC [options]",
+                 "Top-1 / top-5 accuracy of a model on a dataset split.", opts,
+                 (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+  int r = args_parse(&sp, argc, argv, 1, NULL, NULL);
+  if (r) return r == ARGS_HELP ? 0 : 2;
+  if (!weights == !args_given(&sp, "--init-seed")) {
+    fprintf(stderr, "ldnq eval: give exactly one of --weights FILE and --init-seed N\n");
     return 2;
   }
   ldnq_arch arch;

@@ -13,29 +13,17 @@ static void json_num(const char *key, double v) {
   else printf(",\"%s\":null", key);
 }
 
-static void usage(FILE *f) {
-  fprintf(f, "usage: ldnq info FILE [--json]\n"
-             "  Prints the file's format and, per tensor, dtype, shape, sum and sum of |x|.\n"
-             "  --json  also print one JSON object as the last line of stdout.\n");
-}
-
 int cli_info(int argc, char **argv) {
   const char *path = NULL;
   int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) json = 1;
-    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return 0;
-    } else if (argv[i][0] == '-' || path) {
-      usage(stderr);
-      return 2;
-    } else path = argv[i];
-  }
-  if (!path) {
-    usage(stderr);
-    return 2;
-  }
+  arg_opt opts[] = {
+      {"--json", ARG_FLAG, &json, NULL, "stdout holds one JSON object only", .flags = 0},
+  };
+  arg_spec sp = {"ldnq info", "ldnq info FILE [--json]",
+                 "Prints the file's format and, per tensor, dtype, shape, sum and sum of |x|.", opts,
+                 1, 1, 1, "FILE"};
+  int r = args_parse(&sp, argc, argv, 1, &path, NULL);
+  if (r) return r == ARGS_HELP ? 0 : 2;
   ldnq_checkpoint *ck = NULL;
   ldnq_status st = ldnq_checkpoint_load(path, &ck);
   if (st) return cli_fail("info", path, st, NULL);

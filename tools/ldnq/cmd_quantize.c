@@ -5,35 +5,6 @@
 
 #include "cli.h"
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: ldnq quantize --arch ARCH --weights FILE --data SPEC --levels L --out FILE\n"
-          "                     [--ratio R] [--seed N] [--hessian-batches N]\n"
-          "                     [--cascade-epochs N] [--cascade-batch N] [--no-cascade]\n"
-          "                     [--cascade-lr X] [--keep-first] [--keep-last]\n"
-          "                     [--eval-per-layer] [--per-channel] [--json]\n"
-          "  --arch        resnet20|resnet32|resnet56|resnet18|resnet34|resnet50\n"
-          "  --weights     trained model (.pth, .safetensors, .ldnq)\n"
-          "  --data        dataset spec (cifar10:DIR, fashion-mnist[:DIR], mnist:DIR,\n"
-          "                imagefolder:DIR, ...); the limited set comes from its train split,\n"
-          "                accuracy from its test split\n"
-          "  --levels L    3, 5, 7, 9 or 11 (--kbits is an alias)\n"
-          "  --ratio R     fraction of the training set used (default 0.01)\n"
-          "  --seed N      subset, shuffling and augmentation seed (default 0)\n"
-          "  --out FILE    .ldnq (packed codes), .pth or .safetensors (floats)\n"
-          "  --hessian-batches N, --cascade-epochs N, --cascade-batch N, --no-cascade\n"
-          "                override the paper's settings (101 batches of 2; epochs until\n"
-          "                the loss settles, batch 128; cascade on)\n"
-          "  --cascade-lr X  cascade SGD learning rate (the paper's 0.001)\n"
-          "  --keep-first, --keep-last\n"
-          "                leave the first / last weight layer in float32 (the paper\n"
-          "                quantizes both)\n"
-          "  --eval-per-layer  top-1 on the test split after every layer (slow)\n"
-          "  --per-channel one scale per output channel (an improved profile, not the\n"
-          "                paper's one scale per layer; .ldnq stores the scales)\n"
-          "  --json        print a JSON summary as the last line of stdout\n");
-}
-
 /* Progress lines: a bar per phase on a terminal, a line every few
  * seconds otherwise, and one line per finished layer. */
 static int on_progress(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step,
@@ -105,59 +76,40 @@ static void print_json(const ldnq_quant_report *rep, double fp_top1) {
 
 int cli_quantize(int argc, char **argv) {
   const char *arch_s = NULL, *weights = NULL, *spec = NULL, *out = NULL;
-  int levels = 0, json = 0, cascade = 1, per_channel = 0, keep_first = 0, keep_last = 0;
-  int eval_each = 0;
-  long long seed = 0, hbatches = -1, cepochs = -1, cbatch = -1;
+  int json = 0, no_cascade = 0, per_channel = 0, keep_first = 0, keep_last = 0, eval_each = 0;
+  long long levels = 3, seed = 0, hbatches = -1, cepochs = -1, cbatch = -1;
   double ratio = 0.01, clr = -1;
-  /* Flags without a value: each stores its value in its variable. */
-  const struct { const char *name; int *dst, value; } flags[] = {
-      {"--json", &json, 1},           {"--no-cascade", &cascade, 0},
-      {"--per-channel", &per_channel, 1}, {"--keep-first", &keep_first, 1},
-      {"--keep-last", &keep_last, 1}, {"--eval-per-layer", &eval_each, 1},
+  arg_opt opts[] = {
+      {"--arch", ARG_STRING, &arch_s, "ARCH", "network", .flags = ARG_REQUIRED, .choices = CLI_ARCHS},
+      {"--weights", ARG_STRING, &weights, "FILE", "trained model (.pth, .safetensors, .ldnq)", .flags = ARG_REQUIRED},
+      {"--data", ARG_STRING, &spec, "SPEC",
+       "dataset spec (" CLI_SPECS ");\nthe limited set comes from its train split, accuracy from\nits test split",
+       .flags = ARG_REQUIRED},
+      {"--levels", ARG_INT, &levels, "L", "quantization levels", .choices = "3,5,7,9,11", .alias = "--kbits"},
+      {"--out", ARG_STRING, &out, "FILE", ".ldnq (packed codes), .pth or .safetensors (floats)", .flags = ARG_REQUIRED},
+      {"--ratio", ARG_DOUBLE, &ratio, "R", "fraction of the training set used", 1e-9, 1, .flags = 0},
+      {"--seed", ARG_INT, &seed, "N", "subset, shuffling and augmentation seed", 0, 9007199254740992.0, .flags = 0},
+      {"--hessian-batches", ARG_INT, &hbatches, "N", "batches of 2 images for each Hessian", 1, 1000000,
+       .def = "the paper's 101"},
+      {"--cascade-epochs", ARG_INT, &cepochs, "N", "most cascade epochs per layer", 0, 1000000,
+       .def = "until the loss settles, at most 1000"},
+      {"--cascade-batch", ARG_INT, &cbatch, "N", "cascade batch size", 1, 65536, .def = "128"},
+      {"--cascade-lr", ARG_DOUBLE, &clr, "X", "cascade SGD learning rate", 0, 10, .def = "the paper's 0.001"},
+      {"--no-cascade", ARG_FLAG, &no_cascade, NULL, "no cascade (soft update) after each layer", .flags = 0},
+      {"--keep-first", ARG_FLAG, &keep_first, NULL, "leave the first weight layer in float32", .flags = 0},
+      {"--keep-last", ARG_FLAG, &keep_last, NULL, "leave the last weight layer in float32\n(the paper quantizes both)", .flags = 0},
+      {"--eval-per-layer", ARG_FLAG, &eval_each, NULL, "top-1 on the test split after every layer (slow)", .flags = 0},
+      {"--per-channel", ARG_FLAG, &per_channel, NULL,
+       "one scale per output channel (an improved profile, not the\npaper's one scale per layer; .ldnq stores the scales)", .flags = 0},
+      {"--json", ARG_FLAG, &json, NULL, "stdout holds one JSON summary only; text goes to stderr", .flags = 0},
   };
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    size_t f = 0;
-    while (f < sizeof flags / sizeof flags[0] && strcmp(a, flags[f].name)) f++;
-    if (f < sizeof flags / sizeof flags[0]) {
-      *flags[f].dst = flags[f].value;
-    } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return 0;
-    } else if (!v) {
-      fprintf(stderr, "ldnq quantize: %s needs a value\n", a);
-      return 2;
-    } else {
-      char *end = NULL;
-      i++;
-      if (!strcmp(a, "--arch")) arch_s = v;
-      else if (!strcmp(a, "--weights")) weights = v;
-      else if (!strcmp(a, "--data")) spec = v;
-      else if (!strcmp(a, "--out")) out = v;
-      else if (!strcmp(a, "--levels") || !strcmp(a, "--kbits")) levels = (int)strtol(v, &end, 10);
-      else if (!strcmp(a, "--ratio")) ratio = strtod(v, &end);
-      else if (!strcmp(a, "--seed")) seed = strtoll(v, &end, 10);
-      else if (!strcmp(a, "--hessian-batches")) hbatches = strtoll(v, &end, 10);
-      else if (!strcmp(a, "--cascade-epochs")) cepochs = strtoll(v, &end, 10);
-      else if (!strcmp(a, "--cascade-batch")) cbatch = strtoll(v, &end, 10);
-      else if (!strcmp(a, "--cascade-lr")) clr = strtod(v, &end);
-      else {
-        fprintf(stderr, "ldnq quantize: unknown option %s\n", a);
-        usage(stderr);
-        return 2;
-      }
-      if (end && (*end || end == v)) {
-        fprintf(stderr, "ldnq quantize: %s: not a number: %s\n", a, v);
-        return 2;
-      }
-    }
-  }
-  if (!arch_s || !weights || !spec || !out || !levels) {
-    fprintf(stderr, "ldnq quantize: --arch, --weights, --data, --levels and --out are required\n");
-    usage(stderr);
-    return 2;
-  }
+  arg_spec spec_ = {"ldnq quantize",
+                    "ldnq quantize --arch ARCH --weights FILE --data SPEC --out FILE [options]",
+                    "L-DNQ on a trained network with a limited calibration set.",
+                    opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+  int r = args_parse(&spec_, argc, argv, 1, NULL, NULL);
+  if (r) return r == ARGS_HELP ? 0 : 2;
+  int cascade = !no_cascade;
   ldnq_arch arch;
   ldnq_format fmt;
   ldnq_status st = ldnq_arch_from_name(arch_s, &arch);
@@ -214,7 +166,7 @@ int cli_quantize(int argc, char **argv) {
   ldnq_quant_string_free(table);
   double top1, top5;
   ldnq_quant_report_summary(rep, &top1, &top5, NULL);
-  fprintf(stderr, "quantized (%d levels): top-1 %.2f top-5 %.2f (full precision %.2f), %.1f s -> %s\n",
+  fprintf(stderr, "quantized (%lld levels): top-1 %.2f top-5 %.2f (full precision %.2f), %.1f s -> %s\n",
           levels, top1, top5, fp1, cli_now() - t0, out);
   if (json) print_json(rep, fp1);
   rc = 0;

@@ -86,6 +86,16 @@ int main(int argc, char **argv) {
   snprintf(arch_name, sizeof arch_name, "resnet%lld", depth);
   snprintf(def_out, sizeof def_out, "%s%s", arch_name, train_mode ? ".pth" : "-quantized.ldnq");
   if (!out) out = def_out;
+  /* Output paths are checked before any work: a long run must not fail at its end. */
+  char subset_path[4096];
+  snprintf(subset_path, sizeof subset_path, "%s.subset", out);
+  ldnq_format fmt;
+  if ((train_mode || quant_mode) && (st = ldnq_format_from_path(out, &fmt)) != LDNQ_OK) {
+    fail("--out");
+    return 1;
+  }
+  if ((train_mode || quant_mode) && args_check_output("cifar10_resnet", "--out", out)) return 1;
+  if (quant_mode && args_check_output("cifar10_resnet", "subset file", subset_path)) return 1;
 
   ldnq_dataset *train = NULL, *test = NULL, *calib = NULL;
   ldnq_network *net = NULL;
@@ -129,8 +139,6 @@ int main(int argc, char **argv) {
     printf("%s %s: top-1 %.2f%% top-5 %.2f%%\n", arch_name, weights, top1, top5);
   } else {
     /* The limited set: reuse <out>.subset unless --resample. */
-    char subset_path[4096];
-    snprintf(subset_path, sizeof subset_path, "%s.subset", out);
     if (resample || ldnq_subset_load(subset_path, &sub) != LDNQ_OK) {
       uint64_t seed = resample ? (uint64_t)time(NULL) : 0;
       TRY("--ratio", ldnq_subset_sample(train, ratio, 0, 0, seed, &sub));
@@ -149,11 +157,10 @@ int main(int argc, char **argv) {
     if (hbatches > 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
     TRY("quantize", ldnq_quantizer_run(q, net, calib, eval, NULL, NULL, &rep));
     TRY("summary", ldnq_quant_report_summary(rep, &top1, &top5, NULL));
-    TRY("checkpoint", ldnq_quant_report_checkpoint(rep, net, &ck));
-    ldnq_format fmt;
-    TRY("--out", ldnq_format_from_path(out, &fmt));
-    TRY("--out", ldnq_checkpoint_save(ck, out, fmt));
     printf("L-DNQ %lld levels: top-1 %.2f%% top-5 %.2f%% -> %s\n", levels, top1, top5, out);
+    fflush(stdout); /* printed even if the write below fails */
+    TRY("checkpoint", ldnq_quant_report_checkpoint(rep, net, &ck));
+    TRY("--out", ldnq_checkpoint_save(ck, out, fmt));
   }
   rc = 0;
 out:

@@ -71,6 +71,14 @@ int main(int argc, char **argv) {
     return 2;
   }
   int cascade = !no_cascade;
+  ldnq_format fmt;
+  if (quant_mode) { /* the output path is checked before hours of work */
+    if ((st = ldnq_format_from_path(out, &fmt)) != LDNQ_OK) {
+      fail("--out");
+      return 1;
+    }
+    if (args_check_output("imagenet_resnet", "--out", out)) return 1;
+  }
   char arch_name[24], spec[4096];
   snprintf(arch_name, sizeof arch_name, "resnet%lld", depth);
   snprintf(spec, sizeof spec, "imagefolder:%s", dir);
@@ -107,12 +115,11 @@ int main(int argc, char **argv) {
     if (maxiter >= 0) TRY("--max-iter", ldnq_quantizer_set_int(q, LDNQ_Q_MAX_ITER, maxiter));
     TRY("quantize", ldnq_quantizer_run(q, net, calib, eval, on_quant, NULL, &rep));
     TRY("summary", ldnq_quant_report_summary(rep, &top1, &top5, NULL));
-    TRY("checkpoint", ldnq_quant_report_checkpoint(rep, net, &qck));
-    ldnq_format fmt;
-    TRY("--out", ldnq_format_from_path(out, &fmt));
-    TRY("--out", ldnq_checkpoint_save(qck, out, fmt));
     printf("%s L-DNQ %lld levels: top-1 %.2f%% top-5 %.2f%% -> %s\n", arch_name, levels, top1,
            top5, out);
+    fflush(stdout); /* printed even if the write below fails */
+    TRY("checkpoint", ldnq_quant_report_checkpoint(rep, net, &qck));
+    TRY("--out", ldnq_checkpoint_save(qck, out, fmt));
   }
   rc = 0;
 out:

@@ -1,5 +1,10 @@
 /* The shared argument parser (args.h). */
+#define _POSIX_C_SOURCE 200809L
 #include "args.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -228,4 +233,40 @@ void args_help(const arg_spec *s, FILE *f) {
     fputc('\n', f);
   }
   fprintf(f, "  %-22s%s\n", "--help, -h", "this help");
+}
+
+int args_check_output(const char *prog, const char *what, const char *path) {
+  struct stat sb;
+  char dir[4096], probe[4200];
+  if (!path || !*path) {
+    fprintf(stderr, "%s: %s: empty path\n", prog, what);
+    return 1;
+  }
+  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    fprintf(stderr, "%s: %s '%s': is a folder, not a file name\n", prog, what, path);
+    return 1;
+  }
+  const char *slash = strrchr(path, '/');
+  if (!slash) snprintf(dir, sizeof dir, ".");
+  else if (slash == path) snprintf(dir, sizeof dir, "/");
+  else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+  if (stat(dir, &sb) != 0) {
+    fprintf(stderr, "%s: %s '%s': folder '%s' does not exist\n", prog, what, path, dir);
+    return 1;
+  }
+  if (!S_ISDIR(sb.st_mode)) {
+    fprintf(stderr, "%s: %s '%s': '%s' is not a folder\n", prog, what, path, dir);
+    return 1;
+  }
+  /* The same temporary name the library writes first, removed at once. */
+  snprintf(probe, sizeof probe, "%s.tmp.%ld", path, (long)getpid());
+  int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    fprintf(stderr, "%s: %s '%s': cannot write in folder '%s': %s\n", prog, what, path, dir,
+            strerror(errno));
+    return 1;
+  }
+  close(fd);
+  unlink(probe);
+  return 0;
 }

@@ -65,4 +65,10 @@ int args_given(const arg_spec *spec, const char *name);
  * 0 when all were given. For requirements that depend on a mode. */
 int args_require(const arg_spec *spec, const char *const *names);
 
+/* Checks, before any work, that `path` can be written the way libldnq
+ * writes files (a temporary file next to it, then a rename): its folder
+ * exists and is writable and `path` is not a folder. Prints
+ * "<prog>: <what> '<path>': <reason>" and returns 1 when not; 0 when it can. */
+int args_check_output(const char *prog, const char *what, const char *path);
+
 #endif

@@ -17,6 +17,7 @@ int cli_convert(int argc, char **argv) {
   ldnq_format fmt;
   ldnq_status st = ldnq_format_from_path(outp, &fmt);
   if (st) return cli_fail("convert", outp, st, NULL);
+  if (args_check_output("ldnq convert", "OUT", outp)) return 1;
   ldnq_checkpoint *ck = NULL;
   st = ldnq_checkpoint_load(in, &ck);
   if (st) return cli_fail("convert", in, st, NULL);

@@ -116,6 +116,7 @@ int cli_quantize(int argc, char **argv) {
   if (st) return cli_fail("quantize", "--arch", st, NULL);
   st = ldnq_format_from_path(out, &fmt);
   if (st) return cli_fail("quantize", "--out", st, NULL);
+  if (args_check_output("ldnq quantize", "--out", out)) return 1;
 
   int rc = 1;
   double t0 = cli_now();
@@ -159,16 +160,19 @@ int cli_quantize(int argc, char **argv) {
           (long long)ncal);
   TRY("quantization", ldnq_quantizer_run(q, net, calib, eval, on_progress, q, &rep));
   cli_progress_end();
-  TRY("packing", ldnq_quant_report_checkpoint(rep, net, &qck));
-  TRY(out, ldnq_checkpoint_save(qck, out, fmt));
+  /* The summary first: a failed write below must not lose the results. */
   char *table = NULL;
   if (ldnq_quant_report_table(rep, &table) == LDNQ_OK) fputs(table, stderr);
   ldnq_quant_string_free(table);
   double top1, top5;
   ldnq_quant_report_summary(rep, &top1, &top5, NULL);
-  fprintf(stderr, "quantized (%lld levels): top-1 %.2f top-5 %.2f (full precision %.2f), %.1f s -> %s\n",
-          levels, top1, top5, fp1, cli_now() - t0, out);
+  fprintf(stderr, "quantized (%lld levels): top-1 %.2f top-5 %.2f (full precision %.2f), %.1f s\n",
+          levels, top1, top5, fp1, cli_now() - t0);
   if (json) print_json(rep, fp1);
+  fflush(stdout);
+  TRY("packing", ldnq_quant_report_checkpoint(rep, net, &qck));
+  TRY("--out", ldnq_checkpoint_save(qck, out, fmt));
+  fprintf(stderr, "saved %s\n", out);
   rc = 0;
   goto done;
 fail:

@@ -79,6 +79,9 @@ int cli_train(int argc, char **argv) {
   ldnq_arch arch;
   ldnq_status st = ldnq_arch_from_name(arch_s, &arch);
   if (st != LDNQ_OK) return cli_fail("train", "--arch", st, NULL);
+  ldnq_format out_fmt;
+  if ((st = ldnq_format_from_path(out, &out_fmt)) != LDNQ_OK) return cli_fail("train", "--out", st, NULL);
+  if (args_check_output("ldnq train", "--out", out)) return 1;
 
   ldnq_trainer *t = NULL;
   ldnq_dataset *train = NULL, *test = NULL;

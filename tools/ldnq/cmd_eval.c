@@ -79,7 +79,8 @@ int cli_eval(int argc, char **argv) {
     cli_fail("eval", "evaluate", st, ldnq_loader_errmsg(loader));
     goto out;
   }
-  printf("%s on %s (%s): top-1 %.2f%%  top-5 %.2f%%  (%lld images, %.2f s, %.1f images/s)\n", arch_s, spec,
+  /* With --json, stdout holds the JSON only. */
+  fprintf(json ? stderr : stdout, "%s on %s (%s): top-1 %.2f%%  top-5 %.2f%%  (%lld images, %.2f s, %.1f images/s)\n", arch_s, spec,
          split_s, top1, top5, (long long)images, secs, secs > 0 ? (double)images / secs : 0.0);
   if (json)
     printf("{\"top1\": %.4f, \"top5\": %.4f, \"images\": %lld, \"seconds\": %.3f}\n", top1, top5,

@@ -36,4 +36,15 @@ if command -v c++ >/dev/null; then
       $(pkg-config --cflags --libs ldnq) -Wl,-rpath,"$libdir" -o "$tmp/cxx"
   "$tmp/cxx" | grep -q "c++ consumer ok"
 fi
-echo "install consumer: pkg-config shared+static, find_package shared+static, C++: ok"
+# 5. The installed tool runs from the prefix without LD_LIBRARY_PATH (RUNPATH
+#    relative to the binary), also after the prefix was moved.
+rp=$(readelf -d "$prefix/bin/ldnq" | sed -n 's/.*R\(UN\)\?PATH.*\[\(.*\)\]/\2/p')
+case $rp in '$ORIGIN/'*) ;; *) echo "ldnq RUNPATH is '$rp', want \$ORIGIN/..."; exit 1 ;; esac
+env -u LD_LIBRARY_PATH "$prefix/bin/ldnq" --version | grep -q "^ldnq "
+mv "$prefix" "$tmp/moved"
+trap 'mv "$tmp/moved" "$prefix" 2>/dev/null || true' EXIT
+env -u LD_LIBRARY_PATH "$tmp/moved/bin/ldnq" --version | grep -q "^ldnq "
+env -u LD_LIBRARY_PATH "$tmp/moved/bin/ldnq" help info | grep -q "^usage: ldnq info"
+ldd "$tmp/moved/bin/ldnq" | grep "libldnq" | grep -q "$tmp/moved/" || { echo "moved ldnq uses another libldnq"; exit 1; }
+mv "$tmp/moved" "$prefix"; trap - EXIT
+echo "install consumer: pkg-config shared+static, find_package shared+static, C++, relocatable ldnq: ok"

@@ -8,8 +8,9 @@ The shared library is found through $LDNQ_LIBRARY (full path) or the
 dynamic linker's search path (libldnq.so.0). See docs/PYTHON.md.
 """
 from ._lib import loaded_path
-from .errors import (CallbackError, CancelledError, FormatError, InternalError,
-                     InvalidArgError, IOError_, LdnqError, LimitError, NoMemError,
+from .errors import (ArchMismatchError, CallbackError, CancelledError, FormatError,
+                     InternalError, InvalidArgError, IOError_, LabelError, LdnqError,
+                     LimitError, NoMemError,
                      NotFoundError, NumericError, RangeError, ShapeError, StateError, Status,
                      UnsupportedError, last_error, status_string)
 from .tensor import Tensor

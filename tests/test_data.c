@@ -620,6 +620,45 @@ START_TEST(cifar10_python) {
 }
 END_TEST
 
+/* CIFAR-10 python batches pickled by Python 3 at protocols 2-5
+ * (tests/gen_cifar_py_fixtures.py): protocol 2 stores bytes as
+ * _codecs.encode(str, 'latin1'), 5 as numpy _frombuffer over BYTEARRAY8. */
+START_TEST(cifar10_python3_protocols) {
+  leak_start();
+  for (int proto = 2; proto <= 5; proto++) {
+    char src[4096], name[32];
+    snprintf(name, sizeof name, "data_cifar_p%d", proto);
+    const char *dir = fresh_dir(name);
+    snprintf(src, sizeof src, "%s/cifar_py/batch_p%d", LDNQ_TEST_DATA_DIR, proto);
+    size_t n = 0;
+    uint8_t *d = tu_read_file(src, &n);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(tu_write_file(cat(dir, "test_batch"), d, n), 0);
+    free(d);
+    char spec[4200];
+    snprintf(spec, sizeof spec, "cifar10-py:%s", dir);
+    ldnq_dataset *ds = NULL;
+    ldnq_status st = ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &ds);
+    ck_assert_msg(st == LDNQ_OK, "protocol %d: %s", proto, ldnq_last_error());
+    int64_t count = 0;
+    LDNQ_CK(ldnq_dataset_count(ds, &count));
+    ck_assert_int_eq(count, 3);
+    static const int want_lab[3] = {3, 1, 4};
+    for (int r = 0; r < 3; r++) {
+      ldnq_tensor *t = NULL;
+      int32_t lab = -1;
+      LDNQ_CK(ldnq_dataset_get(ds, r, NULL, 0, &t, &lab));
+      ck_assert_int_eq(lab, want_lab[r]);
+      for (int i = 0; i < 3072; i += 37) /* every byte value occurs in the row */
+        ck_assert_float_eq(t->data[i], (uint8_t)((r * 31 + i * 7) % 256) / 255.0f);
+      ldnq_tensor_free(t);
+    }
+    ldnq_dataset_free(ds);
+  }
+  leak_check();
+}
+END_TEST
+
 /* ---- callback dataset and transforms by hand ---- */
 typedef struct cbdata {
   int c, h, w;
@@ -1394,6 +1433,7 @@ static Suite *data_suite(void) {
   tcase_add_test(tc, idx_bad_files);
   tcase_add_test(tc, cifar10_binary);
   tcase_add_test(tc, cifar10_python);
+  tcase_add_test(tc, cifar10_python3_protocols);
   tcase_add_test(tc, transforms_by_hand);
   tcase_add_test(tc, random_resized_crop_windows);
   tcase_add_test(tc, fashion_mnist_preset);

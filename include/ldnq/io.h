@@ -176,9 +176,13 @@ LDNQ_API ldnq_status ldnq_checkpoint_save(ldnq_checkpoint *ck, const char *path,
 
 /* Copies the checkpoint's tensors into the network by name. Strict
  * (default): a missing key, an unexpected key or a shape mismatch is an
- * error (LDNQ_ERR_NOT_FOUND / LDNQ_ERR_FORMAT / LDNQ_ERR_SHAPE; a shape
- * mismatch wins, then missing) whose message in ldnq_last_error() lists
- * the names and shapes, and the network is left unchanged. Float values of
+ * error and the network is left unchanged. The status: tensor names of
+ * another architecture (e.g. resnet32 weights for a resnet20) give
+ * LDNQ_ERR_ARCH_MISMATCH; otherwise a shape mismatch (other classes or
+ * channels) LDNQ_ERR_SHAPE, then missing keys LDNQ_ERR_NOT_FOUND, then
+ * unexpected keys LDNQ_ERR_FORMAT. The message in ldnq_last_error() is
+ * short: the counts, the first few names (with both shapes), and a guess
+ * of the file's architecture. Float values of
  * integer entries (num_batches_tracked) are converted.
  * LDNQ_LOAD_NON_STRICT loads what matches; on success ldnq_last_error()
  * then lists what was skipped ("" if nothing). Non-finite values are

@@ -1,13 +1,18 @@
 /* Helpers shared by the CLI subcommands. */
 #define _POSIX_C_SOURCE 200809L
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 int cli_fail(const char *cmd, const char *what, ldnq_status st, const char *detail) {
-  fprintf(stderr, "ldnq %s: %s: %s: %s\n", cmd, what, ldnq_status_string(st),
-          detail ? detail : ldnq_last_error());
+  if (!detail) detail = ldnq_last_error();
+  /* The library's message often names the file already: name it once. */
+  if (what && *what && !strstr(detail, what))
+    fprintf(stderr, "ldnq %s: %s: %s: %s\n", cmd, what, ldnq_status_string(st), detail);
+  else
+    fprintf(stderr, "ldnq %s: %s: %s\n", cmd, ldnq_status_string(st), detail);
   return 1;
 }
 

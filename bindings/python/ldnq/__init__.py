@@ -21,6 +21,7 @@ from .data import (Dataset, DatasetOption, Loader, LoaderOption, Preset, Split, 
 from .quant import LayerResult, Phase, QuantParam, Quantizer, Report, ReportAttr, ResultAttr
 from .quant import param_info as quant_param_info
 from .train import Schedule, Trainer, TrainParam, TrainResult
+from .train import param_info as train_param_info
 from ._lib import fn as _fn
 
 

@@ -26,10 +26,33 @@ int cli_fail(const char *cmd, const char *what, ldnq_status st, const char *deta
 void cli_json_string(FILE *f, const char *s);
 /* Wall-clock seconds since an arbitrary origin. */
 double cli_now(void);
-/* Progress display: a bar on a terminal (stderr), periodic plain lines
- * otherwise. `label` may be NULL. done <= total. */
+/* Progress display: on a terminal (stderr) a bar with its rate and the
+ * time left (the label is never cut), periodic plain lines otherwise.
+ * `label` may be NULL. done <= total. A bar whose `done` goes down starts
+ * its rate anew; cli_progress_reset() does so explicitly. */
 void cli_progress(const char *label, long done, long total);
-/* Ends a progress display line. */
+void cli_progress_reset(void);
+/* Ends a progress display: clears the bar's line (on a terminal). */
 void cli_progress_end(void);
+/* Whether stderr is a terminal. */
+int cli_is_tty(void);
+
+/* Progress of ldnq quantize (quant_progress.c): on a terminal a bar per
+ * phase (Hessian, ADMM, cascade with epoch, loss and strikes, evaluations);
+ * on and off a terminal one line per finished layer. */
+typedef struct cli_qprogress {
+  const ldnq_quantizer *q;
+  ldnq_network *net;
+  int64_t calib_count; /* images in the limited set */
+  int64_t eval_batches;
+  int tty, layers_done;
+  /* the current layer */
+  int64_t hess, admm_it, casc_batches;
+  double admm_e, casc_loss, prev_loss, top1;
+  int strikes, have_top1;
+} cli_qprogress;
+int cli_qprogress_fn(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step, double value);
+/* ldnq_data_progress_fn for an evaluation bar labelled by ud (a string). */
+int cli_eval_progress_fn(void *ud, int64_t done, int64_t total);
 
 #endif

@@ -5,34 +5,6 @@
 
 #include "cli.h"
 
-/* Progress lines: a bar per phase on a terminal, a line every few
- * seconds otherwise, and one line per finished layer. */
-static int on_progress(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step,
-                       double value) {
-  const ldnq_quantizer *q = ud;
-  int64_t total = 0;
-  char label[64];
-  if (phase == LDNQ_PHASE_LAYER_DONE) {
-    cli_progress_end();
-    fprintf(stderr, "layer %d/%d done (%.1f s)\n", layer + 1, n, value);
-    return 0;
-  }
-  if (phase == LDNQ_PHASE_HESSIAN) {
-    ldnq_quantizer_get_int(q, LDNQ_Q_HESSIAN_BATCHES, &total);
-    snprintf(label, sizeof label, "layer %d/%d hessian", layer + 1, n);
-  } else if (phase == LDNQ_PHASE_ADMM) {
-    ldnq_quantizer_get_int(q, LDNQ_Q_MAX_ITER, &total);
-    snprintf(label, sizeof label, "layer %d/%d admm E %.4g", layer + 1, n, value);
-  } else if (phase == LDNQ_PHASE_CASCADE) {
-    total = step + 1; /* open-ended: the early stop decides */
-    snprintf(label, sizeof label, "layer %d/%d cascade %.4g", layer + 1, n, value);
-  } else {
-    return 0;
-  }
-  cli_progress(label, (long)step, (long)(step > total ? step : total));
-  return 0;
-}
-
 static void print_json(const ldnq_quant_report *rep, double fp_top1) {
   double top1, top5, secs;
   ldnq_quant_report_summary(rep, &top1, &top5, &secs);
@@ -153,12 +125,17 @@ int cli_quantize(int argc, char **argv) {
   TRY("--ratio", ldnq_subset_sample(train, ratio, 0, 0, (uint64_t)seed, &sub));
   TRY("limited set", ldnq_dataset_subset(train, sub, &calib));
   TRY("test loader", ldnq_loader_create(test, 100, &eval));
-  TRY("full-precision evaluation", ldnq_evaluate(net, eval, &fp1, &fp5, NULL, NULL, NULL));
+  double te = cli_now();
+  TRY("full-precision evaluation",
+      ldnq_evaluate(net, eval, &fp1, &fp5, NULL, cli_eval_progress_fn, "full-precision evaluation"));
+  cli_progress_end();
   int64_t ncal = 0;
   ldnq_subset_count(sub, &ncal);
-  fprintf(stderr, "full precision: top-1 %.2f top-5 %.2f; limited set %lld images\n", fp1, fp5,
-          (long long)ncal);
-  TRY("quantization", ldnq_quantizer_run(q, net, calib, eval, on_progress, q, &rep));
+  fprintf(stderr, "full precision: top-1 %.2f top-5 %.2f (%.1f s); limited set %lld images\n", fp1, fp5,
+          cli_now() - te, (long long)ncal);
+  cli_qprogress prog = {.q = q, .net = net, .calib_count = ncal, .tty = cli_is_tty()};
+  ldnq_loader_num_batches(eval, &prog.eval_batches);
+  TRY("quantization", ldnq_quantizer_run(q, net, calib, eval, cli_qprogress_fn, &prog, &rep));
   cli_progress_end();
   /* The summary first: a failed write below must not lose the results. */
   char *table = NULL;

@@ -33,20 +33,42 @@ double cli_now(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static double last_plain;
+static double last_plain, bar_t0;
+static long bar_last = -1;
 static int bar_open;
+
+int cli_is_tty(void) { return isatty(STDERR_FILENO); }
+
+void cli_progress_reset(void) { bar_last = -1; }
+
+static void clock_str(char *b, size_t n, double s) {
+  long t = (long)(s + 0.5);
+  if (t >= 3600) snprintf(b, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+  else snprintf(b, n, "%ld:%02ld", t / 60, t % 60);
+}
 
 void cli_progress(const char *label, long done, long total) {
   if (total <= 0) total = 1;
+  if (done > total) done = total;
+  double t = cli_now();
+  if (bar_last < 0 || done < bar_last) bar_t0 = t; /* a new bar: its own rate */
+  bar_last = done;
   if (isatty(STDERR_FILENO)) {
-    int width = 30, fill = (int)((double)done / (double)total * width);
-    fprintf(stderr, "\r%-24.24s [", label ? label : "");
+    int width = 24, fill = (int)((double)done / (double)total * width);
+    fprintf(stderr, "\r%s [", label ? label : "");
     for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
     fprintf(stderr, "] %ld/%ld", done, total);
+    double el = t - bar_t0;
+    if (done >= 2 && el > 0) {
+      double rate = (double)done / el;
+      char left[32];
+      clock_str(left, sizeof left, (double)(total - done) / rate);
+      fprintf(stderr, " %.1f/s %s left", rate, left);
+    }
+    fputs("\033[K", stderr); /* clear what a longer previous line left */
     fflush(stderr);
     bar_open = 1;
   } else {
-    double t = cli_now();
     if (done == total || t - last_plain >= 5.0) {
       fprintf(stderr, "%s: %ld/%ld\n", label ? label : "progress", done, total);
       last_plain = t;
@@ -55,6 +77,7 @@ void cli_progress(const char *label, long done, long total) {
 }
 
 void cli_progress_end(void) {
-  if (bar_open) fputc('\n', stderr);
+  if (bar_open) fputs("\r\033[K", stderr); /* bars are transient; result lines stay */
   bar_open = 0;
+  bar_last = -1;
 }

@@ -108,7 +108,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_add_int64(ldnq_checkpoint *ck, const char *
                                                const int64_t *values);
 /* Adds a quantized tensor: value[i] = alpha * codes[i]. levels in
  * {3, 5, 7, 9, 11}; codes (numel of them, copied) are the integer levels
- * 0, +-1, +-2, +-4, +-8, +-16 allowed for `levels` (ALGORITHM.md 1);
+ * 0, +-1, +-2, +-4, +-8, +-16 allowed for `levels` (docs/METHOD.md 1);
  * alpha finite and > 0. Saved packed in .ldnq, as floats elsewhere. */
 LDNQ_API ldnq_status ldnq_checkpoint_add_quantized(ldnq_checkpoint *ck, const char *name,
                                                    int ndim, const int64_t *shape,

@@ -1,4 +1,4 @@
-/* The seed's ADMM for one layer (ALGORITHM 3), with A = H + rho I factored
+/* The seed's ADMM for one layer (docs/METHOD.md 3), with A = H + rho I factored
  * once (Cholesky) and E(G) = tr(D^T H D) from one symmetric product. All
  * layer matrices are column-major l1 x l2. */
 #include <cblas.h>
@@ -85,7 +85,7 @@ static double layer_error_pc(admm_ws *w, const double *a, const int8_t *q) {
   return s + w->c0;
 }
 
-/* Per channel: ALGORITHM 3.2 on each column alone from its own alpha0; a
+/* Per channel: METHOD 3.2 on each column alone from its own alpha0; a
  * zero column (alpha0 0) stays zero with scale 0. */
 static void project_pc(const double *X, int l1, int l2, const double *a0, int levels,
                        int8_t *Q, double *ga, int8_t *tmp) {

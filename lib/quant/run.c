@@ -1,4 +1,4 @@
-/* ldnq_quantizer_run: the whole-network L-DNQ pipeline (ALGORITHM 1-5):
+/* ldnq_quantizer_run: the whole-network L-DNQ pipeline (docs/METHOD.md 1-5):
  * per layer, Hessian from the partly quantized network's own activations
  * (network tap -> the per-layer solver), ADMM, write back, cascade. */
 #include <math.h>

@@ -61,5 +61,16 @@ if command -v script >/dev/null; then
 else
   echo "no script(1): terminal part skipped"
 fi
+# Ctrl-C (SIGINT) during the layers: a clean stop, exit 130, nothing written, no temporary file.
+"$ldnq" "${args[@]/%q.ldnq/q2.ldnq}" 2>"$tmp/int.err" >/dev/null &
+pid=$!
+for _ in $(seq 1 200); do grep -q '^layer 2/22 ' "$tmp/int.err" 2>/dev/null && break; sleep 0.1; done
+kill -INT $pid
+wait $pid; rc=$?
+[ $rc -eq 130 ] || { bad "SIGINT: exit $rc, want 130"; cat "$tmp/int.err"; }
+grep -q "ldnq quantize: interrupted during the quantization; nothing was written to $tmp/q2.ldnq" "$tmp/int.err" ||
+  { bad "SIGINT: message"; tail -3 "$tmp/int.err"; }
+[ -e "$tmp/q2.ldnq" ] && bad "SIGINT: output written"
+ls "$tmp" | grep -q '\.tmp\.' && bad "SIGINT: temporary file left"
 [ $fails -eq 0 ] || { echo "progress_cli: $fails failures"; exit 1; }
 echo "progress_cli: all ok"

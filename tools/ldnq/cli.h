@@ -52,6 +52,10 @@ typedef struct cli_qprogress {
   int strikes, have_top1;
 } cli_qprogress;
 int cli_qprogress_fn(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step, double value);
+/* Ctrl-C handling: after cli_catch_interrupt(), SIGINT makes the progress
+ * callbacks above cancel; cli_interrupted() tells whether it happened. */
+void cli_catch_interrupt(void);
+int cli_interrupted(void);
 /* ldnq_data_progress_fn for an evaluation bar labelled by ud (a string). */
 int cli_eval_progress_fn(void *ud, int64_t done, int64_t total);
 

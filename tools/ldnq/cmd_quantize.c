@@ -125,6 +125,7 @@ int cli_quantize(int argc, char **argv) {
   TRY("--ratio", ldnq_subset_sample(train, ratio, 0, 0, (uint64_t)seed, &sub));
   TRY("limited set", ldnq_dataset_subset(train, sub, &calib));
   TRY("test loader", ldnq_loader_create(test, 100, &eval));
+  cli_catch_interrupt(); /* Ctrl-C stops cleanly: nothing is written before the end */
   double te = cli_now();
   TRY("full-precision evaluation",
       ldnq_evaluate(net, eval, &fp1, &fp5, NULL, cli_eval_progress_fn, "full-precision evaluation"));
@@ -154,7 +155,12 @@ int cli_quantize(int argc, char **argv) {
   goto done;
 fail:
   cli_progress_end();
-  rc = cli_fail("quantize", what, st, NULL);
+  if (st == LDNQ_ERR_CANCELLED && cli_interrupted()) {
+    fprintf(stderr, "ldnq quantize: interrupted during the %s; nothing was written to %s\n", what, out);
+    rc = 130;
+  } else {
+    rc = cli_fail("quantize", what, st, NULL);
+  }
 done:
 #undef TRY
   ldnq_quant_report_free(rep);

@@ -1,12 +1,23 @@
 /* Progress display of ldnq quantize (see cli.h). */
 #include <math.h>
+#include <signal.h>
 #include <string.h>
 
 #include "cli.h"
 
+/* Ctrl-C: the next progress call asks the library to stop (it then returns
+ * LDNQ_ERR_CANCELLED and nothing has been written). */
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+void cli_catch_interrupt(void) { signal(SIGINT, on_sigint); }
+int cli_interrupted(void) { return interrupted != 0; }
+
 int cli_eval_progress_fn(void *ud, int64_t done, int64_t total) {
   if (cli_is_tty()) cli_progress((const char *)ud, (long)done, (long)total);
-  return 0;
+  return interrupted != 0;
 }
 
 static int64_t opt(const ldnq_quantizer *q, ldnq_quant_param p) {
@@ -47,6 +58,7 @@ static void layer_line(cli_qprogress *P, int layer, int n, double seconds) {
 int cli_qprogress_fn(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step, double value) {
   cli_qprogress *P = ud;
   char label[160];
+  if (interrupted) return 1;
   if (phase == LDNQ_PHASE_LAYER_DONE) {
     cli_progress_end();
     layer_line(P, layer, n, value);

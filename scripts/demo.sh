@@ -171,7 +171,8 @@ printf '  %-40s %12s\n' "dependencies" "${t_deps} s"
 printf '  %-40s %12s\n' "build" "${t_build} s"
 printf '  %-40s %12s\n' "base model ($trained)" "${t_base} s"
 printf '  %-40s %12s\n' "quantize" "${t_quant} s"
-[ -z "$qsec" ] || printf '  %-40s %12s\n' "  of which layers + final evaluation" "$qsec s"
+[ -z "$qsec" ] || printf '  %-40s %12s\n' "  of which layers + final evaluation" \
+  "$(awk -v s="$qsec" 'BEGIN { printf "%.1f s", s }')"
 printf '  %-40s %12s\n' "total" "$(awk -v a="$t_deps" -v b="$t_build" -v c="$t_base" -v d="$t_quant" \
   'BEGIN { printf "%.1f s", a + b + c + d }')"
 printf '  base model %s\n  quantized  %s\n' "$base" "$qout_file"

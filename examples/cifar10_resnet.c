@@ -114,7 +114,7 @@ int main(int argc, char **argv) {
   TRY("--data", ldnq_dataset_sample_shape(train, &channels, NULL, NULL));
   TRY("--data", ldnq_dataset_num_classes(train, &classes));
   TRY("network", ldnq_network_create(arch, channels, classes, &net));
-  if (weights) TRY("--weights", ldnq_network_load(net, weights, 0));
+  if (weights) TRY("--weights", ldnq_network_load_v2(net, weights, 0, NULL, 0));
   TRY("loader", ldnq_loader_create(test, 256, &eval));
 
   if (train_mode) {
@@ -132,7 +132,7 @@ int main(int argc, char **argv) {
     TRY("--lr", ldnq_trainer_set_double(t, LDNQ_T_LR, lr));
     TRY("trainer", ldnq_trainer_set_epoch_callback(t, on_epoch, NULL));
     TRY("training", ldnq_trainer_run(t, net, calib ? calib : train, test, out, 1));
-    TRY("result", ldnq_trainer_result(t, LDNQ_TR_BEST_TOP1, &top1));
+    TRY("result", ldnq_trainer_result_double(t, LDNQ_TR_BEST_TOP1, &top1));
     printf("%s: best test top-1 %.2f%% -> %s\n", arch_name, top1, out);
   } else if (!quant_mode) {
     TRY("evaluation", ldnq_evaluate(net, eval, &top1, &top5, NULL, NULL, NULL));

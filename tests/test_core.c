@@ -135,6 +135,32 @@ START_TEST(alloc_failure_injection) {
 }
 END_TEST
 
+/* One level table behind the quantizer's option check, the packed
+ * format's widths and the public ldnq_levels_bits. */
+START_TEST(levels_table_everywhere) {
+  const int levels[5] = {3, 5, 7, 9, 11}, bits[5] = {2, 3, 3, 4, 4};
+  ldnq_quantizer *q = NULL;
+  LDNQ_CK(ldnq_quantizer_create(&q));
+  for (int i = 0; i < 5; i++) {
+    int b = 0;
+    LDNQ_CK(ldnq_levels_bits(levels[i], &b));
+    ck_assert_int_eq(b, bits[i]);
+    ck_assert_int_le(levels[i], 1 << b); /* the codes fit */
+    LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels[i]));
+  }
+  for (int lv = 0; lv <= 13; lv++) {
+    if (lv == 3 || lv == 5 || lv == 7 || lv == 9 || lv == 11) continue;
+    int b = -1;
+    ck_assert_int_eq(ldnq_levels_bits(lv, &b), LDNQ_ERR_RANGE);
+    ck_assert_int_eq(b, -1);
+    ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "3, 5, 7, 9, 11"));
+    ck_assert_int_eq(ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, lv), LDNQ_ERR_RANGE);
+  }
+  ck_assert_int_eq(ldnq_levels_bits(3, NULL), LDNQ_ERR_INVALID_ARG);
+  ldnq_quantizer_free(q);
+}
+END_TEST
+
 static Suite *core_suite(void) {
   Suite *s = suite_create("core");
   TCase *tc = tcase_create("core");
@@ -145,6 +171,7 @@ static Suite *core_suite(void) {
   tcase_add_test(tc, tensor_wrap_is_borrowed);
   tcase_add_test(tc, tensor_bad_input);
   tcase_add_test(tc, alloc_failure_injection);
+  tcase_add_test(tc, levels_table_everywhere);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -266,7 +266,8 @@ typedef struct load_ctx {
 /* Loads into an existing network (left unchanged on failure). */
 static ldnq_status op_net_load(void *ctx) {
   load_ctx *c = ctx;
-  return c->ck ? ldnq_network_load_checkpoint(c->net, c->ck, 0) : ldnq_network_load(c->net, c->path, 0);
+  return c->ck ? ldnq_network_load_checkpoint_v2(c->net, c->ck, 0, NULL, 0)
+               : ldnq_network_load_v2(c->net, c->path, 0, NULL, 0);
 }
 
 static ldnq_status op_net_from_ck(void *ctx) {

@@ -57,7 +57,7 @@ START_TEST(save_load_every_format) {
     ldnq_network *b = resnet20(3, 10, 2);
     ck_assert(!same_net(a, b));
     LDNQ_CK(ldnq_network_save(a, tu_tmppath(paths[f]), fmts[f]));
-    LDNQ_CK(ldnq_network_load(b, tu_tmppath(paths[f]), 0));
+    LDNQ_CK(ldnq_network_load_v2(b, tu_tmppath(paths[f]), 0, NULL, 0));
     ck_assert(same_net(a, b));
     ldnq_network_free(b);
   }
@@ -109,33 +109,63 @@ static ldnq_checkpoint *edited(const ldnq_checkpoint *ck, const char *drop, cons
   return out;
 }
 
+/* The deprecated 0.2 forms keep their behaviour: skipped names in the
+ * thread message on success. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+START_TEST(deprecated_load_keeps_skipped_in_last_error) {
+  ldnq_network *dst = resnet20(3, 10, 2), *wide = resnet20(3, 100, 3);
+  ldnq_checkpoint *ck100 = NULL;
+  LDNQ_CK(ldnq_checkpoint_from_network(wide, &ck100));
+  ck_assert_int_eq(ldnq_network_load_checkpoint(dst, ck100, 0), LDNQ_ERR_SHAPE);
+  ck_assert_str_eq(ldnq_network_errmsg(dst), ldnq_last_error());
+  LDNQ_CK(ldnq_network_load_checkpoint(dst, ck100, LDNQ_LOAD_NON_STRICT));
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "skipped (shape mismatch): fc.weight"));
+  ck_assert_int_eq(ldnq_network_load(dst, NULL, 0), LDNQ_ERR_INVALID_ARG);
+  ldnq_checkpoint_free(ck100);
+  ldnq_network_free(wide);
+  ldnq_network_free(dst);
+}
+END_TEST
+#pragma GCC diagnostic pop
+
 START_TEST(strict_and_non_strict) {
   ldnq_network *src = resnet20(3, 10, 1), *dst = resnet20(3, 10, 2), *ref = NULL;
   LDNQ_CK(ldnq_network_clone(dst, &ref));
   ldnq_checkpoint *ck = NULL;
   LDNQ_CK(ldnq_checkpoint_from_network(src, &ck));
+  char skipped[1024];
 
   ldnq_checkpoint *missing = edited(ck, "layer2.0.downsample.0.weight", NULL);
-  ck_assert_int_eq(ldnq_network_load_checkpoint(dst, missing, 0), LDNQ_ERR_NOT_FOUND);
+  ck_assert_int_eq(ldnq_network_load_checkpoint_v2(dst, missing, 0, skipped, sizeof skipped), LDNQ_ERR_NOT_FOUND);
   ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "1 missing (layer2.0.downsample.0.weight)"));
+  /* A failure is recorded on the network too (non-const handle). */
+  ck_assert_str_eq(ldnq_network_errmsg(dst), ldnq_last_error());
   ck_assert(same_net(dst, ref)); /* unchanged */
 
   ldnq_checkpoint *extra = edited(ck, NULL, "head.weight");
-  ck_assert_int_eq(ldnq_network_load_checkpoint(dst, extra, 0), LDNQ_ERR_FORMAT);
+  ck_assert_int_eq(ldnq_network_load_checkpoint_v2(dst, extra, 0, skipped, sizeof skipped), LDNQ_ERR_FORMAT);
   ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "1 unexpected (head.weight)"));
   ck_assert(same_net(dst, ref));
 
   ldnq_network *wide = resnet20(3, 100, 3);
   ldnq_checkpoint *ck100 = NULL;
   LDNQ_CK(ldnq_checkpoint_from_network(wide, &ck100));
-  ck_assert_int_eq(ldnq_network_load_checkpoint(dst, ck100, 0), LDNQ_ERR_SHAPE);
+  ck_assert_int_eq(ldnq_network_load_checkpoint_v2(dst, ck100, 0, skipped, sizeof skipped), LDNQ_ERR_SHAPE);
   ck_assert_msg(strstr(ldnq_last_error(), "2 of other shapes: fc.weight (file [100, 64], network [10, 64])"),
                 "%s", ldnq_last_error());
   ck_assert(same_net(dst, ref));
 
-  /* Non-strict: loads what fits, reports what it skipped. */
-  LDNQ_CK(ldnq_network_load_checkpoint(dst, ck100, LDNQ_LOAD_NON_STRICT));
-  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "fc.bias"));
+  /* Non-strict: loads what fits, reports what it skipped through its
+   * out-parameter, not the error channel. */
+  ck_assert_int_eq(ldnq_network_tensor_count(NULL, NULL), LDNQ_ERR_INVALID_ARG);
+  char before[256];
+  snprintf(before, sizeof before, "%s", ldnq_last_error());
+  LDNQ_CK(ldnq_network_load_checkpoint_v2(dst, ck100, LDNQ_LOAD_NON_STRICT, skipped, sizeof skipped));
+  ck_assert_msg(strstr(skipped, "skipped (shape mismatch): fc.weight: checkpoint [100, 64]"), "%s", skipped);
+  ck_assert_ptr_nonnull(strstr(skipped, "fc.bias"));
+  ck_assert_str_eq(ldnq_last_error(), before); /* untouched by a success */
+  ck_assert_str_eq(ldnq_network_errmsg(dst), "");
   float a[16], b[16];
   LDNQ_CK(ldnq_network_read(dst, "bn1.weight", a, 16));
   LDNQ_CK(ldnq_network_read(wide, "bn1.weight", b, 16));
@@ -143,10 +173,16 @@ START_TEST(strict_and_non_strict) {
   LDNQ_CK(ldnq_network_read(dst, "fc.bias", a, 10));
   LDNQ_CK(ldnq_network_read(ref, "fc.bias", b, 10));
   ck_assert_mem_eq(a, b, 10 * sizeof(float)); /* skipped: untouched */
-  LDNQ_CK(ldnq_network_load_checkpoint(dst, ck, LDNQ_LOAD_NON_STRICT));
-  ck_assert_str_eq(ldnq_last_error(), "");
+  LDNQ_CK(ldnq_network_load_checkpoint_v2(dst, ck, LDNQ_LOAD_NON_STRICT, skipped, sizeof skipped));
+  ck_assert_str_eq(skipped, "");
+  /* Cut to fit a small buffer, always terminated. */
+  char small[8];
+  LDNQ_CK(ldnq_network_load_checkpoint_v2(dst, ck100, LDNQ_LOAD_NON_STRICT, small, sizeof small));
+  ck_assert_str_eq(small, "skipped");
+  LDNQ_CK(ldnq_network_load_checkpoint_v2(dst, ck, LDNQ_LOAD_NON_STRICT, NULL, 0));
+  ck_assert_int_eq(ldnq_network_load_checkpoint_v2(dst, ck, 0, small, 0), LDNQ_ERR_INVALID_ARG);
   ck_assert(same_net(dst, src));
-  ck_assert_int_eq(ldnq_network_load_checkpoint(dst, ck, 4), LDNQ_ERR_INVALID_ARG);
+  ck_assert_int_eq(ldnq_network_load_checkpoint_v2(dst, ck, 4, skipped, sizeof skipped), LDNQ_ERR_INVALID_ARG);
 
   ldnq_checkpoint_free(missing);
   ldnq_checkpoint_free(extra);
@@ -174,7 +210,7 @@ START_TEST(non_finite_rejected) {
   LDNQ_CK(ldnq_checkpoint_add(bad, "fc.bias", t));
   ldnq_tensor_free(t);
   ldnq_network *other = resnet20(3, 10, 9);
-  ck_assert_int_eq(ldnq_network_load_checkpoint(other, bad, 0), LDNQ_ERR_NUMERIC);
+  ck_assert_int_eq(ldnq_network_load_checkpoint_v2(other, bad, 0, NULL, 0), LDNQ_ERR_NUMERIC);
   ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "fc.bias"));
   ldnq_network *other_ref = NULL;
   LDNQ_CK(ldnq_network_clone(other, &other_ref));
@@ -233,7 +269,7 @@ START_TEST(quantized_checkpoint_loads_dequantized) {
   LDNQ_CK(ldnq_checkpoint_add_quantized(q, "fc.weight", 2, shape, 3, 0.05f, codes));
   LDNQ_CK(ldnq_checkpoint_save(q, tu_tmppath("q.ldnq"), LDNQ_FORMAT_LDNQ_PACKED));
   ldnq_network *net = resnet20(3, 10, 4);
-  LDNQ_CK(ldnq_network_load(net, tu_tmppath("q.ldnq"), 0));
+  LDNQ_CK(ldnq_network_load_v2(net, tu_tmppath("q.ldnq"), 0, NULL, 0));
   float w[640];
   LDNQ_CK(ldnq_network_read(net, "fc.weight", w, 640));
   for (int i = 0; i < 640; i++) ck_assert(w[i] == 0.05f * (float)codes[i]);
@@ -277,7 +313,7 @@ START_TEST(set_quantized_in_place) {
   LDNQ_CK(ldnq_checkpoint_set_quantized(back, "bn1.num_batches_tracked", 3, 2.0f, &one, 1));
   LDNQ_CK(ldnq_checkpoint_remove(back, "bn1.num_batches_tracked"));
   ck_assert_int_eq(ldnq_checkpoint_remove(back, "bn1.num_batches_tracked"), LDNQ_ERR_NOT_FOUND);
-  ck_assert_int_eq(ldnq_network_load_checkpoint(net, back, 0), LDNQ_ERR_NOT_FOUND);
+  ck_assert_int_eq(ldnq_network_load_checkpoint_v2(net, back, 0, NULL, 0), LDNQ_ERR_NOT_FOUND);
   ldnq_network_free(net);
   ldnq_checkpoint_free(back);
   ldnq_checkpoint_free(ck);
@@ -291,6 +327,7 @@ static Suite *io_net_suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, save_load_every_format);
   tcase_add_test(tc, strict_and_non_strict);
+  tcase_add_test(tc, deprecated_load_keeps_skipped_in_last_error);
   tcase_add_test(tc, non_finite_rejected);
   tcase_add_test(tc, create_from_checkpoint_infers_sizes);
   tcase_add_test(tc, quantized_checkpoint_loads_dequantized);

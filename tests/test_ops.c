@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/gemm.h"
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 #include "testutil.h"
@@ -286,25 +287,28 @@ START_TEST(conv_threaded_matches_naive) {
 }
 END_TEST
 
-/* A single-threaded pointwise conv with > 64K weights needs no workspace
- * and must accept ws == NULL. */
-START_TEST(conv_pointwise_null_workspace) {
+/* A single-threaded pointwise conv reads x as its cols matrix: its
+ * workspace is only the sgemm scratch, less than one image's cols would be. */
+START_TEST(conv_pointwise_no_cols) {
   ldnq__conv_geom g;
   ck_assert_int_eq(ldnq__conv_geom_init(&g, 1, 300, 2, 2, 300, 1, 1, 1, 0), 0);
-  ck_assert_uint_eq(ldnq__conv2d_workspace(&g), 0);
+  size_t wsn = ldnq__conv2d_workspace(&g);
+  ck_assert_uint_gt(wsn, 0);
+  ck_assert_uint_le(wsn, ldnq__gemm_pack_floats(300, 300, 300)); /* no cols buffer */
+  float *ws = zbuf(wsn);
   float *x = fbuf(xsz(&g), 180, -1, 1), *w = fbuf(wsz(&g), 181, -1, 1);
   float *y = zbuf(ysz(&g)), *dx = zbuf(xsz(&g)), *dw = zbuf(wsz(&g));
   double *ry = malloc(sizeof(double) * ysz(&g));
-  ldnq__conv2d_forward(&g, x, w, NULL, y, NULL);
+  ldnq__conv2d_forward(&g, x, w, NULL, y, ws);
   conv_naive(&g, x, w, NULL, ry);
   expect_close("y", y, ry, ysz(&g), 1e-5);
   double *rdx = malloc(sizeof(double) * xsz(&g)), *rdw = malloc(sizeof(double) * wsz(&g));
   double rdb[300];
   conv_naive_backward(&g, x, w, y, rdx, rdw, rdb);
-  ldnq__conv2d_backward(&g, x, w, y, dx, dw, NULL, NULL);
+  ldnq__conv2d_backward(&g, x, w, y, dx, dw, NULL, ws);
   expect_close("dx", dx, rdx, xsz(&g), 1e-5);
   expect_close("dw", dw, rdw, wsz(&g), 1e-5);
-  free(x), free(w), free(y), free(dx), free(dw), free(ry), free(rdx), free(rdw);
+  free(x), free(w), free(y), free(dx), free(dw), free(ry), free(rdx), free(rdw), free(ws);
 }
 END_TEST
 
@@ -717,7 +721,7 @@ static Suite *ops_suite(void) {
   tcase_add_loop_test(tc, conv_backward_finite_differences, 0, N_CONV_CASES);
   tcase_add_loop_test(tc, conv_threaded_matches_naive, 0,
                       (int)(sizeof big_cases / sizeof big_cases[0]));
-  tcase_add_test(tc, conv_pointwise_null_workspace);
+  tcase_add_test(tc, conv_pointwise_no_cols);
   tcase_add_test(tc, conv_geom_rejects_empty);
   tcase_add_test(tc, im2col_row_order);
   tcase_add_test(tc, bn_train_finite_differences);

@@ -70,7 +70,8 @@ START_TEST(schedules_match_torch) {
   ck_assert_int_eq(ldnq_trainer_lr(t, 3, 0, 7, &lr), LDNQ_ERR_RANGE);
   ck_assert_int_eq(ldnq_trainer_lr(t, 0, 7, 7, &lr), LDNQ_ERR_RANGE);
   ck_assert_int_eq(ldnq_trainer_lr(t, 0, 0, 0, &lr), LDNQ_ERR_RANGE);
-  ck_assert_ptr_nonnull(strstr(ldnq_trainer_errmsg(t), "outside"));
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "outside"));
+  ck_assert_str_eq(ldnq_trainer_errmsg(t), ""); /* const: the handle is not written */
   ldnq_trainer_free(t);
 }
 END_TEST
@@ -180,13 +181,30 @@ START_TEST(run_learns_and_writes_files) {
   const char *out = tu_tmppath("toy.pth");
   LDNQ_CK(ldnq_trainer_run(t, net, train, test, out, 0));
   ck_assert_int_eq(batches, 4 * TOY_N / 16);
-  double done, best, last, loss, tr1;
-  LDNQ_CK(ldnq_trainer_result(t, LDNQ_TR_EPOCHS_DONE, &done));
-  LDNQ_CK(ldnq_trainer_result(t, LDNQ_TR_BEST_TOP1, &best));
-  LDNQ_CK(ldnq_trainer_result(t, LDNQ_TR_LAST_TOP1, &last));
-  LDNQ_CK(ldnq_trainer_result(t, LDNQ_TR_LAST_LOSS, &loss));
-  LDNQ_CK(ldnq_trainer_result(t, LDNQ_TR_TRAIN_TOP1, &tr1));
-  ck_assert_double_eq(done, 4);
+  double best, last, loss, tr1;
+  int64_t done;
+  LDNQ_CK(ldnq_trainer_result_int(t, LDNQ_TR_EPOCHS_DONE, &done));
+  LDNQ_CK(ldnq_trainer_result_double(t, LDNQ_TR_BEST_TOP1, &best));
+  LDNQ_CK(ldnq_trainer_result_double(t, LDNQ_TR_LAST_TOP1, &last));
+  LDNQ_CK(ldnq_trainer_result_double(t, LDNQ_TR_LAST_LOSS, &loss));
+  LDNQ_CK(ldnq_trainer_result_double(t, LDNQ_TR_TRAIN_TOP1, &tr1));
+  ck_assert_int_eq(done, 4);
+  /* Typed: the integer result is not real, and the other way round. */
+  double dv;
+  ck_assert_int_eq(ldnq_trainer_result_double(t, LDNQ_TR_EPOCHS_DONE, &dv), LDNQ_ERR_INVALID_ARG);
+  ck_assert_str_eq(ldnq_last_error(),
+                   "ldnq_trainer_result_double: trainer result attribute 0 is integer, not real");
+  ck_assert_int_eq(ldnq_trainer_result_int(t, LDNQ_TR_SECONDS, &done), LDNQ_ERR_INVALID_ARG);
+  ck_assert_int_eq(ldnq_trainer_result_int(t, (ldnq_train_result)7, &done), LDNQ_ERR_INVALID_ARG);
+  ck_assert_str_eq(ldnq_last_error(),
+                   "ldnq_trainer_result_int: unknown trainer result attribute 7");
+  ck_assert_int_eq(done, 4);
+  /* The deprecated 0.2 form still reads every result as a double. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  LDNQ_CK(ldnq_trainer_result(t, LDNQ_TR_EPOCHS_DONE, &dv));
+#pragma GCC diagnostic pop
+  ck_assert_double_eq(dv, 4);
   ck_assert_msg(best >= 90.0, "toy problem not learned: best top-1 %.1f", best);
   ck_assert(last <= best && loss < 0.6 && tr1 > 75);
   /* The best file loads into a fresh network and scores the best top-1. */
@@ -220,15 +238,15 @@ START_TEST(resume_continues_exactly) {
   LDNQ_CK(ldnq_trainer_set_epoch_callback(t, stop_after_first, NULL));
   ck_assert_int_eq(ldnq_trainer_run(t, net, train, NULL, out, 1), LDNQ_ERR_CANCELLED);
   ck_assert_ptr_nonnull(strstr(ldnq_trainer_errmsg(t), "cancelled"));
-  double done;
-  LDNQ_CK(ldnq_trainer_result(t, LDNQ_TR_EPOCHS_DONE, &done));
-  ck_assert_double_eq(done, 1);
+  int64_t done;
+  LDNQ_CK(ldnq_trainer_result_int(t, LDNQ_TR_EPOCHS_DONE, &done));
+  ck_assert_int_eq(done, 1);
   LDNQ_CK(ldnq_trainer_set_epoch_callback(t, NULL, NULL));
   ldnq_network_free(net);
   net = toy_net(); /* a fresh process: weights come from the files */
   LDNQ_CK(ldnq_trainer_run(t, net, train, NULL, out, 1));
-  LDNQ_CK(ldnq_trainer_result(t, LDNQ_TR_EPOCHS_DONE, &done));
-  ck_assert_double_eq(done, 3);
+  LDNQ_CK(ldnq_trainer_result_int(t, LDNQ_TR_EPOCHS_DONE, &done));
+  ck_assert_int_eq(done, 3);
   int64_t nw = 16 * 16 * 9;
   float *a = weights_of(ref, "layer2.0.conv1.weight", 32 * 16 * 9);
   float *b = weights_of(net, "layer2.0.conv1.weight", 32 * 16 * 9);

@@ -65,3 +65,15 @@ void tu_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
     x[i] = lo + (hi - lo) * (float)((s >> 40) * (1.0 / 16777216.0));
   }
 }
+
+ldnq_tensor *tu_rand_tensor(int nd, const int64_t *shape, uint64_t seed) {
+  ldnq_tensor *t = NULL;
+  LDNQ_CK(ldnq_tensor_create(nd, shape, &t));
+  float *d;
+  int64_t n;
+  LDNQ_CK(ldnq_tensor_data(t, &d));
+  LDNQ_CK(ldnq_tensor_numel(t, &n));
+  tu_fill_uniform(d, (size_t)n, seed, -1, 1);
+  for (int64_t i = 0; i < n; i += 3) d[i] = d[i] > 0 ? d[i] : 0; /* ReLU-like */
+  return t;
+}

@@ -32,5 +32,8 @@ int tu_run_suite(Suite *s);
 int tu_light(void);
 /* Deterministic uniform floats in [lo, hi). */
 void tu_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
+/* New tensor of uniform values in [-1, 1) from seed, every third value
+ * clamped at 0 (ReLU-like activations). The caller frees it. */
+ldnq_tensor *tu_rand_tensor(int nd, const int64_t *shape, uint64_t seed);
 
 #endif

@@ -1,5 +1,28 @@
 /* libldnq: common definitions (export macro, version, status codes, errors).
  *
+ * Error rule (applies to every function of the library):
+ *   - Every function that can fail returns an ldnq_status; the value says
+ *     what kind of failure, a message says which value or name caused it.
+ *   - ldnq_last_error() always holds the message of the calling thread's
+ *     last failure, whatever the function.
+ *   - A function ldnq_X_* that takes its ldnq_X handle non-const also
+ *     records its failure on that handle: ldnq_X_errmsg() and
+ *     ldnq_X_errcode() (ldnq_evaluate records on its loader). Every handle
+ *     type with such a function has both (quantizer, trainer, network,
+ *     checkpoint, dataset, loader, transform, tensor). The handles whose
+ *     functions are all read-only (subset, layer result, quant report) have
+ *     neither: use ldnq_last_error(). Constructors (_create, _open_*,
+ *     _load, ...) have no handle yet and use ldnq_last_error().
+ *   - A function that takes a const handle ("read-only") never writes the
+ *     handle, not even its message: its failures go to ldnq_last_error()
+ *     only, so it can run on a shared handle from several threads.
+ *   - Information about a success (what a non-strict load skipped, ...)
+ *     comes back through an out-parameter or a getter, never through the
+ *     error channel. (The deprecated ldnq_network_load and
+ *     ldnq_network_load_checkpoint are the one exception, kept for the ABI.)
+ *   - Failures leave outputs and handles as they were, unless the function
+ *     documents otherwise; nothing aborts.
+ *
  * Thread safety (applies to the whole library):
  *   - Every function may be called from any thread.
  *   - Distinct handles may be used concurrently from different threads.
@@ -10,10 +33,9 @@
  *     Objects commonly shared this way: a loaded ldnq_checkpoint (count,
  *     name, info, sum, get_quantized, format), a dataset (count, labels,
  *     ldnq_dataset_get), a layer result, a tensor's shape/data_const.
- *   - ldnq_last_error() is per thread; a handle's errmsg is per handle.
- *     When read-only functions run concurrently on one handle and fail,
- *     the handle's errmsg may hold either failure's message: read
- *     ldnq_last_error() (always this thread's) in concurrent code.
+ *   - ldnq_last_error() is per thread; a handle's errmsg is per handle and
+ *     written only by its non-const functions (the error rule above), so
+ *     concurrent read-only calls never race on it.
  *   - Callbacks run on the thread that called into the library unless
  *     their documentation says otherwise.
  */
@@ -35,12 +57,37 @@ extern "C" {
 #  define LDNQ_API
 #endif
 
+/* Marks a function kept for ABI compatibility that new code should not
+ * use; msg names the replacement. The symbol stays exported for the rest
+ * of the SONAME major (docs/ABI.md). Define LDNQ_DISABLE_DEPRECATION_WARNINGS
+ * to silence the warnings (the library's own sources build with it off:
+ * the 0.2 forms are implemented there). */
+#if defined(LDNQ_DISABLE_DEPRECATION_WARNINGS) || defined(LDNQ_BUILDING_LIBRARY)
+#  define LDNQ_DEPRECATED(msg)
+#elif defined(__cplusplus) && __cplusplus >= 201402L
+#  define LDNQ_DEPRECATED(msg) [[deprecated(msg)]]
+#elif defined(__GNUC__) || defined(__clang__)
+#  define LDNQ_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#elif defined(_MSC_VER)
+#  define LDNQ_DEPRECATED(msg) __declspec(deprecated(msg))
+#else
+#  define LDNQ_DEPRECATED(msg)
+#endif
+
+/* The version is written here only: CMakeLists.txt reads these three
+ * lines (the project version, the pkg-config and package files). */
 #define LDNQ_VERSION_MAJOR 0
-#define LDNQ_VERSION_MINOR 2
+#define LDNQ_VERSION_MINOR 3
 #define LDNQ_VERSION_PATCH 0
 /* MAJOR*10000 + MINOR*100 + PATCH, as returned by ldnq_version_number(). */
 #define LDNQ_VERSION_NUMBER \
   (LDNQ_VERSION_MAJOR * 10000 + LDNQ_VERSION_MINOR * 100 + LDNQ_VERSION_PATCH)
+#define LDNQ__QUOTE(x) #x
+#define LDNQ__EXPAND_AND_QUOTE(x) LDNQ__QUOTE(x)
+/* "MAJOR.MINOR.PATCH" of the header, as returned by ldnq_version_string(). */
+#define LDNQ_VERSION_STRING                                     \
+  LDNQ__EXPAND_AND_QUOTE(LDNQ_VERSION_MAJOR) "." LDNQ__EXPAND_AND_QUOTE( \
+      LDNQ_VERSION_MINOR) "." LDNQ__EXPAND_AND_QUOTE(LDNQ_VERSION_PATCH)
 
 /* Version of the library actually linked (may differ from the header's). */
 LDNQ_API unsigned ldnq_version_number(void);
@@ -73,8 +120,9 @@ typedef enum ldnq_status {
 LDNQ_API const char *ldnq_status_string(ldnq_status status);
 
 /* Detailed message of the last failure on the calling thread (any
- * function, with or without a handle). "" if none yet. The pointer stays
- * valid until the next libldnq call on this thread. */
+ * function, with or without a handle; see the error rule above). "" if
+ * none yet. The pointer stays valid until the next libldnq call on this
+ * thread. */
 LDNQ_API const char *ldnq_last_error(void);
 
 /* Maximum tensor rank handled by the library. Callers size shape buffers

@@ -98,6 +98,9 @@ LDNQ_API void ldnq_dataset_free(ldnq_dataset *ds);
 /* Last failure on this handle ("" if none); owned by the handle.
  * Accepts NULL (returns a static ""). */
 LDNQ_API const char *ldnq_dataset_errmsg(const ldnq_dataset *ds);
+/* Status of the last failure recorded on this handle (LDNQ_OK if none or
+ * after a successful non-const call); LDNQ_ERR_INVALID_ARG for NULL. */
+LDNQ_API ldnq_status ldnq_dataset_errcode(const ldnq_dataset *ds);
 
 /* Number of samples. Read-only. */
 LDNQ_API ldnq_status ldnq_dataset_count(const ldnq_dataset *ds, int64_t *out);
@@ -123,17 +126,28 @@ LDNQ_API ldnq_status ldnq_dataset_set_preset(ldnq_dataset *ds,
 LDNQ_API ldnq_status ldnq_dataset_get_preset(const ldnq_dataset *ds,
                                              ldnq_preset *out);
 
-/* Options of a dataset (ldnq_dataset_set_option). */
+/* Options of a dataset, all integers: [lo, hi] default, also queryable
+ * with ldnq_dataset_option_bounds. */
 typedef enum ldnq_dataset_option {
   /* 1 (default): JPEGs are decoded at a reduced size with libjpeg's DCT
    * scaling (1/2, 1/4 or 1/8) when the first step of the transform is a
    * resize whose target shorter side still fits; 0: always full size
    * (bit-exact with Pillow's decode + resize). */
-  LDNQ_DATASET_JPEG_DCT_SCALING = 0
+  LDNQ_DATASET_JPEG_DCT_SCALING = 0 /* [0, 1] 1 */
 } ldnq_dataset_option;
+/* A value outside the bounds is LDNQ_ERR_RANGE (bounds in the message)
+ * and leaves the option unchanged; an unknown key LDNQ_ERR_INVALID_ARG. */
 LDNQ_API ldnq_status ldnq_dataset_set_option(ldnq_dataset *ds,
                                              ldnq_dataset_option option,
                                              int64_t value);
+/* Current value. Read-only. */
+LDNQ_API ldnq_status ldnq_dataset_get_option(const ldnq_dataset *ds,
+                                             ldnq_dataset_option option,
+                                             int64_t *value);
+/* Bounds and default of an option; any pointer may be NULL. */
+LDNQ_API ldnq_status ldnq_dataset_option_bounds(ldnq_dataset_option option,
+                                                int64_t *lo, int64_t *hi,
+                                                int64_t *default_value);
 
 typedef struct ldnq_transform ldnq_transform;
 
@@ -161,6 +175,12 @@ LDNQ_API ldnq_status ldnq_transform_create_preset(ldnq_preset preset,
                                                   ldnq_transform **out);
 /* Accepts NULL. */
 LDNQ_API void ldnq_transform_free(ldnq_transform *t);
+/* Last failure of an ldnq_transform_add_* on this handle ("" if none);
+ * owned by the handle. Accepts NULL (returns ""). */
+LDNQ_API const char *ldnq_transform_errmsg(const ldnq_transform *t);
+/* Status of the last failure recorded on this handle (LDNQ_OK if none or
+ * after a successful non-const call); LDNQ_ERR_INVALID_ARG for NULL. */
+LDNQ_API ldnq_status ldnq_transform_errcode(const ldnq_transform *t);
 /* Deep copy. Caller owns *out. */
 LDNQ_API ldnq_status ldnq_transform_copy(const ldnq_transform *t,
                                          ldnq_transform **out);
@@ -228,13 +248,15 @@ LDNQ_API ldnq_status ldnq_dataset_subset(ldnq_dataset *ds,
 /* ---- Batching ---- */
 typedef struct ldnq_loader ldnq_loader;
 
+/* Options of a loader, all integers: [lo, hi] default, also queryable
+ * with ldnq_loader_option_bounds. */
 typedef enum ldnq_loader_option {
-  LDNQ_LOADER_SHUFFLE = 0,     /* 0/1, default 0: new order each epoch */
-  LDNQ_LOADER_DROP_LAST = 1,   /* 0/1, default 0: drop incomplete last batch */
-  LDNQ_LOADER_AUGMENT = 2,     /* 0/1, default 0: train (1) or eval transform */
-  LDNQ_LOADER_THREADS = 3,     /* [0, 64], default 2; 0 = caller's thread */
-  LDNQ_LOADER_QUEUE_DEPTH = 4, /* [1, 64], default 4: batches ready ahead */
-  LDNQ_LOADER_SEED = 5         /* any int64 (as uint64), default 0 */
+  LDNQ_LOADER_SHUFFLE = 0,     /* [0, 1] 0: new order each epoch */
+  LDNQ_LOADER_DROP_LAST = 1,   /* [0, 1] 0: drop incomplete last batch */
+  LDNQ_LOADER_AUGMENT = 2,     /* [0, 1] 0: train (1) or eval transform */
+  LDNQ_LOADER_THREADS = 3,     /* [0, 64] 2; 0 = caller's thread */
+  LDNQ_LOADER_QUEUE_DEPTH = 4, /* [1, 64] 4: batches ready ahead */
+  LDNQ_LOADER_SEED = 5         /* [INT64_MIN, INT64_MAX] 0 (used as uint64) */
 } ldnq_loader_option;
 
 /* Loader over `ds` (kept alive by the loader) with batch_size in
@@ -248,9 +270,23 @@ LDNQ_API void ldnq_loader_free(ldnq_loader *l);
 /* Last failure on this handle ("" if none); owned by the handle.
  * Accepts NULL (returns a static ""). */
 LDNQ_API const char *ldnq_loader_errmsg(const ldnq_loader *l);
+/* Status of the last failure recorded on this handle (LDNQ_OK if none or
+ * after a successful non-const call); LDNQ_ERR_INVALID_ARG for NULL. */
+LDNQ_API ldnq_status ldnq_loader_errcode(const ldnq_loader *l);
+/* A value outside the bounds is LDNQ_ERR_RANGE (bounds in the message)
+ * and leaves the option unchanged; an unknown key LDNQ_ERR_INVALID_ARG;
+ * during an epoch LDNQ_ERR_STATE. */
 LDNQ_API ldnq_status ldnq_loader_set_option(ldnq_loader *l,
                                             ldnq_loader_option option,
                                             int64_t value);
+/* Current value. Read-only. */
+LDNQ_API ldnq_status ldnq_loader_get_option(const ldnq_loader *l,
+                                            ldnq_loader_option option,
+                                            int64_t *value);
+/* Bounds and default of an option; any pointer may be NULL. */
+LDNQ_API ldnq_status ldnq_loader_option_bounds(ldnq_loader_option option,
+                                               int64_t *lo, int64_t *hi,
+                                               int64_t *default_value);
 /* Replaces the train and/or eval transform (copied; NULL keeps the
  * current one). */
 LDNQ_API ldnq_status ldnq_loader_set_transforms(ldnq_loader *l,

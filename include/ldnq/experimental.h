@@ -1,6 +1,7 @@
 /* libldnq: EXPERIMENTAL interfaces. Not part of the stable ABI: they may
- * change or disappear in any release (docs/ABI.md). Not included by
- * ldnq.h; include explicitly. */
+ * change or disappear in any release (docs/ABI.md). Their symbols sit in
+ * the version node LDNQ_EXPERIMENTAL (cmake/ldnq.map), outside the ABI
+ * baseline. Not included by ldnq.h; include explicitly. */
 #ifndef LDNQ_EXPERIMENTAL_H
 #define LDNQ_EXPERIMENTAL_H
 

@@ -77,6 +77,9 @@ LDNQ_API void ldnq_checkpoint_free(ldnq_checkpoint *ck);
 /* Message of the last failure on this handle ("" if none); owned by the
  * handle. Accepts NULL (returns a static ""). */
 LDNQ_API const char *ldnq_checkpoint_errmsg(const ldnq_checkpoint *ck);
+/* Status of the last failure recorded on this handle (LDNQ_OK if none or
+ * after a successful non-const call); LDNQ_ERR_INVALID_ARG for NULL. */
+LDNQ_API ldnq_status ldnq_checkpoint_errcode(const ldnq_checkpoint *ck);
 
 /* Format the checkpoint was loaded from. Read-only. */
 LDNQ_API ldnq_status ldnq_checkpoint_format(const ldnq_checkpoint *ck, ldnq_format *out);
@@ -180,17 +183,31 @@ LDNQ_API ldnq_status ldnq_checkpoint_save(ldnq_checkpoint *ck, const char *path,
  * another architecture (e.g. resnet32 weights for a resnet20) give
  * LDNQ_ERR_ARCH_MISMATCH; otherwise a shape mismatch (other classes or
  * channels) LDNQ_ERR_SHAPE, then missing keys LDNQ_ERR_NOT_FOUND, then
- * unexpected keys LDNQ_ERR_FORMAT. The message in ldnq_last_error() is
- * short: the counts, the first few names (with both shapes), and a guess
- * of the file's architecture. Float values of
+ * unexpected keys LDNQ_ERR_FORMAT. The message (ldnq_network_errmsg and
+ * ldnq_last_error) is short: the counts, the first few names (with both
+ * shapes), and a guess of the file's architecture. Float values of
  * integer entries (num_batches_tracked) are converted.
- * LDNQ_LOAD_NON_STRICT loads what matches; on success ldnq_last_error()
- * then lists what was skipped ("" if nothing). Non-finite values are
- * rejected (LDNQ_ERR_NUMERIC), network unchanged. */
+ * LDNQ_LOAD_NON_STRICT loads what matches and, on success,
+ * writes what it skipped into skipped[skipped_size] ("skipped (shape
+ * mismatch): ...; not in checkpoint: ...; unused: ...", "" if nothing,
+ * cut to fit and at most about 900 bytes); skipped may be NULL. Non-finite
+ * values are rejected (LDNQ_ERR_NUMERIC), network unchanged. */
+LDNQ_API ldnq_status ldnq_network_load_checkpoint_v2(ldnq_network *net,
+                                                     const ldnq_checkpoint *ck,
+                                                     unsigned flags, char *skipped,
+                                                     size_t skipped_size);
+/* ldnq_checkpoint_load + ldnq_network_load_checkpoint_v2. */
+LDNQ_API ldnq_status ldnq_network_load_v2(ldnq_network *net, const char *path,
+                                          unsigned flags, char *skipped,
+                                          size_t skipped_size);
+/* 0.2 forms: as the _v2 functions without `skipped`; on success they put
+ * the skipped names into ldnq_last_error() instead, which mixes success
+ * information into the error channel. Kept for the ABI. */
+LDNQ_DEPRECATED("use ldnq_network_load_checkpoint_v2 (skipped names as an out-parameter)")
 LDNQ_API ldnq_status ldnq_network_load_checkpoint(ldnq_network *net,
                                                   const ldnq_checkpoint *ck,
                                                   unsigned flags);
-/* ldnq_checkpoint_load + ldnq_network_load_checkpoint. */
+LDNQ_DEPRECATED("use ldnq_network_load_v2 (skipped names as an out-parameter)")
 LDNQ_API ldnq_status ldnq_network_load(ldnq_network *net, const char *path, unsigned flags);
 /* Copy of every state-dict entry (num_batches_tracked as int64). The
  * caller owns *out. */

@@ -41,6 +41,9 @@ LDNQ_API void ldnq_network_free(ldnq_network *net);
 /* Message of the last failure on this handle ("" if none); owned by the
  * handle, valid until its next call. Accepts NULL (returns a static "").*/
 LDNQ_API const char *ldnq_network_errmsg(const ldnq_network *net);
+/* Status of the last failure recorded on this handle (LDNQ_OK if none or
+ * after a successful non-const call); LDNQ_ERR_INVALID_ARG for NULL. */
+LDNQ_API ldnq_status ldnq_network_errcode(const ldnq_network *net);
 
 /* Deep copy: parameters, buffers, trainable flags and mode (not the tap,
  * not gradients). The caller owns *out. */
@@ -146,15 +149,26 @@ typedef enum ldnq_layer_type {
   LDNQ_LAYER_LINEAR = 2
 } ldnq_layer_type;
 
+/* Attributes of a weight layer, all integers (ldnq_network_layer_int). */
 typedef enum ldnq_layer_attr {
-  LDNQ_LAYER_TYPE = 0,      /* ldnq_layer_type */
-  LDNQ_LAYER_IN = 1,        /* input channels / in_features */
-  LDNQ_LAYER_OUT = 2,       /* output channels / out_features */
-  LDNQ_LAYER_KH = 3,        /* kernel height (1 for linear) */
-  LDNQ_LAYER_KW = 4,        /* kernel width (1 for linear) */
-  LDNQ_LAYER_STRIDE = 5,    /* (1 for linear) */
-  LDNQ_LAYER_PADDING = 6,   /* zero padding on each side (0 for linear) */
-  LDNQ_LAYER_HAS_BIAS = 7   /* 0 or 1 */
+  LDNQ_LA_TYPE = 0,         /* ldnq_layer_type */
+  LDNQ_LA_IN = 1,           /* input channels / in_features */
+  LDNQ_LA_OUT = 2,          /* output channels / out_features */
+  LDNQ_LA_KH = 3,           /* kernel height (1 for linear) */
+  LDNQ_LA_KW = 4,           /* kernel width (1 for linear) */
+  LDNQ_LA_STRIDE = 5,       /* (1 for linear) */
+  LDNQ_LA_PADDING = 6,      /* zero padding on each side (0 for linear) */
+  LDNQ_LA_HAS_BIAS = 7,     /* 0 or 1 */
+  /* 0.2 names, same values: they shared the LDNQ_LAYER_ prefix with
+   * ldnq_layer_type's values. Prefer LDNQ_LA_*. */
+  LDNQ_LAYER_TYPE = LDNQ_LA_TYPE,
+  LDNQ_LAYER_IN = LDNQ_LA_IN,
+  LDNQ_LAYER_OUT = LDNQ_LA_OUT,
+  LDNQ_LAYER_KH = LDNQ_LA_KH,
+  LDNQ_LAYER_KW = LDNQ_LA_KW,
+  LDNQ_LAYER_STRIDE = LDNQ_LA_STRIDE,
+  LDNQ_LAYER_PADDING = LDNQ_LA_PADDING,
+  LDNQ_LAYER_HAS_BIAS = LDNQ_LA_HAS_BIAS
 } ldnq_layer_attr;
 
 /* Weight layers in state-dict order of their weights. */
@@ -163,6 +177,11 @@ LDNQ_API ldnq_status ldnq_network_layer_count(const ldnq_network *net,
 /* Layer name without ".weight" ("layer1.0.conv1", "fc"); owned by net. */
 LDNQ_API ldnq_status ldnq_network_layer_name(const ldnq_network *net,
                                              int index, const char **name);
+/* An attribute of weight layer `index` (all are integers). Read-only. */
+LDNQ_API ldnq_status ldnq_network_layer_int(const ldnq_network *net, int index,
+                                            ldnq_layer_attr attr, int64_t *value);
+/* 0.2 form, as int. Read-only. */
+LDNQ_DEPRECATED("use ldnq_network_layer_int (int64_t, like every attribute getter)")
 LDNQ_API ldnq_status ldnq_network_layer_attr(const ldnq_network *net,
                                              int index, ldnq_layer_attr attr,
                                              int *value);

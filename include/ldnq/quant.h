@@ -59,6 +59,11 @@ typedef enum ldnq_quant_param {
                                     zero column keeps alpha_o = 0 */
 } ldnq_quant_param;
 
+/* Bits per code that the packed .ldnq format (LDNQ_FORMAT_LDNQ_PACKED)
+ * stores for `levels` (3 -> 2, 5 and 7 -> 3, 9 and 11 -> 4);
+ * LDNQ_ERR_RANGE if levels is not 3, 5, 7, 9 or 11. */
+LDNQ_API ldnq_status ldnq_levels_bits(int levels, int *bits);
+
 /* New quantizer with default options. The caller owns *out. */
 LDNQ_API ldnq_status ldnq_quantizer_create(ldnq_quantizer **out);
 /* Accepts NULL. */
@@ -66,6 +71,9 @@ LDNQ_API void ldnq_quantizer_free(ldnq_quantizer *q);
 /* Message of the last failure on this handle ("" if none); owned by the
  * handle, valid until its next call. Accepts NULL (returns ""). */
 LDNQ_API const char *ldnq_quantizer_errmsg(const ldnq_quantizer *q);
+/* Status of the last failure recorded on this handle (LDNQ_OK if none or
+ * after a successful non-const call); LDNQ_ERR_INVALID_ARG for NULL. */
+LDNQ_API ldnq_status ldnq_quantizer_errcode(const ldnq_quantizer *q);
 
 /* Typed option access. Setting an integer option with _set_double (or the
  * reverse) is LDNQ_ERR_INVALID_ARG; a value outside the bounds (or levels

@@ -30,6 +30,13 @@ LDNQ_API ldnq_status ldnq_tensor_copy(const ldnq_tensor *src,
 
 /* Frees the handle and, unless wrapped, its data. Accepts NULL. */
 LDNQ_API void ldnq_tensor_free(ldnq_tensor *t);
+/* Last failure of a non-const tensor function (data, reshape, write,
+ * fill) on this handle ("" if none); owned by the handle. Accepts NULL
+ * (returns ""). */
+LDNQ_API const char *ldnq_tensor_errmsg(const ldnq_tensor *t);
+/* Status of the last failure recorded on this handle (LDNQ_OK if none or
+ * after a successful non-const call); LDNQ_ERR_INVALID_ARG for NULL. */
+LDNQ_API ldnq_status ldnq_tensor_errcode(const ldnq_tensor *t);
 
 /* Rank and sizes. `shape` may be NULL; otherwise it receives *ndim
  * values (room for LDNQ_MAX_DIMS is always enough). Read-only. */

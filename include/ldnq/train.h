@@ -58,6 +58,9 @@ LDNQ_API void ldnq_trainer_free(ldnq_trainer *t);
 /* Message of the last failure on this handle ("" if none); owned by the
  * handle, valid until its next call. Accepts NULL (returns ""). */
 LDNQ_API const char *ldnq_trainer_errmsg(const ldnq_trainer *t);
+/* Status of the last failure recorded on this handle (LDNQ_OK if none or
+ * after a successful non-const call); LDNQ_ERR_INVALID_ARG for NULL. */
+LDNQ_API ldnq_status ldnq_trainer_errcode(const ldnq_trainer *t);
 
 /* Typed option access. An integer option through _set_double (or the
  * reverse) is LDNQ_ERR_INVALID_ARG; a value outside the bounds is
@@ -139,7 +142,14 @@ typedef enum ldnq_train_result {
   LDNQ_TR_EPOCH_SECONDS = 5, /* mean wall time of the epochs run now */
   LDNQ_TR_TRAIN_TOP1 = 6   /* training top-1 of the last epoch (%) */
 } ldnq_train_result;
-/* Read-only. */
+/* Typed reads of a result: LDNQ_TR_EPOCHS_DONE is an integer, the others
+ * are real; the other getter's type is LDNQ_ERR_INVALID_ARG. Read-only. */
+LDNQ_API ldnq_status ldnq_trainer_result_int(const ldnq_trainer *t,
+                                             ldnq_train_result what, int64_t *value);
+LDNQ_API ldnq_status ldnq_trainer_result_double(const ldnq_trainer *t,
+                                                ldnq_train_result what, double *value);
+/* 0.2 form: every result, the integer one too, as a double. Read-only. */
+LDNQ_DEPRECATED("use ldnq_trainer_result_int / ldnq_trainer_result_double")
 LDNQ_API ldnq_status ldnq_trainer_result(const ldnq_trainer *t, ldnq_train_result what,
                                          double *value);
 

@@ -1,12 +1,8 @@
 #include "ldnq/common.h"
 
-#ifndef LDNQ_VERSION_STRING_
-#define LDNQ_VERSION_STRING_ "0.0.0"
-#endif
-
 LDNQ_API unsigned ldnq_version_number(void) { return LDNQ_VERSION_NUMBER; }
 
-LDNQ_API const char *ldnq_version_string(void) { return LDNQ_VERSION_STRING_; }
+LDNQ_API const char *ldnq_version_string(void) { return LDNQ_VERSION_STRING; }
 
 LDNQ_API const char *ldnq_status_string(ldnq_status status) {
   switch (status) {

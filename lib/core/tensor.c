@@ -71,6 +71,11 @@ LDNQ_API ldnq_status ldnq_tensor_copy(const ldnq_tensor *src, ldnq_tensor **out)
   return LDNQ_OK;
 }
 
+LDNQ_API const char *ldnq_tensor_errmsg(const ldnq_tensor *t) { return t ? t->err.msg : ""; }
+LDNQ_API ldnq_status ldnq_tensor_errcode(const ldnq_tensor *t) {
+  return t ? t->err.code : LDNQ_ERR_INVALID_ARG;
+}
+
 LDNQ_API void ldnq_tensor_free(ldnq_tensor *t) {
   if (!t) return;
   if (t->owns_data) ldnq__free(t->data);
@@ -99,8 +104,9 @@ LDNQ_API ldnq_status ldnq_tensor_numel(const ldnq_tensor *t, int64_t *out) {
 
 LDNQ_API ldnq_status ldnq_tensor_data(ldnq_tensor *t, float **out) {
   CHECK_T(t, "ldnq_tensor_data");
-  if (!out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_tensor_data: out is NULL");
+  if (!out) return ldnq__fail(&t->err, LDNQ_ERR_INVALID_ARG, "ldnq_tensor_data: out is NULL");
   *out = t->data;
+  ldnq__errbuf_clear(&t->err);
   return LDNQ_OK;
 }
 
@@ -115,23 +121,25 @@ LDNQ_API ldnq_status ldnq_tensor_reshape(ldnq_tensor *t, int ndim, const int64_t
   CHECK_T(t, "ldnq_tensor_reshape");
   int64_t numel;
   ldnq_status st = ldnq__shape_numel(ndim, shape, &numel);
-  if (st) return st;
+  if (st) return ldnq__propagate(&t->err, st);
   if (numel != t->numel)
-    return ldnq__fail(NULL, LDNQ_ERR_SHAPE,
+    return ldnq__fail(&t->err, LDNQ_ERR_SHAPE,
                       "ldnq_tensor_reshape: new shape has %lld elements, tensor has %lld",
                       (long long)numel, (long long)t->numel);
   t->ndim = ndim;
   if (ndim) memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+  ldnq__errbuf_clear(&t->err);
   return LDNQ_OK;
 }
 
 LDNQ_API ldnq_status ldnq_tensor_write(ldnq_tensor *t, const float *src, int64_t n) {
   CHECK_T(t, "ldnq_tensor_write");
-  if (!src && n) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_tensor_write: src is NULL");
+  if (!src && n) return ldnq__fail(&t->err, LDNQ_ERR_INVALID_ARG, "ldnq_tensor_write: src is NULL");
   if (n != t->numel)
-    return ldnq__fail(NULL, LDNQ_ERR_SHAPE, "ldnq_tensor_write: %lld values for %lld elements",
+    return ldnq__fail(&t->err, LDNQ_ERR_SHAPE, "ldnq_tensor_write: %lld values for %lld elements",
                       (long long)n, (long long)t->numel);
   if (n) memcpy(t->data, src, (size_t)n * sizeof(float));
+  ldnq__errbuf_clear(&t->err);
   return LDNQ_OK;
 }
 
@@ -148,5 +156,6 @@ LDNQ_API ldnq_status ldnq_tensor_read(const ldnq_tensor *t, float *dst, int64_t 
 LDNQ_API ldnq_status ldnq_tensor_fill(ldnq_tensor *t, float value) {
   CHECK_T(t, "ldnq_tensor_fill");
   for (int64_t i = 0; i < t->numel; i++) t->data[i] = value;
+  ldnq__errbuf_clear(&t->err);
   return LDNQ_OK;
 }

@@ -2,9 +2,11 @@
 #ifndef LDNQ_CORE_TENSOR_H
 #define LDNQ_CORE_TENSOR_H
 
+#include "core/error.h"
 #include "ldnq/tensor.h"
 
 struct ldnq_tensor {
+  ldnq__errbuf err; /* failures of the non-const functions */
   int ndim;
   int64_t shape[LDNQ_MAX_DIMS];
   int64_t numel;

@@ -9,12 +9,17 @@
 #include "core/tensor.h"
 #include "data/transform.h"
 
+static const ldnq__optdef dataset_defs[LDNQ__DATASET_NOPTIONS] = {
+    [LDNQ_DATASET_JPEG_DCT_SCALING] = LDNQ__OPT_INT("jpeg_dct_scaling", 0, 1, 1),
+};
+static const ldnq__optspec dataset_spec = {"dataset", dataset_defs, LDNQ__DATASET_NOPTIONS};
+
 ldnq_status ldnq__dataset_new(const ldnq__dataset_vt *vt, ldnq_dataset **out) {
   ldnq_dataset *ds = ldnq__calloc(1, sizeof *ds);
   if (!ds) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory for a dataset");
   atomic_init(&ds->refs, 1);
   ds->vt = vt;
-  ds->jpeg_dct = 1;
+  ldnq__opt_defaults(&dataset_spec, ds->opt);
   *out = ds;
   return LDNQ_OK;
 }
@@ -32,6 +37,9 @@ LDNQ_API void ldnq_dataset_free(ldnq_dataset *ds) {
 }
 
 LDNQ_API const char *ldnq_dataset_errmsg(const ldnq_dataset *ds) { return ds ? ds->err.msg : ""; }
+LDNQ_API ldnq_status ldnq_dataset_errcode(const ldnq_dataset *ds) {
+  return ds ? ds->err.code : LDNQ_ERR_INVALID_ARG;
+}
 
 #define NEED(ds, p, fn)                                                            \
   do {                                                                             \
@@ -79,7 +87,7 @@ ldnq_status ldnq__dataset_load(const ldnq_dataset *ds, int64_t index, int hint, 
     return LDNQ_OK;
   }
   int32_t lab = 0;
-  ldnq_status st = ds->vt->load(ds, index, ds->jpeg_dct ? hint : 0, im, &lab);
+  ldnq_status st = ds->vt->load(ds, index, ds->opt[LDNQ_DATASET_JPEG_DCT_SCALING].i ? hint : 0, im, &lab);
   if (st != LDNQ_OK) return st;
   if (lab < 0 || lab >= ds->num_classes)
     return ldnq__fail(NULL, LDNQ_ERR_RANGE, "sample %lld has label %d outside [0, %d)",
@@ -130,14 +138,18 @@ LDNQ_API ldnq_status ldnq_dataset_get_preset(const ldnq_dataset *ds, ldnq_preset
 
 LDNQ_API ldnq_status ldnq_dataset_set_option(ldnq_dataset *ds, ldnq_dataset_option option,
                                              int64_t value) {
-  if (!ds) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_dataset_set_option: NULL dataset");
-  if (option != LDNQ_DATASET_JPEG_DCT_SCALING)
-    return ldnq__fail(&ds->err, LDNQ_ERR_INVALID_ARG, "unknown dataset option %d", (int)option);
-  if (value != 0 && value != 1)
-    return ldnq__fail(&ds->err, LDNQ_ERR_RANGE, "JPEG DCT scaling must be 0 or 1");
-  ds->jpeg_dct = (int)value;
-  ldnq__errbuf_clear(&ds->err);
-  return LDNQ_OK;
+  return ldnq__opt_set_int(&dataset_spec, ds ? &ds->err : NULL, ds ? ds->opt : NULL, (int)option,
+                           value, __func__);
+}
+
+LDNQ_API ldnq_status ldnq_dataset_get_option(const ldnq_dataset *ds, ldnq_dataset_option option,
+                                             int64_t *value) {
+  return ldnq__opt_get_int(&dataset_spec, ds ? ds->opt : NULL, (int)option, value, __func__);
+}
+
+LDNQ_API ldnq_status ldnq_dataset_option_bounds(ldnq_dataset_option option, int64_t *lo,
+                                                int64_t *hi, int64_t *default_value) {
+  return ldnq__opt_bounds_int(&dataset_spec, (int)option, lo, hi, default_value, __func__);
 }
 
 LDNQ_API ldnq_status ldnq_dataset_get(const ldnq_dataset *ds, int64_t index,
@@ -236,10 +248,6 @@ static void view_destroy(ldnq_dataset *ds) {
 
 static const ldnq__dataset_vt view_vt = {view_load, view_destroy};
 
-/* From subset.c */
-ldnq_status ldnq__subset_view_indices(const ldnq_subset *s, int64_t limit, int64_t **idx,
-                                      int64_t *n);
-
 LDNQ_API ldnq_status ldnq_dataset_subset(ldnq_dataset *ds, const ldnq_subset *s,
                                          ldnq_dataset **out) {
   if (!ds || !s || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_dataset_subset: NULL argument");
@@ -262,7 +270,7 @@ LDNQ_API ldnq_status ldnq_dataset_subset(ldnq_dataset *ds, const ldnq_subset *s,
   vd->h = ds->h;
   vd->w = ds->w;
   vd->preset = ds->preset;
-  vd->jpeg_dct = ds->jpeg_dct;
+  memcpy(vd->opt, ds->opt, sizeof vd->opt);
   if (ds->labels) {
     vd->labels = ldnq__malloc_array((size_t)(n ? n : 1), sizeof(int32_t));
     if (!vd->labels) st = ldnq__fail(&ds->err, LDNQ_ERR_NOMEM, "out of memory for subset labels");

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 
 #include "core/error.h"
+#include "core/option.h"
 #include "data/image.h"
 #include "ldnq/data.h"
 
@@ -18,6 +19,8 @@ typedef struct ldnq__dataset_vt {
   void (*destroy)(ldnq_dataset *ds);
 } ldnq__dataset_vt;
 
+#define LDNQ__DATASET_NOPTIONS 1
+
 struct ldnq_dataset {
   ldnq__errbuf err;
   atomic_int refs;
@@ -29,7 +32,7 @@ struct ldnq_dataset {
   int32_t *labels;      /* all labels when known without decoding, else NULL */
   char **class_names;   /* num_classes strings, or NULL for "0", "1", ... */
   ldnq_preset preset;
-  int jpeg_dct;         /* LDNQ_DATASET_JPEG_DCT_SCALING */
+  ldnq__optval opt[LDNQ__DATASET_NOPTIONS]; /* ldnq_dataset_option values */
 };
 
 /* New dataset with one reference and the given vtable; caller fills the
@@ -67,5 +70,10 @@ ldnq_status ldnq__cifar_py_append(const char *path, const uint8_t *d, size_t n, 
                                   int32_t **labels, int64_t *count);
 /* CIFAR-10 python version (lib/data/cifar_py.c). */
 ldnq_status ldnq__open_cifar10_py(const char *dir, ldnq_split split, ldnq_dataset **out);
+
+/* subset.c: copies the indices of s (each checked < limit) into a new
+ * array *idx of *n entries, owned by the caller. */
+ldnq_status ldnq__subset_view_indices(const ldnq_subset *s, int64_t limit, int64_t **idx,
+                                      int64_t *n);
 
 #endif

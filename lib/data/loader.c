@@ -12,6 +12,16 @@
 #include "data/rng.h"
 #include "data/transform.h"
 
+static const ldnq__optdef loader_defs[LDNQ__LOADER_NOPTIONS] = {
+    [LDNQ_LOADER_SHUFFLE] = LDNQ__OPT_INT("shuffle", 0, 1, 0),
+    [LDNQ_LOADER_DROP_LAST] = LDNQ__OPT_INT("drop_last", 0, 1, 0),
+    [LDNQ_LOADER_AUGMENT] = LDNQ__OPT_INT("augment", 0, 1, 0),
+    [LDNQ_LOADER_THREADS] = LDNQ__OPT_INT("threads", 0, 64, 2),
+    [LDNQ_LOADER_QUEUE_DEPTH] = LDNQ__OPT_INT("queue_depth", 1, 64, 4),
+    [LDNQ_LOADER_SEED] = LDNQ__OPT_INT("seed", INT64_MIN, INT64_MAX, 0),
+};
+static const ldnq__optspec loader_spec = {"loader", loader_defs, LDNQ__LOADER_NOPTIONS};
+
 LDNQ_API ldnq_status ldnq_loader_create(ldnq_dataset *ds, int batch_size, ldnq_loader **out) {
   if (!ds || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_loader_create: NULL argument");
   *out = NULL;
@@ -33,8 +43,7 @@ LDNQ_API ldnq_status ldnq_loader_create(ldnq_dataset *ds, int batch_size, ldnq_l
   ldnq__dataset_ref(ds);
   l->ds = ds;
   l->batch = batch_size;
-  l->nthreads = 2;
-  l->depth = 4;
+  ldnq__opt_defaults(&loader_spec, l->opt);
   l->held = -1;
   *out = l;
   return LDNQ_OK;
@@ -44,7 +53,7 @@ static void *worker(void *arg);
 
 static int64_t count_batches(const ldnq_loader *l) {
   int64_t n = l->ds->count, b = l->batch;
-  return l->drop_last ? n / b : (n + b - 1) / b;
+  return LDNQ__LOPT(l, DROP_LAST) ? n / b : (n + b - 1) / b;
 }
 
 /* Stops workers and frees the epoch's state. */
@@ -55,7 +64,7 @@ static void end_epoch(ldnq_loader *l) {
   pthread_cond_broadcast(&l->cv_work);
   pthread_mutex_unlock(&l->mu);
   for (int i = 0; i < l->nstarted; i++) pthread_join(l->threads[i], NULL);
-  for (int i = 0; l->slots && i < l->depth; i++) {
+  for (int i = 0; l->slots && i < LDNQ__LOPT(l, QUEUE_DEPTH); i++) {
     ldnq_tensor_free(l->slots[i].images);
     ldnq__free(l->slots[i].labels);
   }
@@ -77,23 +86,23 @@ static ldnq_status start_epoch(ldnq_loader *l) {
   l->held = -1;
   l->shape[0] = -1;
   l->order = ldnq__malloc_array((size_t)n, sizeof(int64_t));
-  l->slots = ldnq__calloc((size_t)l->depth, sizeof(ldnq__slot));
-  if (l->nthreads > 0) l->threads = ldnq__calloc((size_t)l->nthreads, sizeof(pthread_t));
+  l->slots = ldnq__calloc((size_t)LDNQ__LOPT(l, QUEUE_DEPTH), sizeof(ldnq__slot));
+  if (LDNQ__LOPT(l, THREADS) > 0) l->threads = ldnq__calloc((size_t)LDNQ__LOPT(l, THREADS), sizeof(pthread_t));
   l->running = 1;
-  if (!l->order || !l->slots || (l->nthreads > 0 && !l->threads)) {
+  if (!l->order || !l->slots || (LDNQ__LOPT(l, THREADS) > 0 && !l->threads)) {
     end_epoch(l);
     return ldnq__fail(&l->err, LDNQ_ERR_NOMEM, "out of memory starting an epoch");
   }
   for (int64_t i = 0; i < n; i++) l->order[i] = i;
-  if (l->shuffle) {
-    ldnq__rng r = {ldnq__mix(l->seed, (uint64_t)l->epoch * 2 + 1)};
+  if (LDNQ__LOPT(l, SHUFFLE)) {
+    ldnq__rng r = {ldnq__mix((uint64_t)LDNQ__LOPT(l, SEED), (uint64_t)l->epoch * 2 + 1)};
     for (int64_t i = n - 1; i > 0; i--) {
       int64_t j = (int64_t)ldnq__rng_below(&r, (uint64_t)i + 1), t = l->order[i];
       l->order[i] = l->order[j];
       l->order[j] = t;
     }
   }
-  for (int i = 0; i < l->nthreads; i++) {
+  for (int i = 0; i < LDNQ__LOPT(l, THREADS); i++) {
     if (pthread_create(&l->threads[i], NULL, worker, l) != 0) {
       end_epoch(l);
       return ldnq__fail(&l->err, LDNQ_ERR_INTERNAL, "cannot start loader thread");
@@ -106,7 +115,7 @@ static ldnq_status start_epoch(ldnq_loader *l) {
 /* Builds batch b into slot s (any thread). Errors are recorded in the slot
  * because the thread-local message lives on the worker's thread. */
 static void fill_batch(ldnq_loader *l, int64_t b, ldnq__slot *s) {
-  const ldnq_transform *t = l->augment ? l->train_t : l->eval_t;
+  const ldnq_transform *t = LDNQ__LOPT(l, AUGMENT) ? l->train_t : l->eval_t;
   int hint = ldnq__transform_decode_hint(t);
   int64_t start = b * l->batch, n = l->ds->count - start;
   if (n > l->batch) n = l->batch;
@@ -119,7 +128,7 @@ static void fill_batch(ldnq_loader *l, int64_t b, ldnq__slot *s) {
   for (int64_t i = 0; i < n && st == LDNQ_OK; i++) {
     if (atomic_load(&l->stop)) break;
     int64_t idx = l->order[start + i];
-    uint64_t seed = ldnq__mix(ldnq__mix(l->seed, (uint64_t)l->epoch * 2), (uint64_t)idx);
+    uint64_t seed = ldnq__mix(ldnq__mix((uint64_t)LDNQ__LOPT(l, SEED), (uint64_t)l->epoch * 2), (uint64_t)idx);
     st = ldnq__dataset_load(l->ds, idx, hint, &im, &s->labels[i]);
     if (st == LDNQ_OK) st = ldnq__transform_apply(t, &im, seed);
     if (st != LDNQ_OK) break;
@@ -150,11 +159,11 @@ static void *worker(void *arg) {
   pthread_mutex_lock(&l->mu);
   for (;;) {
     while (!atomic_load(&l->stop) &&
-           !(l->next_claim < l->nbatches && l->next_claim < l->released + l->depth))
+           !(l->next_claim < l->nbatches && l->next_claim < l->released + LDNQ__LOPT(l, QUEUE_DEPTH)))
       pthread_cond_wait(&l->cv_work, &l->mu);
     if (atomic_load(&l->stop)) break;
     int64_t b = l->next_claim++;
-    ldnq__slot *s = &l->slots[b % l->depth];
+    ldnq__slot *s = &l->slots[b % LDNQ__LOPT(l, QUEUE_DEPTH)];
     s->state = SLOT_FILLING;
     pthread_mutex_unlock(&l->mu);
     fill_batch(l, b, s);
@@ -192,9 +201,9 @@ LDNQ_API ldnq_status ldnq_loader_next(ldnq_loader *l, const ldnq_tensor **images
     return LDNQ_OK;
   }
   int64_t b = l->next_deliver;
-  int k = (int)(b % l->depth);
+  int k = (int)(b % LDNQ__LOPT(l, QUEUE_DEPTH));
   ldnq__slot *s = &l->slots[k];
-  if (l->nthreads == 0) {
+  if (LDNQ__LOPT(l, THREADS) == 0) {
     fill_batch(l, b, s);
   } else {
     pthread_mutex_lock(&l->mu);
@@ -253,37 +262,21 @@ LDNQ_API void ldnq_loader_free(ldnq_loader *l) {
 }
 
 LDNQ_API const char *ldnq_loader_errmsg(const ldnq_loader *l) { return l ? l->err.msg : ""; }
+LDNQ_API ldnq_status ldnq_loader_errcode(const ldnq_loader *l) { return l ? l->err.code : LDNQ_ERR_INVALID_ARG; }
 
 LDNQ_API ldnq_status ldnq_loader_set_option(ldnq_loader *l, ldnq_loader_option option, int64_t value) {
-  if (!l) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_loader_set_option: NULL loader");
-  if (l->running)
-    return ldnq__fail(&l->err, LDNQ_ERR_STATE, "loader options change only between epochs (ldnq_loader_reset)");
-  int flag = value == 0 || value == 1;
-  switch (option) {
-    case LDNQ_LOADER_SHUFFLE:
-    case LDNQ_LOADER_DROP_LAST:
-    case LDNQ_LOADER_AUGMENT:
-      if (!flag) return ldnq__fail(&l->err, LDNQ_ERR_RANGE, "loader option %d takes 0 or 1", (int)option);
-      if (option == LDNQ_LOADER_SHUFFLE) l->shuffle = (int)value;
-      else if (option == LDNQ_LOADER_DROP_LAST) l->drop_last = (int)value;
-      else l->augment = (int)value;
-      break;
-    case LDNQ_LOADER_THREADS:
-      if (value < 0 || value > 64) return ldnq__fail(&l->err, LDNQ_ERR_RANGE, "threads %lld outside [0, 64]", (long long)value);
-      l->nthreads = (int)value;
-      break;
-    case LDNQ_LOADER_QUEUE_DEPTH:
-      if (value < 1 || value > 64) return ldnq__fail(&l->err, LDNQ_ERR_RANGE, "queue depth %lld outside [1, 64]", (long long)value);
-      l->depth = (int)value;
-      break;
-    case LDNQ_LOADER_SEED:
-      l->seed = (uint64_t)value;
-      break;
-    default:
-      return ldnq__fail(&l->err, LDNQ_ERR_INVALID_ARG, "unknown loader option %d", (int)option);
-  }
-  ldnq__errbuf_clear(&l->err);
-  return LDNQ_OK;
+  if (l && l->running)
+    return ldnq__fail(&l->err, LDNQ_ERR_STATE, "%s: loader options change only between epochs (ldnq_loader_reset)", __func__);
+  return ldnq__opt_set_int(&loader_spec, l ? &l->err : NULL, l ? l->opt : NULL, (int)option, value, __func__);
+}
+
+LDNQ_API ldnq_status ldnq_loader_get_option(const ldnq_loader *l, ldnq_loader_option option, int64_t *value) {
+  return ldnq__opt_get_int(&loader_spec, l ? l->opt : NULL, (int)option, value, __func__);
+}
+
+LDNQ_API ldnq_status ldnq_loader_option_bounds(ldnq_loader_option option, int64_t *lo, int64_t *hi,
+                                               int64_t *default_value) {
+  return ldnq__opt_bounds_int(&loader_spec, (int)option, lo, hi, default_value, __func__);
 }
 
 LDNQ_API ldnq_status ldnq_loader_set_transforms(ldnq_loader *l, const ldnq_transform *train,

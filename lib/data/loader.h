@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include "core/error.h"
+#include "core/option.h"
 #include "ldnq/data.h"
 
 typedef enum { SLOT_FREE, SLOT_FILLING, SLOT_READY, SLOT_HELD } ldnq__slot_state;
@@ -20,12 +21,15 @@ typedef struct ldnq__slot {
   char msg[LDNQ__ERRMSG_SIZE];
 } ldnq__slot;
 
+#define LDNQ__LOADER_NOPTIONS 6
+/* Value of option LDNQ_LOADER_<k> (all loader options are integers). */
+#define LDNQ__LOPT(l, k) ((l)->opt[LDNQ_LOADER_##k].i)
+
 struct ldnq_loader {
   ldnq__errbuf err;
   ldnq_dataset *ds;
   int batch;
-  int shuffle, drop_last, augment, nthreads, depth;
-  uint64_t seed;
+  ldnq__optval opt[LDNQ__LOADER_NOPTIONS]; /* ldnq_loader_option values */
   ldnq_transform *train_t, *eval_t;
   ldnq_data_progress_fn progress;
   void *progress_ud;

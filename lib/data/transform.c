@@ -17,65 +17,78 @@ LDNQ_API ldnq_status ldnq_transform_create(ldnq_transform **out) {
 
 LDNQ_API void ldnq_transform_free(ldnq_transform *t) { ldnq__free(t); }
 
+LDNQ_API const char *ldnq_transform_errmsg(const ldnq_transform *t) { return t ? t->err.msg : ""; }
+LDNQ_API ldnq_status ldnq_transform_errcode(const ldnq_transform *t) {
+  return t ? t->err.code : LDNQ_ERR_INVALID_ARG;
+}
+
 LDNQ_API ldnq_status ldnq_transform_copy(const ldnq_transform *t, ldnq_transform **out) {
   if (!t || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_transform_copy: NULL argument");
   ldnq_status st = ldnq_transform_create(out);
-  if (st == LDNQ_OK) **out = *t;
+  if (st == LDNQ_OK) {
+    **out = *t;
+    ldnq__errbuf_clear(&(*out)->err);
+  }
   return st;
 }
+
+/* The handle's buffer (NULL for a NULL transform): add_* take a non-const
+ * transform, so their failures are recorded there too. */
+#define TERR(t) ((t) ? &(t)->err : NULL)
 
 static ldnq_status push(ldnq_transform *t, ldnq__tkind kind, int a, int b, double p) {
   if (!t) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "transform is NULL");
   if (t->n >= LDNQ__TSTEP_MAX)
-    return ldnq__fail(NULL, LDNQ_ERR_LIMIT, "a transform holds at most %d steps", LDNQ__TSTEP_MAX);
+    return ldnq__fail(TERR(t), LDNQ_ERR_LIMIT, "a transform holds at most %d steps", LDNQ__TSTEP_MAX);
   t->steps[t->n++] = (ldnq__tstep){kind, a, b, p};
+  ldnq__errbuf_clear(&t->err);
   return LDNQ_OK;
 }
 
 static int size_ok(int v) { return v >= 1 && v <= LDNQ__IMG_MAX_SIDE; }
 
 LDNQ_API ldnq_status ldnq_transform_add_resize(ldnq_transform *t, int size) {
-  if (!size_ok(size)) return ldnq__fail(NULL, LDNQ_ERR_RANGE, "resize size %d outside [1, 65536]", size);
+  if (!size_ok(size)) return ldnq__fail(TERR(t), LDNQ_ERR_RANGE, "resize size %d outside [1, 65536]", size);
   return push(t, LDNQ__T_RESIZE, size, 0, 0);
 }
 
 LDNQ_API ldnq_status ldnq_transform_add_center_crop(ldnq_transform *t, int height, int width) {
   if (!size_ok(height) || !size_ok(width))
-    return ldnq__fail(NULL, LDNQ_ERR_RANGE, "center crop %dx%d outside [1, 65536]", height, width);
+    return ldnq__fail(TERR(t), LDNQ_ERR_RANGE, "center crop %dx%d outside [1, 65536]", height, width);
   return push(t, LDNQ__T_CENTER_CROP, height, width, 0);
 }
 
 LDNQ_API ldnq_status ldnq_transform_add_random_resized_crop(ldnq_transform *t, int size) {
   if (!size_ok(size))
-    return ldnq__fail(NULL, LDNQ_ERR_RANGE, "random resized crop size %d outside [1, 65536]", size);
+    return ldnq__fail(TERR(t), LDNQ_ERR_RANGE, "random resized crop size %d outside [1, 65536]", size);
   return push(t, LDNQ__T_RRC, size, 0, 0);
 }
 
 LDNQ_API ldnq_status ldnq_transform_add_random_crop(ldnq_transform *t, int size, int pad) {
   if (!size_ok(size) || pad < 0 || pad > 4096)
-    return ldnq__fail(NULL, LDNQ_ERR_RANGE, "random crop size %d / pad %d outside bounds", size, pad);
+    return ldnq__fail(TERR(t), LDNQ_ERR_RANGE, "random crop size %d / pad %d outside bounds", size, pad);
   return push(t, LDNQ__T_RANDOM_CROP, size, pad, 0);
 }
 
 LDNQ_API ldnq_status ldnq_transform_add_pad(ldnq_transform *t, int pad) {
-  if (pad < 1 || pad > 4096) return ldnq__fail(NULL, LDNQ_ERR_RANGE, "pad %d outside [1, 4096]", pad);
+  if (pad < 1 || pad > 4096) return ldnq__fail(TERR(t), LDNQ_ERR_RANGE, "pad %d outside [1, 4096]", pad);
   return push(t, LDNQ__T_PAD, pad, 0, 0);
 }
 
 LDNQ_API ldnq_status ldnq_transform_add_hflip(ldnq_transform *t, double p) {
-  if (!(p >= 0.0 && p <= 1.0)) return ldnq__fail(NULL, LDNQ_ERR_RANGE, "flip probability outside [0, 1]");
+  if (!(p >= 0.0 && p <= 1.0)) return ldnq__fail(TERR(t), LDNQ_ERR_RANGE, "flip probability outside [0, 1]");
   return push(t, LDNQ__T_HFLIP, 0, 0, p);
 }
 
 LDNQ_API ldnq_status ldnq_transform_add_normalize(ldnq_transform *t, int channels,
                                                   const float *mean, const float *std) {
-  if (!t || !mean || !std) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "normalize: NULL argument");
+  if (!t || !mean || !std) return ldnq__fail(TERR(t), LDNQ_ERR_INVALID_ARG, "normalize: NULL argument");
   if (channels < 1 || channels > 64)
-    return ldnq__fail(NULL, LDNQ_ERR_RANGE, "normalize: channels %d outside [1, 64]", channels);
-  if (t->norm_c) return ldnq__fail(NULL, LDNQ_ERR_STATE, "transform already has a normalize step");
+    return ldnq__fail(TERR(t), LDNQ_ERR_RANGE, "normalize: channels %d outside [1, 64]", channels);
+  if (t->norm_c) return ldnq__fail(TERR(t), LDNQ_ERR_STATE, "transform already has a normalize step");
   for (int i = 0; i < channels; i++)
     if (!(std[i] > 0.0f) || !isfinite(std[i]) || !isfinite(mean[i]))
-      return ldnq__fail(NULL, LDNQ_ERR_RANGE, "normalize: std[%d] must be finite and > 0", i);
+      return ldnq__fail(TERR(t), LDNQ_ERR_RANGE, "normalize: std[%d] must be finite and > 0", i);
   ldnq_status st = push(t, LDNQ__T_NORMALIZE, channels, 0, 0);
   if (st != LDNQ_OK) return st;
   t->norm_c = channels;

@@ -2,6 +2,7 @@
 #ifndef LDNQ_DATA_TRANSFORM_H
 #define LDNQ_DATA_TRANSFORM_H
 
+#include "core/error.h"
 #include "data/image.h"
 #include "data/rng.h"
 #include "ldnq/data.h"
@@ -25,6 +26,7 @@ typedef struct ldnq__tstep {
 } ldnq__tstep;
 
 struct ldnq_transform {
+  ldnq__errbuf err;
   int n;
   ldnq__tstep steps[LDNQ__TSTEP_MAX];
   int norm_c; /* channels of the normalize step, 0 if none */

@@ -16,9 +16,6 @@
 
 int ldnq__fuzz_skip_crc = 0;
 
-int ldnq__legacy_sniff(const uint8_t *d, size_t size);
-int ldnq__safetensors_sniff(const uint8_t *d, size_t size);
-int ldnq__packed_sniff(const uint8_t *d, size_t size);
 
 static void entry_free(ldnq__ck_entry *e) {
   ldnq__free(e->name);
@@ -44,6 +41,10 @@ LDNQ_API void ldnq_checkpoint_free(ldnq_checkpoint *ck) {
 
 LDNQ_API const char *ldnq_checkpoint_errmsg(const ldnq_checkpoint *ck) {
   return ck ? ck->err.msg : "";
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_errcode(const ldnq_checkpoint *ck) {
+  return ck ? ck->err.code : LDNQ_ERR_INVALID_ARG;
 }
 
 LDNQ_API ldnq_status ldnq_checkpoint_create(ldnq_checkpoint **out) {
@@ -135,14 +136,24 @@ LDNQ_API ldnq_status ldnq_checkpoint_load(const char *path, ldnq_checkpoint **ou
 /* Failures go to `eb`: the handle's buffer for functions that may modify
  * the handle, NULL (thread-local message only) for read-only ones, which
  * may run concurrently on one checkpoint (common.h). */
+/* Index of the entry called `name` in *idx. eb: the handle's buffer for
+ * non-const callers, NULL for const ones (common.h's rule). */
 static ldnq_status lookup(const ldnq_checkpoint *ck, ldnq__errbuf *eb, const char *name,
-                          const ldnq__ck_entry **e) {
+                          int *idx) {
   if (!name) return ldnq__fail(eb, LDNQ_ERR_INVALID_ARG, "name is NULL");
-  int i = ldnq__ck_find(ck, name);
-  if (i < 0)
+  *idx = ldnq__ck_find(ck, name);
+  if (*idx < 0)
     return ldnq__fail(eb, LDNQ_ERR_NOT_FOUND, "no tensor named '%.300s'", name);
-  *e = &ck->e[i];
   return LDNQ_OK;
+}
+
+/* The same for const callers, giving the entry. */
+static ldnq_status lookup_const(const ldnq_checkpoint *ck, const char *name,
+                                const ldnq__ck_entry **e) {
+  int i = -1;
+  ldnq_status st = lookup(ck, NULL, name, &i);
+  if (st == LDNQ_OK) *e = &ck->e[i];
+  return st;
 }
 
 LDNQ_API ldnq_status ldnq_checkpoint_format(const ldnq_checkpoint *ck, ldnq_format *out) {
@@ -172,7 +183,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_info(const ldnq_checkpoint *ck, const char 
                                           ldnq_dtype *dtype, int *ndim, int64_t *shape) {
   CHECK_CK(ck);
   const ldnq__ck_entry *e = NULL;
-  ldnq_status st = lookup(ck, NULL, name, &e);
+  ldnq_status st = lookup_const(ck, name, &e);
   if (st) return st;
   if (dtype) *dtype = e->dtype;
   if (ndim) *ndim = e->ndim;
@@ -184,11 +195,11 @@ LDNQ_API ldnq_status ldnq_checkpoint_read(const ldnq_checkpoint *ck, const char 
                                           int64_t n) {
   CHECK_CK(ck);
   const ldnq__ck_entry *e = NULL;
-  ldnq_status st = lookup(ck, (ldnq__errbuf *)&ck->err, name, &e);
+  ldnq_status st = lookup_const(ck, name, &e);
   if (st) return st;
   if (!dst && n) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "dst is NULL");
   if (n != e->numel)
-    return ldnq__fail((ldnq__errbuf *)&ck->err, LDNQ_ERR_SHAPE, "'%.300s' has %lld elements, not %lld",
+    return ldnq__fail(NULL, LDNQ_ERR_SHAPE, "'%.300s' has %lld elements, not %lld",
                       name, (long long)e->numel, (long long)n);
   if (e->i64)
     for (int64_t i = 0; i < n; i++) dst[i] = (float)e->i64[i];
@@ -201,7 +212,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_sum(const ldnq_checkpoint *ck, const char *
                                          double *sum_abs) {
   CHECK_CK(ck);
   const ldnq__ck_entry *e = NULL;
-  ldnq_status st = lookup(ck, NULL, name, &e);
+  ldnq_status st = lookup_const(ck, name, &e);
   if (st) return st;
   double s = 0, a = 0;
   for (int64_t i = 0; i < e->numel; i++) {
@@ -257,10 +268,10 @@ LDNQ_API ldnq_status ldnq_checkpoint_add_int64(ldnq_checkpoint *ck, const char *
 /* Validates levels, alpha and n codes. */
 static ldnq_status check_codes(ldnq_checkpoint *ck, int levels, float alpha, const int8_t *codes,
                                int64_t n) {
-  int8_t table[11];
+  int8_t table[LDNQ__LEVELS_MAX];
   int bits;
   if (!ldnq__levels_table(levels, table, &bits))
-    return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "levels %d is not one of 3, 5, 7, 9, 11", levels);
+    return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "levels %d is not one of " LDNQ__LEVELS_ALLOWED, levels);
   if (!isfinite(alpha) || !(alpha > 0))
     return ldnq__fail(&ck->err, LDNQ_ERR_RANGE, "alpha must be finite and > 0");
   if (!codes && n) return ldnq__fail(&ck->err, LDNQ_ERR_INVALID_ARG, "codes is NULL");
@@ -333,13 +344,13 @@ static ldnq_status store_quantized(ldnq_checkpoint *ck, ldnq__ck_entry *e, int l
 /* The entry `name` of ck, which must hold n elements (the set_quantized pair). */
 static ldnq_status lookup_sized(ldnq_checkpoint *ck, const char *name, int64_t n,
                                 ldnq__ck_entry **out) {
-  const ldnq__ck_entry *ce = NULL;
-  ldnq_status st = lookup(ck, &ck->err, name, &ce);
+  int i = -1;
+  ldnq_status st = lookup(ck, &ck->err, name, &i);
   if (st) return st;
-  if (n != ce->numel)
+  if (n != ck->e[i].numel)
     return ldnq__fail(&ck->err, LDNQ_ERR_SHAPE, "'%.300s' has %lld elements, not %lld", name,
-                      (long long)ce->numel, (long long)n);
-  *out = (ldnq__ck_entry *)ce;
+                      (long long)ck->e[i].numel, (long long)n);
+  *out = &ck->e[i];
   return LDNQ_OK;
 }
 
@@ -368,10 +379,9 @@ LDNQ_API ldnq_status ldnq_checkpoint_set_quantized_per_channel(
 
 LDNQ_API ldnq_status ldnq_checkpoint_remove(ldnq_checkpoint *ck, const char *name) {
   CHECK_CK(ck);
-  const ldnq__ck_entry *e = NULL;
-  ldnq_status st = lookup(ck, &ck->err, name, &e);
+  int i = -1;
+  ldnq_status st = lookup(ck, &ck->err, name, &i);
   if (st) return st;
-  int i = (int)(e - ck->e);
   entry_free(&ck->e[i]);
   memmove(&ck->e[i], &ck->e[i + 1], (size_t)(ck->n - i - 1) * sizeof *ck->e);
   ck->n--;
@@ -416,7 +426,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_add_quantized_per_channel(
 /* The quantized entry `name` of ck (the two get_quantized getters). */
 static ldnq_status lookup_quantized(const ldnq_checkpoint *ck, const char *name,
                                     const ldnq__ck_entry **out) {
-  ldnq_status st = lookup(ck, NULL, name, out);
+  ldnq_status st = lookup_const(ck, name, out);
   if (st) return st;
   if ((*out)->dtype != LDNQ_DTYPE_QUANTIZED)
     return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "'%.300s' is not quantized", name);

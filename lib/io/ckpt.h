@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/levels.h"
 #include "ldnq/io.h"
 
 #define LDNQ__NAME_MAX 1023
@@ -69,10 +70,12 @@ void ldnq__ck_reindex(ldnq_checkpoint *ck);
 /* Sets/replaces a metadata pair (lengths given; copied). */
 ldnq_status ldnq__ck_meta_set(ldnq_checkpoint *ck, const char *k, size_t klen,
                               const char *v, size_t vlen);
-/* Value table of a level count: 0, +1, -1, +2, -2, ... ; returns the
- * number of codes (levels) or 0 if levels is not allowed; bits per code in
- * *bits. */
-int ldnq__levels_table(int levels, int8_t table[11], int *bits);
+
+/* Format sniffers: 1 when the first bytes look like the format (the zip
+ * container's is in io/zip.h). */
+int ldnq__legacy_sniff(const uint8_t *d, size_t size);
+int ldnq__safetensors_sniff(const uint8_t *d, size_t size);
+int ldnq__packed_sniff(const uint8_t *d, size_t size);
 
 /* Format readers: parse a whole file image into an empty ck. */
 ldnq_status ldnq__read_pth_zip(ldnq_checkpoint *ck, const uint8_t *data, size_t size);

@@ -88,17 +88,3 @@ LDNQ_API const char *ldnq_format_name(ldnq_format f) {
   return NULL;
 }
 
-int ldnq__levels_table(int levels, int8_t table[11], int *bits) {
-  switch (levels) {
-    case 3: *bits = 2; break;
-    case 5: case 7: *bits = 3; break;
-    case 9: case 11: *bits = 4; break;
-    default: return 0;
-  }
-  table[0] = 0;
-  for (int j = 1; j <= (levels - 1) / 2; j++) {
-    table[2 * j - 1] = (int8_t)(1 << (j - 1));
-    table[2 * j] = (int8_t)-(1 << (j - 1));
-  }
-  return levels;
-}

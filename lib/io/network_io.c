@@ -7,8 +7,29 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "io/ckpt.h"
+#include "nn/network_internal.h"
 
-/* A short list for messages: the first few names, then "..." and the count. */
+/* Bounded message builder: appends, marks truncation with "...". */
+typedef struct msgbuf {
+  char s[900];
+  size_t n;
+  int full;
+} msgbuf;
+
+static void say(msgbuf *m, const char *fmt, const char *a, const char *b, const char *c) {
+  if (m->full) return;
+  int k = snprintf(m->s + m->n, sizeof m->s - m->n, fmt, a, b, c);
+  if (k < 0 || (size_t)k >= sizeof m->s - m->n) {
+    m->full = 1;
+    memcpy(m->s + sizeof m->s - 4, "...", 4);
+    m->n = sizeof m->s - 1;
+  } else {
+    m->n += (size_t)k;
+  }
+}
+
+/* A short list for error messages: the first few names, then "..." (the
+ * count is kept apart). */
 enum { LIST_SHOWN = 3 };
 typedef struct namelist {
   char s[400];
@@ -27,13 +48,6 @@ static void list_add(namelist *l, const char *name, const char *extra) {
   int k = snprintf(l->s + l->n, sizeof l->s - l->n, "%s%.120s%s", l->count > 1 ? ", " : "", name,
                    extra ? extra : "");
   if (k > 0) l->n += (size_t)k < sizeof l->s - l->n ? (size_t)k : sizeof l->s - l->n - 1;
-}
-
-static void shape_str(char *b, size_t bn, int nd, const int64_t *s) {
-  size_t k = (size_t)snprintf(b, bn, "[");
-  for (int d = 0; d < nd && k < bn; d++)
-    k += (size_t)snprintf(b + k, bn - k, "%s%lld", d ? ", " : "", (long long)s[d]);
-  if (k < bn) snprintf(b + k, bn - k, "]");
 }
 
 /* Largest N + 1 over names "layer<stage>.<N>.*" (0 when the stage is absent). */
@@ -77,9 +91,18 @@ static void guess_arch(const ldnq_checkpoint *ck, char *b, size_t bn) {
   }
 }
 
-LDNQ_API ldnq_status ldnq_network_load_checkpoint(ldnq_network *net, const ldnq_checkpoint *ck,
-                                                  unsigned flags) {
-  if (!net || !ck) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "network or checkpoint is NULL");
+static void shape_str(char *b, size_t bn, int nd, const int64_t *s) {
+  size_t k = (size_t)snprintf(b, bn, "[");
+  for (int d = 0; d < nd && k < bn; d++)
+    k += (size_t)snprintf(b + k, bn - k, "%s%lld", d ? ", " : "", (long long)s[d]);
+  if (k < bn) snprintf(b + k, bn - k, "]");
+}
+
+/* The load itself. On success *skip holds what non-strict mode skipped
+ * ("" if nothing). Failures: thread message (the callers copy it to the
+ * network's). */
+static ldnq_status load(ldnq_network *net, const ldnq_checkpoint *ck, unsigned flags,
+                        msgbuf *skip) {
   if (flags & ~LDNQ_LOAD_NON_STRICT)
     return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "unknown load flags 0x%x", flags);
   int strict = !(flags & LDNQ_LOAD_NON_STRICT), count;
@@ -93,7 +116,10 @@ LDNQ_API ldnq_status ldnq_network_load_checkpoint(ldnq_network *net, const ldnq_
     st = ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory loading a checkpoint");
     goto done;
   }
-  namelist missing = {{0}, 0, 0}, shapes = {{0}, 0, 0}, unexpected = {{0}, 0, 0};
+  msgbuf missing = {{0}, 0, 0}, shapes = {{0}, 0, 0}, unexpected = {{0}, 0, 0};
+  /* Short lists for the error message; the full ones above for `skip`. */
+  namelist lmiss = {{0}, 0, 0}, lshape = {{0}, 0, 0}, lunexp = {{0}, 0, 0};
+  int nmiss = 0, nshape = 0, nunexp = 0;
   int64_t maxint = 0;
   for (int i = 0; i < count; i++) {
     const char *name;
@@ -105,17 +131,21 @@ LDNQ_API ldnq_status ldnq_network_load_checkpoint(ldnq_network *net, const ldnq_
     src[i] = -1;
     int j = ldnq__ck_find(ck, name);
     if (j < 0) {
-      list_add(&missing, name, NULL);
+      say(&missing, "%s%s%s", nmiss++ ? ", " : "", name, "");
+      list_add(&lmiss, name, NULL);
       continue;
     }
     used[j] = 1;
     const ldnq__ck_entry *e = &ck->e[j];
     if (e->ndim != nd || (nd && memcmp(e->shape, shape, (size_t)nd * sizeof *shape))) {
-      char a[128], b[128], both[280];
+      char a[128], b[128];
       shape_str(a, sizeof a, e->ndim, e->shape);
       shape_str(b, sizeof b, nd, shape);
+      say(&shapes, "%s%s: checkpoint %s", nshape++ ? ", " : "", name, a);
+      say(&shapes, " network %s%s%s", b, "", "");
+      char both[280];
       snprintf(both, sizeof both, " (file %s, network %s)", a, b);
-      list_add(&shapes, name, both);
+      list_add(&lshape, name, both);
       continue;
     }
     if (e->f32) {
@@ -131,8 +161,10 @@ LDNQ_API ldnq_status ldnq_network_load_checkpoint(ldnq_network *net, const ldnq_
     src[i] = j;
   }
   for (int j = 0; j < ck->n; j++)
-    if (!used[j]) list_add(&unexpected, ck->e[j].name, NULL);
-  int nmiss = missing.count, nshape = shapes.count, nunexp = unexpected.count;
+    if (!used[j]) {
+      say(&unexpected, "%s%s%s", nunexp++ ? ", " : "", ck->e[j].name, "");
+      list_add(&lunexp, ck->e[j].name, NULL);
+    }
   if (strict && (nmiss || nshape || nunexp)) {
     /* Names of another architecture: LDNQ_ERR_ARCH_MISMATCH with a guess
      * of which; the same architecture with other sizes (classes, channels)
@@ -141,21 +173,18 @@ LDNQ_API ldnq_status ldnq_network_load_checkpoint(ldnq_network *net, const ldnq_
     ldnq_arch arch = LDNQ_ARCH_RESNET20;
     ldnq_network_describe(net, &arch, NULL, NULL);
     const char *aname = ldnq_arch_name(arch);
-    char guess[160] = "", counts[160];
+    char guess[160] = "", msg[1400];
     if (nmiss || nunexp) guess_arch(ck, guess, sizeof guess);
     if (aname && !strcmp(guess, aname)) guess[0] = 0; /* same architecture, other tensors */
     st = *guess ? LDNQ_ERR_ARCH_MISMATCH : nshape ? LDNQ_ERR_SHAPE : nmiss ? LDNQ_ERR_NOT_FOUND : LDNQ_ERR_FORMAT;
-    snprintf(counts, sizeof counts, "%d of the network's %d tensors match, the file has %d", count - nmiss - nshape,
-             count, ck->n);
-    char msg[1400];
     size_t k = 0;
 #define ADD(...) \
   do { if (k < sizeof msg) k += (size_t)snprintf(msg + k, sizeof msg - k, __VA_ARGS__); } while (0)
     if (*guess) ADD("the file looks like %s; ", guess);
-    ADD("%s", counts);
-    if (nmiss) ADD("; %d missing (%s)", nmiss, missing.s);
-    if (nunexp) ADD("; %d unexpected (%s)", nunexp, unexpected.s);
-    if (nshape) ADD("; %d of other shapes: %s", nshape, shapes.s);
+    ADD("%d of the network's %d tensors match, the file has %d", count - nmiss - nshape, count, ck->n);
+    if (nmiss) ADD("; %d missing (%s)", nmiss, lmiss.s);
+    if (nunexp) ADD("; %d unexpected (%s)", nunexp, lunexp.s);
+    if (nshape) ADD("; %d of other shapes: %s", nshape, lshape.s);
 #undef ADD
     ldnq__fail(NULL, st, "weights do not fit %s (network unchanged): %s", aname ? aname : "the network", msg);
     goto done;
@@ -175,11 +204,11 @@ LDNQ_API ldnq_status ldnq_network_load_checkpoint(ldnq_network *net, const ldnq_
     }
     if ((st = ldnq_network_write(net, e->name, v, e->numel))) goto done;
   }
-  /* Success: in non-strict mode the thread message lists what was skipped. */
-  ldnq__fail(NULL, LDNQ_OK, "%s%s%s%s%s%s", nshape ? "skipped (shape mismatch): " : "",
-             shapes.s, nmiss ? (nshape ? "; not in checkpoint: " : "not in checkpoint: ") : "",
-             missing.s, nunexp ? (nshape || nmiss ? "; unused: " : "unused: ") : "",
-             unexpected.s);
+  /* Success: in non-strict mode, what was skipped. */
+  say(skip, "%s%s%s", nshape ? "skipped (shape mismatch): " : "", shapes.s,
+      nmiss ? (nshape ? "; not in checkpoint: " : "not in checkpoint: ") : "");
+  say(skip, "%s%s%s", missing.s, nunexp ? (nshape || nmiss ? "; unused: " : "unused: ") : "",
+      unexpected.s);
 done:
   ldnq__free(src);
   ldnq__free(used);
@@ -187,14 +216,51 @@ done:
   return st;
 }
 
+/* Both entry points: failures on the network and the thread; the skipped
+ * names into skipped[skipped_size] (may be NULL) and, for the deprecated
+ * functions (legacy = 1), also into the thread message as before. */
+static ldnq_status load_entry(ldnq_network *net, const ldnq_checkpoint *ck, const char *path,
+                              unsigned flags, char *skipped, size_t skipped_size, int legacy,
+                              const char *fn) {
+  if (skipped && skipped_size) skipped[0] = '\0';
+  if (!net) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: network is NULL", fn);
+  if (!ck && !path)
+    return ldnq__fail(ldnq__network_errbuf(net), LDNQ_ERR_INVALID_ARG, "%s: checkpoint is NULL", fn);
+  if (skipped && !skipped_size)
+    return ldnq__fail(ldnq__network_errbuf(net), LDNQ_ERR_INVALID_ARG, "%s: skipped_size is 0", fn);
+  ldnq_checkpoint *own = NULL;
+  ldnq_status st = path ? ldnq_checkpoint_load(path, &own) : LDNQ_OK;
+  msgbuf skip = {{0}, 0, 0};
+  if (st == LDNQ_OK) st = load(net, path ? own : ck, flags, &skip);
+  ldnq_checkpoint_free(own);
+  if (st != LDNQ_OK) return ldnq__propagate(ldnq__network_errbuf(net), st);
+  ldnq__errbuf_clear(ldnq__network_errbuf(net));
+  if (skipped) snprintf(skipped, skipped_size, "%s", skip.s);
+  /* 0.2 behaviour: the skipped names in the thread message on success. */
+  if (legacy) ldnq__fail(NULL, LDNQ_OK, "%s", skip.s);
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_network_load_checkpoint_v2(ldnq_network *net, const ldnq_checkpoint *ck,
+                                                     unsigned flags, char *skipped,
+                                                     size_t skipped_size) {
+  return load_entry(net, ck, NULL, flags, skipped, skipped_size, 0, __func__);
+}
+
+LDNQ_API ldnq_status ldnq_network_load_v2(ldnq_network *net, const char *path, unsigned flags,
+                                          char *skipped, size_t skipped_size) {
+  if (!path) return ldnq__fail(ldnq__network_errbuf(net), LDNQ_ERR_INVALID_ARG, "%s: path is NULL", __func__);
+  return load_entry(net, NULL, path, flags, skipped, skipped_size, 0, __func__);
+}
+
+LDNQ_API ldnq_status ldnq_network_load_checkpoint(ldnq_network *net, const ldnq_checkpoint *ck,
+                                                  unsigned flags) {
+  return load_entry(net, ck, NULL, flags, NULL, 0, 1, __func__);
+}
+
 LDNQ_API ldnq_status ldnq_network_load(ldnq_network *net, const char *path, unsigned flags) {
-  ldnq_checkpoint *ck = NULL;
-  if (!net) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "network is NULL");
-  ldnq_status st = ldnq_checkpoint_load(path, &ck);
-  if (st) return st;
-  st = ldnq_network_load_checkpoint(net, ck, flags);
-  ldnq_checkpoint_free(ck);
-  return st;
+  if (!path) return ldnq__fail(ldnq__network_errbuf(net), LDNQ_ERR_INVALID_ARG, "%s: path is NULL", __func__);
+  return load_entry(net, NULL, path, flags, NULL, 0, 1, __func__);
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -271,7 +337,7 @@ LDNQ_API ldnq_status ldnq_network_create_from_checkpoint(ldnq_arch arch, const l
   ldnq_network *net = NULL;
   ldnq_status st = ldnq_network_create(arch, (int)c->shape[1], (int)f->shape[0], &net);
   if (st) return st;
-  st = ldnq_network_load_checkpoint(net, ck, 0);
+  st = ldnq_network_load_checkpoint_v2(net, ck, 0, NULL, 0);
   if (st) {
     ldnq_network_free(net);
     return st;

@@ -15,7 +15,6 @@ static const uint8_t MAGIC[8] = {'L', 'D', 'N', 'Q', 'P', 'A', 'C', 'K'};
 #define VERSION 1u
 enum { KIND_F32 = 0, KIND_I64 = 1, KIND_QUANT = 2, KIND_QUANT_PC = 3 };
 
-int ldnq__packed_sniff(const uint8_t *d, size_t size);
 int ldnq__packed_sniff(const uint8_t *d, size_t size) {
   return size >= 8 && !memcmp(d, MAGIC, 8);
 }
@@ -69,7 +68,7 @@ static ldnq_status read_tensor(ldnq_checkpoint *ck, rd *r) {
     return bad(r, "tensor larger than the file");
   int levels = 0, bits = 0;
   float alpha = 0;
-  int8_t table[11];
+  int8_t table[LDNQ__LEVELS_MAX];
   size_t bytes;
   const uint8_t *alphas = NULL; /* kind 3: count x f32 */
   uint32_t count = 0;
@@ -274,7 +273,7 @@ ldnq_status ldnq__write_packed(const ldnq_checkpoint *ck, ldnq__wfile *w) {
     } else if (kind == KIND_I64) {
       out(&o, e->i64, (size_t)e->numel * 8);
     } else {
-      int8_t table[11];
+      int8_t table[LDNQ__LEVELS_MAX];
       int bits = 0;
       ldnq__levels_table(e->levels, table, &bits);
       b[0] = (uint8_t)e->levels;

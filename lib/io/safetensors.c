@@ -25,7 +25,6 @@ static const struct {
               {"I16", LDNQ_DTYPE_INT16},   {"I8", LDNQ_DTYPE_INT8},
               {"U8", LDNQ_DTYPE_UINT8},    {"BOOL", LDNQ_DTYPE_BOOL}};
 
-int ldnq__safetensors_sniff(const uint8_t *d, size_t size);
 int ldnq__safetensors_sniff(const uint8_t *d, size_t size) {
   if (size < 10) return 0;
   uint64_t n = ldnq__le64(d);

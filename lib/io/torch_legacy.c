@@ -63,7 +63,6 @@ static ldnq_status get_storage(void *ctx, const char *key, size_t key_len, const
   return LDNQ_OK;
 }
 
-int ldnq__legacy_sniff(const uint8_t *d, size_t size);
 /* Any pickle protocol 2..5 (the magic number is checked once parsed). */
 int ldnq__legacy_sniff(const uint8_t *d, size_t size) {
   return size >= 2 && d[0] == 0x80 && d[1] >= 2 && d[1] <= 5;

@@ -13,15 +13,21 @@ static void conv_bwd(ldnq_network *net, nn_conv *c, const float *x, const float 
                         pgrad(net, c->b), net->ws);
 }
 
-static void bn_bwd(ldnq_network *net, nn_bn *b, const nn_conv *c, const float *dy, float *dx) {
+/* relu_out non-NULL: the ReLU that followed the norm (its output), whose
+ * backward is fused into the norm's (ops.h, ldnq__bn_post). */
+static void bn_bwd(ldnq_network *net, nn_bn *b, const nn_conv *c, const float *dy, float *dx,
+                   const float *relu_out) {
   int hw = c->g.oh * c->g.ow;
   const float *gamma = net->ent[b->w].data;
   float *dg = pgrad(net, b->w), *db = pgrad(net, b->w + 1);
+  ldnq__bn_post post = {NULL, 0, relu_out};
   if (net->fwd_training)
-    ldnq__bn_backward_train(c->g.n, b->c, hw, c->y, gamma, b->mean, b->invstd, dy, dx, dg, db);
+    ldnq__bn_backward_train_post(c->g.n, b->c, hw, c->y, gamma, b->mean, b->invstd, dy, dx, dg,
+                                 db, &post);
   else
-    ldnq__bn_backward_eval(c->g.n, b->c, hw, c->y, gamma, NN_BN_EPS, net->ent[b->w + 2].data,
-                           net->ent[b->w + 3].data, dy, dx, dg, db);
+    ldnq__bn_backward_eval_post(c->g.n, b->c, hw, c->y, gamma, NN_BN_EPS,
+                                net->ent[b->w + 2].data, net->ent[b->w + 3].data, dy, dx, dg, db,
+                                &post);
 }
 
 /* gout: dL/d(block out), clobbered; gin receives dL/d(block in). */
@@ -29,18 +35,17 @@ static void block_bwd(ldnq_network *net, nn_block *blk, float *gout, float *gin)
   float *t1 = net->gbuf[2], *t2 = net->gbuf[3];
   int last = blk->nconv - 1;
   ldnq__relu_backward(blk->out_n, blk->out, gout, gout);
-  bn_bwd(net, &blk->bn[last], &blk->conv[last], gout, t1);
+  bn_bwd(net, &blk->bn[last], &blk->conv[last], gout, t1, NULL);
   for (int i = last; i >= 0; i--) {
     if (i == 0) {
       conv_bwd(net, &blk->conv[0], blk->in, t1, gin);
     } else {
       conv_bwd(net, &blk->conv[i], blk->act[i - 1], t1, t2);
-      ldnq__relu_backward(conv_numel(&blk->conv[i - 1]), blk->act[i - 1], t2, t2);
-      bn_bwd(net, &blk->bn[i - 1], &blk->conv[i - 1], t2, t1);
+      bn_bwd(net, &blk->bn[i - 1], &blk->conv[i - 1], t2, t1, blk->act[i - 1]);
     }
   }
   if (blk->has_ds) {
-    bn_bwd(net, &blk->dsbn, &blk->ds, gout, t1);
+    bn_bwd(net, &blk->dsbn, &blk->ds, gout, t1, NULL);
     conv_bwd(net, &blk->ds, blk->in, t1, t2);
     ldnq__add(blk->in_n, gin, t2, gin);
   } else {
@@ -48,7 +53,7 @@ static void block_bwd(ldnq_network *net, nn_block *blk, float *gout, float *gin)
   }
 }
 
-void nn_backward(ldnq_network *net, const float *dlogits, float *dx) {
+void ldnq__nn_backward(ldnq_network *net, const float *dlogits, float *dx) {
   int n = net->rn;
   float *ga = net->gbuf[0], *gb = net->gbuf[1];
   ldnq__linear_backward(n, net->fc_in, net->num_classes, net->gap_y, net->ent[net->fc_w].data,
@@ -68,7 +73,6 @@ void nn_backward(ldnq_network *net, const float *dlogits, float *dx) {
     ga = gb;
     gb = t;
   }
-  ldnq__relu_backward(conv_numel(&net->stem), net->stem_a, ga, ga);
-  bn_bwd(net, &net->stem_bn, &net->stem, ga, gb);
+  bn_bwd(net, &net->stem_bn, &net->stem, ga, gb, net->stem_a);
   conv_bwd(net, &net->stem, net->x0, gb, dx);
 }

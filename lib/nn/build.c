@@ -126,7 +126,7 @@ static int add_block(ldnq_network *net, nn_block *blk, const char *prefix, int c
   return 0;
 }
 
-ldnq_status nn_build(ldnq_network *net) {
+ldnq_status ldnq__nn_build(ldnq_network *net) {
   int nstage, depth[4], width[4], bottleneck = 0;
   switch (net->arch) {
     case LDNQ_ARCH_RESNET20: case LDNQ_ARCH_RESNET32: case LDNQ_ARCH_RESNET56: {
@@ -188,7 +188,7 @@ nomem:
                     ldnq_arch_name(net->arch));
 }
 
-void nn_destroy(ldnq_network *net) {
+void ldnq__nn_destroy(ldnq_network *net) {
   for (int i = 0; i < net->ent_cap; i++) {
     ldnq__free(net->ent ? net->ent[i].name : NULL);
     ldnq__free(net->ent ? net->ent[i].data : NULL);

@@ -34,54 +34,53 @@ static ldnq_status conv(ldnq_network *net, nn_conv *c, const float *x) {
   return LDNQ_OK;
 }
 
-static void bn(ldnq_network *net, nn_bn *b, const nn_conv *c, float *y) {
+/* Batch norm with its fused post-ops (residual add, ReLU: ops.h). */
+static void bn(ldnq_network *net, nn_bn *b, const nn_conv *c, float *y, const float *res,
+               int relu) {
   const float *g = net->ent[b->w].data, *be = net->ent[b->w + 1].data;
   int hw = c->g.oh * c->g.ow;
+  ldnq__bn_post post = {res, relu, NULL};
   if (net->training) {
-    ldnq__bn_forward_train(c->g.n, b->c, hw, c->y, g, be, NN_BN_EPS, NN_BN_MOMENTUM,
-                           net->ent[b->w + 2].data, net->ent[b->w + 3].data, y, b->mean,
-                           b->invstd);
+    ldnq__bn_forward_train_post(c->g.n, b->c, hw, c->y, g, be, NN_BN_EPS, NN_BN_MOMENTUM,
+                                net->ent[b->w + 2].data, net->ent[b->w + 3].data, y, b->mean,
+                                b->invstd, &post);
     net->ent[b->w + 4].data[0] += 1.0f;
   } else {
-    ldnq__bn_forward_eval(c->g.n, b->c, hw, c->y, g, be, NN_BN_EPS, net->ent[b->w + 2].data,
-                          net->ent[b->w + 3].data, y);
+    ldnq__bn_forward_eval_post(c->g.n, b->c, hw, c->y, g, be, NN_BN_EPS, net->ent[b->w + 2].data,
+                               net->ent[b->w + 3].data, y, &post);
   }
 }
 
+/* The shortcut runs before the last norm so that the norm can add it and
+ * apply the block's ReLU in the same pass. */
 static ldnq_status block(ldnq_network *net, nn_block *blk) {
   const float *x = blk->in;
   int last = blk->nconv - 1;
   ldnq_status st;
-  for (int i = 0; i <= last; i++) {
+  for (int i = 0; i < last; i++) {
     if ((st = conv(net, &blk->conv[i], x))) return st;
-    if (i < last) {
-      bn(net, &blk->bn[i], &blk->conv[i], blk->act[i]);
-      ldnq__relu_forward(conv_numel(&blk->conv[i]), blk->act[i], blk->act[i]);
-      x = blk->act[i];
-    } else {
-      bn(net, &blk->bn[i], &blk->conv[i], blk->out);
-    }
+    bn(net, &blk->bn[i], &blk->conv[i], blk->act[i], NULL, 1);
+    x = blk->act[i];
   }
+  if ((st = conv(net, &blk->conv[last], x))) return st;
+  const float *res = blk->in;
   if (blk->has_ds) {
     if ((st = conv(net, &blk->ds, blk->in))) return st;
-    bn(net, &blk->dsbn, &blk->ds, blk->sc);
-    ldnq__add(blk->out_n, blk->out, blk->sc, blk->out);
-  } else {
-    ldnq__add(blk->out_n, blk->out, blk->in, blk->out);
+    bn(net, &blk->dsbn, &blk->ds, blk->sc, NULL, 0);
+    res = blk->sc;
   }
-  ldnq__relu_forward(blk->out_n, blk->out, blk->out);
+  bn(net, &blk->bn[last], &blk->conv[last], blk->out, res, 1);
   return LDNQ_OK;
 }
 
-ldnq_status nn_forward(ldnq_network *net, const float *x, float *logits) {
+ldnq_status ldnq__nn_forward(ldnq_network *net, const float *x, float *logits) {
   int n = net->rn;
   net->fwd_valid = 0;
   memcpy(net->x0, x, (size_t)n * (size_t)net->in_channels * (size_t)net->rh * (size_t)net->rw *
                          sizeof(float));
   ldnq_status st = conv(net, &net->stem, net->x0);
   if (st) return st;
-  bn(net, &net->stem_bn, &net->stem, net->stem_a);
-  ldnq__relu_forward(conv_numel(&net->stem), net->stem_a, net->stem_a);
+  bn(net, &net->stem_bn, &net->stem, net->stem_a, NULL, 1);
   if (net->imagenet)
     ldnq__maxpool_forward(n, 64, net->stem_h, net->stem_w, 3, 2, 1, net->pool_h, net->pool_w,
                           net->stem_a, net->pool_y, net->argmax);

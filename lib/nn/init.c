@@ -56,7 +56,7 @@ static void init_bn(ldnq_network *net, const nn_bn *bn) {
   net->ent[bn->w + 4].data[0] = 0.0f;
 }
 
-void nn_init_params(ldnq_network *net, uint64_t seed) {
+void ldnq__nn_init_params(ldnq_network *net, uint64_t seed) {
   rng r = {seed ^ 0x6C646E71ULL}; /* "ldnq" */
   init_conv(net, &r, &net->stem);
   init_bn(net, &net->stem_bn);

@@ -1,10 +1,11 @@
 /* Weight-layer enumeration (convolutions and fc, state-dict order). */
+#include "core/option.h"
 #include "nn/nn_impl.h"
 
 static ldnq_status check(const ldnq_network *net, int index, const char *fn) {
   if (!net) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: network is NULL", fn);
   if (index < 0 || index >= net->nlayers)
-    return ldnq__fail((ldnq__errbuf *)&net->err, LDNQ_ERR_RANGE,
+    return ldnq__fail(NULL, LDNQ_ERR_RANGE,
                       "%s: layer index %d outside [0, %d)", fn, index, net->nlayers);
   return LDNQ_OK;
 }
@@ -21,33 +22,47 @@ LDNQ_API ldnq_status ldnq_network_layer_name(const ldnq_network *net, int index,
   ldnq_status st = check(net, index, "ldnq_network_layer_name");
   if (st) return st;
   if (!name)
-    return ldnq__fail((ldnq__errbuf *)&net->err, LDNQ_ERR_INVALID_ARG,
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG,
                       "ldnq_network_layer_name: name is NULL");
   *name = net->layers[index].name;
   return LDNQ_OK;
 }
 
+/* Value of attribute `attr` of layer l; 0 if unknown. */
+static int attr_value(const nn_layer *l, ldnq_layer_attr attr, int64_t *v) {
+  switch (attr) {
+    case LDNQ_LA_TYPE: *v = l->type; return 1;
+    case LDNQ_LA_IN: *v = l->in; return 1;
+    case LDNQ_LA_OUT: *v = l->out; return 1;
+    case LDNQ_LA_KH: *v = l->kh; return 1;
+    case LDNQ_LA_KW: *v = l->kw; return 1;
+    case LDNQ_LA_STRIDE: *v = l->stride; return 1;
+    case LDNQ_LA_PADDING: *v = l->pad; return 1;
+    case LDNQ_LA_HAS_BIAS: *v = l->b >= 0; return 1;
+  }
+  return 0;
+}
+
+LDNQ_API ldnq_status ldnq_network_layer_int(const ldnq_network *net, int index,
+                                            ldnq_layer_attr attr, int64_t *value) {
+  ldnq_status st = check(net, index, __func__);
+  if (st) return st;
+  if (!value) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: value is NULL", __func__);
+  int64_t v = 0;
+  int known = attr_value(&net->layers[index], attr, &v);
+  st = ldnq__attr_check("layer", (int)attr, known, LDNQ__OPT_INT, LDNQ__OPT_INT, __func__);
+  if (st == LDNQ_OK) *value = v;
+  return st;
+}
+
 LDNQ_API ldnq_status ldnq_network_layer_attr(const ldnq_network *net, int index,
                                              ldnq_layer_attr attr, int *value) {
-  ldnq_status st = check(net, index, "ldnq_network_layer_attr");
-  if (st) return st;
-  ldnq__errbuf *eb = (ldnq__errbuf *)&net->err;
-  if (!value) return ldnq__fail(eb, LDNQ_ERR_INVALID_ARG, "ldnq_network_layer_attr: value is NULL");
-  const nn_layer *l = &net->layers[index];
-  switch (attr) {
-    case LDNQ_LAYER_TYPE: *value = l->type; break;
-    case LDNQ_LAYER_IN: *value = l->in; break;
-    case LDNQ_LAYER_OUT: *value = l->out; break;
-    case LDNQ_LAYER_KH: *value = l->kh; break;
-    case LDNQ_LAYER_KW: *value = l->kw; break;
-    case LDNQ_LAYER_STRIDE: *value = l->stride; break;
-    case LDNQ_LAYER_PADDING: *value = l->pad; break;
-    case LDNQ_LAYER_HAS_BIAS: *value = l->b >= 0; break;
-    default:
-      return ldnq__fail(eb, LDNQ_ERR_INVALID_ARG, "ldnq_network_layer_attr: unknown attribute %d",
-                        (int)attr);
-  }
-  return LDNQ_OK;
+  int64_t v = 0;
+  if (!value)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_network_layer_attr: value is NULL");
+  ldnq_status st = ldnq_network_layer_int(net, index, attr, &v);
+  if (st == LDNQ_OK) *value = (int)v;
+  return st;
 }
 
 int ldnq__network_layer_weight(const ldnq_network *net, int layer) {

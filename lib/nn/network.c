@@ -49,9 +49,9 @@ static ldnq_status network_new(ldnq_arch arch, int in_channels, int num_classes,
   net->arch = arch;
   net->in_channels = in_channels;
   net->num_classes = num_classes;
-  ldnq_status st = nn_build(net);
+  ldnq_status st = ldnq__nn_build(net);
   if (st) {
-    nn_destroy(net);
+    ldnq__nn_destroy(net);
     ldnq__free(net);
     return st;
   }
@@ -63,18 +63,22 @@ static ldnq_status network_new(ldnq_arch arch, int in_channels, int num_classes,
 LDNQ_API ldnq_status ldnq_network_create(ldnq_arch arch, int in_channels, int num_classes,
                                          ldnq_network **out) {
   ldnq_status st = network_new(arch, in_channels, num_classes, out);
-  if (st == LDNQ_OK) nn_init_params(*out, 0);
+  if (st == LDNQ_OK) ldnq__nn_init_params(*out, 0);
   return st;
 }
 
 LDNQ_API void ldnq_network_free(ldnq_network *net) {
   if (!net) return;
-  nn_destroy(net);
+  ldnq__nn_destroy(net);
   ldnq__free(net);
 }
 
 LDNQ_API const char *ldnq_network_errmsg(const ldnq_network *net) {
   return net ? net->err.msg : "";
+}
+
+LDNQ_API ldnq_status ldnq_network_errcode(const ldnq_network *net) {
+  return net ? net->err.code : LDNQ_ERR_INVALID_ARG;
 }
 
 LDNQ_API ldnq_status ldnq_network_clone(const ldnq_network *net, ldnq_network **out) {
@@ -105,7 +109,7 @@ LDNQ_API ldnq_status ldnq_network_describe(const ldnq_network *net, ldnq_arch *a
 LDNQ_API ldnq_status ldnq_network_reset_parameters(ldnq_network *net, uint64_t seed) {
   if (!net) return NULL_NET("ldnq_network_reset_parameters");
   ldnq__errbuf_clear(&net->err);
-  nn_init_params(net, seed);
+  ldnq__nn_init_params(net, seed);
   net->fwd_valid = 0;
   return LDNQ_OK;
 }
@@ -180,13 +184,13 @@ LDNQ_API ldnq_status ldnq_network_forward(ldnq_network *net, const ldnq_tensor *
     return ldnq__fail(&net->err, LDNQ_ERR_SHAPE,
                       "output has %lld elements, expected N*num_classes = %lld",
                       (long long)output->numel, (long long)n * net->num_classes);
-  ldnq_status st = nn_plan(net, n, h, w);
+  ldnq_status st = ldnq__nn_plan(net, n, h, w);
   if (st) return st;
   if (net->training && (int64_t)n * net->last_hw < 2)
     return ldnq__fail(&net->err, LDNQ_ERR_SHAPE,
                       "training mode needs more than one value per BN channel: use N > 1 "
                       "or a larger input");
-  st = nn_forward(net, input->data, output->data);
+  st = ldnq__nn_forward(net, input->data, output->data);
   if (st) return st;
   output->ndim = 2;
   output->shape[0] = n;
@@ -216,7 +220,7 @@ LDNQ_API ldnq_status ldnq_network_backward(ldnq_network *net, const ldnq_tensor 
     if (!isfinite(grad_output->data[i]))
       return ldnq__fail(&net->err, LDNQ_ERR_NUMERIC, "grad_output[%lld] is not finite",
                         (long long)i);
-  nn_backward(net, grad_output->data, grad_input ? grad_input->data : NULL);
+  ldnq__nn_backward(net, grad_output->data, grad_input ? grad_input->data : NULL);
   return LDNQ_OK;
 }
 
@@ -227,3 +231,5 @@ LDNQ_API ldnq_status ldnq_network_zero_grad(ldnq_network *net) {
     if (net->ent[i].grad) memset(net->ent[i].grad, 0, (size_t)net->ent[i].numel * sizeof(float));
   return LDNQ_OK;
 }
+
+struct ldnq__errbuf *ldnq__network_errbuf(ldnq_network *net) { return net ? &net->err : NULL; }

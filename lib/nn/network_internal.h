@@ -26,4 +26,10 @@ int ldnq__network_find(const ldnq_network *net, const char *name);
 int ldnq__network_layer_weight(const ldnq_network *net, int layer);
 int ldnq__network_layer_bias(const ldnq_network *net, int layer);
 
+/* The network's message buffer, for library code outside lib/nn that takes
+ * a non-const network and must record its failures there (the error rule
+ * of ldnq/common.h). NULL for a NULL net. */
+struct ldnq__errbuf;
+struct ldnq__errbuf *ldnq__network_errbuf(ldnq_network *net);
+
 #endif

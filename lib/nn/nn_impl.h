@@ -114,14 +114,14 @@ static inline size_t conv_numel(const nn_conv *c) {
 }
 
 /* build.c: architecture -> entries, layers, blocks. */
-ldnq_status nn_build(ldnq_network *net);
-void nn_destroy(ldnq_network *net);
+ldnq_status ldnq__nn_build(ldnq_network *net);
+void ldnq__nn_destroy(ldnq_network *net);
 /* init.c */
-void nn_init_params(ldnq_network *net, uint64_t seed);
+void ldnq__nn_init_params(ldnq_network *net, uint64_t seed);
 /* plan.c: buffers for input [n, c, h, w]; ERR_SHAPE if too small. */
-ldnq_status nn_plan(ldnq_network *net, int n, int h, int w);
+ldnq_status ldnq__nn_plan(ldnq_network *net, int n, int h, int w);
 /* forward.c / backward.c */
-ldnq_status nn_forward(ldnq_network *net, const float *x, float *logits);
-void nn_backward(ldnq_network *net, const float *dlogits, float *dx);
+ldnq_status ldnq__nn_forward(ldnq_network *net, const float *x, float *logits);
+void ldnq__nn_backward(ldnq_network *net, const float *dlogits, float *dx);
 
 #endif

@@ -29,9 +29,10 @@ ldnq_status ldnq__network_param(ldnq_network *net, int idx, const char **name, f
   return LDNQ_OK;
 }
 
-/* Looks a name up, failing with a message that names it. */
-static ldnq_status lookup(const ldnq_network *net, const char *name, const char *fn, int *idx) {
-  ldnq__errbuf *eb = net ? (ldnq__errbuf *)&net->err : NULL;
+/* Looks a name up, failing with a message that names it. eb: the handle's
+ * buffer for non-const callers, NULL for const ones (common.h's rule). */
+static ldnq_status lookup(ldnq__errbuf *eb, const ldnq_network *net, const char *name,
+                          const char *fn, int *idx) {
   if (!net) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: network is NULL", fn);
   ldnq__errbuf_clear(eb);
   if (!name) return ldnq__fail(eb, LDNQ_ERR_INVALID_ARG, "%s: name is NULL", fn);
@@ -54,7 +55,7 @@ LDNQ_API ldnq_status ldnq_network_tensor_name(const ldnq_network *net, int index
   if (!net || !name)
     return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_network_tensor_name: NULL argument");
   if (index < 0 || index >= net->nent)
-    return ldnq__fail((ldnq__errbuf *)&net->err, LDNQ_ERR_RANGE,
+    return ldnq__fail(NULL, LDNQ_ERR_RANGE,
                       "tensor index %d outside [0, %d)", index, net->nent);
   *name = net->ent[index].name;
   return LDNQ_OK;
@@ -64,7 +65,7 @@ LDNQ_API ldnq_status ldnq_network_tensor_info(const ldnq_network *net, const cha
                                               ldnq_tensor_kind *kind, int *ndim,
                                               int64_t *shape) {
   int i;
-  ldnq_status st = lookup(net, name, "ldnq_network_tensor_info", &i);
+  ldnq_status st = lookup(NULL, net, name, "ldnq_network_tensor_info", &i);
   if (st) return st;
   const nn_entry *e = &net->ent[i];
   if (kind) *kind = e->is_buffer ? LDNQ_KIND_BUFFER : LDNQ_KIND_PARAMETER;
@@ -78,13 +79,13 @@ LDNQ_API ldnq_status ldnq_network_get(const ldnq_network *net, const char *name,
                                       ldnq_tensor **out) {
   if (out) *out = NULL;
   int i;
-  ldnq_status st = lookup(net, name, "ldnq_network_get", &i);
+  ldnq_status st = lookup(NULL, net, name, "ldnq_network_get", &i);
   if (st) return st;
   if (!out)
-    return ldnq__fail((ldnq__errbuf *)&net->err, LDNQ_ERR_INVALID_ARG, "ldnq_network_get: out is NULL");
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_network_get: out is NULL");
   const nn_entry *e = &net->ent[i];
   st = ldnq_tensor_create(e->ndim, e->shape, out);
-  if (st) return ldnq__propagate((ldnq__errbuf *)&net->err, st);
+  if (st) return st;
   memcpy((*out)->data, e->data, (size_t)e->numel * sizeof(float));
   return LDNQ_OK;
 }
@@ -102,7 +103,7 @@ static ldnq_status write_checked(ldnq_network *net, int i, const float *src, con
 LDNQ_API ldnq_status ldnq_network_set(ldnq_network *net, const char *name,
                                       const ldnq_tensor *value) {
   int i;
-  ldnq_status st = lookup(net, name, "ldnq_network_set", &i);
+  ldnq_status st = lookup(net ? &net->err : NULL, net, name, "ldnq_network_set", &i);
   if (st) return st;
   if (!value)
     return ldnq__fail(&net->err, LDNQ_ERR_INVALID_ARG, "ldnq_network_set: value is NULL");
@@ -121,9 +122,9 @@ LDNQ_API ldnq_status ldnq_network_set(ldnq_network *net, const char *name,
 LDNQ_API ldnq_status ldnq_network_read(const ldnq_network *net, const char *name, float *dst,
                                        int64_t n) {
   int i;
-  ldnq_status st = lookup(net, name, "ldnq_network_read", &i);
+  ldnq_status st = lookup(NULL, net, name, "ldnq_network_read", &i);
   if (st) return st;
-  ldnq__errbuf *eb = (ldnq__errbuf *)&net->err;
+  ldnq__errbuf *eb = NULL; /* const handle: the thread's message only */
   if (!dst) return ldnq__fail(eb, LDNQ_ERR_INVALID_ARG, "ldnq_network_read: dst is NULL");
   if (n != net->ent[i].numel)
     return ldnq__fail(eb, LDNQ_ERR_SHAPE, "ldnq_network_read: '%s' has %lld elements, not %lld",
@@ -135,7 +136,7 @@ LDNQ_API ldnq_status ldnq_network_read(const ldnq_network *net, const char *name
 LDNQ_API ldnq_status ldnq_network_write(ldnq_network *net, const char *name, const float *src,
                                         int64_t n) {
   int i;
-  ldnq_status st = lookup(net, name, "ldnq_network_write", &i);
+  ldnq_status st = lookup(net ? &net->err : NULL, net, name, "ldnq_network_write", &i);
   if (st) return st;
   if (!src) return ldnq__fail(&net->err, LDNQ_ERR_INVALID_ARG, "ldnq_network_write: src is NULL");
   if (n != net->ent[i].numel)
@@ -148,7 +149,7 @@ LDNQ_API ldnq_status ldnq_network_write(ldnq_network *net, const char *name, con
 LDNQ_API ldnq_status ldnq_network_set_trainable(ldnq_network *net, const char *name,
                                                 int trainable) {
   int i;
-  ldnq_status st = lookup(net, name, "ldnq_network_set_trainable", &i);
+  ldnq_status st = lookup(net ? &net->err : NULL, net, name, "ldnq_network_set_trainable", &i);
   if (st) return st;
   if (net->ent[i].is_buffer)
     return ldnq__fail(&net->err, LDNQ_ERR_INVALID_ARG, "'%s' is a buffer, never trainable", name);
@@ -159,10 +160,10 @@ LDNQ_API ldnq_status ldnq_network_set_trainable(ldnq_network *net, const char *n
 LDNQ_API ldnq_status ldnq_network_get_trainable(const ldnq_network *net, const char *name,
                                                 int *trainable) {
   int i;
-  ldnq_status st = lookup(net, name, "ldnq_network_get_trainable", &i);
+  ldnq_status st = lookup(NULL, net, name, "ldnq_network_get_trainable", &i);
   if (st) return st;
   if (!trainable)
-    return ldnq__fail((ldnq__errbuf *)&net->err, LDNQ_ERR_INVALID_ARG,
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG,
                       "ldnq_network_get_trainable: out is NULL");
   *trainable = net->ent[i].trainable;
   return LDNQ_OK;
@@ -172,9 +173,9 @@ LDNQ_API ldnq_status ldnq_network_get_grad(const ldnq_network *net, const char *
                                            ldnq_tensor **out) {
   if (out) *out = NULL;
   int i;
-  ldnq_status st = lookup(net, name, "ldnq_network_get_grad", &i);
+  ldnq_status st = lookup(NULL, net, name, "ldnq_network_get_grad", &i);
   if (st) return st;
-  ldnq__errbuf *eb = (ldnq__errbuf *)&net->err;
+  ldnq__errbuf *eb = NULL; /* const handle: the thread's message only */
   if (!out) return ldnq__fail(eb, LDNQ_ERR_INVALID_ARG, "ldnq_network_get_grad: out is NULL");
   const nn_entry *e = &net->ent[i];
   if (e->is_buffer)

@@ -101,7 +101,9 @@ static size_t layout_lean(ldnq_network *net, float *base, int n, int h, int w) {
       if (i < blk->nconv - 1) blk->act[i] = act; /* read by conv i+1 only */
     }
     if (blk->has_ds) {
-      blk->ds.y = y;
+      /* The shortcut runs between the last conv and its norm (forward.c),
+       * so it cannot share y; out is free until that norm writes it. */
+      blk->ds.y = out;
       bn_stats(base, &off, &blk->dsbn);
     }
     blk->sc = act;
@@ -153,7 +155,7 @@ static size_t layout(ldnq_network *net, float *base, int n, int h, int w) {
   return off;
 }
 
-ldnq_status nn_plan(ldnq_network *net, int n, int h, int w) {
+ldnq_status ldnq__nn_plan(ldnq_network *net, int n, int h, int w) {
   int lean = !net->grad_enabled;
   if (net->rn == n && net->rh == h && net->rw == w && net->rlean == lean && net->arena)
     return LDNQ_OK;

@@ -8,13 +8,15 @@
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 
-/* Below this many elements (~1 ms on one core) a thread is not worth it. */
-#define BN_PAR_MIN_ELEMS (1 << 22)
+/* Below this many elements (~50 us on one core) waking a pool thread is not
+ * worth it. */
+#define BN_PAR_MIN_ELEMS (1 << 17)
 
 /* Four-float vectors (GCC/Clang vector extension: SSE on x86-64, NEON on
  * ARM, scalar code elsewhere). Plain float reductions do not vectorise
  * without -ffast-math; these keep 8 partial sums in two vectors. */
 typedef float v4f __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
 
 static inline v4f load4(const float *p) {
   v4f v;
@@ -64,6 +66,30 @@ static void grad_sums(const float *restrict x, const float *restrict g, int len,
   *s2 += tb;
 }
 
+/* grad_sums of dy masked to where mask > 0 (the ReLU after the norm). */
+static void grad_sums_masked(const float *restrict x, const float *restrict g,
+                             const float *restrict mk, int len, float m, double *s1, double *s2) {
+  const v4f mm = {m, m, m, m}, zero = {0, 0, 0, 0};
+  v4f a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
+  int i = 0;
+  for (; i + 8 <= len; i += 8) {
+    v4f g0 = load4(g + i), g1 = load4(g + i + 4);
+    /* Vector compares give all-ones lanes: keep g where mask > 0. */
+    g0 = (v4f)((v4i)g0 & (load4(mk + i) > zero));
+    g1 = (v4f)((v4i)g1 & (load4(mk + i + 4) > zero));
+    a0 += g0, a1 += g1;
+    b0 += g0 * (load4(x + i) - mm), b1 += g1 * (load4(x + i + 4) - mm);
+  }
+  float ta = hsum(a0 + a1), tb = hsum(b0 + b1);
+  for (; i < len; i++) {
+    float gv = g[i], gi = mk[i] > 0.0f ? gv : 0.0f;
+    ta += gi;
+    tb += gi * (x[i] - m);
+  }
+  *s1 += ta;
+  *s2 += tb;
+}
+
 /* Channels are processed in blocks: statistics per channel (threads split
  * the channels), then one linear sweep over the block's planes (threads
  * split the planes), which streams memory better than channel-major order. */
@@ -75,6 +101,8 @@ typedef struct bn_job {
   const float *x, *gamma, *beta, *dy, *rmean_in, *rvar_in, *smean, *sinvstd;
   float eps, momentum;
   float *rmean, *rvar, *y, *save_mean, *save_invstd, *dx, *dgamma, *dbeta;
+  const float *res, *mask; /* post-ops (ldnq__bn_post) */
+  int relu;
   /* Per-channel constants of the sweep, indexed ch - c0:
    * forward: y = x*k1 + k2; backward: dx = dy*k1 + (x - k3)*k2 + k4. */
   float k1[BN_BLOCK], k2[BN_BLOCK], k3[BN_BLOCK], k4[BN_BLOCK];
@@ -112,7 +140,10 @@ static void stats_backward(bn_job *j, int ch, float mean, double invstd, int bat
   if (batch || j->dgamma || j->dbeta)
     for (int b = 0; b < j->n; b++) {
       size_t o = ((size_t)b * j->c + ch) * j->hw;
-      grad_sums(j->x + o, j->dy + o, j->hw, mean, &sdy, &sdyx);
+      if (j->mask)
+        grad_sums_masked(j->x + o, j->dy + o, j->mask + o, j->hw, mean, &sdy, &sdyx);
+      else
+        grad_sums(j->x + o, j->dy + o, j->hw, mean, &sdy, &sdyx);
     }
   if (j->dgamma) j->dgamma[ch] += (float)(sdyx * invstd);
   if (j->dbeta) j->dbeta[ch] += (float)sdy;
@@ -158,8 +189,42 @@ static void sweep_thread(void *arg, int t) {
     const float k1 = j->k1[i], k2 = j->k2[i], k3 = j->k3[i], k4 = j->k4[i];
     const float *restrict xp = j->x + o;
     if (j->mode <= 1) {
-      float *restrict yp = j->y + o;
-      for (int q = 0; q < hw; q++) yp[q] = xp[q] * k1 + k2;
+      /* y may alias res (an in-place residual add): no restrict on them. */
+      float *yp = j->y + o;
+      const float *rp = j->res ? j->res + o : NULL;
+      if (rp && j->relu) {
+        for (int q = 0; q < hw; q++) {
+          float v = xp[q] * k1 + k2;
+          v = v + rp[q];
+          yp[q] = v > 0.0f ? v : 0.0f;
+        }
+      } else if (rp) {
+        for (int q = 0; q < hw; q++) {
+          float v = xp[q] * k1 + k2;
+          yp[q] = v + rp[q];
+        }
+      } else if (j->relu) {
+        for (int q = 0; q < hw; q++) {
+          float v = xp[q] * k1 + k2;
+          yp[q] = v > 0.0f ? v : 0.0f;
+        }
+      } else {
+        for (int q = 0; q < hw; q++) yp[q] = xp[q] * k1 + k2;
+      }
+    } else if (j->mask) {
+      const float *restrict gp = j->dy + o, *restrict mp = j->mask + o;
+      float *restrict dp = j->dx + o;
+      /* dy read unconditionally so that the select vectorises. */
+      if (j->mode == 2)
+        for (int q = 0; q < hw; q++) {
+          float gv = gp[q], g = mp[q] > 0.0f ? gv : 0.0f;
+          dp[q] = g * k1 + (xp[q] - k3) * k2 + k4;
+        }
+      else
+        for (int q = 0; q < hw; q++) {
+          float gv = gp[q], g = mp[q] > 0.0f ? gv : 0.0f;
+          dp[q] = g * k1;
+        }
     } else if (j->mode == 2) {
       const float *restrict gp = j->dy + o;
       float *restrict dp = j->dx + o;
@@ -186,46 +251,85 @@ static void bn_run(bn_job *j) {
   }
 }
 
-void ldnq__bn_forward_train(int n, int c, int hw, const float *x, const float *gamma,
-                            const float *beta, float eps, float momentum,
-                            float *running_mean, float *running_var, float *y,
-                            float *save_mean, float *save_invstd) {
+static void set_post(bn_job *j, const ldnq__bn_post *post) {
+  if (!post) return;
+  j->res = post->res, j->relu = post->relu, j->mask = post->mask;
+}
+
+void ldnq__bn_forward_train_post(int n, int c, int hw, const float *x, const float *gamma,
+                                 const float *beta, float eps, float momentum,
+                                 float *running_mean, float *running_var, float *y,
+                                 float *save_mean, float *save_invstd, const ldnq__bn_post *post) {
   bn_job j;
   memset(&j, 0, sizeof j);
+  set_post(&j, post);
   j.mode = 0, j.n = n, j.c = c, j.hw = hw, j.x = x, j.gamma = gamma, j.beta = beta;
   j.eps = eps, j.momentum = momentum, j.rmean = running_mean, j.rvar = running_var, j.y = y;
   j.save_mean = save_mean, j.save_invstd = save_invstd;
   bn_run(&j);
 }
 
-void ldnq__bn_forward_eval(int n, int c, int hw, const float *x, const float *gamma,
-                           const float *beta, float eps, const float *running_mean,
-                           const float *running_var, float *y) {
+void ldnq__bn_forward_eval_post(int n, int c, int hw, const float *x, const float *gamma,
+                                const float *beta, float eps, const float *running_mean,
+                                const float *running_var, float *y, const ldnq__bn_post *post) {
   bn_job j;
   memset(&j, 0, sizeof j);
+  set_post(&j, post);
   j.mode = 1, j.n = n, j.c = c, j.hw = hw, j.x = x, j.gamma = gamma, j.beta = beta;
   j.eps = eps, j.rmean_in = running_mean, j.rvar_in = running_var, j.y = y;
   bn_run(&j);
 }
 
-void ldnq__bn_backward_train(int n, int c, int hw, const float *x, const float *gamma,
-                             const float *save_mean, const float *save_invstd,
-                             const float *dy, float *dx, float *dgamma, float *dbeta) {
+void ldnq__bn_backward_train_post(int n, int c, int hw, const float *x, const float *gamma,
+                                  const float *save_mean, const float *save_invstd,
+                                  const float *dy, float *dx, float *dgamma, float *dbeta,
+                                  const ldnq__bn_post *post) {
   bn_job j;
   memset(&j, 0, sizeof j);
+  set_post(&j, post);
   j.mode = 2, j.n = n, j.c = c, j.hw = hw, j.x = x, j.gamma = gamma, j.dy = dy;
   j.smean = save_mean, j.sinvstd = save_invstd, j.dx = dx, j.dgamma = dgamma, j.dbeta = dbeta;
   bn_run(&j);
+}
+
+void ldnq__bn_backward_eval_post(int n, int c, int hw, const float *x, const float *gamma,
+                                 float eps, const float *running_mean, const float *running_var,
+                                 const float *dy, float *dx, float *dgamma, float *dbeta,
+                                 const ldnq__bn_post *post) {
+  bn_job j;
+  memset(&j, 0, sizeof j);
+  set_post(&j, post);
+  j.mode = 3, j.n = n, j.c = c, j.hw = hw, j.x = x, j.gamma = gamma, j.dy = dy;
+  j.eps = eps, j.rmean_in = running_mean, j.rvar_in = running_var;
+  j.dx = dx, j.dgamma = dgamma, j.dbeta = dbeta;
+  bn_run(&j);
+}
+
+void ldnq__bn_forward_train(int n, int c, int hw, const float *x, const float *gamma,
+                            const float *beta, float eps, float momentum,
+                            float *running_mean, float *running_var, float *y,
+                            float *save_mean, float *save_invstd) {
+  ldnq__bn_forward_train_post(n, c, hw, x, gamma, beta, eps, momentum, running_mean, running_var,
+                              y, save_mean, save_invstd, NULL);
+}
+
+void ldnq__bn_forward_eval(int n, int c, int hw, const float *x, const float *gamma,
+                           const float *beta, float eps, const float *running_mean,
+                           const float *running_var, float *y) {
+  ldnq__bn_forward_eval_post(n, c, hw, x, gamma, beta, eps, running_mean, running_var, y, NULL);
+}
+
+void ldnq__bn_backward_train(int n, int c, int hw, const float *x, const float *gamma,
+                             const float *save_mean, const float *save_invstd,
+                             const float *dy, float *dx, float *dgamma, float *dbeta) {
+  ldnq__bn_backward_train_post(n, c, hw, x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta,
+                               NULL);
 }
 
 void ldnq__bn_backward_eval(int n, int c, int hw, const float *x, const float *gamma,
                             float eps, const float *running_mean,
                             const float *running_var, const float *dy, float *dx,
                             float *dgamma, float *dbeta) {
-  bn_job j;
-  memset(&j, 0, sizeof j);
-  j.mode = 3, j.n = n, j.c = c, j.hw = hw, j.x = x, j.gamma = gamma, j.dy = dy;
-  j.eps = eps, j.rmean_in = running_mean, j.rvar_in = running_var;
-  j.dx = dx, j.dgamma = dgamma, j.dbeta = dbeta;
-  bn_run(&j);
+  ldnq__bn_backward_eval_post(n, c, hw, x, gamma, eps, running_mean, running_var, dy, dx, dgamma,
+                              dbeta, NULL);
 }

@@ -2,9 +2,10 @@
  * threads (ldnq__parallel_run); within a thread, images with few output
  * positions are grouped so each sgemm has at least CONV_MIN_COLS columns,
  * and large images are processed in slabs of output rows. */
-#include <cblas.h>
 #include <string.h>
 
+#include "ops/conv_direct.h"
+#include "ops/gemm.h"
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 
@@ -19,8 +20,8 @@
  * long side first suits OpenBLAS better when cout is small) into a
  * per-thread buffer and transposed back once. */
 #define CONV_DWT_MAX_WEIGHTS (1 << 16)
-/* Below this many flops (~0.4 ms on one core) a conv is not worth a thread. */
-#define CONV_PAR_MIN_FLOPS 3.2e7
+/* Below this many flops (~40 us on one core) a conv is not worth a pool thread. */
+#define CONV_PAR_MIN_FLOPS 8e6
 
 int ldnq__conv_geom_init(ldnq__conv_geom *g, int n, int cin, int h, int w, int cout, int kh,
                          int kw, int stride, int pad) {
@@ -48,6 +49,7 @@ static int is_pointwise(const ldnq__conv_geom *g) {
 /* How a conv is split; workspace and kernels derive it the same way. */
 typedef struct conv_plan {
   int nthreads;
+  int direct;        /* implicit GEMM per image (conv_direct.c); cols = its scratch */
   int nb;            /* images per sgemm */
   int rows;          /* output rows per slab when nb == 1 (oh: whole image) */
   size_t K, P;       /* cin*kh*kw, oh*ow */
@@ -55,11 +57,13 @@ typedef struct conv_plan {
   size_t stage;      /* floats: [cout, nb*P] output/gradient staging (0 if nb == 1) */
   int dwt;           /* dW accumulated transposed, [K, cout], in the partials */
   size_t partial;    /* floats: per-thread dW and db sums (0 if unused) */
+  size_t pack;       /* floats: ldnq__sgemm scratch for the largest product */
   size_t per_thread; /* floats of workspace per thread */
 } conv_plan;
 
-static conv_plan make_plan(const ldnq__conv_geom *g) {
+static conv_plan make_plan_for(const ldnq__conv_geom *g, int direct) {
   conv_plan p;
+  p.direct = direct;
   p.K = (size_t)g->cin * g->kh * g->kw;
   p.P = (size_t)g->oh * g->ow;
   double flops = 2.0 * g->n * (double)g->cout * (double)p.P * (double)p.K;
@@ -85,15 +89,47 @@ static conv_plan make_plan(const ldnq__conv_geom *g) {
   }
   p.cols = (is_pointwise(g) && nb == 1) ? 0 : p.K * nb * (size_t)p.rows * (size_t)g->ow;
   p.stage = nb > 1 ? (size_t)g->cout * nb * p.P : 0;
-  p.dwt = (size_t)g->cout * p.K <= CONV_DWT_MAX_WEIGHTS;
-  p.partial = (p.nthreads > 1 || p.dwt) ? (size_t)g->cout * p.K + (size_t)g->cout : 0;
-  p.per_thread = p.cols + p.stage + p.partial;
+  /* Our kernels tile 48 columns wide, so a small cout as N would waste
+   * them: the transposed dW is for OpenBLAS only. The partials are sized
+   * for either path, so a workspace stays valid if a test switches paths. */
+  int small_w = (size_t)g->cout * p.K <= CONV_DWT_MAX_WEIGHTS;
+  p.dwt = small_w && ldnq__gemm_active() == LDNQ__GEMM_BLAS;
+  p.partial = (p.nthreads > 1 || small_w) ? (size_t)g->cout * p.K + (size_t)g->cout : 0;
+  /* Every product below has M, N, K within these (N: the columns of one
+   * sgemm, nb images or one slab); the scratch bound is monotone in each. */
+  int ncol = (int)(nb > 1 ? nb * p.P : (size_t)p.rows * g->ow), k = (int)p.K, co = g->cout;
+  size_t s1 = ldnq__gemm_pack_floats(co, ncol, k);        /* forward, dW */
+  size_t s2 = ldnq__gemm_pack_floats(k, ncol, co);        /* dX */
+  size_t s3 = ldnq__gemm_pack_floats(k, co, ncol);        /* dW transposed */
+  size_t s4 = ldnq__gemm_pack_floats(co, k, ncol);        /* dW */
+  size_t s5 = ldnq__gemm_pack_floats(k, (int)p.P, co);    /* pointwise dX */
+  p.pack = s1;
+  if (s2 > p.pack) p.pack = s2;
+  if (s3 > p.pack) p.pack = s3;
+  if (s4 > p.pack) p.pack = s4;
+  if (s5 > p.pack) p.pack = s5;
+  if (direct) {
+    p.nb = 1, p.rows = g->oh, p.stage = 0, p.dwt = 0, p.pack = 0;
+    p.cols = ldnq__conv_direct_scratch(g);
+  }
+  p.per_thread = p.cols + p.stage + p.partial + p.pack;
   return p;
 }
 
+static conv_plan make_plan(const ldnq__conv_geom *g) {
+  return make_plan_for(g, ldnq__conv_direct_ok(g));
+}
+
+/* Sized for whichever plan a later call may take, so that a test forcing
+ * another kernel path keeps the network's workspace valid. */
 size_t ldnq__conv2d_workspace(const ldnq__conv_geom *g) {
-  conv_plan p = make_plan(g);
-  return p.per_thread * (size_t)p.nthreads;
+  conv_plan p = make_plan_for(g, 0);
+  size_t n = p.per_thread * (size_t)p.nthreads;
+  if (ldnq__conv_direct_possible(g)) {
+    conv_plan d = make_plan_for(g, 1);
+    if (d.per_thread * (size_t)d.nthreads > n) n = d.per_thread * (size_t)d.nthreads;
+  }
+  return n;
 }
 
 typedef struct conv_job {
@@ -112,6 +148,11 @@ static void thread_range(const conv_job *j, int t, int *b0, int *b1) {
 /* Thread t's workspace (NULL when the plan needs none: ws may be NULL). */
 static float *thread_ws(const conv_job *j, int t) {
   return j->p.per_thread ? j->ws + (size_t)t * j->p.per_thread : NULL;
+}
+
+/* Thread t's ldnq__sgemm scratch. */
+static float *thread_pack(const conv_job *j, int t) {
+  return j->ws + (size_t)t * j->p.per_thread + j->p.cols + j->p.stage + j->p.partial;
 }
 
 /* cols [K, m*P] of images b..b+m-1 side by side (grouped plan). */
@@ -133,7 +174,8 @@ static const float *slab_cols(const conv_job *j, int b, int r0, int r1, float *b
 }
 
 /* Backward of one image (one-image plan), a slab of output rows at a time. */
-static void backward_image(const conv_job *j, int b, float *cbuf, float *dw, float *db) {
+static void backward_image(const conv_job *j, int b, float *cbuf, float *dw, float *db,
+                           float *pk) {
   const ldnq__conv_geom *g = j->g;
   const int K = (int)j->p.K, P = (int)j->p.P, cout = g->cout;
   const float *dyb = j->dy + (size_t)b * cout * P;
@@ -146,8 +188,8 @@ static void backward_image(const conv_job *j, int b, float *cbuf, float *dw, flo
       db[co] += s;
     }
   if (dxb && j->p.cols == 0) { /* pointwise: dx = W^T dy directly */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, cout, 1.0f, j->w, K, dyb, P, 0.0f,
-                dxb, P);
+    ldnq__sgemm(1, 0, K, P, cout, 1.0f, j->w, K, dyb, P, 0.0f,
+                dxb, P, pk);
     dxb = NULL;
   } else if (dxb) {
     memset(dxb, 0, sizeof(float) * (size_t)g->cin * g->h * g->w);
@@ -159,15 +201,14 @@ static void backward_image(const conv_job *j, int b, float *cbuf, float *dw, flo
       const float *cols = slab_cols(j, b, r0, r1, cbuf);
       int ldx = j->p.cols == 0 ? P : nc;
       if (j->p.dwt)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, cout, nc, 1.0f, cols, ldx, dys, P,
-                    1.0f, dw, cout);
+        ldnq__sgemm(0, 1, K, cout, nc, 1.0f, cols, ldx, dys, P,
+                    1.0f, dw, cout, pk);
       else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, K, nc, 1.0f, dys, P, cols, ldx,
-                    1.0f, dw, K);
+        ldnq__sgemm_nt_acc(cout, K, nc, dys, P, cols, ldx, dw, K, pk);
     }
     if (dxb) {
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, nc, cout, 1.0f, j->w, K, dys, P,
-                  0.0f, cbuf, nc);
+      ldnq__sgemm(1, 0, K, nc, cout, 1.0f, j->w, K, dys, P,
+                  0.0f, cbuf, nc, pk);
       ldnq__col2im_rows_acc(g, cbuf, (size_t)nc, r0, r1, dxb);
     }
   }
@@ -177,9 +218,16 @@ static void forward_thread(void *arg, int t) {
   const conv_job *j = arg;
   const ldnq__conv_geom *g = j->g;
   const int K = (int)j->p.K, P = (int)j->p.P, cout = g->cout;
-  float *cbuf = thread_ws(j, t), *stage = cbuf ? cbuf + j->p.cols : NULL;
+  float *cbuf = thread_ws(j, t), *stage = cbuf + j->p.cols, *pk = thread_pack(j, t);
   int b0, b1;
   thread_range(j, t, &b0, &b1);
+  if (j->p.direct) {
+    const size_t xs = (size_t)g->cin * g->h * g->w, ys = (size_t)cout * P;
+    ldnq__conv_direct_begin(g, cbuf);
+    for (int b = b0; b < b1; b++)
+      ldnq__conv_direct_forward(g, j->x + b * xs, j->w, j->bias, j->y + b * ys, cbuf);
+    return;
+  }
   for (int b = b0; b < b1; b += j->p.nb) {
     int m = b1 - b < j->p.nb ? b1 - b : j->p.nb;
     if (j->p.nb == 1) {
@@ -193,15 +241,15 @@ static void forward_thread(void *arg, int t) {
       for (int r0 = 0; r0 < g->oh; r0 += j->p.rows) {
         int r1 = r0 + j->p.rows < g->oh ? r0 + j->p.rows : g->oh, nc = (r1 - r0) * g->ow;
         const float *cols = slab_cols(j, b, r0, r1, cbuf);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, nc, K, 1.0f, j->w, K, cols,
-                    nc, beta, yb + (size_t)r0 * g->ow, P);
+        ldnq__sgemm(0, 0, cout, nc, K, 1.0f, j->w, K, cols,
+                    nc, beta, yb + (size_t)r0 * g->ow, P, pk);
       }
       continue;
     }
     const float *cols = group_cols(j, b, m, cbuf);
     const int ld = m * P;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, ld, K, 1.0f, j->w, K, cols, ld,
-                0.0f, stage, ld);
+    ldnq__sgemm(0, 0, cout, ld, K, 1.0f, j->w, K, cols, ld,
+                0.0f, stage, ld, pk);
     /* stage [cout, m, P] -> y [m, cout, P] (+ bias). */
     for (int i = 0; i < m; i++)
       for (int co = 0; co < cout; co++) {
@@ -224,7 +272,7 @@ static void backward_thread(void *arg, int t) {
   const ldnq__conv_geom *g = j->g;
   const int K = (int)j->p.K, P = (int)j->p.P, cout = g->cout;
   const size_t xs = (size_t)g->cin * g->h * g->w;
-  float *cbuf = thread_ws(j, t), *stage = cbuf ? cbuf + j->p.cols : NULL;
+  float *cbuf = thread_ws(j, t), *stage = cbuf + j->p.cols, *pk = thread_pack(j, t);
   /* Thread 0 accumulates straight into dw/db, the others (and all when dW
    * is transposed) into partials. */
   float *dw = j->dw, *db = j->db;
@@ -236,8 +284,16 @@ static void backward_thread(void *arg, int t) {
   }
   int b0, b1;
   thread_range(j, t, &b0, &b1);
+  if (j->p.direct) {
+    const size_t ys = (size_t)cout * P;
+    ldnq__conv_direct_begin(g, cbuf);
+    for (int b = b0; b < b1; b++)
+      ldnq__conv_direct_backward(g, j->x + b * xs, j->w, j->dy + b * ys,
+                                 j->dx ? j->dx + b * xs : NULL, dw, db, cbuf);
+    return;
+  }
   if (j->p.nb == 1) {
-    for (int b = b0; b < b1; b++) backward_image(j, b, cbuf, dw, db);
+    for (int b = b0; b < b1; b++) backward_image(j, b, cbuf, dw, db, pk);
     return;
   }
   /* Groups of images: dy gathered as [cout, m*P], cols [K, m*P]. */
@@ -258,15 +314,14 @@ static void backward_thread(void *arg, int t) {
     if (dw) {
       const float *cols = group_cols(j, b, m, cbuf);
       if (j->p.dwt)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, cout, ld, 1.0f, cols, ld, stage,
-                    ld, 1.0f, dw, cout);
+        ldnq__sgemm(0, 1, K, cout, ld, 1.0f, cols, ld, stage,
+                    ld, 1.0f, dw, cout, pk);
       else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, K, ld, 1.0f, stage, ld, cols,
-                    ld, 1.0f, dw, K);
+        ldnq__sgemm_nt_acc(cout, K, ld, stage, ld, cols, ld, dw, K, pk);
     }
     if (j->dx) {
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, ld, cout, 1.0f, j->w, K, stage, ld,
-                  0.0f, cbuf, ld);
+      ldnq__sgemm(1, 0, K, ld, cout, 1.0f, j->w, K, stage, ld,
+                  0.0f, cbuf, ld, pk);
       for (int i = 0; i < m; i++) ldnq__col2im_ld(g, cbuf + (size_t)i * P, ld, j->dx + (b + i) * xs);
     }
   }

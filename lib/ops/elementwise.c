@@ -4,8 +4,9 @@
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 
-/* Below this many elements (~1-2 ms on one core) a thread is not worth it. */
-#define EW_PAR_MIN (1u << 22)
+/* Below this many elements (~50 us on one core) waking a pool thread is not
+ * worth it. */
+#define EW_PAR_MIN (1u << 17)
 
 typedef struct ew_job {
   int op; /* 0 relu forward, 1 relu backward, 2 add */

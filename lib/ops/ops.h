@@ -26,7 +26,7 @@ typedef struct ldnq__conv_geom {
 /* Fills g and computes oh/ow; returns -1 if the output would be empty. */
 int ldnq__conv_geom_init(ldnq__conv_geom *g, int n, int cin, int h, int w, int cout,
                          int kh, int kw, int stride, int pad);
-/* Floats of workspace forward/backward need (>= 0). */
+/* Floats of workspace forward/backward need (> 0: the sgemm scratch). */
 size_t ldnq__conv2d_workspace(const ldnq__conv_geom *g);
 /* y[n, cout, oh, ow] = conv(x, w) (+ bias[cout] if non-NULL). */
 void ldnq__conv2d_forward(const ldnq__conv_geom *g, const float *x, const float *w,
@@ -59,6 +59,32 @@ void ldnq__bn_backward_eval(int n, int c, int hw, const float *x, const float *g
                             float eps, const float *running_mean,
                             const float *running_var, const float *dy, float *dx,
                             float *dgamma, float *dbeta);
+
+/* Fused post-ops (oneDNN style), saving whole passes over activations:
+ * forward y = relu?(bn(x) + res?); backward treats dy as 0 where
+ * mask <= 0 (the ReLU that followed the norm, mask = its output), exactly
+ * as a separate ldnq__relu_backward first would. NULL fields: none. */
+typedef struct ldnq__bn_post {
+  const float *res;  /* forward: residual added before the ReLU, [n, c, hw] */
+  int relu;          /* forward: apply a ReLU last */
+  const float *mask; /* backward: the ReLU's output, [n, c, hw] */
+} ldnq__bn_post;
+
+void ldnq__bn_forward_train_post(int n, int c, int hw, const float *x, const float *gamma,
+                                 const float *beta, float eps, float momentum,
+                                 float *running_mean, float *running_var, float *y,
+                                 float *save_mean, float *save_invstd, const ldnq__bn_post *post);
+void ldnq__bn_forward_eval_post(int n, int c, int hw, const float *x, const float *gamma,
+                                const float *beta, float eps, const float *running_mean,
+                                const float *running_var, float *y, const ldnq__bn_post *post);
+void ldnq__bn_backward_train_post(int n, int c, int hw, const float *x, const float *gamma,
+                                  const float *save_mean, const float *save_invstd,
+                                  const float *dy, float *dx, float *dgamma, float *dbeta,
+                                  const ldnq__bn_post *post);
+void ldnq__bn_backward_eval_post(int n, int c, int hw, const float *x, const float *gamma,
+                                 float eps, const float *running_mean, const float *running_var,
+                                 const float *dy, float *dx, float *dgamma, float *dbeta,
+                                 const ldnq__bn_post *post);
 
 /* ---- elementwise ---- */
 void ldnq__relu_forward(size_t n, const float *x, float *y);          /* y may == x */

@@ -22,19 +22,20 @@ void ldnq__col2im_rows_acc(const ldnq__conv_geom *g, float *cols, size_t ldc, in
 void ldnq__col2im_ld(const ldnq__conv_geom *g, float *cols, size_t ldc, float *dx);
 
 #define LDNQ__OPS_MAX_THREADS 16
-/* Threads the kernels split work over (OpenBLAS's count at first use, at
- * most LDNQ__OPS_MAX_THREADS; constant for the life of the process). */
+/* Threads the kernels split work over (LDNQ_NUM_THREADS, else OpenBLAS's
+ * count, at first use; at most LDNQ__OPS_MAX_THREADS; constant for the life
+ * of the process). */
 int ldnq__ops_threads(void);
 /* Whether `work` (flops, elements...) reaches `min`, the size below which
- * starting threads costs more than it saves (thread start-up latency is
- * long on a loaded machine, so the limits are generous). */
+ * waking the pool's threads costs more than it saves. */
 int ldnq__ops_parallel_worth(double work, double min);
 /* Test hook: nonzero makes every size worth threads (so small test shapes
  * cover the threaded paths). Not thread-safe; set it before the kernels. */
 void ldnq__ops_always_parallel(int on);
-/* Runs fn(arg, t) for t in [0, nthreads), the caller being t = 0, and
- * returns when all are done. OpenBLAS runs single-threaded meanwhile. If a
- * thread cannot be started its share runs in the caller. */
+/* Runs fn(arg, t) for t in [0, nthreads), the caller being t = 0, on the
+ * process-wide worker pool (parallel.c), and returns when all are done.
+ * On the reference (OpenBLAS) kernel path OpenBLAS runs single-threaded
+ * meanwhile. If the pool is busy or smaller, the caller runs the shares. */
 void ldnq__parallel_run(int nthreads, void (*fn)(void *arg, int t), void *arg);
 
 #endif

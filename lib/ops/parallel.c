@@ -1,18 +1,35 @@
-/* Fork-join helper for the kernels. Small per-image sgemms scale poorly
- * under OpenBLAS's own threading and im2col/col2im are single-threaded, so
- * the conv kernels split the batch across threads instead and run OpenBLAS
- * single-threaded meanwhile. */
+/* Fork-join for the kernels on a pool of worker threads that lives as long
+ * as the process: a parallel call wakes the workers instead of creating
+ * threads (on a loaded machine pthread_create alone can take longer than a
+ * small layer). The caller is thread 0 and works too.
+ *
+ * Only one call uses the pool at a time; a call that finds it busy (another
+ * application thread is running kernels) runs all its shares itself, which
+ * gives the same result. OpenBLAS is switched to one thread only while a
+ * parallel call may call it (the reference kernel path), since its thread
+ * count is process-wide and belongs to the application. */
 #include <cblas.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 
+#include "ops/gemm.h"
 #include "ops/ops_internal.h"
 
 static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
 static int threads_n = 1;
 
-/* Fixed at first use so workspace sizes stay valid for the process. */
+/* Fixed at first use so workspace sizes stay valid for the process:
+ * LDNQ_NUM_THREADS if set (1..LDNQ__OPS_MAX_THREADS), else OpenBLAS's count
+ * (which follows OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, or the cores). */
 static void threads_init(void) {
   int t = openblas_get_num_threads();
+  const char *env = getenv("LDNQ_NUM_THREADS");
+  if (env && *env) {
+    char *end;
+    long v = strtol(env, &end, 10);
+    if (*end == '\0' && v >= 1) t = v > LDNQ__OPS_MAX_THREADS ? LDNQ__OPS_MAX_THREADS : (int)v;
+  }
   if (t < 1) t = 1;
   if (t > LDNQ__OPS_MAX_THREADS) t = LDNQ__OPS_MAX_THREADS;
   threads_n = t;
@@ -49,16 +66,113 @@ static void blas_single_end(void) {
   pthread_mutex_unlock(&blas_mu);
 }
 
-typedef struct task {
-  void (*fn)(void *, int);
-  void *arg;
-  int t;
-} task;
+/* ---- the pool ---- */
 
-static void *trampoline(void *p) {
-  task *k = p;
-  k->fn(k->arg, k->t);
+/* Spins before sleeping: a wake-up through the condition variable costs
+ * tens of microseconds, and layers follow each other closely. */
+#define POOL_SPIN 256
+
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t go, done;
+  int nworkers;             /* started, threads 1..nworkers */
+  int busy;                 /* a call holds the pool (under mu) */
+  atomic_ulong gen;         /* job number; a change starts the workers */
+  atomic_int pending;       /* workers still in the current job */
+  void (*fn)(void *, int);  /* the job, written before gen changes */
+  void *arg;
+  int nthreads;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, NULL, 0};
+
+/* Set once the workers are started; a fork()ed child has none of them, so
+ * the child handler clears it and the child starts its own on first use. */
+static atomic_int pool_ready;
+static pthread_mutex_t pool_init_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void pool_after_fork_child(void) {
+  pthread_mutex_init(&pool_init_mu, NULL);
+  pthread_mutex_init(&pool.mu, NULL);
+  pthread_cond_init(&pool.go, NULL);
+  pthread_cond_init(&pool.done, NULL);
+  pool.nworkers = 0;
+  pool.busy = 0;
+  atomic_store(&pool.pending, 0);
+  atomic_store(&pool_ready, 0);
+}
+
+static void register_atfork(void) { pthread_atfork(NULL, NULL, pool_after_fork_child); }
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/* The job number when the workers were started (pool_init): no job runs
+ * before they are all started, and a forked child keeps its parent's count. */
+static unsigned long pool_gen0;
+
+static void *worker(void *p) {
+  const int t = (int)(size_t)p;
+  unsigned long seen = pool_gen0;
+  for (;;) {
+    unsigned long g = atomic_load_explicit(&pool.gen, memory_order_acquire);
+    for (int i = 0; g == seen && i < POOL_SPIN; i++) {
+      cpu_relax();
+      g = atomic_load_explicit(&pool.gen, memory_order_acquire);
+    }
+    if (g == seen) {
+      pthread_mutex_lock(&pool.mu);
+      while ((g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen)
+        pthread_cond_wait(&pool.go, &pool.mu);
+      pthread_mutex_unlock(&pool.mu);
+    }
+    seen = g;
+    if (t < pool.nthreads) pool.fn(pool.arg, t);
+    if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
+      pthread_mutex_lock(&pool.mu);
+      pthread_cond_signal(&pool.done);
+      pthread_mutex_unlock(&pool.mu);
+    }
+  }
   return NULL;
+}
+
+/* Workers are detached and never exit: they sleep when idle and end with
+ * the process. A worker that cannot be started leaves the pool smaller. */
+static void pool_init(void) {
+  int want = ldnq__ops_threads() - 1;
+  pool_gen0 = atomic_load(&pool.gen);
+  pthread_attr_t attr;
+  if (want <= 0 || pthread_attr_init(&attr) != 0) return;
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  for (int t = 1; t <= want; t++) {
+    pthread_t th;
+    if (pthread_create(&th, &attr, worker, (void *)(size_t)t) != 0) break;
+    pool.nworkers = t;
+  }
+  pthread_attr_destroy(&attr);
+}
+
+/* Claims the pool for a call needing threads 1..nthreads-1; 0 if busy or
+ * too small (the caller then runs everything itself). */
+static int pool_claim(int nthreads) {
+  if (!atomic_load_explicit(&pool_ready, memory_order_acquire)) {
+    pthread_once(&atfork_once, register_atfork);
+    pthread_mutex_lock(&pool_init_mu);
+    if (!atomic_load_explicit(&pool_ready, memory_order_relaxed)) {
+      pool_init();
+      atomic_store_explicit(&pool_ready, 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&pool_init_mu);
+  }
+  if (pool.nworkers < nthreads - 1) return 0;
+  pthread_mutex_lock(&pool.mu);
+  int ok = !pool.busy;
+  if (ok) pool.busy = 1;
+  pthread_mutex_unlock(&pool.mu);
+  return ok;
 }
 
 void ldnq__parallel_run(int nthreads, void (*fn)(void *arg, int t), void *arg) {
@@ -67,21 +181,26 @@ void ldnq__parallel_run(int nthreads, void (*fn)(void *arg, int t), void *arg) {
     fn(arg, 0);
     return;
   }
-  pthread_t th[LDNQ__OPS_MAX_THREADS];
-  task tasks[LDNQ__OPS_MAX_THREADS];
-  int started[LDNQ__OPS_MAX_THREADS];
-  blas_single_begin();
-  for (int t = 1; t < nthreads; t++) {
-    tasks[t] = (task){fn, arg, t};
-    started[t] = pthread_create(&th[t], NULL, trampoline, &tasks[t]) == 0;
+  const int blas = ldnq__gemm_active() == LDNQ__GEMM_BLAS;
+  if (blas) blas_single_begin();
+  if (!pool_claim(nthreads)) {
+    for (int t = 0; t < nthreads; t++) fn(arg, t);
+  } else {
+    pthread_mutex_lock(&pool.mu);
+    pool.fn = fn, pool.arg = arg, pool.nthreads = nthreads;
+    atomic_store_explicit(&pool.pending, pool.nworkers, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
+    pthread_cond_broadcast(&pool.go);
+    pthread_mutex_unlock(&pool.mu);
+    fn(arg, 0);
+    for (int i = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0 && i < POOL_SPIN;
+         i++)
+      cpu_relax();
+    pthread_mutex_lock(&pool.mu);
+    while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0)
+      pthread_cond_wait(&pool.done, &pool.mu);
+    pool.busy = 0;
+    pthread_mutex_unlock(&pool.mu);
   }
-  fn(arg, 0);
-  /* A thread that could not be created has its share run here. */
-  for (int t = 1; t < nthreads; t++) {
-    if (started[t])
-      pthread_join(th[t], NULL);
-    else
-      fn(arg, t);
-  }
-  blas_single_end();
+  if (blas) blas_single_end();
 }

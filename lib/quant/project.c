@@ -3,18 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/levels.h"
 #include "quant/quant_internal.h"
-
-int ldnq__levels_max_code(int levels) {
-  switch (levels) {
-    case 3: return 1;
-    case 5: return 2;
-    case 7: return 4;
-    case 9: return 8;
-    case 11: return 16;
-    default: return 0;
-  }
-}
 
 int ldnq__code_of(double v, double a, int levels) {
   /* Midpoints between consecutive levels 0, 1, 2, 4, 8, 16 (times a). */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/option.h"
 #include "ldnq/quant.h"
 
 #define LDNQ__Q_NPARAMS 17
@@ -17,7 +18,7 @@ typedef int (*ldnq__admm_progress_fn)(void *ud, int iteration, double error);
 
 struct ldnq_quantizer {
   ldnq__errbuf err;
-  double value[LDNQ__Q_NPARAMS]; /* every option as a double (ints exact) */
+  ldnq__optval opt[LDNQ__Q_NPARAMS]; /* option values (options.c) */
   /* Set by ldnq_quantizer_run for the duration of a layer's solve. */
   ldnq__admm_progress_fn admm_progress;
   void *admm_ud;
@@ -42,8 +43,7 @@ struct ldnq_layer_result {
 };
 
 /* ---- projection (project.c) ---- */
-/* Largest code magnitude for `levels` (1, 2, 4, 8, 16); 0 if invalid. */
-int ldnq__levels_max_code(int levels);
+/* (Levels and their codes: core/levels.h.) */
 /* Code of one value for scale a > 0 (docs/METHOD.md 3.1, exact tie rules). */
 int ldnq__code_of(double v, double a, int levels);
 /* Codes of n values at scale a. */

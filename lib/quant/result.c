@@ -16,40 +16,50 @@ static int64_t weight_count(const ldnq_layer_result *r) {
 }
 static int64_t bias_count(const ldnq_layer_result *r) { return r->has_bias ? r->l2 : 0; }
 
+/* Value of attribute attr (integer ones into *i, real ones into *d);
+ * returns the type, or -1 if attr is unknown. */
+static int attr_value(const ldnq_layer_result *r, ldnq_result_attr attr, int64_t *i, double *d) {
+  switch (attr) {
+    case LDNQ_R_LEVELS: *i = r->levels; return LDNQ__OPT_INT;
+    case LDNQ_R_ITERATIONS: *i = r->iterations; return LDNQ__OPT_INT;
+    case LDNQ_R_RHO_FALLBACK: *i = r->rho_fallback; return LDNQ__OPT_INT;
+    case LDNQ_R_WEIGHT_COUNT: *i = weight_count(r); return LDNQ__OPT_INT;
+    case LDNQ_R_BIAS_COUNT: *i = bias_count(r); return LDNQ__OPT_INT;
+    case LDNQ_R_HESSIAN_SAMPLES: *i = r->samples; return LDNQ__OPT_INT;
+    case LDNQ_R_ALPHA: *d = r->alpha; return LDNQ__OPT_REAL;
+    case LDNQ_R_ERROR_INITIAL: *d = r->error_initial; return LDNQ__OPT_REAL;
+    case LDNQ_R_ERROR: *d = r->error; return LDNQ__OPT_REAL;
+    case LDNQ_R_SECONDS: *d = r->seconds; return LDNQ__OPT_REAL;
+    case LDNQ_R_RHO: *d = r->rho; return LDNQ__OPT_REAL;
+  }
+  return -1;
+}
+
+/* Both getters: the value of a known attribute of the wanted type. */
+static ldnq_status get_attr(const ldnq_layer_result *r, ldnq_result_attr attr, const void *out,
+                            ldnq__opt_type want, int64_t *i, double *d, const char *fn) {
+  if (!r || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: NULL argument", fn);
+  int type = attr_value(r, attr, i, d);
+  return ldnq__attr_check("layer result", (int)attr, type >= 0,
+                          type >= 0 ? (ldnq__opt_type)type : want, want, fn);
+}
+
 ldnq_status ldnq_layer_result_get_int(const ldnq_layer_result *r, ldnq_result_attr attr,
                                       int64_t *value) {
-  if (!r || !value)
-    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_layer_result_get_int: NULL argument");
-  switch (attr) {
-    case LDNQ_R_LEVELS: *value = r->levels; break;
-    case LDNQ_R_ITERATIONS: *value = r->iterations; break;
-    case LDNQ_R_RHO_FALLBACK: *value = r->rho_fallback; break;
-    case LDNQ_R_WEIGHT_COUNT: *value = weight_count(r); break;
-    case LDNQ_R_BIAS_COUNT: *value = bias_count(r); break;
-    case LDNQ_R_HESSIAN_SAMPLES: *value = r->samples; break;
-    default:
-      return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG,
-                        "ldnq_layer_result_get_int: attribute %d is not an integer one",
-                        (int)attr);
-  }
-  return LDNQ_OK;
+  int64_t i = 0;
+  double d = 0;
+  ldnq_status st = get_attr(r, attr, value, LDNQ__OPT_INT, &i, &d, __func__);
+  if (st == LDNQ_OK) *value = i;
+  return st;
 }
 
 ldnq_status ldnq_layer_result_get_double(const ldnq_layer_result *r, ldnq_result_attr attr,
                                          double *value) {
-  if (!r || !value)
-    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_layer_result_get_double: NULL argument");
-  switch (attr) {
-    case LDNQ_R_ALPHA: *value = r->alpha; break;
-    case LDNQ_R_ERROR_INITIAL: *value = r->error_initial; break;
-    case LDNQ_R_ERROR: *value = r->error; break;
-    case LDNQ_R_SECONDS: *value = r->seconds; break;
-    case LDNQ_R_RHO: *value = r->rho; break;
-    default:
-      return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG,
-                        "ldnq_layer_result_get_double: attribute %d is not a real one", (int)attr);
-  }
-  return LDNQ_OK;
+  int64_t i = 0;
+  double d = 0;
+  ldnq_status st = get_attr(r, attr, value, LDNQ__OPT_REAL, &i, &d, __func__);
+  if (st == LDNQ_OK) *value = d;
+  return st;
 }
 
 ldnq_status ldnq_layer_result_alphas(const ldnq_layer_result *r, const double **alphas,

@@ -155,7 +155,7 @@ static ldnq_status run(ldnq_trainer *t, run_ctx *c, ldnq_dataset *train, ldnq_da
                       "%s is for %lld epochs of %lld batches, this run has %lld of %lld", state,
                       (long long)rs.epochs, (long long)rs.batches_per_epoch, (long long)E,
                       (long long)nb);
-    if (st == LDNQ_OK && rs.epochs_done > 0) st = ldnq_network_load(c->net, last, 0);
+    if (st == LDNQ_OK && rs.epochs_done > 0) st = ldnq_network_load_v2(c->net, last, 0, NULL, 0);
   }
   r[LDNQ_TR_EPOCHS_DONE] = (double)rs.epochs_done;
   r[LDNQ_TR_BEST_TOP1] = rs.best_top1;
@@ -237,6 +237,34 @@ ldnq_status ldnq_trainer_set_epoch_callback(ldnq_trainer *t, ldnq_train_epoch_fn
   return LDNQ_OK;
 }
 
+/* Type of every result (zero-initialised entries are real). */
+static const ldnq__opt_type result_type[LDNQ_TR_TRAIN_TOP1 + 1] = {
+    [LDNQ_TR_EPOCHS_DONE] = LDNQ__OPT_INT,
+};
+
+static ldnq_status check_result(const ldnq_trainer *t, ldnq_train_result what, const void *value,
+                                ldnq__opt_type want, const char *fn) {
+  if (!t || !value) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: NULL argument", fn);
+  int known = (int)what >= 0 && (int)what <= LDNQ_TR_TRAIN_TOP1;
+  return ldnq__attr_check("trainer result", (int)what, known,
+                          known ? result_type[what] : LDNQ__OPT_REAL, want, fn);
+}
+
+ldnq_status ldnq_trainer_result_int(const ldnq_trainer *t, ldnq_train_result what,
+                                    int64_t *value) {
+  ldnq_status st = check_result(t, what, value, LDNQ__OPT_INT, __func__);
+  if (st == LDNQ_OK) *value = (int64_t)t->result[what]; /* held exactly as a double */
+  return st;
+}
+
+ldnq_status ldnq_trainer_result_double(const ldnq_trainer *t, ldnq_train_result what,
+                                       double *value) {
+  ldnq_status st = check_result(t, what, value, LDNQ__OPT_REAL, __func__);
+  if (st == LDNQ_OK) *value = t->result[what];
+  return st;
+}
+
+/* 0.2 form (deprecated): every result as a double. */
 ldnq_status ldnq_trainer_result(const ldnq_trainer *t, ldnq_train_result what, double *value) {
   if (!t || !value || (int)what < 0 || (int)what >= LDNQ__TR_NRESULTS || what > LDNQ_TR_TRAIN_TOP1)
     return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_trainer_result: bad argument");

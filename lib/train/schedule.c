@@ -42,7 +42,7 @@ ldnq_status ldnq_trainer_lr(const ldnq_trainer *t, int64_t epoch, int64_t batch,
   int64_t epochs = ldnq__t_int(t, LDNQ_T_EPOCHS);
   if (batches_per_epoch < 1 || batches_per_epoch > ((int64_t)1 << 40) || epoch < 0 ||
       epoch >= epochs || batch < 0 || batch >= batches_per_epoch)
-    return ldnq__fail((ldnq__errbuf *)&t->err, LDNQ_ERR_RANGE,
+    return ldnq__fail(NULL, LDNQ_ERR_RANGE,
                       "ldnq_trainer_lr: epoch %lld / batch %lld outside %lld epochs of %lld",
                       (long long)epoch, (long long)batch, (long long)epochs,
                       (long long)batches_per_epoch);

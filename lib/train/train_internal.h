@@ -3,13 +3,14 @@
 #define LDNQ_TRAIN_INTERNAL_H
 
 #include "core/error.h"
+#include "core/option.h"
 #include "ldnq/train.h"
 
 #define LDNQ__T_NPARAMS 15
 #define LDNQ__TR_NRESULTS 8
 
 struct ldnq_trainer {
-  double value[LDNQ__T_NPARAMS]; /* integers held exactly as doubles */
+  ldnq__optval opt[LDNQ__T_NPARAMS]; /* option values (options.c) */
   ldnq__errbuf err;
   ldnq_train_progress_fn progress;
   void *progress_ud;

@@ -3,7 +3,10 @@
  * measured in the same run. Usage: bench_conv [seconds_per_case [cpu]].
  * With "cpu", times are process CPU time instead of wall time: on a shared,
  * oversubscribed machine, run single-threaded (OPENBLAS_NUM_THREADS=1) this
- * way for per-core efficiency that other load barely disturbs. */
+ * way for per-core efficiency that other load barely disturbs.
+ * Each shape is timed on the default kernel path, on the same path without
+ * the implicit-GEMM (direct) convolution, and on the reference path
+ * (im2col + OpenBLAS), side by side. */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
 #include <stdio.h>
@@ -11,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ops/conv_direct.h"
+#include "ops/gemm.h"
 #include "ops/ops.h"
 
 static clockid_t bench_clock = CLOCK_MONOTONIC;
@@ -111,6 +116,8 @@ int main(int argc, char **argv) {
   double gemm_before = gemm_flops / best_time(run_gemm, &gm, 2 * budget) * 1e-9;
 
   double tf[N_SHAPES], tb[N_SHAPES], fl[N_SHAPES], gr[N_SHAPES];
+  double tf_nd[N_SHAPES], tb_nd[N_SHAPES], tf_ref[N_SHAPES], tb_ref[N_SHAPES];
+  const ldnq__gemm_path path = ldnq__gemm_active();
   for (size_t i = 0; i < N_SHAPES; i++) {
     const struct shape *s = &shapes[i];
     conv_ctx c;
@@ -127,6 +134,14 @@ int main(int argc, char **argv) {
     gr[i] = gemm_flops / best_time(run_gemm, &gm, budget) * 1e-9;
     tf[i] = best_time(run_fwd, &c, budget);
     tb[i] = best_time(run_bwd, &c, budget);
+    ldnq__conv_direct_enable(0);
+    tf_nd[i] = best_time(run_fwd, &c, budget);
+    tb_nd[i] = best_time(run_bwd, &c, budget);
+    ldnq__gemm_force(LDNQ__GEMM_BLAS);
+    tf_ref[i] = best_time(run_fwd, &c, budget);
+    tb_ref[i] = best_time(run_bwd, &c, budget);
+    ldnq__gemm_force(path);
+    ldnq__conv_direct_enable(1);
     free(c.x), free(c.w), free(c.y), free(c.dx), free(c.dw), free(c.ws);
   }
   double gemm_after = gemm_flops / best_time(run_gemm, &gm, 2 * budget) * 1e-9;
@@ -134,17 +149,22 @@ int main(int argc, char **argv) {
   double gemm_gf = gemm_after > gemm_before ? gemm_after : gemm_before;
   printf("sgemm 2048^3: %.1f GFLOP/s before, %.1f after the convs\n\n", gemm_before, gemm_after);
 
-  printf("%-9s %4s %4s %4s %4s %-6s | %8s %8s | %6s %6s | %7s | %5s %5s\n", "net", "n", "cin",
-         "hw", "cout", "k/s", "fwd ms", "bwd ms", "fwd GF", "bwd GF", "sgemm", "fwd%", "bwd%");
+  printf("kernel path: %s (columns: this path | same without direct conv | reference im2col + "
+         "OpenBLAS)\n", ldnq__gemm_path_name(path));
+  printf("%-9s %4s %4s %4s %4s %-6s | %8s %8s | %6s %6s | %7s | %5s %5s | %6s %6s | %6s %6s\n",
+         "net", "n", "cin", "hw", "cout", "k/s", "fwd ms", "bwd ms", "fwd GF", "bwd GF", "sgemm",
+         "fwd%", "bwd%", "nd fGF", "nd bGF", "ref fG", "ref bG");
   double sum_f = 0, sum_b = 0, fl_f = 0, sum_g = 0;
   for (size_t i = 0; i < N_SHAPES; i++) {
     const struct shape *s = &shapes[i];
     double gf = fl[i] / tf[i] * 1e-9, gb = 2 * fl[i] / tb[i] * 1e-9;
     char ks[16];
     snprintf(ks, sizeof ks, "%dx%d/%d", s->k, s->k, s->stride);
-    printf("%-9s %4d %4d %4d %4d %-6s | %8.2f %8.2f | %6.1f %6.1f | %7.1f | %4.0f%% %4.0f%%\n",
+    printf("%-9s %4d %4d %4d %4d %-6s | %8.2f %8.2f | %6.1f %6.1f | %7.1f | %4.0f%% %4.0f%% | "
+           "%6.1f %6.1f | %6.1f %6.1f\n",
            s->net, s->n, s->cin, s->hw, s->cout, ks, tf[i] * 1e3, tb[i] * 1e3, gf, gb, gr[i],
-           100 * gf / gr[i], 100 * gb / gr[i]);
+           100 * gf / gr[i], 100 * gb / gr[i], fl[i] / tf_nd[i] * 1e-9,
+           2 * fl[i] / tb_nd[i] * 1e-9, fl[i] / tf_ref[i] * 1e-9, 2 * fl[i] / tb_ref[i] * 1e-9);
     sum_f += tf[i], sum_b += tb[i], fl_f += fl[i], sum_g += gr[i];
   }
   double g_mean = sum_g / (double)N_SHAPES;

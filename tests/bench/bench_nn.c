@@ -1,6 +1,10 @@
 /* Network throughput (images/s) for the "Networks" table of
  * docs/PERFORMANCE.md; tests/bench/run_nn.sh compares it with PyTorch
- * (bench_nn_torch.py, same cases). Output: "<case> <images/s>" lines. */
+ * (bench_nn_torch.py, same cases). Output: "<case> <images/s>" lines.
+ * Usage: bench_nn [min_seconds [cpu|wall [case]]] (case: run only that one). With "cpu" the rate is images per
+ * second of process CPU time: on a shared machine, run single-threaded
+ * (OPENBLAS_NUM_THREADS=1) this way for a per-core figure that other load
+ * barely disturbs. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +13,11 @@
 
 #include "ldnq/ldnq.h"
 
+static clockid_t bench_clock = CLOCK_MONOTONIC;
+
 static double now(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(bench_clock, &ts);
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -70,10 +76,15 @@ static double run(ldnq_arch arch, int batch, int hw, int train, double min_s) {
 
 int main(int argc, char **argv) {
   double min_s = argc > 1 ? atof(argv[1]) : 5.0;
-  printf("resnet20_eval_b128 %.1f\n", run(LDNQ_ARCH_RESNET20, 128, 32, 0, min_s));
-  fflush(stdout);
-  printf("resnet20_train_b128 %.1f\n", run(LDNQ_ARCH_RESNET20, 128, 32, 1, min_s));
-  fflush(stdout);
-  printf("resnet18_eval_b8_224 %.1f\n", run(LDNQ_ARCH_RESNET18, 8, 224, 0, min_s));
+  if (argc > 2 && strcmp(argv[2], "cpu") == 0) bench_clock = CLOCK_PROCESS_CPUTIME_ID;
+  const char *only = argc > 3 ? argv[3] : NULL;
+#define CASE(name, ...)                                     \
+  if (!only || strcmp(only, name) == 0) {                   \
+    printf("%s %.1f\n", name, run(__VA_ARGS__, min_s));     \
+    fflush(stdout);                                         \
+  }
+  CASE("resnet20_eval_b128", LDNQ_ARCH_RESNET20, 128, 32, 0);
+  CASE("resnet20_train_b128", LDNQ_ARCH_RESNET20, 128, 32, 1);
+  CASE("resnet18_eval_b8_224", LDNQ_ARCH_RESNET18, 8, 224, 0);
   return 0;
 }

@@ -5,7 +5,11 @@
 
 #include "cli.h"
 
-static int bits_of(int levels) { return levels == 3 ? 2 : levels <= 7 ? 3 : 4; }
+/* Bits per code in the packed format, from the library's level table. */
+static int bits_of(int levels) {
+  int bits = 0;
+  return ldnq_levels_bits(levels, &bits) == LDNQ_OK ? bits : 0;
+}
 
 /* JSON has no NaN/Infinity: non-finite sums become null. */
 static void json_num(const char *key, double v) {

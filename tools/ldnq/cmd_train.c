@@ -122,14 +122,17 @@ int cli_train(int argc, char **argv) {
     rc = cli_fail("train", what, st, ldnq_trainer_errmsg(t));
     goto done;
   }
-  double best, done_e, secs, per;
-  ldnq_trainer_result(t, LDNQ_TR_BEST_TOP1, &best);
-  ldnq_trainer_result(t, LDNQ_TR_EPOCHS_DONE, &done_e);
-  ldnq_trainer_result(t, LDNQ_TR_SECONDS, &secs);
-  ldnq_trainer_result(t, LDNQ_TR_EPOCH_SECONDS, &per);
-  fprintf(stderr, "best test top-1 %.2f%% after %.0f epochs, %.1f s (%.1f s/epoch); saved %s\n",
-          best, done_e, secs, per, out);
-  if (json) printf("{\"top1\": %.4f, \"epochs\": %.0f, \"seconds\": %.3f}\n", best, done_e, secs);
+  double best, secs, per;
+  int64_t done_e;
+  ldnq_trainer_result_double(t, LDNQ_TR_BEST_TOP1, &best);
+  ldnq_trainer_result_int(t, LDNQ_TR_EPOCHS_DONE, &done_e);
+  ldnq_trainer_result_double(t, LDNQ_TR_SECONDS, &secs);
+  ldnq_trainer_result_double(t, LDNQ_TR_EPOCH_SECONDS, &per);
+  fprintf(stderr, "best test top-1 %.2f%% after %lld epochs, %.1f s (%.1f s/epoch); saved %s\n",
+          best, (long long)done_e, secs, per, out);
+  if (json)
+    printf("{\"top1\": %.4f, \"epochs\": %lld, \"seconds\": %.3f}\n", best, (long long)done_e,
+           secs);
   rc = 0;
   goto done;
 fail:

@@ -283,6 +283,31 @@ _PROTOS = {
 }
 
 
+# Added in 0.3 (docs/ABI.md, node LDNQ_0.3); older libraries resolve them to _Missing.
+_PROTOS.update({
+    "ldnq_tensor_errmsg": (c_char_p, [P(TEN)]),
+    "ldnq_tensor_errcode": (S, [P(TEN)]),
+    "ldnq_network_errcode": (S, [P(NET)]),
+    "ldnq_network_layer_int": (S, [P(NET), c_int, c_int, I64P]),
+    "ldnq_checkpoint_errcode": (S, [P(CK)]),
+    "ldnq_network_load_checkpoint_v2": (S, [P(NET), P(CK), c_unsigned, c_char_p, c_size_t]),
+    "ldnq_network_load_v2": (S, [P(NET), c_char_p, c_unsigned, c_char_p, c_size_t]),
+    "ldnq_dataset_errcode": (S, [P(DS)]),
+    "ldnq_dataset_get_option": (S, [P(DS), c_int, I64P]),
+    "ldnq_dataset_option_bounds": (S, [c_int, I64P, I64P, I64P]),
+    "ldnq_transform_errmsg": (c_char_p, [P(TR)]),
+    "ldnq_transform_errcode": (S, [P(TR)]),
+    "ldnq_loader_errcode": (S, [P(LD)]),
+    "ldnq_loader_get_option": (S, [P(LD), c_int, I64P]),
+    "ldnq_loader_option_bounds": (S, [c_int, I64P, I64P, I64P]),
+    "ldnq_levels_bits": (S, [c_int, P(c_int)]),
+    "ldnq_quantizer_errcode": (S, [P(Q)]),
+    "ldnq_trainer_errcode": (S, [P(TRN)]),
+    "ldnq_trainer_result_int": (S, [P(TRN), c_int, I64P]),
+    "ldnq_trainer_result_double": (S, [P(TRN), c_int, F64P]),
+})
+
+
 class _Missing:
     """Stands for a function the loaded library does not export."""
 

@@ -1,0 +1,321 @@
+/* Stride-1 convolution as an implicit GEMM on the padded image (AVX-512);
+ * see conv_direct.h for the scheme. Scratch of one thread, in floats:
+ *   xpad  [cin][Hp*Wp] + slack    the padded image (borders zeroed once)
+ *   dypad [cout][Hq*Wq] + slack   the padded dY for the dX convolution
+ *   grid  max(cout*Nf, cin*Nq)    outputs on the padded grid
+ *   dyg   [cout][Nf]              dY on the grid, zeros off the image
+ *   apack panels of 8 rows        weights (or flipped, transposed weights)
+ *   off, offq                     row offsets of the virtual cols matrices */
+#include <string.h>
+
+#include "ops/conv_direct.h"
+#include "ops/gemm.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_DIRECT 1
+#define TGT __attribute__((target("avx512f,fma")))
+#else
+#define HAVE_DIRECT 0
+#endif
+
+#define MR 8
+#define NR 48
+#define KCH 128 /* k rows per pass: a 128 x 48 strip of B stays in L1 */
+#define SLACK 64 /* >= NR: the last strip reads up to NR - 1 past the grid */
+
+typedef struct layout {
+  int Hp, Wp, Nf;      /* padded image, grid length of the forward output */
+  int Hq, Wq, Nq;      /* padded dY, grid length of dX */
+  int phq, pwq;        /* dY padding for the dX convolution */
+  size_t K, Kq;        /* cin*kh*kw, cout*kh*kw */
+  size_t xpad, dypad, grid, dyg, apack, off, offq; /* offsets in floats */
+  size_t total;
+} layout;
+
+static size_t round8(size_t n) { return (n + 7) / 8 * 8; }
+
+static layout make_layout(const ldnq__conv_geom *g) {
+  layout L;
+  L.Hp = g->h + 2 * g->pad_h, L.Wp = g->w + 2 * g->pad_w;
+  L.Nf = (g->oh - 1) * L.Wp + g->ow;
+  L.phq = g->kh - 1 - g->pad_h, L.pwq = g->kw - 1 - g->pad_w;
+  L.Hq = g->oh + 2 * L.phq, L.Wq = g->ow + 2 * L.pwq;
+  L.Nq = (g->h - 1) * L.Wq + g->w;
+  L.K = (size_t)g->cin * g->kh * g->kw, L.Kq = (size_t)g->cout * g->kh * g->kw;
+  size_t gf = (size_t)g->cout * L.Nf, gq = (size_t)g->cin * L.Nq;
+  size_t rows = round8((size_t)(g->cout > g->cin ? g->cout : g->cin));
+  size_t kmax = L.K > L.Kq ? L.K : L.Kq;
+  L.xpad = 0;
+  L.dypad = L.xpad + (size_t)g->cin * L.Hp * L.Wp + SLACK;
+  L.grid = L.dypad + (size_t)g->cout * L.Hq * L.Wq + SLACK;
+  L.dyg = L.grid + (gf > gq ? gf : gq) + SLACK;
+  L.apack = L.dyg + (size_t)g->cout * L.Nf + SLACK;
+  L.off = L.apack + rows * kmax;
+  L.offq = L.off + L.K;
+  L.total = L.offq + L.Kq;
+  return L;
+}
+
+static int direct_enabled = 1;
+
+void ldnq__conv_direct_enable(int on) { direct_enabled = on; }
+
+int ldnq__conv_direct_possible(const ldnq__conv_geom *g) {
+  if (!HAVE_DIRECT || !ldnq__gemm_supported(LDNQ__GEMM_AVX512)) return 0;
+  if (g->stride_h != 1 || g->stride_w != 1 || g->kh * g->kw < 2) return 0;
+  /* The dX convolution needs a non-negative padding of dY. */
+  return g->pad_h <= g->kh - 1 && g->pad_w <= g->kw - 1;
+}
+
+/* The grid computes Wp - ow extra columns per ow useful ones; past 1/8 of
+ * waste (ow < 16 with padding 1), im2col + sgemm measured faster
+ * (tests/bench/bench_conv: 8x8 and 7x7 maps lose, 16x16 and up win). */
+static int direct_worth(const ldnq__conv_geom *g) {
+  return 8 * (g->w + 2 * g->pad_w - g->ow) <= g->ow;
+}
+
+int ldnq__conv_direct_ok(const ldnq__conv_geom *g) {
+  if (!direct_enabled || ldnq__gemm_active() != LDNQ__GEMM_AVX512 ||
+      !ldnq__conv_direct_possible(g))
+    return 0;
+  return direct_enabled == 2 || direct_worth(g);
+}
+
+size_t ldnq__conv_direct_scratch(const ldnq__conv_geom *g) { return make_layout(g).total; }
+
+void ldnq__conv_direct_begin(const ldnq__conv_geom *g, float *s) {
+  layout L = make_layout(g);
+  memset(s + L.xpad, 0, sizeof(float) * (L.grid - L.xpad)); /* xpad, dypad, slack */
+  memset(s + L.dyg + (size_t)g->cout * L.Nf, 0, sizeof(float) * SLACK);
+  int *off = (int *)(s + L.off), *offq = (int *)(s + L.offq);
+  size_t k = 0;
+  for (int c = 0; c < g->cin; c++)
+    for (int i = 0; i < g->kh; i++)
+      for (int j = 0; j < g->kw; j++) off[k++] = (c * L.Hp + i) * L.Wp + j;
+  k = 0;
+  for (int c = 0; c < g->cout; c++)
+    for (int i = 0; i < g->kh; i++)
+      for (int j = 0; j < g->kw; j++) offq[k++] = (c * L.Hq + i) * L.Wq + j;
+}
+
+/* Planes [c][h][w] into the interior of [c][H][W] at (pi, pj). */
+static void pad_copy(const float *src, int c, int h, int w, float *dst, int H, int W, int pi,
+                     int pj) {
+  for (int ci = 0; ci < c; ci++)
+    for (int i = 0; i < h; i++)
+      memcpy(dst + ((size_t)ci * H + i + pi) * W + pj, src + ((size_t)ci * h + i) * w,
+             sizeof(float) * (size_t)w);
+}
+
+/* Grid [c][(rows-1)*W + cols] back to planes [c][rows][cols] (+ bias). */
+static void grid_out(const float *grid, int c, int rows, int cols, int W, size_t ld,
+                     const float *bias, float *dst) {
+  for (int ci = 0; ci < c; ci++) {
+    const float bv = bias ? bias[ci] : 0.0f;
+    for (int i = 0; i < rows; i++) {
+      const float *s = grid + (size_t)ci * ld + (size_t)i * W;
+      float *d = dst + ((size_t)ci * rows + i) * cols;
+      for (int j = 0; j < cols; j++) d[j] = s[j] + bv;
+    }
+  }
+}
+
+#if HAVE_DIRECT
+static __mmask16 cols_mask(int n, int v) {
+  int left = n - 16 * v;
+  if (left >= 16) return (__mmask16)0xFFFF;
+  if (left <= 0) return 0;
+  return (__mmask16)((1u << left) - 1u);
+}
+
+/* C[m x n] (+)= A panel (kc x 8, k-major) times B rows b + off[k], 48 wide. */
+TGT static void ukr_direct(int kc, const float *a, const float *b, const int *off, float *c,
+                           size_t ldc, int m, int n, int acc) {
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
+  __m512 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+  __m512 c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00;
+  __m512 c60 = c00, c61 = c00, c62 = c00, c70 = c00, c71 = c00, c72 = c00;
+  for (int k = 0; k < kc; k++) {
+    const float *bk = b + off[k];
+    __m512 b0 = _mm512_loadu_ps(bk), b1 = _mm512_loadu_ps(bk + 16), b2 = _mm512_loadu_ps(bk + 32);
+    __m512 x;
+#define ROW(r)                               \
+  x = _mm512_set1_ps(a[r]);                  \
+  c##r##0 = _mm512_fmadd_ps(x, b0, c##r##0); \
+  c##r##1 = _mm512_fmadd_ps(x, b1, c##r##1); \
+  c##r##2 = _mm512_fmadd_ps(x, b2, c##r##2)
+    ROW(0);
+    ROW(1);
+    ROW(2);
+    ROW(3);
+    ROW(4);
+    ROW(5);
+    ROW(6);
+    ROW(7);
+#undef ROW
+    a += MR;
+  }
+  const __mmask16 k0 = cols_mask(n, 0), k1 = cols_mask(n, 1), k2 = cols_mask(n, 2);
+#define STORE(r)                                                                          \
+  if ((r) < m) {                                                                          \
+    float *cr = c + (size_t)(r) * ldc;                                                    \
+    if (acc) {                                                                            \
+      c##r##0 = _mm512_add_ps(c##r##0, _mm512_maskz_loadu_ps(k0, cr));                    \
+      c##r##1 = _mm512_add_ps(c##r##1, _mm512_maskz_loadu_ps(k1, cr + 16));               \
+      c##r##2 = _mm512_add_ps(c##r##2, _mm512_maskz_loadu_ps(k2, cr + 32));               \
+    }                                                                                     \
+    _mm512_mask_storeu_ps(cr, k0, c##r##0);                                               \
+    _mm512_mask_storeu_ps(cr + 16, k1, c##r##1);                                          \
+    _mm512_mask_storeu_ps(cr + 32, k2, c##r##2);                                          \
+  }
+  STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
+#undef STORE
+}
+
+/* grid[M][N] (ld N) = A (packed, M rows, K) x virtual B rows base + off[k]. */
+static void implicit_gemm(int M, int N, size_t K, const float *apack, const float *base,
+                          const int *off, float *grid) {
+  for (size_t k0 = 0; k0 < K; k0 += KCH) {
+    const int kc = (int)(K - k0 < KCH ? K - k0 : KCH);
+    for (int j = 0; j < N; j += NR) {
+      const int n = N - j < NR ? N - j : NR;
+      for (int i = 0; i < M; i += MR) {
+        const float *ap = apack + (size_t)i * K + k0 * MR; /* panel i/MR, row k0 */
+        ukr_direct(kc, ap, base + j, off + k0, grid + (size_t)i * N + j, (size_t)N,
+                   M - i < MR ? M - i : MR, n, k0 > 0);
+      }
+    }
+  }
+}
+
+/* C[M x N] += A[M][P] (rows along P) . B rows base + off[j], along P. The
+ * rows of B are shifted planes, so this is ldnq__gemm_nt_avx512 with row
+ * pointers: a 4 x 6 tile of 16-lane partial sums. */
+TGT static void nt_rows(int M, int N, int P, const float *A, const float *base, const int *off,
+                        float *C, int ldc) {
+  for (int i = 0; i < M; i += 4) {
+    const int mr = M - i < 4 ? M - i : 4;
+    for (int j = 0; j < N; j += 6) {
+      const int nr = N - j < 6 ? N - j : 6;
+      __m512 s[4][6];
+      if (mr == 4 && nr == 6) {
+        const float *a0 = A + (size_t)i * P, *a1 = a0 + P, *a2 = a1 + P, *a3 = a2 + P;
+        const float *b0 = base + off[j], *b1 = base + off[j + 1], *b2 = base + off[j + 2];
+        const float *b3 = base + off[j + 3], *b4 = base + off[j + 4], *b5 = base + off[j + 5];
+        __m512 t00 = _mm512_setzero_ps(), t01 = t00, t02 = t00, t03 = t00, t04 = t00, t05 = t00;
+        __m512 t10 = t00, t11 = t00, t12 = t00, t13 = t00, t14 = t00, t15 = t00;
+        __m512 t20 = t00, t21 = t00, t22 = t00, t23 = t00, t24 = t00, t25 = t00;
+        __m512 t30 = t00, t31 = t00, t32 = t00, t33 = t00, t34 = t00, t35 = t00;
+        for (int p = 0; p < P; p += 16) {
+          const __mmask16 m = P - p >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (P - p)) - 1u);
+          __m512 x0 = _mm512_maskz_loadu_ps(m, a0 + p), x1 = _mm512_maskz_loadu_ps(m, a1 + p);
+          __m512 x2 = _mm512_maskz_loadu_ps(m, a2 + p), x3 = _mm512_maskz_loadu_ps(m, a3 + p), y;
+#define Q(q)                                  \
+  y = _mm512_maskz_loadu_ps(m, b##q + p);     \
+  t0##q = _mm512_fmadd_ps(x0, y, t0##q);      \
+  t1##q = _mm512_fmadd_ps(x1, y, t1##q);      \
+  t2##q = _mm512_fmadd_ps(x2, y, t2##q);      \
+  t3##q = _mm512_fmadd_ps(x3, y, t3##q);
+          Q(0) Q(1) Q(2) Q(3) Q(4) Q(5)
+#undef Q
+        }
+#define OUT(r)                                                                            \
+  C[(size_t)(i + r) * ldc + j + 0] += _mm512_reduce_add_ps(t##r##0);                      \
+  C[(size_t)(i + r) * ldc + j + 1] += _mm512_reduce_add_ps(t##r##1);                      \
+  C[(size_t)(i + r) * ldc + j + 2] += _mm512_reduce_add_ps(t##r##2);                      \
+  C[(size_t)(i + r) * ldc + j + 3] += _mm512_reduce_add_ps(t##r##3);                      \
+  C[(size_t)(i + r) * ldc + j + 4] += _mm512_reduce_add_ps(t##r##4);                      \
+  C[(size_t)(i + r) * ldc + j + 5] += _mm512_reduce_add_ps(t##r##5);
+        OUT(0) OUT(1) OUT(2) OUT(3)
+#undef OUT
+        continue;
+      }
+      (void)s;
+      for (int r = 0; r < mr; r++)
+        for (int q = 0; q < nr; q++) {
+          const float *a = A + (size_t)(i + r) * P, *b = base + off[j + q];
+          __m512 t = _mm512_setzero_ps();
+          for (int p = 0; p < P; p += 16) {
+            const __mmask16 m = P - p >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (P - p)) - 1u);
+            t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + p), _mm512_maskz_loadu_ps(m, b + p), t);
+          }
+          C[(size_t)(i + r) * ldc + j + q] += _mm512_reduce_add_ps(t);
+        }
+    }
+  }
+}
+#endif
+
+/* Panels of 8 rows, k-major: dst[(i/8)*K*8 + k*8 + i%8] = A(i, k), where
+ * A(i, k) = src[i * K + k] (forward: the weights as [cout][cin*kh*kw]). */
+static void pack_rows(const float *src, int M, size_t K, float *dst) {
+  for (int i0 = 0; i0 < M; i0 += MR, dst += K * MR)
+    for (size_t k = 0; k < K; k++)
+      for (int r = 0; r < MR; r++)
+        dst[k * MR + r] = i0 + r < M ? src[(size_t)(i0 + r) * K + k] : 0.0f;
+}
+
+/* The dX weights: A'(ci, (co, ki, kj)) = W[co][ci][kh-1-ki][kw-1-kj]. */
+static void pack_flipped(const ldnq__conv_geom *g, const float *w, size_t Kq, float *dst) {
+  const int kk = g->kh * g->kw;
+  for (int i0 = 0; i0 < g->cin; i0 += MR, dst += Kq * MR)
+    for (int co = 0; co < g->cout; co++)
+      for (int t = 0; t < kk; t++) {
+        float *d = dst + ((size_t)co * kk + t) * MR;
+        for (int r = 0; r < MR; r++) {
+          int ci = i0 + r;
+          d[r] = ci < g->cin ? w[((size_t)co * g->cin + ci) * kk + (kk - 1 - t)] : 0.0f;
+        }
+      }
+}
+
+void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const float *w,
+                               const float *bias, float *y, float *s) {
+#if HAVE_DIRECT
+  layout L = make_layout(g);
+  pad_copy(x, g->cin, g->h, g->w, s + L.xpad, L.Hp, L.Wp, g->pad_h, g->pad_w);
+  pack_rows(w, g->cout, L.K, s + L.apack);
+  implicit_gemm(g->cout, L.Nf, L.K, s + L.apack, s + L.xpad, (const int *)(s + L.off),
+                s + L.grid);
+  grid_out(s + L.grid, g->cout, g->oh, g->ow, L.Wp, (size_t)L.Nf, bias, y);
+#else
+  (void)g, (void)x, (void)w, (void)bias, (void)y, (void)s;
+#endif
+}
+
+void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const float *w,
+                                const float *dy, float *dx, float *dw, float *db, float *s) {
+#if HAVE_DIRECT
+  layout L = make_layout(g);
+  const size_t P = (size_t)g->oh * g->ow;
+  if (db)
+    for (int co = 0; co < g->cout; co++) {
+      const float *r = dy + (size_t)co * P;
+      float t = 0.0f;
+      for (size_t q = 0; q < P; q++) t += r[q];
+      db[co] += t;
+    }
+  if (dw) {
+    pad_copy(x, g->cin, g->h, g->w, s + L.xpad, L.Hp, L.Wp, g->pad_h, g->pad_w);
+    float *dyg = s + L.dyg;
+    for (int co = 0; co < g->cout; co++)
+      for (int i = 0; i < g->oh; i++) {
+        float *d = dyg + (size_t)co * L.Nf + (size_t)i * L.Wp;
+        memcpy(d, dy + ((size_t)co * g->oh + i) * g->ow, sizeof(float) * (size_t)g->ow);
+        if (i + 1 < g->oh)
+          for (int j = g->ow; j < L.Wp; j++) d[j] = 0.0f;
+      }
+    nt_rows(g->cout, (int)L.K, L.Nf, dyg, s + L.xpad, (const int *)(s + L.off), dw, (int)L.K);
+  }
+  if (dx) {
+    pad_copy(dy, g->cout, g->oh, g->ow, s + L.dypad, L.Hq, L.Wq, L.phq, L.pwq);
+    pack_flipped(g, w, L.Kq, s + L.apack);
+    implicit_gemm(g->cin, L.Nq, L.Kq, s + L.apack, s + L.dypad, (const int *)(s + L.offq),
+                  s + L.grid);
+    grid_out(s + L.grid, g->cin, g->h, g->w, L.Wq, (size_t)L.Nq, NULL, dx);
+  }
+#else
+  (void)g, (void)x, (void)w, (void)dy, (void)dx, (void)dw, (void)db, (void)s;
+#endif
+}

@@ -1,0 +1,41 @@
+/* Stride-1 convolution as an implicit GEMM on a zero-padded copy of the
+ * image (AVX-512): row k = (ci, ki, kj) of the virtual cols matrix is the
+ * padded plane of ci shifted by ki * Wp + kj, so the micro-kernel reads the
+ * image itself instead of a 9x larger im2col copy. Outputs are computed on
+ * the padded grid (Wp columns per output row, the last Wp - ow of each
+ * thrown away), which costs (Wp - ow) / ow extra multiplies.
+ * dX is the same convolution of the padded dY with the flipped, transposed
+ * weights; dW reads dY (on the grid, zeros in the thrown-away columns) and
+ * the shifted planes along the pixels. Used by conv2d.c per image. */
+#ifndef LDNQ_OPS_CONV_DIRECT_H
+#define LDNQ_OPS_CONV_DIRECT_H
+
+#include <stddef.h>
+
+#include "ops/ops.h"
+
+/* Whether the direct path takes this geometry now (AVX-512 is the active
+ * kernel path and the path is enabled). */
+int ldnq__conv_direct_ok(const ldnq__conv_geom *g);
+/* Whether it could, on this CPU, whatever path is forced: workspaces are
+ * sized for both so that switching paths keeps them valid. */
+int ldnq__conv_direct_possible(const ldnq__conv_geom *g);
+/* Test and benchmark hook: 0 sends every conv through im2col + sgemm, 1
+ * (the default) lets the direct path take the shapes it is faster on, 2
+ * gives it every shape it can take. */
+void ldnq__conv_direct_enable(int on);
+/* Floats of per-thread scratch for forward and backward. */
+size_t ldnq__conv_direct_scratch(const ldnq__conv_geom *g);
+/* Must be called once per thread before the images of one call (zeroes the
+ * pad borders, which the per-image steps then leave alone). */
+void ldnq__conv_direct_begin(const ldnq__conv_geom *g, float *scratch);
+/* One image: y[cout, oh, ow] = conv(x) (+ bias). */
+void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const float *w,
+                               const float *bias, float *y, float *scratch);
+/* One image: dx (overwritten, if non-NULL), dw and db (accumulated, if
+ * non-NULL) from dy. */
+void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const float *w,
+                                const float *dy, float *dx, float *dw, float *db,
+                                float *scratch);
+
+#endif

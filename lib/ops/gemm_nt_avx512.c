@@ -1,0 +1,104 @@
+/* AVX-512F kernel for C += A B^T when both A (M x P) and B (N x P) are
+ * stored along P: the conv weight gradient dY cols^T, where P is the pixel
+ * count. Packing either operand would mean a transposing gather of the
+ * whole cols matrix; instead a 4 x 6 tile of C keeps 24 vector partial sums
+ * over 16 pixels at a time, read straight from the rows, and reduces them
+ * once per chunk of pixels. Rows are read in chunks of NT_PC pixels so the
+ * 4 rows of A stay in L1 across the tiles of B. */
+#include "ops/gemm_nt.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx512f,fma")))
+#define NT_PC 1024
+
+/* Lanes of p in [p, p + 16) that lie below `end`. */
+TGT static inline __mmask16 tail_mask(int left) {
+  return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+}
+
+/* Full 4 x 6 tile over pixels [0, pc): 24 named accumulators (an array
+ * of vectors gets spilled by GCC), full vectors then one masked tail. */
+#define NT_ROWS(X) X(0) X(1) X(2) X(3)
+#define NT_DECL_R(r) __m512 s##r##0 = _mm512_setzero_ps(), s##r##1 = s##r##0, s##r##2 = s##r##0, \
+                     s##r##3 = s##r##0, s##r##4 = s##r##0, s##r##5 = s##r##0;
+#define NT_FMA_Q(q)                                   \
+  y = LOADB(b + (size_t)(q) * ldb + p);               \
+  s0##q = _mm512_fmadd_ps(x0, y, s0##q);              \
+  s1##q = _mm512_fmadd_ps(x1, y, s1##q);              \
+  s2##q = _mm512_fmadd_ps(x2, y, s2##q);              \
+  s3##q = _mm512_fmadd_ps(x3, y, s3##q);
+#define NT_STEP                                                                    \
+  {                                                                                \
+    __m512 x0 = LOADA(a + p), x1 = LOADA(a + lda + p), x2 = LOADA(a + 2 * (size_t)lda + p); \
+    __m512 x3 = LOADA(a + 3 * (size_t)lda + p), y;                                 \
+    NT_FMA_Q(0) NT_FMA_Q(1) NT_FMA_Q(2) NT_FMA_Q(3) NT_FMA_Q(4) NT_FMA_Q(5)        \
+  }
+#define NT_OUT_R(r)                                    \
+  c[(size_t)(r) * ldc + 0] += _mm512_reduce_add_ps(s##r##0); \
+  c[(size_t)(r) * ldc + 1] += _mm512_reduce_add_ps(s##r##1); \
+  c[(size_t)(r) * ldc + 2] += _mm512_reduce_add_ps(s##r##2); \
+  c[(size_t)(r) * ldc + 3] += _mm512_reduce_add_ps(s##r##3); \
+  c[(size_t)(r) * ldc + 4] += _mm512_reduce_add_ps(s##r##4); \
+  c[(size_t)(r) * ldc + 5] += _mm512_reduce_add_ps(s##r##5);
+
+TGT static void tile_4x6(int pc, const float *a, int lda, const float *b, int ldb, float *c,
+                         int ldc) {
+  NT_ROWS(NT_DECL_R)
+  int p = 0;
+#define LOADA(ptr) _mm512_loadu_ps(ptr)
+#define LOADB(ptr) _mm512_loadu_ps(ptr)
+  for (; p + 16 <= pc; p += 16) NT_STEP
+#undef LOADA
+#undef LOADB
+  if (p < pc) {
+    const __mmask16 m = tail_mask(pc - p);
+#define LOADA(ptr) _mm512_maskz_loadu_ps(m, ptr)
+#define LOADB(ptr) _mm512_maskz_loadu_ps(m, ptr)
+    NT_STEP
+#undef LOADA
+#undef LOADB
+  }
+  NT_ROWS(NT_OUT_R)
+}
+
+/* Any tile up to 4 x 6 (the edges), one output at a time. */
+TGT static void tile_edge(int mr, int nr, int pc, const float *a, int lda, const float *b,
+                          int ldb, float *c, int ldc) {
+  for (int r = 0; r < mr; r++)
+    for (int q = 0; q < nr; q++) {
+      __m512 s = _mm512_setzero_ps();
+      for (int p = 0; p < pc; p += 16) {
+        const __mmask16 m = tail_mask(pc - p);
+        s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + (size_t)r * lda + p),
+                            _mm512_maskz_loadu_ps(m, b + (size_t)q * ldb + p), s);
+      }
+      c[(size_t)r * ldc + q] += _mm512_reduce_add_ps(s);
+    }
+}
+
+TGT static void nt_acc(int M, int N, int P, const float *A, int lda, const float *B, int ldb,
+                       float *C, int ldc) {
+  for (int p0 = 0; p0 < P; p0 += NT_PC) {
+    const int pc = P - p0 < NT_PC ? P - p0 : NT_PC;
+    for (int i = 0; i < M; i += 4) {
+      const int mr = M - i < 4 ? M - i : 4;
+      const float *a = A + (size_t)i * lda + p0;
+      for (int j = 0; j < N; j += 6) {
+        const int nr = N - j < 6 ? N - j : 6;
+        const float *b = B + (size_t)j * ldb + p0;
+        float *c = C + (size_t)i * ldc + j;
+        if (mr == 4 && nr == 6)
+          tile_4x6(pc, a, lda, b, ldb, c, ldc);
+        else
+          tile_edge(mr, nr, pc, a, lda, b, ldb, c, ldc);
+      }
+    }
+  }
+}
+
+const ldnq__gemm_nt_fn ldnq__gemm_nt_avx512 = nt_acc;
+#else
+const ldnq__gemm_nt_fn ldnq__gemm_nt_avx512 = 0;
+#endif

@@ -1,0 +1,378 @@
+/* Kernel paths (lib/ops/gemm*.c): every sgemm path this CPU has against a
+ * double-precision product, and the convolutions on every path against the
+ * reference path (im2col + OpenBLAS) on awkward shapes, forward, dx and
+ * dW, single- and multi-threaded; each path reproducible bit for bit; the
+ * batch norm's fused post-ops equal the separate passes bit for bit. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "ops/conv_direct.h"
+#include "ops/gemm.h"
+#include "ops/ops.h"
+#include "ops/ops_internal.h"
+#include "testutil.h"
+
+#define EXPECT(cond, ...)                   \
+  do {                                      \
+    if (!(cond)) ck_abort_msg(__VA_ARGS__); \
+  } while (0)
+
+static float *fbuf(size_t n, uint64_t seed) {
+  float *p = malloc(sizeof(float) * (n ? n : 1));
+  ck_assert_ptr_nonnull(p);
+  tu_fill_uniform(p, n, seed, -1.0f, 1.0f);
+  return p;
+}
+
+/* ---- sgemm ---- */
+
+typedef struct gemm_shape {
+  int ta, tb, M, N, K;
+  float alpha, beta;
+} gemm_shape;
+
+/* Crosses every block edge: K past KC (256), M past MC (144), N past one
+ * and several micro-tiles, and 1s everywhere. */
+static const gemm_shape gemm_shapes[] = {
+    {0, 0, 1, 1, 1, 1.0f, 0.0f},      {0, 0, 7, 13, 5, 1.0f, 0.0f},
+    {1, 0, 9, 50, 17, 1.0f, 1.0f},    {0, 1, 16, 49, 300, 1.0f, 1.0f},
+    {1, 1, 23, 97, 31, 0.5f, -2.0f},  {0, 0, 150, 33, 260, 1.0f, 0.0f},
+    {1, 0, 145, 100, 64, 2.0f, 1.0f}, {0, 1, 64, 576, 40, 1.0f, 1.0f},
+    {0, 0, 3, 3100, 8, 1.0f, 0.0f},   {0, 0, 5, 4, 0, 1.0f, 0.5f},
+};
+#define N_GEMM ((int)(sizeof gemm_shapes / sizeof gemm_shapes[0]))
+
+/* op(A)(i, k) and op(B)(k, j) of the stored matrices. */
+static float at(int t, const float *X, int ld, int r, int c) {
+  return t ? X[(size_t)c * ld + r] : X[(size_t)r * ld + c];
+}
+
+START_TEST(gemm_paths_match_double) {
+  const gemm_shape *s = &gemm_shapes[_i];
+  const int M = s->M, N = s->N, K = s->K;
+  /* Leading dimensions wider than the matrices, and guard columns in C. */
+  const int lda = (s->ta ? M : K) + 3, ldb = (s->tb ? K : N) + 2, ldc = N + 5;
+  const size_t asz = (size_t)(s->ta ? K : M) * lda, bsz = (size_t)(s->tb ? N : K) * ldb;
+  float *A = fbuf(asz, 1 + _i), *B = fbuf(bsz, 100 + _i), *C0 = fbuf((size_t)M * ldc, 200 + _i);
+  float *C = malloc(sizeof(float) * (size_t)M * ldc);
+  float *pack = malloc(sizeof(float) * ldnq__gemm_pack_floats(M, N, K));
+  double *ref = malloc(sizeof(double) * (size_t)M * N);
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      double acc = 0.0;
+      for (int k = 0; k < K; k++) acc += (double)at(s->ta, A, lda, i, k) * at(!s->tb, B, ldb, j, k);
+      ref[(size_t)i * N + j] = s->alpha * acc + (s->beta != 0.0f ? s->beta * C0[(size_t)i * ldc + j] : 0.0);
+    }
+  const double tol = 2e-6 * (K + 4);
+  ldnq__gemm_path old = ldnq__gemm_active();
+  int tried = 0;
+  for (int p = 0; p < LDNQ__GEMM_NPATHS; p++) {
+    if (!ldnq__gemm_supported((ldnq__gemm_path)p)) continue;
+    ldnq__gemm_force((ldnq__gemm_path)p);
+    tried++;
+    memcpy(C, C0, sizeof(float) * (size_t)M * ldc);
+    if (s->beta == 0.0f) /* beta == 0 must not read C */
+      for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = NAN;
+    ldnq__sgemm(s->ta, s->tb, M, N, K, s->alpha, A, lda, B, ldb, s->beta, C, ldc, pack);
+    for (int i = 0; i < M; i++) {
+      for (int j = 0; j < N; j++) {
+        double r = ref[(size_t)i * N + j], v = C[(size_t)i * ldc + j];
+        EXPECT(fabs(v - r) <= tol * (1.0 + fabs(r)), "%s shape %d C[%d,%d] = %g, expected %g",
+               ldnq__gemm_path_name((ldnq__gemm_path)p), _i, i, j, v, r);
+      }
+      for (int j = N; j < ldc; j++)
+        EXPECT(C[(size_t)i * ldc + j] == C0[(size_t)i * ldc + j], "%s shape %d wrote guard C[%d,%d]",
+               ldnq__gemm_path_name((ldnq__gemm_path)p), _i, i, j);
+    }
+  }
+  ldnq__gemm_force(old);
+  ck_assert_int_ge(tried, 2); /* blas and c at least */
+  free(A), free(B), free(C0), free(C), free(pack), free(ref);
+}
+END_TEST
+
+/* C += A B^T on every path (the dW product), against double. */
+START_TEST(gemm_nt_paths_match_double) {
+  static const int shapes[][3] = {{16, 144, 1024}, {5, 7, 33}, {64, 147, 100}, {4, 6, 16},
+                                  {9, 13, 1500}, {1, 1, 1}};
+  const int M = shapes[_i][0], N = shapes[_i][1], P = shapes[_i][2];
+  const int lda = P + 3, ldb = P + 1, ldc = N + 2;
+  float *A = fbuf((size_t)M * lda, 7), *B = fbuf((size_t)N * ldb, 8);
+  float *C0 = fbuf((size_t)M * ldc, 9), *C = malloc(sizeof(float) * (size_t)M * ldc);
+  float *pack = malloc(sizeof(float) * ldnq__gemm_pack_floats(M, N, P));
+  ldnq__gemm_path old = ldnq__gemm_active();
+  for (int p = 0; p < LDNQ__GEMM_NPATHS; p++) {
+    if (!ldnq__gemm_supported((ldnq__gemm_path)p)) continue;
+    ldnq__gemm_force((ldnq__gemm_path)p);
+    memcpy(C, C0, sizeof(float) * (size_t)M * ldc);
+    ldnq__sgemm_nt_acc(M, N, P, A, lda, B, ldb, C, ldc, pack);
+    for (int i = 0; i < M; i++) {
+      for (int j = 0; j < N; j++) {
+        double r = C0[(size_t)i * ldc + j];
+        for (int k = 0; k < P; k++) r += (double)A[(size_t)i * lda + k] * B[(size_t)j * ldb + k];
+        double v = C[(size_t)i * ldc + j];
+        EXPECT(fabs(v - r) <= 2e-6 * (P + 4) * (1.0 + fabs(r)), "%s nt %d C[%d,%d] = %g, expected %g",
+               ldnq__gemm_path_name((ldnq__gemm_path)p), _i, i, j, v, r);
+      }
+      for (int j = N; j < ldc; j++)
+        EXPECT(C[(size_t)i * ldc + j] == C0[(size_t)i * ldc + j], "nt wrote a guard column");
+    }
+  }
+  ldnq__gemm_force(old);
+  free(A), free(B), free(C0), free(C), free(pack);
+}
+END_TEST
+
+START_TEST(gemm_forced_path_sticks) {
+  ldnq__gemm_path old = ldnq__gemm_active();
+  ck_assert_int_eq(ldnq__gemm_force(LDNQ__GEMM_C), old);
+  ck_assert_int_eq(ldnq__gemm_active(), LDNQ__GEMM_C);
+  ck_assert_str_eq(ldnq__gemm_path_name(LDNQ__GEMM_C), "c");
+  ldnq__gemm_force(old);
+  ck_assert_int_eq(ldnq__gemm_active(), old);
+}
+END_TEST
+
+/* ---- conv on every path against the reference path ---- */
+
+static const struct {
+  int n, cin, h, w, cout, k, stride, pad;
+} conv_shapes[] = {
+    {1, 3, 23, 23, 16, 7, 2, 3},  /* the stem, batch 1, odd size */
+    {3, 17, 9, 11, 19, 3, 1, 1},  /* channels off the block, odd sizes */
+    {3, 16, 10, 10, 33, 3, 2, 1}, /* stride 2 */
+    {2, 20, 8, 8, 24, 3, 1, 0},   /* no padding */
+    {3, 24, 7, 7, 40, 1, 2, 0},   /* 1x1/2 downsample */
+    {2, 40, 5, 6, 50, 1, 1, 0},   /* pointwise */
+    {1, 64, 4, 4, 130, 3, 1, 1},  /* cout past a tile row block */
+    {2, 5, 17, 18, 11, 3, 1, 1},  /* wide enough for the direct path's own choice */
+    {1, 3, 20, 16, 9, 5, 1, 2},   /* 5x5 pad 2 */
+    {1, 4, 18, 20, 7, 3, 1, 0},   /* 3x3 pad 0 */
+};
+#define N_CONV ((int)(sizeof conv_shapes / sizeof conv_shapes[0]))
+
+typedef struct conv_out {
+  float *y, *dx, *dw, *db;
+} conv_out;
+
+static void conv_run(const ldnq__conv_geom *g, const float *x, const float *w, const float *b,
+                     const float *dy, conv_out *o) {
+  size_t xs = (size_t)g->n * g->cin * g->h * g->w, ys = (size_t)g->n * g->cout * g->oh * g->ow;
+  size_t ws = (size_t)g->cout * g->cin * g->kh * g->kw;
+  float *scratch = malloc(sizeof(float) * ldnq__conv2d_workspace(g));
+  o->y = malloc(sizeof(float) * ys);
+  o->dx = malloc(sizeof(float) * xs);
+  o->dw = calloc(ws, sizeof(float));
+  o->db = calloc((size_t)g->cout, sizeof(float));
+  ldnq__conv2d_forward(g, x, w, b, o->y, scratch);
+  ldnq__conv2d_backward(g, x, w, dy, o->dx, o->dw, o->db, scratch);
+  free(scratch);
+}
+
+static void conv_out_free(conv_out *o) { free(o->y), free(o->dx), free(o->dw), free(o->db); }
+
+/* max |a - r| / (1 + max |r|) */
+static double rel_err(const float *a, const float *r, size_t n) {
+  double e = 0.0, m = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)a[i] - r[i]);
+    if (d > e) e = d;
+    if (fabs(r[i]) > m) m = fabs(r[i]);
+  }
+  return e / (1.0 + m);
+}
+
+static void conv_paths_case(int k, int threaded) {
+  ldnq__conv_geom g;
+  ck_assert_int_eq(ldnq__conv_geom_init(&g, conv_shapes[k].n, conv_shapes[k].cin, conv_shapes[k].h,
+                                        conv_shapes[k].w, conv_shapes[k].cout, conv_shapes[k].k,
+                                        conv_shapes[k].k, conv_shapes[k].stride, conv_shapes[k].pad),
+                   0);
+  size_t xs = (size_t)g.n * g.cin * g.h * g.w, ys = (size_t)g.n * g.cout * g.oh * g.ow;
+  size_t ws = (size_t)g.cout * g.cin * g.kh * g.kw;
+  float *x = fbuf(xs, 10 + k), *w = fbuf(ws, 20 + k), *b = fbuf((size_t)g.cout, 30 + k);
+  float *dy = fbuf(ys, 40 + k);
+  ldnq__ops_always_parallel(threaded);
+  ldnq__gemm_path old = ldnq__gemm_active();
+  ldnq__gemm_force(LDNQ__GEMM_BLAS);
+  conv_out ref;
+  conv_run(&g, x, w, b, dy, &ref);
+  /* Every path; AVX-512 three times: the direct conv where it chooses to
+   * run (1), wherever it can (2), and never (0). */
+  static const struct {
+    ldnq__gemm_path path;
+    int direct;
+    const char *name;
+  } runs[] = {{LDNQ__GEMM_C, 1, "c"},
+              {LDNQ__GEMM_AVX2, 1, "avx2"},
+              {LDNQ__GEMM_AVX512, 1, "avx512"},
+              {LDNQ__GEMM_AVX512, 2, "avx512 direct always"},
+              {LDNQ__GEMM_AVX512, 0, "avx512 direct off"}};
+  for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+    if (!ldnq__gemm_supported(runs[r].path)) continue;
+    ldnq__gemm_force(runs[r].path);
+    ldnq__conv_direct_enable(runs[r].direct);
+    conv_out o, o2;
+    conv_run(&g, x, w, b, dy, &o);
+    conv_run(&g, x, w, b, dy, &o2);
+    const char *name = runs[r].name;
+    EXPECT(rel_err(o.y, ref.y, ys) < 1e-5, "%s case %d y: %g", name, k, rel_err(o.y, ref.y, ys));
+    EXPECT(rel_err(o.dx, ref.dx, xs) < 1e-5, "%s case %d dx: %g", name, k,
+           rel_err(o.dx, ref.dx, xs));
+    EXPECT(rel_err(o.dw, ref.dw, ws) < 1e-5, "%s case %d dw: %g", name, k,
+           rel_err(o.dw, ref.dw, ws));
+    EXPECT(rel_err(o.db, ref.db, (size_t)g.cout) < 1e-5, "%s case %d db", name, k);
+    /* Reproducible: the same path twice is bit-identical. */
+    EXPECT(memcmp(o.y, o2.y, sizeof(float) * ys) == 0, "%s case %d y not reproducible", name, k);
+    EXPECT(memcmp(o.dx, o2.dx, sizeof(float) * xs) == 0, "%s case %d dx not reproducible", name, k);
+    EXPECT(memcmp(o.dw, o2.dw, sizeof(float) * ws) == 0, "%s case %d dw not reproducible", name, k);
+    conv_out_free(&o);
+    conv_out_free(&o2);
+  }
+  ldnq__conv_direct_enable(1);
+  ldnq__gemm_force(old);
+  ldnq__ops_always_parallel(0);
+  conv_out_free(&ref);
+  free(x), free(w), free(b), free(dy);
+}
+
+START_TEST(conv_paths_match_reference) { conv_paths_case(_i, 0); }
+END_TEST
+
+START_TEST(conv_paths_match_reference_threaded) { conv_paths_case(_i, 1); }
+END_TEST
+
+/* ---- batch norm post-ops: fused equals separate, bit for bit ---- */
+
+START_TEST(bn_post_ops_match_separate_passes) {
+  const int n = 3, c = 5, hw = 37; /* odd plane: vector loops and their tails */
+  const size_t N = (size_t)n * c * hw;
+  float *x = fbuf(N, 51), *res = fbuf(N, 52), *dy = fbuf(N, 53), *g = fbuf((size_t)c, 54);
+  float *be = fbuf((size_t)c, 55), rm[5] = {0}, rv[5] = {1, 1, 1, 1, 1}, rm2[5] = {0};
+  float rv2[5] = {1, 1, 1, 1, 1}, sm[5], si[5], sm2[5], si2[5];
+  float *y1 = malloc(sizeof(float) * N), *y2 = malloc(sizeof(float) * N);
+  for (int mode = 0; mode < 2; mode++) { /* train, eval */
+    for (int variant = 0; variant < 3; variant++) { /* relu, res, res + relu */
+      ldnq__bn_post post = {variant > 0 ? res : NULL, variant != 1, NULL};
+      if (mode == 0) {
+        ldnq__bn_forward_train(n, c, hw, x, g, be, 1e-5f, 0.1f, rm, rv, y1, sm, si);
+        ldnq__bn_forward_train_post(n, c, hw, x, g, be, 1e-5f, 0.1f, rm2, rv2, y2, sm2, si2, &post);
+        ck_assert_int_eq(memcmp(sm, sm2, sizeof sm), 0);
+        ck_assert_int_eq(memcmp(rv, rv2, sizeof rv), 0);
+      } else {
+        ldnq__bn_forward_eval(n, c, hw, x, g, be, 1e-5f, rm, rv, y1);
+        ldnq__bn_forward_eval_post(n, c, hw, x, g, be, 1e-5f, rm, rv, y2, &post);
+      }
+      if (post.res) ldnq__add(N, y1, res, y1);
+      if (post.relu) ldnq__relu_forward(N, y1, y1);
+      ck_assert_msg(memcmp(y1, y2, sizeof(float) * N) == 0, "forward mode %d variant %d", mode,
+                    variant);
+    }
+  }
+  /* In place: y == res, as the network's blocks may do. */
+  memcpy(y2, res, sizeof(float) * N);
+  ldnq__bn_post inplace = {y2, 1, NULL};
+  ldnq__bn_forward_eval_post(n, c, hw, x, g, be, 1e-5f, rm, rv, y2, &inplace);
+  ldnq__bn_forward_eval(n, c, hw, x, g, be, 1e-5f, rm, rv, y1);
+  ldnq__add(N, y1, res, y1);
+  ldnq__relu_forward(N, y1, y1);
+  ck_assert_int_eq(memcmp(y1, y2, sizeof(float) * N), 0);
+  /* Backward with the ReLU mask fused, both forms. */
+  float *mask = fbuf(N, 56), *dym = malloc(sizeof(float) * N);
+  float *dx1 = malloc(sizeof(float) * N), *dx2 = malloc(sizeof(float) * N);
+  for (int mode = 0; mode < 2; mode++) {
+    float dg1[5] = {0}, db1[5] = {0}, dg2[5] = {0}, db2[5] = {0};
+    ldnq__relu_backward(N, mask, dy, dym);
+    ldnq__bn_post post = {NULL, 0, mask};
+    if (mode == 0) {
+      ldnq__bn_backward_train(n, c, hw, x, g, sm, si, dym, dx1, dg1, db1);
+      ldnq__bn_backward_train_post(n, c, hw, x, g, sm, si, dy, dx2, dg2, db2, &post);
+    } else {
+      ldnq__bn_backward_eval(n, c, hw, x, g, 1e-5f, rm, rv, dym, dx1, dg1, db1);
+      ldnq__bn_backward_eval_post(n, c, hw, x, g, 1e-5f, rm, rv, dy, dx2, dg2, db2, &post);
+    }
+    ck_assert_msg(memcmp(dx1, dx2, sizeof(float) * N) == 0, "backward mode %d dx", mode);
+    ck_assert_int_eq(memcmp(dg1, dg2, sizeof dg1), 0);
+    ck_assert_int_eq(memcmp(db1, db2, sizeof db1), 0);
+  }
+  free(x), free(res), free(dy), free(g), free(be), free(y1), free(y2), free(mask), free(dym);
+  free(dx1), free(dx2);
+}
+END_TEST
+
+/* ---- the worker pool ---- */
+
+typedef struct pool_job {
+  int hits[LDNQ__OPS_MAX_THREADS];
+} pool_job;
+
+static void pool_fn(void *arg, int t) { ((pool_job *)arg)->hits[t]++; }
+
+/* Many calls from two application threads at once: every share of every
+ * call runs exactly once, whether the pool or the caller runs it. */
+static void *pool_client(void *p) {
+  int *bad = p;
+  for (int i = 0; i < 2000; i++) {
+    pool_job j;
+    memset(&j, 0, sizeof j);
+    int n = 2 + i % 3;
+    ldnq__parallel_run(n, pool_fn, &j);
+    for (int t = 0; t < LDNQ__OPS_MAX_THREADS; t++)
+      if (j.hits[t] != (t < n ? 1 : 0)) (*bad)++;
+  }
+  return NULL;
+}
+
+START_TEST(pool_runs_every_share_once) {
+  pthread_t th[2];
+  int bad[2] = {0, 0};
+  for (int i = 0; i < 2; i++) ck_assert_int_eq(pthread_create(&th[i], NULL, pool_client, &bad[i]), 0);
+  for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+  ck_assert_int_eq(bad[0], 0);
+  ck_assert_int_eq(bad[1], 0);
+}
+END_TEST
+
+/* A child fork()ed after the pool started has none of its threads: its
+ * parallel calls must still complete (it starts its own pool). */
+START_TEST(pool_works_after_fork) {
+  pool_job j;
+  memset(&j, 0, sizeof j);
+  ldnq__parallel_run(2, pool_fn, &j);
+  ck_assert_int_eq(j.hits[1], 1);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    alarm(20); /* a hang fails the test instead of stalling it */
+    pool_job k;
+    memset(&k, 0, sizeof k);
+    for (int i = 0; i < 100; i++) ldnq__parallel_run(2, pool_fn, &k);
+    _exit(k.hits[0] == 100 && k.hits[1] == 100 ? 0 : 1);
+  }
+  int status = 0;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+}
+END_TEST
+
+static Suite *kernels_suite(void) {
+  Suite *s = suite_create("kernels");
+  TCase *tc = tcase_create("kernels");
+  tcase_add_loop_test(tc, gemm_paths_match_double, 0, N_GEMM);
+  tcase_add_loop_test(tc, gemm_nt_paths_match_double, 0, 6);
+  tcase_add_test(tc, gemm_forced_path_sticks);
+  tcase_add_loop_test(tc, conv_paths_match_reference, 0, N_CONV);
+  tcase_add_loop_test(tc, conv_paths_match_reference_threaded, 0, N_CONV);
+  tcase_add_test(tc, bn_post_ops_match_separate_passes);
+  tcase_add_test(tc, pool_runs_every_share_once);
+  tcase_add_test(tc, pool_works_after_fork);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return tu_run_suite(kernels_suite()); }

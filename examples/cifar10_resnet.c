@@ -16,6 +16,8 @@
 
 #include <ldnq/ldnq.h>
 
+#include "args.h"
+
 static ldnq_status st;
 #define TRY(what, call) \
   do { if ((st = (call)) != LDNQ_OK) { fail(what); goto out; } } while (0)
@@ -42,40 +44,58 @@ static int on_epoch(void *ud, int64_t e, double loss, double tr1, double te1, do
 }
 
 int main(int argc, char **argv) {
-  const char *mode = argc > 1 ? argv[1] : "", *data = NULL, *weights = NULL, *out = NULL;
-  int depth = 20, levels = 3, resample = 0, cascade = 1, per_channel = 0;
-  long long epochs = 15, limit = 0, hbatches = -1;
+  const char *mode = NULL, *data = NULL, *weights = NULL, *out = NULL;
+  int resample = 0, no_cascade = 0, per_channel = 0;
+  long long depth = 20, levels = 3, epochs = 15, limit = 0, hbatches = -1;
   double lr = 0.1, ratio = 0.01;
-  for (int i = 2; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--resample")) { resample = 1; continue; }
-    if (!strcmp(a, "--no-cascade")) { cascade = 0; continue; }
-    if (!strcmp(a, "--per-channel")) { per_channel = 1; continue; }
-    if (!v) { fprintf(stderr, "cifar10_resnet: %s needs a value\n", a); return 2; }
-    i++;
-    if (!strcmp(a, "--depth")) depth = atoi(v);
-    else if (!strcmp(a, "--data")) data = v;
-    else if (!strcmp(a, "--weights")) weights = v;
-    else if (!strcmp(a, "--out")) out = v;
-    else if (!strcmp(a, "--epochs")) epochs = atoll(v);
-    else if (!strcmp(a, "--lr")) lr = atof(v);
-    else if (!strcmp(a, "--levels")) levels = atoi(v);
-    else if (!strcmp(a, "--ratio")) ratio = atof(v);
-    else if (!strcmp(a, "--limit-train")) limit = atoll(v);
-    else if (!strcmp(a, "--hessian-batches")) hbatches = atoll(v);
-    else { fprintf(stderr, "cifar10_resnet: unknown option %s\n", a); return 2; }
-  }
+  arg_opt opts[] = {
+      {"--depth", ARG_INT, &depth, "D", "ResNet depth", .choices = "20,32,56"},
+      {"--data", ARG_STRING, &data, "D", "CIFAR-10 folder (binary or python) or a dataset spec\n"
+       "(fashion-mnist[:DIR], mnist:DIR, ...)", .flags = ARG_REQUIRED},
+      {"--weights", ARG_STRING, &weights, "F", "trained model (eval, quantize)", .flags = 0},
+      {"--out", ARG_STRING, &out, "F", "output model", .def = "resnetD.pth / resnetD-quantized.ldnq"},
+      {"--epochs", ARG_INT, &epochs, "N", "train: epochs", 1, 1000000, .flags = 0},
+      {"--lr", ARG_DOUBLE, &lr, "X", "train: peak learning rate", 0, 100, .flags = 0},
+      {"--limit-train", ARG_INT, &limit, "N", "train: the first N images only (quick runs)", 0, 1e15,
+       .def = "all"},
+      {"--levels", ARG_INT, &levels, "L", "quantize: levels", .choices = "3,5,7,9,11"},
+      {"--ratio", ARG_DOUBLE, &ratio, "R", "quantize: fraction of the training set in the limited set",
+       1e-9, 1, .flags = 0},
+      {"--resample", ARG_FLAG, &resample, NULL, "quantize: draw a new limited set instead of reusing\n"
+       "<out>.subset", .flags = 0},
+      {"--hessian-batches", ARG_INT, &hbatches, "N", "quantize: Hessian batches", 1, 1000000,
+       .def = "the paper's 101"},
+      {"--no-cascade", ARG_FLAG, &no_cascade, NULL, "quantize: no cascade after each layer", .flags = 0},
+      {"--per-channel", ARG_FLAG, &per_channel, NULL, "quantize: one scale per output channel", .flags = 0},
+  };
+  arg_spec spec = {"cifar10_resnet", "cifar10_resnet train|eval|quantize --data D [options]",
+                   "The paper's CIFAR-10 flow: train a base ResNet, evaluate it, quantize it with\n"
+                   "L-DNQ. quantize keeps its limited set in <out>.subset and reuses it.",
+                   opts, (int)(sizeof opts / sizeof opts[0]), 1, 1, "a mode: train, eval or quantize"};
+  int r = args_parse(&spec, argc, argv, 1, &mode, NULL);
+  if (r) return r == ARGS_HELP ? 0 : 2;
   int train_mode = !strcmp(mode, "train"), quant_mode = !strcmp(mode, "quantize");
-  if ((!train_mode && !quant_mode && strcmp(mode, "eval")) || !data ||
-      (depth != 20 && depth != 32 && depth != 56) || (!train_mode && !weights)) {
-    fprintf(stderr, "usage: cifar10_resnet train|eval|quantize --depth 20|32|56 --data D "
-                    "[--weights F] [--out F] (see the source for options)\n");
+  if (!train_mode && !quant_mode && strcmp(mode, "eval")) {
+    fprintf(stderr, "cifar10_resnet: unknown mode '%s' (train, eval or quantize)\n", mode);
     return 2;
   }
-  char arch_name[16], def_out[64];
-  snprintf(arch_name, sizeof arch_name, "resnet%d", depth);
+  static const char *const need_weights[] = {"--weights", NULL};
+  if (!train_mode && args_require(&spec, need_weights)) return 2;
+  int cascade = !no_cascade;
+  char arch_name[24], def_out[64];
+  snprintf(arch_name, sizeof arch_name, "resnet%lld", depth);
   snprintf(def_out, sizeof def_out, "%s%s", arch_name, train_mode ? ".pth" : "-quantized.ldnq");
   if (!out) out = def_out;
+  /* Output paths are checked before any work: a long run must not fail at its end. */
+  char subset_path[4096];
+  snprintf(subset_path, sizeof subset_path, "%s.subset", out);
+  ldnq_format fmt;
+  if ((train_mode || quant_mode) && (st = ldnq_format_from_path(out, &fmt)) != LDNQ_OK) {
+    fail("--out");
+    return 1;
+  }
+  if ((train_mode || quant_mode) && args_check_output("cifar10_resnet", "--out", out)) return 1;
+  if (quant_mode && args_check_output("cifar10_resnet", "subset file", subset_path)) return 1;
 
   ldnq_dataset *train = NULL, *test = NULL, *calib = NULL;
   ldnq_network *net = NULL;
@@ -119,8 +139,6 @@ int main(int argc, char **argv) {
     printf("%s %s: top-1 %.2f%% top-5 %.2f%%\n", arch_name, weights, top1, top5);
   } else {
     /* The limited set: reuse <out>.subset unless --resample. */
-    char subset_path[4096];
-    snprintf(subset_path, sizeof subset_path, "%s.subset", out);
     if (resample || ldnq_subset_load(subset_path, &sub) != LDNQ_OK) {
       uint64_t seed = resample ? (uint64_t)time(NULL) : 0;
       TRY("--ratio", ldnq_subset_sample(train, ratio, 0, 0, seed, &sub));
@@ -139,11 +157,10 @@ int main(int argc, char **argv) {
     if (hbatches > 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
     TRY("quantize", ldnq_quantizer_run(q, net, calib, eval, NULL, NULL, &rep));
     TRY("summary", ldnq_quant_report_summary(rep, &top1, &top5, NULL));
+    printf("L-DNQ %lld levels: top-1 %.2f%% top-5 %.2f%% -> %s\n", levels, top1, top5, out);
+    fflush(stdout); /* printed even if the write below fails */
     TRY("checkpoint", ldnq_quant_report_checkpoint(rep, net, &ck));
-    ldnq_format fmt;
-    TRY("--out", ldnq_format_from_path(out, &fmt));
     TRY("--out", ldnq_checkpoint_save(ck, out, fmt));
-    printf("L-DNQ %d levels: top-1 %.2f%% top-5 %.2f%% -> %s\n", levels, top1, top5, out);
   }
   rc = 0;
 out:

@@ -14,6 +14,8 @@
 
 #include <ldnq/ldnq.h>
 
+#include "args.h"
+
 enum { IMG = 12, KS = 3, PAD = 1, BATCH = 4 };
 
 /* Everything the activation callback needs: the caller's own state. */
@@ -98,25 +100,23 @@ static int fail(const char *what, ldnq_status st) {
 }
 
 int main(int argc, char **argv) {
-  int levels = 3, cin = 8, cout = 16, batches = 40;
-  uint64_t seed = 1;
-  for (int i = 1; i < argc; i++) {
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(argv[i], "--levels") && v) levels = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--cin") && v) cin = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--cout") && v) cout = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--batches") && v) batches = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--seed") && v) seed = strtoull(argv[++i], NULL, 10);
-    else {
-      fprintf(stderr, "usage: custom_layer [--levels 3|5|7|9|11] [--cin C] [--cout C] "
-                      "[--batches B] [--seed S]\n");
-      return 2;
-    }
-  }
-  if (cin < 1 || cin > 64 || cout < 1 || cout > 256 || batches < 2) {
-    fprintf(stderr, "custom_layer: need 1 <= cin <= 64, 1 <= cout <= 256, batches >= 2\n");
-    return 2;
-  }
+  long long lv = 3, cin_ = 8, cout_ = 16, batches_ = 40, seed_ = 1;
+  arg_opt opts[] = {
+      {"--levels", ARG_INT, &lv, "L", "quantization levels (the library checks the value)", 1, 1000,
+       .flags = 0},
+      {"--cin", ARG_INT, &cin_, "C", "input channels", 1, 64, .flags = 0},
+      {"--cout", ARG_INT, &cout_, "C", "output channels", 1, 256, .flags = 0},
+      {"--batches", ARG_INT, &batches_, "B", "batches of 4 inputs for the Hessian", 2, 100000, .flags = 0},
+      {"--seed", ARG_INT, &seed_, "S", "seed of the weights and inputs", 0, 9007199254740992.0, .flags = 0},
+  };
+  arg_spec spec = {"custom_layer", "custom_layer [options]",
+                   "Quantizes a convolution of this program's own with the L-DNQ per-layer solver;\n"
+                   "the program supplies the layer's inputs through the activation callback.",
+                   opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+  int pr = args_parse(&spec, argc, argv, 1, NULL, NULL);
+  if (pr) return pr == ARGS_HELP ? 0 : 2;
+  int levels = (int)lv, cin = (int)cin_, cout = (int)cout_, batches = (int)batches_;
+  uint64_t seed = (uint64_t)seed_;
   size_t nw = (size_t)cout * cin * KS * KS;
   float *w = malloc(nw * sizeof *w), *wq = malloc(nw * sizeof *wq);
   if (!w || !wq) return 1;

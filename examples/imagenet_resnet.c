@@ -14,6 +14,8 @@
 
 #include <ldnq/ldnq.h>
 
+#include "args.h"
+
 static ldnq_status st;
 #define TRY(what, call) \
   do { if ((st = (call)) != LDNQ_OK) { fail(what); goto out; } } while (0)
@@ -36,37 +38,49 @@ static int on_quant(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t 
 }
 
 int main(int argc, char **argv) {
-  const char *mode = argc > 1 ? argv[1] : "", *dir = NULL, *weights = NULL;
-  const char *out = "resnet-quantized.ldnq";
-  int depth = 18, levels = 3, cascade = 1;
-  long long count = 0, hbatches = -1, maxiter = -1, threads = 2;
+  const char *mode = NULL, *dir = NULL, *weights = NULL, *out = "resnet-quantized.ldnq";
+  int no_cascade = 0;
+  long long depth = 18, levels = 3, count = 0, hbatches = -1, maxiter = -1, threads = 2;
   double ratio = 0.01;
-  for (int i = 2; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--no-cascade")) { cascade = 0; continue; }
-    if (!v) { fprintf(stderr, "imagenet_resnet: %s needs a value\n", a); return 2; }
-    i++;
-    if (!strcmp(a, "--depth")) depth = atoi(v);
-    else if (!strcmp(a, "--data")) dir = v;
-    else if (!strcmp(a, "--weights")) weights = v;
-    else if (!strcmp(a, "--out")) out = v;
-    else if (!strcmp(a, "--levels")) levels = atoi(v);
-    else if (!strcmp(a, "--ratio")) ratio = atof(v);
-    else if (!strcmp(a, "--count")) count = atoll(v);
-    else if (!strcmp(a, "--hessian-batches")) hbatches = atoll(v);
-    else if (!strcmp(a, "--max-iter")) maxiter = atoll(v);
-    else if (!strcmp(a, "--threads")) threads = atoll(v);
-    else { fprintf(stderr, "imagenet_resnet: unknown option %s\n", a); return 2; }
-  }
+  arg_opt opts[] = {
+      {"--depth", ARG_INT, &depth, "D", "ResNet depth", .choices = "18,34,50"},
+      {"--weights", ARG_STRING, &weights, "F", "torchvision-style model (.pth, .safetensors)",
+       .flags = ARG_REQUIRED},
+      {"--data", ARG_STRING, &dir, "DIR", "ImageNet-layout folder: DIR/train/<class>/...,\nDIR/val/<class>/...",
+       .flags = ARG_REQUIRED},
+      {"--out", ARG_STRING, &out, "F", "quantize: output model", .flags = 0},
+      {"--levels", ARG_INT, &levels, "L", "quantize: levels", .choices = "3,5,7,9,11"},
+      {"--ratio", ARG_DOUBLE, &ratio, "R", "quantize: fraction of DIR/train in the limited set", 1e-9, 1, .flags = 0},
+      {"--count", ARG_INT, &count, "N", "quantize: images in the limited set instead of --ratio", 0, 1e12,
+       .def = "none"},
+      {"--hessian-batches", ARG_INT, &hbatches, "N", "quantize: Hessian batches", 1, 1000000,
+       .def = "the paper's 101"},
+      {"--max-iter", ARG_INT, &maxiter, "N", "quantize: ADMM iterations", 0, 100000, .def = "100"},
+      {"--no-cascade", ARG_FLAG, &no_cascade, NULL, "quantize: no cascade after each layer", .flags = 0},
+      {"--threads", ARG_INT, &threads, "N", "image decoding threads", 0, 64, .flags = 0},
+  };
+  arg_spec spec_ = {"imagenet_resnet", "imagenet_resnet quantize|eval --weights F --data DIR [options]",
+                    "L-DNQ on a torchvision ResNet18/34/50 with a class-balanced limited set; top-1\n"
+                    "and top-5 on DIR/val before and after.",
+                    opts, (int)(sizeof opts / sizeof opts[0]), 1, 1, "a mode: quantize or eval"};
+  int r = args_parse(&spec_, argc, argv, 1, &mode, NULL);
+  if (r) return r == ARGS_HELP ? 0 : 2;
   int quant_mode = !strcmp(mode, "quantize");
-  if ((!quant_mode && strcmp(mode, "eval")) || !dir || !weights ||
-      (depth != 18 && depth != 34 && depth != 50)) {
-    fprintf(stderr, "usage: imagenet_resnet quantize|eval --depth 18|34|50 --weights F "
-                    "--data DIR [options]\n");
+  if (!quant_mode && strcmp(mode, "eval")) {
+    fprintf(stderr, "imagenet_resnet: unknown mode '%s' (quantize or eval)\n", mode);
     return 2;
   }
-  char arch_name[16], spec[4096];
-  snprintf(arch_name, sizeof arch_name, "resnet%d", depth);
+  int cascade = !no_cascade;
+  ldnq_format fmt;
+  if (quant_mode) { /* the output path is checked before hours of work */
+    if ((st = ldnq_format_from_path(out, &fmt)) != LDNQ_OK) {
+      fail("--out");
+      return 1;
+    }
+    if (args_check_output("imagenet_resnet", "--out", out)) return 1;
+  }
+  char arch_name[24], spec[4096];
+  snprintf(arch_name, sizeof arch_name, "resnet%lld", depth);
   snprintf(spec, sizeof spec, "imagefolder:%s", dir);
 
   ldnq_dataset *train = NULL, *val = NULL, *calib = NULL;
@@ -101,12 +115,11 @@ int main(int argc, char **argv) {
     if (maxiter >= 0) TRY("--max-iter", ldnq_quantizer_set_int(q, LDNQ_Q_MAX_ITER, maxiter));
     TRY("quantize", ldnq_quantizer_run(q, net, calib, eval, on_quant, NULL, &rep));
     TRY("summary", ldnq_quant_report_summary(rep, &top1, &top5, NULL));
-    TRY("checkpoint", ldnq_quant_report_checkpoint(rep, net, &qck));
-    ldnq_format fmt;
-    TRY("--out", ldnq_format_from_path(out, &fmt));
-    TRY("--out", ldnq_checkpoint_save(qck, out, fmt));
-    printf("%s L-DNQ %d levels: top-1 %.2f%% top-5 %.2f%% -> %s\n", arch_name, levels, top1,
+    printf("%s L-DNQ %lld levels: top-1 %.2f%% top-5 %.2f%% -> %s\n", arch_name, levels, top1,
            top5, out);
+    fflush(stdout); /* printed even if the write below fails */
+    TRY("checkpoint", ldnq_quant_report_checkpoint(rep, net, &qck));
+    TRY("--out", ldnq_checkpoint_save(qck, out, fmt));
   }
   rc = 0;
 out:

@@ -16,7 +16,7 @@ START_TEST(version_matches_header) {
 END_TEST
 
 START_TEST(status_strings_distinct) {
-  for (int a = 0; a <= LDNQ_ERR_INTERNAL; a++) {
+  for (int a = 0; a <= LDNQ_ERR_ARCH_MISMATCH; a++) {
     ck_assert_str_ne(ldnq_status_string((ldnq_status)a), "unknown status");
     for (int b = 0; b < a; b++)
       ck_assert_str_ne(ldnq_status_string((ldnq_status)a), ldnq_status_string((ldnq_status)b));
@@ -25,6 +25,8 @@ START_TEST(status_strings_distinct) {
   /* Values are part of the ABI. */
   ck_assert_int_eq(LDNQ_ERR_FORMAT, 6);
   ck_assert_int_eq(LDNQ_ERR_CANCELLED, 10);
+  ck_assert_int_eq(LDNQ_ERR_LABEL, 15);
+  ck_assert_int_eq(LDNQ_ERR_ARCH_MISMATCH, 16);
 }
 END_TEST
 

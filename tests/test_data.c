@@ -620,6 +620,45 @@ START_TEST(cifar10_python) {
 }
 END_TEST
 
+/* CIFAR-10 python batches pickled by Python 3 at protocols 2-5
+ * (tests/gen_cifar_py_fixtures.py): protocol 2 stores bytes as
+ * _codecs.encode(str, 'latin1'), 5 as numpy _frombuffer over BYTEARRAY8. */
+START_TEST(cifar10_python3_protocols) {
+  leak_start();
+  for (int proto = 2; proto <= 5; proto++) {
+    char src[4096], name[32];
+    snprintf(name, sizeof name, "data_cifar_p%d", proto);
+    const char *dir = fresh_dir(name);
+    snprintf(src, sizeof src, "%s/cifar_py/batch_p%d", LDNQ_TEST_DATA_DIR, proto);
+    size_t n = 0;
+    uint8_t *d = tu_read_file(src, &n);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(tu_write_file(cat(dir, "test_batch"), d, n), 0);
+    free(d);
+    char spec[4200];
+    snprintf(spec, sizeof spec, "cifar10-py:%s", dir);
+    ldnq_dataset *ds = NULL;
+    ldnq_status st = ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &ds);
+    ck_assert_msg(st == LDNQ_OK, "protocol %d: %s", proto, ldnq_last_error());
+    int64_t count = 0;
+    LDNQ_CK(ldnq_dataset_count(ds, &count));
+    ck_assert_int_eq(count, 3);
+    static const int want_lab[3] = {3, 1, 4};
+    for (int r = 0; r < 3; r++) {
+      ldnq_tensor *t = NULL;
+      int32_t lab = -1;
+      LDNQ_CK(ldnq_dataset_get(ds, r, NULL, 0, &t, &lab));
+      ck_assert_int_eq(lab, want_lab[r]);
+      for (int i = 0; i < 3072; i += 37) /* every byte value occurs in the row */
+        ck_assert_float_eq(t->data[i], (uint8_t)((r * 31 + i * 7) % 256) / 255.0f);
+      ldnq_tensor_free(t);
+    }
+    ldnq_dataset_free(ds);
+  }
+  leak_check();
+}
+END_TEST
+
 /* ---- callback dataset and transforms by hand ---- */
 typedef struct cbdata {
   int c, h, w;
@@ -1174,12 +1213,98 @@ START_TEST(evaluate_top1_top5) {
   LDNQ_CK(ldnq_dataset_create_callback(40, 3, 32, 32, 10, eval_sample, &ed, &ds));
   for (int i = 0; i < 40; i++) ed.labels[i] = 9;
   LDNQ_CK(ldnq_loader_create(ds, 16, &l));
-  ck_assert_int_eq(ldnq_evaluate(small, l, &t1, &t5, NULL, NULL, NULL), LDNQ_ERR_SHAPE);
-  ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l), "5 classes"));
+  ck_assert_int_eq(ldnq_evaluate(small, l, &t1, &t5, NULL, NULL, NULL), LDNQ_ERR_LABEL);
+  ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l), "10 classes (labels 0..9) but the network has 5"));
   ldnq_loader_free(l);
   ldnq_dataset_free(ds);
   ldnq_network_free(small);
   ldnq_network_free(net);
+  leak_check();
+}
+END_TEST
+
+/* Labels the network cannot have are an error before any work, in
+ * evaluation, training and quantization (LDNQ_ERR_LABEL): IDX labels up to
+ * 255 (labels known up front), and a 12-class dataset on a 10-class network. */
+static int count_calls(void *ud, int64_t e, double loss, double tr1, double te1, double sec) {
+  (void)e, (void)loss, (void)tr1, (void)te1, (void)sec;
+  ++*(int *)ud;
+  return 0;
+}
+
+static int count_qcalls(void *ud, int layer, int n, ldnq_quant_phase ph, int64_t step, double v) {
+  (void)layer, (void)n, (void)ph, (void)step, (void)v;
+  ++*(int *)ud;
+  return 0;
+}
+
+static int sample12(void *ud, int64_t index, float *image, int32_t *label) {
+  (void)ud;
+  tu_fill_uniform(image, 8 * 8, (uint64_t)index, 0.0f, 1.0f);
+  *label = (int32_t)(index % 12);
+  return 0;
+}
+
+START_TEST(labels_outside_network_classes) {
+  leak_start();
+  const char *dir = fresh_dir("data_labels");
+  uint8_t px[20 * 64], lab[20];
+  for (int i = 0; i < 20 * 64; i++) px[i] = (uint8_t)(i * 13);
+  for (int i = 0; i < 20; i++) lab[i] = (uint8_t)(i % 10);
+  lab[17] = 255;
+  uint32_t d3[3] = {20, 8, 8}, d1[1] = {20};
+  ck_assert_int_eq(tw_idx(cat(dir, "img"), 0, 3, d3, px), 0);
+  ck_assert_int_eq(tw_idx(cat(dir, "lab"), 0, 1, d1, lab), 0);
+  ldnq_dataset *ds = NULL, *ds12 = NULL;
+  LDNQ_CK(ldnq_dataset_open_idx(cat(dir, "img"), cat(dir, "lab"), &ds));
+  ldnq_network *net = NULL;
+  LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 10, &net));
+  ldnq_loader *l = NULL;
+  LDNQ_CK(ldnq_loader_create(ds, 8, &l));
+  double t1 = -1, t5 = -1;
+  ck_assert_int_eq(ldnq_evaluate(net, l, &t1, &t5, NULL, NULL, NULL), LDNQ_ERR_LABEL);
+  ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l), "labels up to 255"));
+  ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l), "the first is sample 17"));
+  ck_assert_double_eq(t1, -1); /* nothing reported */
+  /* Training: fails before the first epoch. */
+  ldnq_trainer *t = NULL;
+  int epochs_seen = 0;
+  LDNQ_CK(ldnq_trainer_create(&t));
+  LDNQ_CK(ldnq_trainer_set_int(t, LDNQ_T_EPOCHS, 1));
+  LDNQ_CK(ldnq_trainer_set_epoch_callback(t, count_calls, &epochs_seen));
+  ck_assert_int_eq(ldnq_trainer_run(t, net, ds, NULL, NULL, 0), LDNQ_ERR_LABEL);
+  ck_assert_ptr_nonnull(strstr(ldnq_trainer_errmsg(t), "training data has labels up to 255"));
+  ck_assert_int_eq(epochs_seen, 0);
+  /* Quantization: fails before the first layer. */
+  ldnq_quantizer *q = NULL;
+  ldnq_quant_report *rep = NULL;
+  int qcalls = 0;
+  LDNQ_CK(ldnq_quantizer_create(&q));
+  ck_assert_int_eq(ldnq_quantizer_run(q, net, ds, NULL, count_qcalls, &qcalls, &rep), LDNQ_ERR_LABEL);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "calibration data has labels up to 255"));
+  ck_assert_ptr_null(rep);
+  ck_assert_int_eq(qcalls, 0);
+  /* 12 declared classes (labels known only by decoding) on 10 outputs. */
+  LDNQ_CK(ldnq_dataset_create_callback(24, 1, 8, 8, 12, sample12, NULL, &ds12));
+  ldnq_loader *l12 = NULL;
+  LDNQ_CK(ldnq_loader_create(ds12, 8, &l12));
+  ck_assert_int_eq(ldnq_evaluate(net, l12, &t1, &t5, NULL, NULL, NULL), LDNQ_ERR_LABEL);
+  ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l12), "12 classes (labels 0..11) but the network has 10"));
+  ck_assert_int_eq(ldnq_quantizer_run(q, net, ds12, NULL, NULL, NULL, &rep), LDNQ_ERR_LABEL);
+  ck_assert_str_eq(ldnq_status_string(LDNQ_ERR_LABEL), "label outside the classes");
+  /* The same data on a network with enough classes is fine. */
+  ldnq_network *big = NULL;
+  LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 12, &big));
+  LDNQ_CK(ldnq_evaluate(big, l12, &t1, &t5, NULL, NULL, NULL));
+  ck_assert_double_ge(t5, t1);
+  ldnq_network_free(big);
+  ldnq_loader_free(l12);
+  ldnq_dataset_free(ds12);
+  ldnq_quantizer_free(q);
+  ldnq_trainer_free(t);
+  ldnq_loader_free(l);
+  ldnq_network_free(net);
+  ldnq_dataset_free(ds);
   leak_check();
 }
 END_TEST
@@ -1308,6 +1433,7 @@ static Suite *data_suite(void) {
   tcase_add_test(tc, idx_bad_files);
   tcase_add_test(tc, cifar10_binary);
   tcase_add_test(tc, cifar10_python);
+  tcase_add_test(tc, cifar10_python3_protocols);
   tcase_add_test(tc, transforms_by_hand);
   tcase_add_test(tc, random_resized_crop_windows);
   tcase_add_test(tc, fashion_mnist_preset);
@@ -1316,6 +1442,7 @@ static Suite *data_suite(void) {
   tcase_add_test(tc, loader_epochs_threads_and_shutdown);
   tcase_add_test(tc, loader_errors_and_cancel);
   tcase_add_test(tc, evaluate_top1_top5);
+  tcase_add_test(tc, labels_outside_network_classes);
   tcase_add_test(tc, truncation_sweeps);
   tcase_add_test(tc, allocation_failure_sweep);
   suite_add_tcase(s, tc);

@@ -612,6 +612,80 @@ START_TEST(pickle_numpy_py2) {
 }
 END_TEST
 
+/* _codecs.encode is data only as encode(str, 'latin1') and only when the
+ * caller's whitelist names it; BYTEARRAY8 is bytes; unknown opcodes are named. */
+#define PK(lit) lit, sizeof lit - 1
+START_TEST(pickle_codecs_bytes) {
+  static const char *const wl[] = {"_codecs.encode", "builtins.bytes", NULL};
+  ldnq__pk_doc doc;
+  /* encode('a\xe9\xff', 'latin1'): UTF-8 "a\xc3\xa9\xc3\xbf" -> bytes 61 e9 ff */
+  const char ok[] = "\x80\x02" "c_codecs\nencode\nX\x05\x00\x00\x00" "a\xc3\xa9\xc3\xbf"
+                    "X\x06\x00\x00\x00" "latin1\x86R.";
+  LDNQ_CK(ldnq__pk_parse((const uint8_t *)ok, sizeof ok - 1, wl, &doc));
+  ck_assert_int_eq(doc.root->kind, LDNQ__PK_BYTES);
+  ck_assert_uint_eq(doc.root->len, 3);
+  ck_assert_mem_eq(doc.root->s, "a\xe9\xff", 3);
+  ldnq__pk_free(&doc);
+  /* bytes() -> b''; BYTEARRAY8 -> bytes */
+  const char empty[] = "\x80\x04\x8c\x08" "builtins\x8c\x05" "bytes\x93)R.";
+  LDNQ_CK(ldnq__pk_parse((const uint8_t *)empty, sizeof empty - 1, wl, &doc));
+  ck_assert_int_eq(doc.root->kind, LDNQ__PK_BYTES);
+  ck_assert_uint_eq(doc.root->len, 0);
+  ldnq__pk_free(&doc);
+  const char ba[] = "\x80\x05\x96\x02\x00\x00\x00\x00\x00\x00\x00" "xy.";
+  LDNQ_CK(ldnq__pk_parse((const uint8_t *)ba, sizeof ba - 1, wl, &doc));
+  ck_assert_int_eq(doc.root->kind, LDNQ__PK_BYTES);
+  ck_assert_mem_eq(doc.root->s, "xy", 2);
+  ldnq__pk_free(&doc);
+  struct {
+    const char *b;
+    size_t n;
+    const char *const *wl;
+    ldnq_status st;
+    const char *msg;
+  } bad[] = {
+      /* another encoding, a non-latin-1 code point, a non-str argument */
+      {PK("\x80\x02" "c_codecs\nencode\nX\x01\x00\x00\x00" "aX\x05\x00\x00\x00" "utf-8\x86R."), wl,
+       LDNQ_ERR_FORMAT, "encode(str, 'latin1')"},
+      {PK("\x80\x02" "c_codecs\nencode\nX\x02\x00\x00\x00" "\xc4\x80X\x06\x00\x00\x00" "latin1\x86R."),
+       wl, LDNQ_ERR_FORMAT, "not latin-1"},
+      {PK("\x80\x02" "c_codecs\nencode\nK\x01X\x06\x00\x00\x00" "latin1\x86R."), wl, LDNQ_ERR_FORMAT,
+       "encode(str, 'latin1')"},
+      /* not whitelisted by this caller (the torch readers): refused by name */
+      {PK("\x80\x02" "c_codecs\nencode\n."), NULL, LDNQ_ERR_FORMAT, "_codecs.encode' is not allowed"},
+      /* opcodes are named */
+      {PK("\x80\x04\x8f."), wl, LDNQ_ERR_FORMAT, "0x8f (EMPTY_SET)"},
+      {PK("\x80\x05\x97."), wl, LDNQ_ERR_FORMAT, "0x97 (NEXT_BUFFER)"},
+      {PK("\x80\x02i."), wl, LDNQ_ERR_FORMAT, "0x69 (INST)"},
+      {PK("\x80\x02\xff."), wl, LDNQ_ERR_FORMAT, "0xff (not a pickle opcode)"},
+  };
+  static const char *const none[] = {NULL};
+  long before = live();
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ldnq_status st = ldnq__pk_parse((const uint8_t *)bad[i].b, bad[i].n, bad[i].wl ? bad[i].wl : none, &doc);
+    ck_assert_msg(st == bad[i].st, "case %zu: %d %s", i, st, ldnq_last_error());
+    ck_assert_msg(strstr(ldnq_last_error(), bad[i].msg), "case %zu: %s", i, ldnq_last_error());
+    ck_assert_ptr_null(doc.root);
+  }
+  /* A memo'd text decoded over and over cannot outgrow the input. */
+  char amp[4096];
+  size_t k = 0;
+#define PUT(lit) (memcpy(amp + k, lit, sizeof lit - 1), k += sizeof lit - 1)
+  PUT("\x80\x02" "c_codecs\nencode\nq\x00X\x00\x02\x00\x00");
+  memset(amp + k, 'a', 512);
+  k += 512;
+  PUT("q\x01X\x06\x00\x00\x00" "latin1q\x02(");
+  while (k + 16 < sizeof amp) PUT("h\x00h\x01h\x02\x86R");
+#undef PUT
+  amp[k++] = 'l';
+  amp[k++] = '.';
+  ck_assert_int_eq(ldnq__pk_parse((const uint8_t *)amp, k, wl, &doc), LDNQ_ERR_LIMIT);
+  ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "exceed the input size"));
+  ck_assert_int_eq(live(), before);
+}
+END_TEST
+#undef PK
+
 START_TEST(json_strict) {
   ldnq__json *j = NULL;
   const char good[] = " {\"a\":[1,-2,3.5e1,true,null],\"\\u00e9\\ud83d\\ude00\":\"x\\n\"} ";
@@ -929,6 +1003,7 @@ static Suite *io_suite(void) {
   tcase_add_test(tc, dangerous_globals_refused);
   tcase_add_test(tc, pickle_vm);
   tcase_add_test(tc, pickle_numpy_py2);
+  tcase_add_test(tc, pickle_codecs_bytes);
   tcase_add_test(tc, json_strict);
   tcase_add_test(tc, hostile_headers);
   tcase_add_test(tc, bad_zip_directories);

@@ -275,7 +275,7 @@ START_TEST(run_rejects_bad_input) {
   ldnq_dataset *train = toy(TOY_N);
   ldnq_network *net = NULL;
   LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 1, &net)); /* 1 class < 2 */
-  ck_assert_int_eq(ldnq_trainer_run(t, net, train, NULL, NULL, 0), LDNQ_ERR_SHAPE);
+  ck_assert_int_eq(ldnq_trainer_run(t, net, train, NULL, NULL, 0), LDNQ_ERR_LABEL); /* labels 0..1 */
   ck_assert_int_eq(ldnq_trainer_run(t, NULL, train, NULL, NULL, 0), LDNQ_ERR_INVALID_ARG);
   ck_assert_int_eq(ldnq_trainer_run(t, net, train, NULL, NULL, 1), LDNQ_ERR_INVALID_ARG);
   ldnq_network_free(net);

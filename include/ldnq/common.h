@@ -110,7 +110,9 @@ typedef enum ldnq_status {
   LDNQ_ERR_STATE = 11,       /* call not valid in the handle's current state */
   LDNQ_ERR_LIMIT = 12,       /* a declared size exceeds a safety limit or the file */
   LDNQ_ERR_CALLBACK = 13,    /* a user callback reported a failure */
-  LDNQ_ERR_INTERNAL = 14     /* a bug in libldnq; please report it */
+  LDNQ_ERR_INTERNAL = 14,    /* a bug in libldnq; please report it */
+  LDNQ_ERR_LABEL = 15,       /* a label outside the network's (or dataset's) classes */
+  LDNQ_ERR_ARCH_MISMATCH = 16 /* weights of another architecture than the network's */
 } ldnq_status;
 
 /* Compute threads (process-wide, all handles): the convolution, batch-norm

@@ -318,6 +318,9 @@ LDNQ_API ldnq_status ldnq_loader_reset(ldnq_loader *l, int64_t epoch);
  * through `net` in eval mode (the previous mode is restored) and returns
  * top-1 and top-5 accuracy in percent (top-5 counts top-min(5, classes)).
  * Progress per batch; cancel -> LDNQ_ERR_CANCELLED. `images` may be NULL.
+ * Labels the network cannot output (the dataset's labels, or its declared
+ * class count when labels are known only by decoding, exceed the network's
+ * classes) are LDNQ_ERR_LABEL before any batch is run.
  */
 LDNQ_API ldnq_status ldnq_evaluate(ldnq_network *net, ldnq_loader *loader,
                                    double *top1, double *top5,

@@ -111,7 +111,7 @@ LDNQ_API ldnq_status ldnq_checkpoint_add_int64(ldnq_checkpoint *ck, const char *
                                                const int64_t *values);
 /* Adds a quantized tensor: value[i] = alpha * codes[i]. levels in
  * {3, 5, 7, 9, 11}; codes (numel of them, copied) are the integer levels
- * 0, +-1, +-2, +-4, +-8, +-16 allowed for `levels` (ALGORITHM.md 1);
+ * 0, +-1, +-2, +-4, +-8, +-16 allowed for `levels` (docs/METHOD.md 1);
  * alpha finite and > 0. Saved packed in .ldnq, as floats elsewhere. */
 LDNQ_API ldnq_status ldnq_checkpoint_add_quantized(ldnq_checkpoint *ck, const char *name,
                                                    int ndim, const int64_t *shape,
@@ -179,11 +179,15 @@ LDNQ_API ldnq_status ldnq_checkpoint_save(ldnq_checkpoint *ck, const char *path,
 
 /* Copies the checkpoint's tensors into the network by name. Strict
  * (default): a missing key, an unexpected key or a shape mismatch is an
- * error (LDNQ_ERR_NOT_FOUND / LDNQ_ERR_FORMAT / LDNQ_ERR_SHAPE; a shape
- * mismatch wins, then missing) whose message (ldnq_network_errmsg and
- * ldnq_last_error) lists the names and shapes, and the network is left
- * unchanged. Float values of integer entries (num_batches_tracked) are
- * converted. LDNQ_LOAD_NON_STRICT loads what matches and, on success,
+ * error and the network is left unchanged. The status: tensor names of
+ * another architecture (e.g. resnet32 weights for a resnet20) give
+ * LDNQ_ERR_ARCH_MISMATCH; otherwise a shape mismatch (other classes or
+ * channels) LDNQ_ERR_SHAPE, then missing keys LDNQ_ERR_NOT_FOUND, then
+ * unexpected keys LDNQ_ERR_FORMAT. The message (ldnq_network_errmsg and
+ * ldnq_last_error) is short: the counts, the first few names (with both
+ * shapes), and a guess of the file's architecture. Float values of
+ * integer entries (num_batches_tracked) are converted.
+ * LDNQ_LOAD_NON_STRICT loads what matches and, on success,
  * writes what it skipped into skipped[skipped_size] ("skipped (shape
  * mismatch): ...; not in checkpoint: ...; unused: ...", "" if nothing,
  * cut to fit and at most about 900 bytes); skipped may be NULL. Non-finite

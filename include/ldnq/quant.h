@@ -1,4 +1,4 @@
-/* libldnq: the L-DNQ quantizer (layer-wise Hessian + ADMM, ALGORITHM.md).
+/* libldnq: the L-DNQ quantizer (layer-wise Hessian + ADMM, docs/METHOD.md).
  *
  * A quantizer handle holds options. Its per-layer solver works on any
  * layer: give the weights and a callback that delivers input activations
@@ -117,8 +117,10 @@ LDNQ_API ldnq_status ldnq_quantizer_param_type(ldnq_quant_param param,
  * Each batch contributes the mean of x x^T over its samples (every output
  * position of every image for a convolution, with the real stride and zero
  * padding, patches in the weight's (cin, kh, kw) order; a linear layer
- * with bias appends a constant 1); H is the sum of these means divided by
- * the batch count (or count - 1, LDNQ_Q_HESSIAN_SEED_SCALE). */
+ * with bias appends a constant 1). H is the sum of these means divided by
+ * the batch count MINUS ONE by default (LDNQ_Q_HESSIAN_SEED_SCALE = 1: the
+ * seed's 101 batches / 100; a single batch is divided by 1), or by the
+ * batch count with LDNQ_Q_HESSIAN_SEED_SCALE = 0 (docs/METHOD.md 2). */
 typedef int (*ldnq_activation_fn)(void *user_data, int64_t index,
                                   const ldnq_tensor **batch);
 
@@ -206,7 +208,7 @@ LDNQ_API ldnq_status ldnq_layer_result_bias_codes(const ldnq_layer_result *r,
 LDNQ_API ldnq_status ldnq_layer_result_matrix(const ldnq_layer_result *r,
                                               double *dst, int64_t n);
 
-/* ---- Whole-network pipeline (ALGORITHM 1-5) ----
+/* ---- Whole-network pipeline (docs/METHOD.md 1-5) ----
  *
  * ldnq_quantizer_run quantizes `net` in place, layer by layer in
  * state-dict order (ldnq_network_layer_*). For each layer L:
@@ -222,7 +224,7 @@ LDNQ_API ldnq_status ldnq_layer_result_matrix(const ldnq_layer_result *r,
  *      training mode, over a loader of LDNQ_Q_CASCADE_BATCH (shuffled,
  *      drop-last, augmenting). Trainable: every batch-norm weight and bias
  *      plus every parameter after layer L in state-dict order; layer L and
- *      the layers before it stay frozen. Early stop per ALGORITHM 4 (the
+ *      the layers before it stay frozen. Early stop per docs/METHOD.md 4 (the
  *      running mean of the loss, checked at batch indices that are
  *      multiples of 10; 3 strikes), at most LDNQ_Q_CASCADE_MAX_EPOCHS.
  *   4. Evaluation on `eval` if LDNQ_Q_EVAL_PER_LAYER.

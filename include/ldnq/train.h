@@ -111,7 +111,9 @@ LDNQ_API ldnq_status ldnq_trainer_set_epoch_callback(ldnq_trainer *t,
  * augmenting transform of the dataset's preset, shuffled each epoch from
  * LDNQ_T_SEED, and evaluates top-1 on `test` (may be NULL) with the
  * evaluation transform after each epoch. The network must fit the data
- * (in_channels, num_classes). Both datasets are borrowed for the call.
+ * (in_channels, num_classes): labels outside its classes, in either
+ * dataset, are LDNQ_ERR_LABEL before the first epoch. Both datasets are
+ * borrowed for the call.
  *
  * Files (when out_path is not NULL; format from its extension, see
  * ldnq_format_from_path; each written atomically after every epoch):

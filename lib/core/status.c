@@ -21,6 +21,8 @@ LDNQ_API const char *ldnq_status_string(ldnq_status status) {
   case LDNQ_ERR_LIMIT: return "size limit exceeded";
   case LDNQ_ERR_CALLBACK: return "callback failed";
   case LDNQ_ERR_INTERNAL: return "internal error";
+  case LDNQ_ERR_LABEL: return "label outside the classes";
+  case LDNQ_ERR_ARCH_MISMATCH: return "architecture mismatch";
   }
   return "unknown status";
 }

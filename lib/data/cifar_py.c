@@ -12,9 +12,13 @@
 
 #define MAX_FILE_BYTES ((size_t)1 << 31)
 
+/* numpy's reconstruction (protocols 2-4) and _frombuffer (protocol 5) are
+ * inert names here; _codecs.encode and bytes are how Python 3 writes bytes
+ * at protocol 2, turned into data by the reader (never called). */
 static const char *const numpy_globals[] = {
     "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
-    "numpy.ndarray", "numpy.dtype", NULL};
+    "numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer",
+    "numpy.ndarray", "numpy.dtype", "_codecs.encode", "__builtin__.bytes", "builtins.bytes", NULL};
 
 static int is_reconstruct(const ldnq__pk_node *n) {
   return ldnq__pk_is_call(n, "numpy.core.multiarray", "_reconstruct") ||
@@ -27,17 +31,40 @@ static int as_int(const ldnq__pk_node *n, int64_t *v) {
   return 0;
 }
 
-/* The raw bytes of a uint8 [rows, 3072] C-order array, or an error. */
+static int is_frombuffer(const ldnq__pk_node *n) {
+  return ldnq__pk_is_call(n, "numpy.core.numeric", "_frombuffer") ||
+         ldnq__pk_is_call(n, "numpy._core.numeric", "_frombuffer");
+}
+
+/* The raw bytes of a uint8 [rows, 3072] C-order array, or an error. Two
+ * pickled forms: _reconstruct(...) with state (1, shape, dtype, fortran,
+ * raw) (protocols 2-4), and _frombuffer(raw, dtype, shape, order)
+ * (protocol 5). */
 static ldnq_status array_u8(const char *path, const ldnq__pk_node *a, int64_t *rows, const uint8_t **raw) {
-  const ldnq__pk_node *st = a ? a->state : NULL;
-  if (!a || !is_reconstruct(a) || !st || st->kind != LDNQ__PK_TUPLE || st->items.n != 5)
-    return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': \"data\" is not a pickled numpy array", path);
-  const ldnq__pk_node *shape = ldnq__pk_item(st, 1), *dt = ldnq__pk_item(st, 2), *data = ldnq__pk_item(st, 4);
+  const ldnq__pk_node *shape = NULL, *dt = NULL, *data = NULL;
   int64_t r = -1, cols = -1, fortran = 1;
+  if (a && is_frombuffer(a)) {
+    const ldnq__pk_node *args = a->items.v[1], *order = ldnq__pk_item(args, 3);
+    data = ldnq__pk_item(args, 0);
+    dt = ldnq__pk_item(args, 1);
+    shape = ldnq__pk_item(args, 2);
+    if (args->items.n != 4 || !order || order->kind != LDNQ__PK_STR)
+      return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': \"data\": _frombuffer takes (buffer, dtype, shape, order)",
+                        path);
+    fortran = !ldnq__pk_is_str(order, "C");
+  } else {
+    const ldnq__pk_node *st = a ? a->state : NULL;
+    if (!a || !is_reconstruct(a) || !st || st->kind != LDNQ__PK_TUPLE || st->items.n != 5)
+      return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': \"data\" is not a pickled numpy array", path);
+    shape = ldnq__pk_item(st, 1);
+    dt = ldnq__pk_item(st, 2);
+    data = ldnq__pk_item(st, 4);
+    if (as_int(ldnq__pk_item(st, 3), &fortran)) fortran = 1;
+  }
   if (!shape || shape->kind != LDNQ__PK_TUPLE || shape->items.n != 2 || as_int(ldnq__pk_item(shape, 0), &r) ||
       as_int(ldnq__pk_item(shape, 1), &cols) || r < 1 || cols != 3072)
     return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': \"data\" must have shape (N, 3072)", path);
-  if (as_int(ldnq__pk_item(st, 3), &fortran) || fortran)
+  if (fortran)
     return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "'%s': Fortran-order arrays are not supported", path);
   /* CALL nodes keep (callable, args) in items. */
   const ldnq__pk_node *dargs = dt && dt->kind == LDNQ__PK_CALL && dt->items.n == 2 ? dt->items.v[1] : NULL;

@@ -96,6 +96,26 @@ ldnq_status ldnq__dataset_load(const ldnq_dataset *ds, int64_t index, int hint, 
   return LDNQ_OK;
 }
 
+ldnq_status ldnq__dataset_check_classes(const ldnq_dataset *ds, int net_classes, const char *role) {
+  if (ds->num_classes <= net_classes) return LDNQ_OK;
+  if (!ds->labels) /* labels known only by decoding: the declared classes decide */
+    return ldnq__fail(NULL, LDNQ_ERR_LABEL,
+                      "the %s data has %d classes (labels 0..%d) but the network has %d",
+                      role, ds->num_classes, ds->num_classes - 1, net_classes);
+  int64_t first = -1, bad = 0;
+  int32_t maxlab = 0;
+  for (int64_t i = 0; i < ds->count; i++) {
+    if (ds->labels[i] > maxlab) maxlab = ds->labels[i];
+    if (ds->labels[i] >= net_classes && !bad++) first = i;
+  }
+  if (!bad) return LDNQ_OK;
+  return ldnq__fail(NULL, LDNQ_ERR_LABEL,
+                    "the %s data has labels up to %d (%lld of %lld samples >= %d, the first is "
+                    "sample %lld) but the network has %d classes",
+                    role, (int)maxlab, (long long)bad, (long long)ds->count, net_classes,
+                    (long long)first, net_classes);
+}
+
 LDNQ_API ldnq_status ldnq_dataset_label(const ldnq_dataset *ds, int64_t index, int32_t *out) {
   NEED(ds, out, "ldnq_dataset_label");
   return ldnq__dataset_load(ds, index, 0, NULL, out);

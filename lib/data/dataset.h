@@ -42,6 +42,10 @@ void ldnq__dataset_ref(ldnq_dataset *ds);
 /* Checks index and loads. */
 ldnq_status ldnq__dataset_load(const ldnq_dataset *ds, int64_t index, int hint, ldnq__img *im,
                                int32_t *label);
+/* LDNQ_ERR_LABEL unless every label of ds fits a network of net_classes
+ * classes: the labels when known without decoding, else the declared class
+ * count. `role` names the data in the message ("test", "training"). */
+ldnq_status ldnq__dataset_check_classes(const ldnq_dataset *ds, int net_classes, const char *role);
 /* Reads a whole file, inflating gzip transparently when `gz` is set, at most
  * `limit` bytes (more -> LDNQ_ERR_LIMIT). Caller frees with ldnq__free. */
 ldnq_status ldnq__read_file(const char *path, int gz, size_t limit, uint8_t **data, size_t *size);

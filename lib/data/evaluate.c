@@ -4,6 +4,7 @@
 
 #include "core/alloc.h"
 #include "core/tensor.h"
+#include "data/dataset.h"
 #include "data/loader.h"
 
 /* Rank of the true class: classes scoring strictly higher, plus equal
@@ -23,6 +24,7 @@ LDNQ_API ldnq_status ldnq_evaluate(ldnq_network *net, ldnq_loader *loader, doubl
     return ldnq__fail(loader ? &loader->err : NULL, LDNQ_ERR_INVALID_ARG, "ldnq_evaluate: NULL argument");
   int k = 0, was_training = 0;
   ldnq_status st = ldnq_network_describe(net, NULL, NULL, &k);
+  if (st == LDNQ_OK) st = ldnq__dataset_check_classes(loader->ds, k, "evaluation");
   if (st == LDNQ_OK) st = ldnq_network_get_training(net, &was_training);
   if (st == LDNQ_OK) st = ldnq_network_set_training(net, 0);
   if (st == LDNQ_OK) st = ldnq_loader_reset(loader, loader->epoch);
@@ -45,8 +47,8 @@ LDNQ_API ldnq_status ldnq_evaluate(ldnq_network *net, ldnq_loader *loader, doubl
     }
     if ((st = ldnq_network_forward(net, x, out)) != LDNQ_OK) break;
     for (int i = 0; i < n && st == LDNQ_OK; i++) {
-      if (lab[i] >= k) {
-        st = ldnq__fail(NULL, LDNQ_ERR_SHAPE, "label %d but the network has %d classes", (int)lab[i], k);
+      if (lab[i] < 0 || lab[i] >= k) { /* a callback dataset's label, decoded */
+        st = ldnq__fail(NULL, LDNQ_ERR_LABEL, "label %d but the network has %d classes", (int)lab[i], k);
         break;
       }
       int64_t r = rank_of(out->data + (size_t)i * k, k, lab[i]);

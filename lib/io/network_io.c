@@ -28,6 +28,69 @@ static void say(msgbuf *m, const char *fmt, const char *a, const char *b, const 
   }
 }
 
+/* A short list for error messages: the first few names, then "..." (the
+ * count is kept apart). */
+enum { LIST_SHOWN = 3 };
+typedef struct namelist {
+  char s[400];
+  size_t n;
+  int count;
+} namelist;
+
+static void list_add(namelist *l, const char *name, const char *extra) {
+  if (l->count++ >= LIST_SHOWN) {
+    if (l->count == LIST_SHOWN + 1 && l->n + 6 < sizeof l->s) {
+      memcpy(l->s + l->n, ", ...", 6);
+      l->n += 5;
+    }
+    return;
+  }
+  int k = snprintf(l->s + l->n, sizeof l->s - l->n, "%s%.120s%s", l->count > 1 ? ", " : "", name,
+                   extra ? extra : "");
+  if (k > 0) l->n += (size_t)k < sizeof l->s - l->n ? (size_t)k : sizeof l->s - l->n - 1;
+}
+
+/* Largest N + 1 over names "layer<stage>.<N>.*" (0 when the stage is absent). */
+static int blocks_in(const ldnq_checkpoint *ck, int stage) {
+  char pre[16];
+  int n = snprintf(pre, sizeof pre, "layer%d.", stage), best = 0;
+  for (int j = 0; j < ck->n; j++) {
+    const char *nm = ck->e[j].name;
+    if (strncmp(nm, pre, (size_t)n)) continue;
+    int b = 0;
+    const char *p = nm + n;
+    while (*p >= '0' && *p <= '9' && b < 100000) b = b * 10 + (*p++ - '0');
+    if (*p == '.' && b + 1 > best) best = b + 1;
+  }
+  return best;
+}
+
+/* A guess of the file's architecture from its tensor names, into b (e.g.
+ * "resnet32", or a description when it is none of the built-in ones). */
+static void guess_arch(const ldnq_checkpoint *ck, char *b, size_t bn) {
+  int n[5];
+  for (int k = 1; k <= 4; k++) n[k] = blocks_in(ck, k);
+  int bottleneck = 0;
+  for (int j = 0; j < ck->n && !bottleneck; j++) bottleneck = strstr(ck->e[j].name, ".conv3.") != NULL;
+  if (!n[1]) {
+    snprintf(b, bn, "no ResNet (no layer1.* tensors)");
+  } else if (!n[4] && n[1] == n[2] && n[2] == n[3] && !bottleneck) {
+    int depth = 6 * n[1] + 2;
+    if (depth == 20 || depth == 32 || depth == 56) snprintf(b, bn, "resnet%d", depth);
+    else snprintf(b, bn, "a CIFAR ResNet-%d (3 stages of %d blocks; not built in)", depth, n[1]);
+  } else if (n[4]) {
+    int d34 = n[1] == 3 && n[2] == 4 && n[3] == 6 && n[4] == 3;
+    if (!bottleneck && n[1] == 2 && n[2] == 2 && n[3] == 2 && n[4] == 2) snprintf(b, bn, "resnet18");
+    else if (!bottleneck && d34) snprintf(b, bn, "resnet34");
+    else if (bottleneck && d34) snprintf(b, bn, "resnet50");
+    else
+      snprintf(b, bn, "a%s ResNet with %d/%d/%d/%d blocks (not built in)", bottleneck ? " bottleneck" : "",
+               n[1], n[2], n[3], n[4]);
+  } else {
+    snprintf(b, bn, "a ResNet with %d/%d/%d blocks (not built in)", n[1], n[2], n[3]);
+  }
+}
+
 static void shape_str(char *b, size_t bn, int nd, const int64_t *s) {
   size_t k = (size_t)snprintf(b, bn, "[");
   for (int d = 0; d < nd && k < bn; d++)
@@ -54,6 +117,8 @@ static ldnq_status load(ldnq_network *net, const ldnq_checkpoint *ck, unsigned f
     goto done;
   }
   msgbuf missing = {{0}, 0, 0}, shapes = {{0}, 0, 0}, unexpected = {{0}, 0, 0};
+  /* Short lists for the error message; the full ones above for `skip`. */
+  namelist lmiss = {{0}, 0, 0}, lshape = {{0}, 0, 0}, lunexp = {{0}, 0, 0};
   int nmiss = 0, nshape = 0, nunexp = 0;
   int64_t maxint = 0;
   for (int i = 0; i < count; i++) {
@@ -67,6 +132,7 @@ static ldnq_status load(ldnq_network *net, const ldnq_checkpoint *ck, unsigned f
     int j = ldnq__ck_find(ck, name);
     if (j < 0) {
       say(&missing, "%s%s%s", nmiss++ ? ", " : "", name, "");
+      list_add(&lmiss, name, NULL);
       continue;
     }
     used[j] = 1;
@@ -77,6 +143,9 @@ static ldnq_status load(ldnq_network *net, const ldnq_checkpoint *ck, unsigned f
       shape_str(b, sizeof b, nd, shape);
       say(&shapes, "%s%s: checkpoint %s", nshape++ ? ", " : "", name, a);
       say(&shapes, " network %s%s%s", b, "", "");
+      char both[280];
+      snprintf(both, sizeof both, " (file %s, network %s)", a, b);
+      list_add(&lshape, name, both);
       continue;
     }
     if (e->f32) {
@@ -92,12 +161,32 @@ static ldnq_status load(ldnq_network *net, const ldnq_checkpoint *ck, unsigned f
     src[i] = j;
   }
   for (int j = 0; j < ck->n; j++)
-    if (!used[j]) say(&unexpected, "%s%s%s", nunexp++ ? ", " : "", ck->e[j].name, "");
+    if (!used[j]) {
+      say(&unexpected, "%s%s%s", nunexp++ ? ", " : "", ck->e[j].name, "");
+      list_add(&lunexp, ck->e[j].name, NULL);
+    }
   if (strict && (nmiss || nshape || nunexp)) {
-    st = nshape ? LDNQ_ERR_SHAPE : nmiss ? LDNQ_ERR_NOT_FOUND : LDNQ_ERR_FORMAT;
-    ldnq__fail(NULL, st, "checkpoint does not fit the network (network unchanged)%s%s%s%s%s%s",
-               nshape ? "; shape mismatch: " : "", shapes.s, nmiss ? "; missing: " : "",
-               missing.s, nunexp ? "; unexpected: " : "", unexpected.s);
+    /* Names of another architecture: LDNQ_ERR_ARCH_MISMATCH with a guess
+     * of which; the same architecture with other sizes (classes, channels)
+     * or tensors missing / extra: SHAPE, NOT_FOUND, FORMAT. The message
+     * gives counts and the first few names, never a wall of them. */
+    ldnq_arch arch = LDNQ_ARCH_RESNET20;
+    ldnq_network_describe(net, &arch, NULL, NULL);
+    const char *aname = ldnq_arch_name(arch);
+    char guess[160] = "", msg[1400];
+    if (nmiss || nunexp) guess_arch(ck, guess, sizeof guess);
+    if (aname && !strcmp(guess, aname)) guess[0] = 0; /* same architecture, other tensors */
+    st = *guess ? LDNQ_ERR_ARCH_MISMATCH : nshape ? LDNQ_ERR_SHAPE : nmiss ? LDNQ_ERR_NOT_FOUND : LDNQ_ERR_FORMAT;
+    size_t k = 0;
+#define ADD(...) \
+  do { if (k < sizeof msg) k += (size_t)snprintf(msg + k, sizeof msg - k, __VA_ARGS__); } while (0)
+    if (*guess) ADD("the file looks like %s; ", guess);
+    ADD("%d of the network's %d tensors match, the file has %d", count - nmiss - nshape, count, ck->n);
+    if (nmiss) ADD("; %d missing (%s)", nmiss, lmiss.s);
+    if (nunexp) ADD("; %d unexpected (%s)", nunexp, lunexp.s);
+    if (nshape) ADD("; %d of other shapes: %s", nshape, lshape.s);
+#undef ADD
+    ldnq__fail(NULL, st, "weights do not fit %s (network unchanged): %s", aname ? aname : "the network", msg);
     goto done;
   }
   tmp = ldnq__malloc_array((size_t)(maxint ? maxint : 1), sizeof *tmp);

@@ -21,7 +21,39 @@ typedef struct vm {
   size_t nmemo;    /* slots allocated */
   size_t memo_len; /* keys set (MEMOIZE uses it) */
   int too_many;    /* node_new hit LDNQ__PK_MAX_NODES */
+  size_t decoded;  /* bytes allocated by _codecs.encode, at most the input size */
 } vm;
+
+/* Opcode names (Lib/pickletools.py), for messages. */
+static const char *op_name(uint8_t op) {
+  switch (op) {
+    case '(': return "MARK"; case '.': return "STOP"; case '0': return "POP";
+    case '1': return "POP_MARK"; case '2': return "DUP"; case 'F': return "FLOAT";
+    case 'I': return "INT"; case 'J': return "BININT"; case 'K': return "BININT1";
+    case 'L': return "LONG"; case 'M': return "BININT2"; case 'N': return "NONE";
+    case 'P': return "PERSID"; case 'Q': return "BINPERSID"; case 'R': return "REDUCE";
+    case 'S': return "STRING"; case 'T': return "BINSTRING"; case 'U': return "SHORT_BINSTRING";
+    case 'V': return "UNICODE"; case 'X': return "BINUNICODE"; case 'a': return "APPEND";
+    case 'b': return "BUILD"; case 'c': return "GLOBAL"; case 'd': return "DICT";
+    case '}': return "EMPTY_DICT"; case 'e': return "APPENDS"; case 'g': return "GET";
+    case 'h': return "BINGET"; case 'i': return "INST"; case 'j': return "LONG_BINGET";
+    case 'l': return "LIST"; case ']': return "EMPTY_LIST"; case 'o': return "OBJ";
+    case 'p': return "PUT"; case 'q': return "BINPUT"; case 'r': return "LONG_BINPUT";
+    case 's': return "SETITEM"; case 't': return "TUPLE"; case ')': return "EMPTY_TUPLE";
+    case 'u': return "SETITEMS"; case 'G': return "BINFLOAT";
+    case 0x80: return "PROTO"; case 0x81: return "NEWOBJ"; case 0x82: return "EXT1";
+    case 0x83: return "EXT2"; case 0x84: return "EXT4"; case 0x85: return "TUPLE1";
+    case 0x86: return "TUPLE2"; case 0x87: return "TUPLE3"; case 0x88: return "NEWTRUE";
+    case 0x89: return "NEWFALSE"; case 0x8a: return "LONG1"; case 0x8b: return "LONG4";
+    case 'B': return "BINBYTES"; case 'C': return "SHORT_BINBYTES";
+    case 0x8c: return "SHORT_BINUNICODE"; case 0x8d: return "BINUNICODE8";
+    case 0x8e: return "BINBYTES8"; case 0x8f: return "EMPTY_SET"; case 0x90: return "ADDITEMS";
+    case 0x91: return "FROZENSET"; case 0x92: return "NEWOBJ_EX"; case 0x93: return "STACK_GLOBAL";
+    case 0x94: return "MEMOIZE"; case 0x95: return "FRAME"; case 0x96: return "BYTEARRAY8";
+    case 0x97: return "NEXT_BUFFER"; case 0x98: return "READONLY_BUFFER";
+    default: return NULL;
+  }
+}
 
 static ldnq_status nomem_(void);
 /* node_new's NULL means out of memory or over the node cap. */
@@ -228,6 +260,50 @@ static ldnq_status appends(vm *m, size_t start) {
   return bad(m, "APPEND on a non-list");
 }
 
+static int is_name(const char *s, size_t len, const char *lit) {
+  return strlen(lit) == len && !memcmp(s, lit, len);
+}
+
+/* Python 3 bytes at protocol 2: _codecs.encode(str, 'latin1'), where str
+ * holds one code point 0..255 per byte (UTF-8 in the pickle). Pushes the
+ * bytes as data; any other form is refused (it would be a real call). */
+static ldnq_status codecs_bytes(vm *m, const ldnq__pk_node *args) {
+  const ldnq__pk_node *text = ldnq__pk_item(args, 0), *enc = ldnq__pk_item(args, 1);
+  if (args->items.n != 2 || !text || text->kind != LDNQ__PK_STR || !enc || enc->kind != LDNQ__PK_STR ||
+      !(is_name(enc->s, enc->len, "latin1") || is_name(enc->s, enc->len, "latin-1") ||
+        is_name(enc->s, enc->len, "latin_1") || is_name(enc->s, enc->len, "iso-8859-1")))
+    return bad(m, "_codecs.encode is read only as encode(str, 'latin1') (bytes data)");
+  ldnq__pk_node *n = NULL;
+  /* A memo'd text decoded again and again must not multiply the memory. */
+  if (text->len > m->size - m->decoded)
+    return ldnq__fail(NULL, LDNQ_ERR_LIMIT, "pickle: _codecs.encode bytes exceed the input size");
+  m->decoded += text->len;
+  uint8_t *out = ldnq__malloc(text->len ? text->len : 1);
+  if (!out) return nomem_();
+  size_t k = 0;
+  const uint8_t *u = (const uint8_t *)text->s;
+  for (size_t i = 0; i < text->len; k++) {
+    if (u[i] < 0x80) {
+      out[k] = u[i++];
+    } else if ((u[i] == 0xc2 || u[i] == 0xc3) && i + 1 < text->len && (u[i + 1] & 0xc0) == 0x80) {
+      out[k] = (uint8_t)(((u[i] & 0x1f) << 6) | (u[i + 1] & 0x3f));
+      i += 2;
+    } else {
+      ldnq__free(out);
+      return bad(m, "_codecs.encode: the text is not latin-1 (a code point above 255 or bad UTF-8)");
+    }
+  }
+  ldnq_status st = push_new(m, LDNQ__PK_BYTES, &n);
+  if (st) {
+    ldnq__free(out);
+    return st;
+  }
+  n->owned = out;
+  n->s = (const char *)out;
+  n->len = k;
+  return LDNQ_OK;
+}
+
 static ldnq_status call(vm *m) {
   ldnq__pk_node *args = NULL, *fn = NULL, *c = NULL;
   ldnq_status st = pop(m, &args);
@@ -235,6 +311,15 @@ static ldnq_status call(vm *m) {
   if (st) return st;
   if (fn->kind != LDNQ__PK_GLOBAL) return bad(m, "call of a non-global");
   if (args->kind != LDNQ__PK_TUPLE) return bad(m, "call arguments are not a tuple");
+  /* Globals that stand for data, never calls (reached only when whitelisted). */
+  if (ldnq__pk_is_global(fn, "_codecs", "encode")) return codecs_bytes(m, args);
+  if (ldnq__pk_is_global(fn, "__builtin__", "bytes") || ldnq__pk_is_global(fn, "builtins", "bytes")) {
+    if (args->items.n) return bad(m, "bytes() is read only without arguments (b'')");
+    ldnq__pk_node *n = NULL;
+    if ((st = push_new(m, LDNQ__PK_BYTES, &n))) return st;
+    n->s = "";
+    return LDNQ_OK;
+  }
   st = push_new(m, LDNQ__PK_CALL, &c);
   if (!st) st = vec_push(&c->items, fn);
   if (!st) st = vec_push(&c->items, args);
@@ -343,6 +428,13 @@ static ldnq_status step(vm *m, int *done) {
       if (len > m->size) return bad(m, "truncated");
       return str_node(m, op == 0x8e ? LDNQ__PK_BYTES : LDNQ__PK_STR, (size_t)len);
     }
+    case 0x96: { /* BYTEARRAY8 (protocol 5, an in-band buffer): read as bytes */
+      if ((st = need(m, 8))) return st;
+      uint64_t len = ldnq__le64(m->d + m->pos);
+      m->pos += 8;
+      if (len > m->size) return bad(m, "truncated");
+      return str_node(m, LDNQ__PK_BYTES, (size_t)len);
+    }
     case ')': return push_new(m, LDNQ__PK_TUPLE, NULL);
     case ']': return push_new(m, LDNQ__PK_LIST, NULL);
     case '}': return push_new(m, LDNQ__PK_DICT, NULL);
@@ -426,8 +518,9 @@ static ldnq_status step(vm *m, int *done) {
     }
     default: break;
   }
-  return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "pickle: opcode 0x%02x at offset %zu is not supported",
-                    op, m->pos - 1);
+  const char *name = op_name(op);
+  return ldnq__fail(NULL, LDNQ_ERR_FORMAT, "pickle: opcode 0x%02x (%s) at offset %zu is not supported",
+                    op, name ? name : "not a pickle opcode", m->pos - 1);
 }
 
 ldnq_status ldnq__pk_parse(const uint8_t *data, size_t size, ldnq__pk_whitelist wl,
@@ -459,6 +552,7 @@ void ldnq__pk_free(ldnq__pk_doc *doc) {
     ldnq__free(n->items.v);
     ldnq__free(n->kv.v);
     ldnq__free(n->list.v);
+    ldnq__free(n->owned);
     ldnq__free(n);
   }
   ldnq__free(doc->all);

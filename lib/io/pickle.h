@@ -10,10 +10,16 @@
  *     memo references see it), as Python's __setstate__ would;
  *   - SETITEM(S) / APPEND(S) on a CALL node (e.g. an OrderedDict built by
  *     REDUCE) add to its `kv` / `list` children, as on a dict / list;
- *   - BINPERSID / PERSID give LDNQ__PK_PERSID nodes (items[0] = the id).
- * Any other opcode is LDNQ_ERR_FORMAT naming it.
+ *   - BINPERSID / PERSID give LDNQ__PK_PERSID nodes (items[0] = the id);
+ *   - bytes as Python 3 writes them at protocol 2, `_codecs.encode(str,
+ *     'latin1')` (and `bytes()` for b''), are data: when the whitelist
+ *     allows that global, REDUCE turns it into a LDNQ__PK_BYTES node (the
+ *     latin-1 bytes, owned by the node); any other arguments are refused;
+ *   - BYTEARRAY8 (protocol 5, in-band buffers) gives a LDNQ__PK_BYTES node.
+ * Any other opcode is LDNQ_ERR_FORMAT naming it (out-of-band buffers, sets,
+ * INST/OBJ, EXT*, ...).
  *
- * Memory: nodes, the stack and the memo are bounded by the input size
+ * Memory: nodes, the stack, the memo and decoded bytes are bounded by the input size
  * (every node needs at least one input byte; memo indices must be below
  * the input size) and nodes by LDNQ__PK_MAX_NODES. Strings and bytes point into the input buffer, which
  * must outlive the tree. The tree may share nodes (memo) and may even be
@@ -68,6 +74,7 @@ struct ldnq__pk_node {
   ldnq__pk_vec kv;    /* DICT (and CALL) key/value pairs, flattened */
   ldnq__pk_vec list;  /* APPEND(S) onto a CALL node */
   ldnq__pk_node *state; /* BUILD argument, or NULL */
+  void *owned;          /* bytes decoded from _codecs.encode, freed with the doc */
 };
 
 /* Allowed globals: "module.name" strings ending with a NULL entry, e.g.

@@ -2,6 +2,7 @@
  * of forward/backward. */
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -158,10 +159,15 @@ LDNQ_API ldnq_status ldnq_network_forward(ldnq_network *net, const ldnq_tensor *
   if (!input || !output)
     return ldnq__fail(&net->err, LDNQ_ERR_INVALID_ARG, "ldnq_network_forward: %s is NULL",
                       input ? "output" : "input");
-  if (input->ndim != 4 || input->shape[1] != net->in_channels)
-    return ldnq__fail(&net->err, LDNQ_ERR_SHAPE,
-                      "input must be [N, %d, H, W] (got rank %d%s)", net->in_channels,
-                      input->ndim, input->ndim == 4 ? " with another channel count" : "");
+  if (input->ndim != 4 || input->shape[1] != net->in_channels) {
+    char got[160];
+    size_t k = (size_t)snprintf(got, sizeof got, "[");
+    for (int d = 0; d < input->ndim && k < sizeof got; d++)
+      k += (size_t)snprintf(got + k, sizeof got - k, "%s%lld", d ? ", " : "", (long long)input->shape[d]);
+    if (k < sizeof got) snprintf(got + k, sizeof got - k, "]");
+    return ldnq__fail(&net->err, LDNQ_ERR_SHAPE, "input must be [N, %d, H, W], got %s",
+                      net->in_channels, got);
+  }
   for (int i = 0; i < 4; i++)
     if (input->shape[i] < 1 || input->shape[i] > INT_MAX / 64)
       return ldnq__fail(&net->err, input->shape[i] < 1 ? LDNQ_ERR_SHAPE : LDNQ_ERR_LIMIT,

@@ -1,4 +1,4 @@
-/* The seed's ADMM for one layer (ALGORITHM 3), with A = H + rho I factored
+/* The seed's ADMM for one layer (docs/METHOD.md 3), with A = H + rho I factored
  * once (Cholesky) and E(G) = tr(D^T H D) from one symmetric product. All
  * layer matrices are column-major l1 x l2.
  *
@@ -149,7 +149,7 @@ static double layer_error(admm_ws *w, const double *a, const int8_t *q) {
   return s + w->c0;
 }
 
-/* ALGORITHM 3.2 on each group alone from its own a0; a zero group (a0 0,
+/* METHOD 3.2 on each group alone from its own a0; a zero group (a0 0,
  * only possible per channel) stays zero with scale 0. */
 static void project(admm_ws *w, const double *X, int levels) {
   for (size_t g = 0; g < w->groups; g++) {

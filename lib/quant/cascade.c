@@ -1,4 +1,4 @@
-/* Cascade soft update after a layer (ALGORITHM 4): SGD on the MSE between
+/* Cascade soft update after a layer (docs/METHOD.md 4): SGD on the MSE between
  * the quantized network's logits and the original network's, both in
  * training mode; trainable = BN parameters + everything after layer L. */
 #include <math.h>

@@ -1,5 +1,5 @@
 /* Layer Hessian H = mean of x x^T, accumulated in double from activation
- * batches with symmetric rank-k updates (ALGORITHM 2). Only the upper
+ * batches with symmetric rank-k updates (docs/METHOD.md 2). Only the upper
  * triangle (column-major) is accumulated; finish mirrors it. */
 #include <cblas.h>
 #include <string.h>

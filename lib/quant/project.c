@@ -1,4 +1,4 @@
-/* Quantization to codes (ALGORITHM 3.1) and the alternating symmetric
+/* Quantization to codes (docs/METHOD.md 3.1) and the alternating symmetric
  * projection (3.2), with the published code's tie rules. */
 #include <math.h>
 #include <string.h>

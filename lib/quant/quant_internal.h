@@ -44,11 +44,11 @@ struct ldnq_layer_result {
 
 /* ---- projection (project.c) ---- */
 /* (Levels and their codes: core/levels.h.) */
-/* Code of one value for scale a > 0 (ALGORITHM 3.1, exact tie rules). */
+/* Code of one value for scale a > 0 (docs/METHOD.md 3.1, exact tie rules). */
 int ldnq__code_of(double v, double a, int levels);
 /* Codes of n values at scale a. */
 void ldnq__codes(const double *v, size_t n, double a, int levels, int8_t *q);
-/* ALGORITHM 3.2: alternates codes and least-squares scale from alpha0;
+/* METHOD 3.2: alternates codes and least-squares scale from alpha0;
  * writes the best codes to q and their scale to *alpha. `work` holds n
  * int8 scratch codes. */
 void ldnq__symmetric_projection(const double *v, size_t n, double alpha0, int levels,

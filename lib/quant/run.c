@@ -1,4 +1,4 @@
-/* ldnq_quantizer_run: the whole-network L-DNQ pipeline (ALGORITHM 1-5):
+/* ldnq_quantizer_run: the whole-network L-DNQ pipeline (docs/METHOD.md 1-5):
  * per layer, Hessian from the partly quantized network's own activations
  * (network tap -> the per-layer solver), ADMM, write back, cascade. */
 #include <math.h>
@@ -7,6 +7,8 @@
 
 #include "core/alloc.h"
 #include "core/tensor.h"
+#include "data/dataset.h"
+#include "data/loader.h"
 #include "nn/network_internal.h"
 #include "quant/quant_internal.h"
 #include "quant/report.h"
@@ -211,6 +213,9 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
   R.hess_batch = (int)ldnq__q_int(q, LDNQ_Q_HESSIAN_BATCH_SIZE);
   ldnq_status st = ldnq_network_layer_count(net, &R.nlayers);
   if (!st) st = ldnq_network_describe(net, NULL, NULL, &R.num_classes);
+  /* Labels the network cannot have: an error before any layer. */
+  if (!st) st = ldnq__dataset_check_classes(calib, R.num_classes, "calibration");
+  if (!st && eval) st = ldnq__dataset_check_classes(eval->ds, R.num_classes, "evaluation");
   if (st) return ldnq__propagate(&q->err, st);
   R.names = ldnq__calloc(R.nlayers > 0 ? (size_t)R.nlayers : 1, sizeof(char *));
   if (!R.names) return ldnq__fail(&q->err, LDNQ_ERR_NOMEM, "out of memory");

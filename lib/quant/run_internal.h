@@ -23,7 +23,7 @@ typedef struct ldnq__run {
 /* Calls the user's progress; nonzero means cancel. */
 int ldnq__run_progress(ldnq__run *R, ldnq_quant_phase phase, int64_t step, double value);
 
-/* ALGORITHM 4 after layer L; fills the epochs run, SGD steps and the last
+/* METHOD 4 after layer L; fills the epochs run, SGD steps and the last
  * running mean loss (NaN when no batch ran). */
 ldnq_status ldnq__cascade(ldnq__run *R, int L, int64_t *epochs, int64_t *batches, double *loss);
 

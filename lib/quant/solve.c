@@ -2,6 +2,7 @@
  * run ADMM, wrap the result. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -93,10 +94,16 @@ static ldnq_status gather(ldnq_quantizer *q, ldnq__hessian *h, int is_conv, cons
                         "activation callback reported a failure at batch %lld", (long long)b);
     if (!t) break;
     int want = is_conv ? 4 : 2;
-    if (t->ndim != want || t->shape[0] < 1 || t->shape[1] != g[0])
+    if (t->ndim != want || t->shape[0] < 1 || t->shape[1] != g[0]) {
+      char got[160];
+      size_t k = (size_t)snprintf(got, sizeof got, "[");
+      for (int d = 0; d < t->ndim && k < sizeof got; d++)
+        k += (size_t)snprintf(got + k, sizeof got - k, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+      if (k < sizeof got) snprintf(got + k, sizeof got - k, "]");
       return ldnq__fail(&q->err, LDNQ_ERR_SHAPE,
-                        "activation batch %lld: expected [N, %d%s] with N >= 1, got rank %d",
-                        (long long)b, g[0], is_conv ? ", H, W" : "", t->ndim);
+                        "activation batch %lld: expected [N, %d%s] with N >= 1, got %s",
+                        (long long)b, g[0], is_conv ? ", H, W" : "", got);
+    }
     for (int d = 0; d < t->ndim; d++)
       if (t->shape[d] > (1 << 30))
         return ldnq__fail(&q->err, LDNQ_ERR_LIMIT, "activation batch %lld: dimension too large",

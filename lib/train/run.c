@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "data/dataset.h"
 #include "ldnq/io.h"
 #include "ops/ops.h"
 #include "train/sgd.h"
@@ -121,12 +122,10 @@ static ldnq_status run(ldnq_trainer *t, run_ctx *c, ldnq_dataset *train, ldnq_da
   ldnq_loader *ltr = NULL, *lte = NULL;
   char *last = NULL, *state = NULL;
   ldnq_format fmt = LDNQ_FORMAT_NONE;
-  int dsc = 0;
   ldnq_status st = ldnq_network_describe(c->net, NULL, NULL, &c->classes);
-  if (st == LDNQ_OK) st = ldnq_dataset_num_classes(train, &dsc);
-  if (st == LDNQ_OK && dsc > c->classes)
-    st = ldnq__fail(NULL, LDNQ_ERR_SHAPE, "the data has %d classes, the network %d", dsc,
-                    c->classes);
+  /* Labels the network cannot output: an error before the first epoch. */
+  if (st == LDNQ_OK) st = ldnq__dataset_check_classes(train, c->classes, "training");
+  if (st == LDNQ_OK && test) st = ldnq__dataset_check_classes(test, c->classes, "test");
   if (st == LDNQ_OK && out_path) {
     st = ldnq_format_from_path(out_path, &fmt);
     last = suffixed(out_path, ".last");

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference per-layer ADMM of ALGORITHM.md section 3, in numpy, written the
+"""Reference per-layer ADMM of docs/METHOD.md section 3, in numpy, written the
 way the published code runs it (a general solve of H + rho I every
 iteration). Times each golden case and checks the result against G.
 

@@ -21,7 +21,7 @@ have_torch=0
 /usr/bin/python3 -c 'import torch' 2>/dev/null && have_torch=1
 
 ours() { # seconds for nb batches
-  "$@" "$build/examples/ldnq" train --arch "$arch" --data "fashion-mnist:$data" --epochs 1 \
+  "$@" "$build/tools/ldnq/ldnq" train --arch "$arch" --data "fashion-mnist:$data" --epochs 1 \
     --batch "$bs" --limit-train $((nb * bs)) --no-eval --out "$tmp/b.pth" --json 2>/dev/null |
     tail -1 | sed 's/.*"seconds": *\([0-9.]*\).*/\1/'
 }

@@ -2,7 +2,7 @@
 # ldnq eval on a small generated CIFAR-10 (binary) test split: JSON last
 # line, image count, accuracy bounds, usage and error exit codes.
 set -euo pipefail
-bin=$LDNQ_BINARY_DIR/examples/ldnq
+bin=$LDNQ_BINARY_DIR/tools/ldnq/ldnq
 tmp=$LDNQ_TEST_TMP/cli_eval
 rm -rf "$tmp"
 mkdir -p "$tmp/cifar"
@@ -46,7 +46,8 @@ test "$(echo "$last2" | sed -E 's/, "seconds.*//')" = "$(echo "$last" | sed -E '
 set +e
 "$bin" eval --arch resnet20 --data "cifar10:$tmp/cifar" >/dev/null 2>&1; test $? -eq 2 || exit 1
 "$bin" eval --arch resnet20 --init-seed 1 --data "cifar10:$tmp/cifar" --batch 0 >/dev/null 2>&1; test $? -eq 2 || exit 1
-"$bin" eval --arch resnet99 --init-seed 1 --data "cifar10:$tmp/cifar" >/dev/null 2>&1; test $? -eq 1 || exit 1
+"$bin" eval --arch resnet99 --init-seed 1 --data "cifar10:$tmp/cifar" 2>"$tmp/err3"; test $? -eq 2 || exit 1
+grep -q "resnet99.*valid: resnet20, resnet32" "$tmp/err3" || exit 1
 "$bin" eval --arch resnet20 --weights "$tmp/none.pth" --data "cifar10:$tmp/cifar" 2>"$tmp/err2"; test $? -eq 1 || exit 1
 grep -q "none.pth" "$tmp/err2" || exit 1
 "$bin" eval --arch resnet20 --init-seed 1 --data "bogus:$tmp" 2>/dev/null; test $? -eq 1 || exit 1

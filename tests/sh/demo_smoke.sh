@@ -38,6 +38,24 @@ out2=$(run --cascade-epochs 1) || { cat "$tmp/err.log"; exit 1; }
 grep -q "base model (cached)" <<<"$out2"
 grep -q "cascade <= 1 epochs/layer$" <<<"$out2"
 grep -q "ldnq train" "$tmp/err.log" && { echo "trained again"; exit 1; }
+# A shipped model: its sha256 is checked, then it is quantized without training.
+"$bin/tools/ldnq/ldnq" convert "$tmp/cache/resnet20-mnist_"*.pth "$tmp/ship.safetensors" 2>/dev/null
+(cd "$tmp" && sha256sum ship.safetensors >ship.safetensors.sha256)
+out3=$(run --shipped "$tmp/ship.safetensors" --no-cascade) || { cat "$tmp/err.log"; exit 1; }
+grep -q "base model (shipped, sha256 ok)" <<<"$out3"
+echo "$out3" | grep -Eq "L-DNQ 3 levels +[0-9]+\.[0-9]{2}"
+# float32 size is the shipped file's own size
+f3=$(echo "$out3" | sed -n 's/.*model size float32 *\([0-9.]*\) KiB/\1/p')
+awk -v f="$f3" -v b="$(stat -c %s "$tmp/ship.safetensors")" 'BEGIN { exit !(f == sprintf("%.1f", b / 1024)) }' ||
+  { echo "float32 size $f3 KiB is not the shipped file's"; exit 1; }
+# A damaged shipped model stops the demo before any work, naming the checksum.
+printf 'x' >>"$tmp/ship.safetensors"
+set +e
+run --shipped "$tmp/ship.safetensors" --no-cascade >/dev/null; rc=$?
+set -e
+[ $rc -ne 0 ] && grep -q "sha256 .*expected .*damaged or not the shipped one" "$tmp/err.log" ||
+  { echo "damaged model accepted (rc $rc)"; cat "$tmp/err.log"; exit 1; }
+grep -q "L-DNQ:" "$tmp/err.log" && { echo "quantized a damaged model"; exit 1; }
 # A bad option fails clearly.
 set +e
 "$src/scripts/demo.sh" --bogus >/dev/null 2>"$tmp/bad.log"; rc=$?

@@ -57,7 +57,7 @@ c10 quantize --weights r20.pth --ratio 0.1 --hessian-batches 2 --no-cascade --ou
 [ "$(md5sum < q.ldnq.subset)" = "$sub1" ] || { echo "subset not reused"; exit 1; }
 c10 quantize --weights r20.pth --ratio 0.1 --hessian-batches 2 --no-cascade --per-channel \
   --out qpc.ldnq >/dev/null
-info=$("$bin/ldnq" info qpc.ldnq)
+info=$("$LDNQ_BINARY_DIR/tools/ldnq/ldnq" info qpc.ldnq)
 grep -q "^  conv1.weight .*per-channel alphas 16" <<<"$info"
 set +e
 c10 quantize --weights missing.pth >/dev/null 2>&1; rc=$?

@@ -36,4 +36,26 @@ if command -v c++ >/dev/null; then
       $(pkg-config --cflags --libs ldnq) -Wl,-rpath,"$libdir" -o "$tmp/cxx"
   "$tmp/cxx" | grep -q "c++ consumer ok"
 fi
-echo "install consumer: pkg-config shared+static, find_package shared+static, C++: ok"
+# 5. The installed tool runs from the prefix without LD_LIBRARY_PATH (RUNPATH
+#    relative to the binary), also after the prefix was moved.
+rp=$(readelf -d "$prefix/bin/ldnq" | sed -n 's/.*R\(UN\)\?PATH.*\[\(.*\)\]/\2/p')
+case $rp in '$ORIGIN/'*) ;; *) echo "ldnq RUNPATH is '$rp', want \$ORIGIN/..."; exit 1 ;; esac
+env -u LD_LIBRARY_PATH "$prefix/bin/ldnq" --version | grep -q "^ldnq "
+mv "$prefix" "$tmp/moved"
+trap 'mv "$tmp/moved" "$prefix" 2>/dev/null || true' EXIT
+env -u LD_LIBRARY_PATH "$tmp/moved/bin/ldnq" --version | grep -q "^ldnq "
+env -u LD_LIBRARY_PATH "$tmp/moved/bin/ldnq" help info | grep -q "^usage: ldnq info"
+ldd "$tmp/moved/bin/ldnq" | grep "libldnq" | grep -q "$tmp/moved/" || { echo "moved ldnq uses another libldnq"; exit 1; }
+mv "$tmp/moved" "$prefix"; trap - EXIT
+# 6. The installed example sources build against the installed package and run.
+ex=$prefix/share/ldnq/examples
+for f in CMakeLists.txt custom_layer.c cifar10_resnet.c imagenet_resnet.c common/args.c common/args.h; do
+  test -f "$ex/$f" || { echo "not installed: share/ldnq/examples/$f"; exit 1; }
+done
+cmake -S "$ex" -B "$tmp/examples-build" -DCMAKE_PREFIX_PATH="$prefix" > "$tmp/examples-cmake.log"
+cmake --build "$tmp/examples-build" > "$tmp/examples-build.log"
+"$tmp/examples-build/custom_layer" --help | grep -q "^usage: custom_layer"
+"$tmp/examples-build/custom_layer" --cin 2 --cout 4 --batches 3 | grep -q "^layer error: projection"
+"$tmp/examples-build/cifar10_resnet" --help | grep -q "^usage: cifar10_resnet"
+ldd "$tmp/examples-build/custom_layer" | grep libldnq | grep -q "$prefix" || { echo "examples use another libldnq"; exit 1; }
+echo "install consumer: pkg-config shared+static, find_package shared+static, C++, relocatable ldnq, installed examples: ok"

@@ -2,15 +2,16 @@
 # ldnq info / ldnq convert on the io fixtures: output, conversions between
 # every format, and exit codes on bad input (1 = failure, 2 = usage).
 set -euo pipefail
-src=$LDNQ_SOURCE_DIR; ldnq=$LDNQ_BINARY_DIR/examples/ldnq; tmp=$LDNQ_TEST_TMP/io_cli
+src=$LDNQ_SOURCE_DIR; ldnq=$LDNQ_BINARY_DIR/tools/ldnq/ldnq; tmp=$LDNQ_TEST_TMP/io_cli
 fix=$src/tests/data/io
 rm -rf "$tmp"; mkdir -p "$tmp"
 
-# info: human lines and a JSON last line
-out=$("$ldnq" info "$fix/zip_basic.pth" --json)
-head -3 <<<"$out"
-grep -q "pth-zip, 14 tensors" <<<"$out"
-last=$(echo "$out" | tail -1)
+# info: human lines (on stderr with --json) and the JSON alone on stdout
+out=$("$ldnq" info "$fix/zip_basic.pth" --json 2>"$tmp/info.err")
+head -3 "$tmp/info.err"
+grep -q "pth-zip, 14 tensors" "$tmp/info.err"
+[ "$(wc -l <<<"$out")" -eq 1 ] || { echo "info --json: more than the JSON on stdout"; exit 1; }
+last=$out
 case $last in '{"format":"pth-zip","tensors":[{"name":"conv1.weight","dtype":"float32","shape":[4,3,3,3]'*) ;;
   *) echo "bad JSON line: $last"; exit 1 ;; esac
 if command -v python3 >/dev/null; then

@@ -33,6 +33,6 @@ libdir=$(dirname "$(ls "$prefix"/lib*/libldnq.so.0 | head -1)")
   unset LDNQ_LIBRARY
   export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   export LDNQ_EXPECT_LIBRARY=$(readlink -f "$libdir/libldnq.so.0") LDNQ_TEST_TMP=$tmp/t2
-  run_modules test_loading test_tensor test_network test_data test_quant
+  run_modules test_loading test_tensor test_network test_data test_quant test_checks
 )
 echo "python binding: build tree and installed copy ok"

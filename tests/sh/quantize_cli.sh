@@ -3,7 +3,7 @@
 # ResNet20 (1 channel): JSON summary, packed .ldnq and .pth outputs, exit
 # codes on bad usage. No PyTorch needed.
 set -euo pipefail
-src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; ldnq=$bin/examples/ldnq; tmp=$LDNQ_TEST_TMP/quantize_cli
+src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; ldnq=$bin/tools/ldnq/ldnq; tmp=$LDNQ_TEST_TMP/quantize_cli
 rm -rf "$tmp"; mkdir -p "$tmp/data"
 
 # A random ResNet20 saved by libldnq itself.
@@ -105,10 +105,10 @@ grep -q "layer1.0.conv1.weight.*quantized" "$tmp/info_keep.txt"
 # Usage errors exit 2, failures 1, and leave no output file.
 set +e
 run --levels 3 --ratio 0.1 >/dev/null 2>&1; [ $? -eq 2 ] || { echo "missing --out: want exit 2"; exit 1; }
-run --levels 4 --ratio 0.1 --out "$tmp/bad.ldnq" 2>"$tmp/err.txt"; [ $? -eq 1 ] || { echo "levels 4: want exit 1"; exit 1; }
-run --levels 3 --ratio 0.1 --cascade-lr 11 --out "$tmp/bad.ldnq" 2>"$tmp/err_lr.txt"; [ $? -eq 1 ] || { echo "cascade lr 11: want exit 1"; exit 1; }
+run --levels 4 --ratio 0.1 --out "$tmp/bad.ldnq" 2>"$tmp/err.txt"; [ $? -eq 2 ] || { echo "levels 4: want exit 2"; exit 1; }
+run --levels 3 --ratio 0.1 --cascade-lr 11 --out "$tmp/bad.ldnq" 2>"$tmp/err_lr.txt"; [ $? -eq 2 ] || { echo "cascade lr 11: want exit 2"; exit 1; }
 set -e
 grep -q "cascade-lr" "$tmp/err_lr.txt"
-grep -q "levels" "$tmp/err.txt"
+grep -q "levels '4'.*valid: 3, 5, 7, 9, 11" "$tmp/err.txt"
 [ ! -e "$tmp/bad.ldnq" ]
 echo "quantize CLI ok"

@@ -5,7 +5,7 @@
 set -euo pipefail
 py=/usr/bin/python3
 "$py" -c 'import torch' 2>/dev/null || { echo "no PyTorch: skipped"; exit 77; }
-src=$LDNQ_SOURCE_DIR; ldnq=$LDNQ_BINARY_DIR/examples/ldnq; tmp=$LDNQ_TEST_TMP/torch_roundtrip
+src=$LDNQ_SOURCE_DIR; ldnq=$LDNQ_BINARY_DIR/tools/ldnq/ldnq; tmp=$LDNQ_TEST_TMP/torch_roundtrip
 fix=$src/tests/data/io
 rm -rf "$tmp"; mkdir -p "$tmp"
 for f in zip_basic.pth legacy_basic.pth zip_nested.pth legacy_nested.pth zip_deflate.pth basic.safetensors zip_proto4.pth legacy_proto4.pth; do

@@ -8,8 +8,9 @@ The shared library is found through $LDNQ_LIBRARY (full path) or the
 dynamic linker's search path (libldnq.so.0). See docs/PYTHON.md.
 """
 from ._lib import loaded_path
-from .errors import (CallbackError, CancelledError, FormatError, InternalError,
-                     InvalidArgError, IOError_, LdnqError, LimitError, NoMemError,
+from .errors import (ArchMismatchError, CallbackError, CancelledError, FormatError,
+                     InternalError, InvalidArgError, IOError_, LabelError, LdnqError,
+                     LimitError, NoMemError,
                      NotFoundError, NumericError, RangeError, ShapeError, StateError, Status,
                      UnsupportedError, last_error, status_string)
 from .tensor import Tensor
@@ -20,6 +21,7 @@ from .data import (Dataset, DatasetOption, Loader, LoaderOption, Preset, Split, 
 from .quant import LayerResult, Phase, QuantParam, Quantizer, Report, ReportAttr, ResultAttr
 from .quant import param_info as quant_param_info
 from .train import Schedule, Trainer, TrainParam, TrainResult
+from .train import param_info as train_param_info
 from ._lib import fn as _fn
 
 

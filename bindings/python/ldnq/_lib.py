@@ -26,15 +26,42 @@ def _candidates():
     return names
 
 
+def _explain_env(path):
+    """Why $LDNQ_LIBRARY cannot be used, or None when it looks right."""
+    if os.path.isdir(path):
+        inside = [f for f in ("libldnq.so.%d" % ABI_MAJOR, "libldnq.so")
+                  if os.path.isfile(os.path.join(path, f))]
+        hint = (" (it holds %s: LDNQ_LIBRARY=%s)" % (inside[0], os.path.join(path, inside[0]))
+                if inside else "")
+        return ("LDNQ_LIBRARY=%s is a folder; it must be the library file itself, e.g. "
+                "PREFIX/lib/libldnq.so.%d or build/libldnq.so.%d%s" % (path, ABI_MAJOR, ABI_MAJOR, hint))
+    if os.sep in path and not os.path.exists(path):  # a bare name is searched by the linker
+        return ("LDNQ_LIBRARY=%s does not exist; set it to the full path of libldnq.so.%d "
+                "(e.g. build/libldnq.so.%d) or unset it to search the system" % (path, ABI_MAJOR, ABI_MAJOR))
+    return None
+
+
 def _load():
+    env = os.environ.get("LDNQ_LIBRARY")
+    if env:
+        why = _explain_env(env)
+        if why:
+            raise ImportError(why)
     errors = []
     for name in _candidates():
         try:
-            return ctypes.CDLL(name), name
+            handle = ctypes.CDLL(name)
         except OSError as e:
             errors.append("%s: %s" % (name, e))
-    raise ImportError("libldnq not found (set LDNQ_LIBRARY to its full path): " +
-                      "; ".join(errors))
+            continue
+        if not hasattr(handle, "ldnq_version_number"):
+            errors.append("%s is not libldnq (no ldnq_version_number)" % name)
+            continue
+        return handle, name
+    if env:
+        raise ImportError("LDNQ_LIBRARY=%s cannot be loaded as libldnq: %s" % (env, "; ".join(errors)))
+    raise ImportError("libldnq not found (set LDNQ_LIBRARY to the full path of libldnq.so.%d, "
+                      "or put its folder on LD_LIBRARY_PATH): %s" % (ABI_MAJOR, "; ".join(errors)))
 
 
 lib, lib_name = _load()

@@ -5,12 +5,13 @@ import os
 
 import numpy as np
 
+from . import _check
 from . import _types as T
 from ._callback import CallbackGuard, run_guarded
 from ._handle import Handle, decode, encode, new_ptr
 from ._lib import fn
 from .errors import check
-from .tensor import Tensor, as_f32, ptr
+from .tensor import Tensor, ptr
 
 
 class Preset(enum.IntEnum):
@@ -98,7 +99,7 @@ class Dataset(Handle):
 
         def fill(index, image, label):
             img, lab = sample(int(index))
-            a = as_f32(img).reshape(-1)
+            a = _check.array(img, "sample %d image" % index, np.float32).reshape(-1)
             if a.size != n:
                 raise ValueError("sample %d has %d values, expected %d" % (index, a.size, n))
             ctypes.memmove(image, a.ctypes.data, n * 4)
@@ -159,7 +160,8 @@ class Dataset(Handle):
         self._check(fn.dataset_set_preset(self.handle, int(p)))
 
     def set_option(self, option, value):
-        self._check(fn.dataset_set_option(self.handle, int(option), int(value)))
+        o = _check.option(DatasetOption, option, "dataset")
+        self._check(fn.dataset_set_option(self.handle, int(o), _check.integer(value, "dataset option %s" % o)))
 
     def get(self, index, transform=None, seed=0):
         """(image [C,H,W] float32 array, label) after `transform`."""
@@ -232,9 +234,8 @@ class Transform(Handle):
         return self._add(fn.transform_add_hflip(self.handle, float(p)))
 
     def normalize(self, mean, std):
-        m, s = as_f32(mean).reshape(-1), as_f32(std).reshape(-1)
-        if m.size != s.size:
-            raise ValueError("mean and std differ in length")
+        m = _check.array(mean, "normalize mean", np.float32, ndim=1)
+        s = _check.array(std, "normalize std", np.float32, shape=(m.size,))
         return self._add(fn.transform_add_normalize(self.handle, m.size, ptr(m), ptr(s)))
 
 
@@ -252,7 +253,7 @@ class Subset(Handle):
 
     @classmethod
     def from_indices(cls, indices):
-        a = np.ascontiguousarray(indices, dtype=np.int64).reshape(-1)
+        a = _check.array(indices, "subset indices", np.int64, ndim=1)
         out = new_ptr(T.Subset_)
         check(fn.subset_create(a.size, ptr(a), ctypes.byref(out)))
         return cls(out)
@@ -302,14 +303,17 @@ class Loader(Handle):
         ld._dataset = dataset
         ld._progress = (None, None)
         for k, v in options.items():
-            ld.set_option(LoaderOption[k.upper()], v)
+            ld.set_option(k, v)
         return ld
 
     def _guards(self):
         return [self._progress[0]] + self._dataset._guards()
 
     def set_option(self, option, value):
-        self._check(fn.loader_set_option(self.handle, int(option), int(value)))
+        """By LoaderOption or name ("threads"); unknown names raise
+        InvalidArgError listing the valid ones, 1.5 or "2" InvalidArgError."""
+        o = _check.option(LoaderOption, option, "loader")
+        self._check(fn.loader_set_option(self.handle, int(o), _check.integer(value, "loader option %s" % o)))
 
     def set_transforms(self, train=None, eval=None):
         self._check(fn.loader_set_transforms(self.handle, train.handle if train else None,

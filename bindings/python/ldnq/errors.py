@@ -21,6 +21,8 @@ class Status(enum.IntEnum):
     LIMIT = 12
     CALLBACK = 13
     INTERNAL = 14
+    LABEL = 15
+    ARCH_MISMATCH = 16
 
 
 class LdnqError(Exception):
@@ -92,6 +94,14 @@ class InternalError(LdnqError, RuntimeError):
     pass
 
 
+class LabelError(LdnqError, ValueError):
+    """A label outside the network's (or the dataset's) classes."""
+
+
+class ArchMismatchError(LdnqError, ValueError):
+    """Weights of another architecture than the network's."""
+
+
 _VALUES = {int(s) for s in Status}
 _CLASSES = {
     Status.INVALID_ARG: InvalidArgError, Status.NOMEM: NoMemError, Status.SHAPE: ShapeError,
@@ -99,6 +109,7 @@ _CLASSES = {
     Status.UNSUPPORTED: UnsupportedError, Status.RANGE: RangeError,
     Status.NUMERIC: NumericError, Status.CANCELLED: CancelledError, Status.STATE: StateError,
     Status.LIMIT: LimitError, Status.CALLBACK: CallbackError, Status.INTERNAL: InternalError,
+    Status.LABEL: LabelError, Status.ARCH_MISMATCH: ArchMismatchError,
 }
 
 

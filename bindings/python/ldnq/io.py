@@ -6,11 +6,12 @@ import os
 
 import numpy as np
 
+from . import _check
 from . import _types as T
 from ._handle import Handle, decode, encode, new_ptr
 from ._lib import fn
 from .errors import check
-from .tensor import MAX_DIMS, Tensor, _shape_arg, as_f32, ptr
+from .tensor import MAX_DIMS, Tensor, _shape_arg, ptr
 
 
 class Format(enum.IntEnum):
@@ -117,39 +118,39 @@ class Checkpoint(Handle):
 
     def add(self, name, value):
         """Adds a float32 tensor (copied)."""
-        t = Tensor.wrap(as_f32(value))
+        t = Tensor.wrap(_check.array(value, "tensor '%s'" % name, np.float32))
         self._check(fn.checkpoint_add(self.handle, encode(name), t.handle))
 
     def add_int64(self, name, values):
-        a = np.ascontiguousarray(values, dtype=np.int64)
+        a = _check.array(values, "int64 tensor '%s'" % name, np.int64)
         nd, sh = _shape_arg(a.shape)
         self._check(fn.checkpoint_add_int64(self.handle, encode(name), nd, sh, ptr(a)))
 
     def add_quantized(self, name, codes, levels, alpha):
         """Adds alpha * codes (int8 codes allowed for `levels`)."""
-        c = np.ascontiguousarray(codes, dtype=np.int8)
+        c = _check.array(codes, "codes of '%s'" % name, np.int8)
         nd, sh = _shape_arg(c.shape)
         self._check(fn.checkpoint_add_quantized(self.handle, encode(name), nd, sh, int(levels),
                                                 float(alpha), ptr(c)))
 
     def set_quantized(self, name, codes, levels, alpha):
         """Turns an existing entry into alpha * codes in place (same shape)."""
-        c = np.ascontiguousarray(codes, dtype=np.int8)
+        c = _check.array(codes, "codes of '%s'" % name, np.int8)
         self._check(fn.checkpoint_set_quantized(self.handle, encode(name), int(levels),
                                                 float(alpha), ptr(c), c.size))
 
     def add_quantized_per_channel(self, name, codes, levels, alphas):
         """Adds alphas[o] * codes[o, ...]: one scale per size[0] index."""
-        c = np.ascontiguousarray(codes, dtype=np.int8)
-        a = np.ascontiguousarray(alphas, dtype=np.float32).reshape(-1)
+        c = _check.array(codes, "codes of '%s'" % name, np.int8)
+        a = _check.array(alphas, "alphas of '%s'" % name, np.float32).reshape(-1)
         nd, sh = _shape_arg(c.shape)
         self._check(fn.checkpoint_add_quantized_per_channel(
             self.handle, encode(name), nd, sh, int(levels), ptr(a), a.size, ptr(c)))
 
     def set_quantized_per_channel(self, name, codes, levels, alphas):
         """Turns an existing entry into alphas[o] * codes[o, ...] in place."""
-        c = np.ascontiguousarray(codes, dtype=np.int8)
-        a = np.ascontiguousarray(alphas, dtype=np.float32).reshape(-1)
+        c = _check.array(codes, "codes of '%s'" % name, np.int8)
+        a = _check.array(alphas, "alphas of '%s'" % name, np.float32).reshape(-1)
         self._check(fn.checkpoint_set_quantized_per_channel(
             self.handle, encode(name), int(levels), ptr(a), a.size, ptr(c), c.size))
 

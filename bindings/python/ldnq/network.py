@@ -6,12 +6,13 @@ import enum
 
 import numpy as np
 
+from . import _check
 from . import _types as T
 from ._callback import CallbackGuard, run_guarded
 from ._handle import Handle, decode, encode, new_ptr
 from ._lib import fn
 from .errors import check
-from .tensor import MAX_DIMS, Tensor, as_f32, ptr
+from .tensor import MAX_DIMS, Tensor, ptr
 
 
 class Arch(enum.IntEnum):
@@ -148,7 +149,7 @@ class Network(Handle):
 
     def set(self, name, value):
         """Replaces a named entry's values (exact shape, finite)."""
-        a = as_f32(value)  # the library checks the element count
+        a = _check.array(value, "value of '%s'" % name, np.float32)  # the library checks the count
         self._check(fn.network_write(self.handle, encode(name), ptr(a), a.size))
 
     def state_dict(self):

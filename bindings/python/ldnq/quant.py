@@ -6,12 +6,13 @@ import json
 
 import numpy as np
 
+from . import _check
 from . import _types as T
 from ._callback import CallbackGuard, run_guarded
 from ._handle import Handle, decode, new_ptr
 from ._lib import fn
-from .errors import check
-from .tensor import Tensor, as_f32, ptr
+from .errors import RangeError, Status, check
+from .tensor import Tensor, ptr
 
 
 class QuantParam(enum.IntEnum):
@@ -67,11 +68,28 @@ class ReportAttr(enum.IntEnum):
 
 
 def _param(p):
-    if isinstance(p, str):
-        return QuantParam[p.upper()]
-    # A value this binding does not know may be valid for a newer library:
-    # pass it through and let the library judge.
-    return QuantParam(int(p)) if int(p) in QuantParam._value2member_map_ else int(p)
+    # Unknown names raise InvalidArgError listing the valid ones; a number
+    # this binding does not know may be valid for a newer library: passed on.
+    return _check.option(QuantParam, p, "quantizer")
+
+
+LEVELS_VALID = (3, 5, 7, 9, 11)
+
+
+def _value(p, value):
+    """The option value checked against the option's type and bounds (from
+    the library), before the C call: 3.7 for an integer option, a string, a
+    value out of range raise LdnqError subclasses that say what is valid."""
+    is_int, lo, hi, default = param_info(p)
+    name = p.name.lower() if isinstance(p, QuantParam) else "option %d" % int(p)
+    what = "quantizer option '%s'" % name
+    if not is_int:
+        return _check.real(value, what, lo, hi)
+    v = _check.integer(value, what, int(lo), int(hi))
+    if p == QuantParam.LEVELS and v not in LEVELS_VALID:
+        raise RangeError(Status.RANGE, "%s = %d: valid levels are %s (default %d)"
+                         % (what, v, ", ".join(map(str, LEVELS_VALID)), int(default)))
+    return v
 
 
 def param_info(param):
@@ -215,10 +233,11 @@ class Quantizer(Handle):
 
     def set(self, param, value):
         p = _param(param)
-        if param_info(p)[0]:
-            self._check(fn.quantizer_set_int(self.handle, int(p), int(value)))
+        v = _value(p, value)
+        if isinstance(v, int):
+            self._check(fn.quantizer_set_int(self.handle, int(p), v))
         else:
-            self._check(fn.quantizer_set_double(self.handle, int(p), float(value)))
+            self._check(fn.quantizer_set_double(self.handle, int(p), v))
 
     def get(self, param):
         p = _param(param)
@@ -241,22 +260,22 @@ class Quantizer(Handle):
     def solve_conv(self, weight, activations, stride=1, padding=0):
         """Quantizes a convolution: weight [cout, cin, kh, kw];
         activations (see _Activations) yields its inputs [N, cin, H, W]."""
-        w = as_f32(weight)
-        if w.ndim != 4:
-            raise ValueError("conv weight must be [cout, cin, kh, kw]")
+        w = _check.array(weight, "conv weight [cout, cin, kh, kw]", np.float32, ndim=4)
         cout, cin, kh, kw = w.shape
+        st = _check.integer(stride, "stride", 1, 1 << 16)
+        pad = _check.integer(padding, "padding", 0, 1 << 16)
         acts = _Activations(activations)
         return self._solve(acts, lambda o: fn.quantizer_solve_conv(
-            self.handle, cin, cout, kh, kw, int(stride), int(padding), ptr(w), acts.cfn, None, o),
+            self.handle, cin, cout, kh, kw, st, pad, ptr(w), acts.cfn, None, o),
             w.shape)
 
     def solve_linear(self, weight, activations, bias=None):
         """Quantizes a linear layer: weight [out, in], bias [out] or None;
         activations yields its inputs [N, in]."""
-        w = as_f32(weight)
-        if w.ndim != 2:
-            raise ValueError("linear weight must be [out_features, in_features]")
-        b = None if bias is None else as_f32(bias).reshape(-1)
+        w = _check.array(weight, "linear weight [out_features, in_features]", np.float32, ndim=2)
+        # The C call reads out_features bias values: the length is checked here.
+        b = None if bias is None else _check.array(bias, "linear bias [out_features]", np.float32,
+                                                   shape=(w.shape[0],))
         acts = _Activations(activations)
         return self._solve(acts, lambda o: fn.quantizer_solve_linear(
             self.handle, w.shape[1], w.shape[0], int(b is not None), ptr(w),
@@ -265,11 +284,9 @@ class Quantizer(Handle):
     def solve_hessian(self, H, W0):
         """Ready problem: H [l1, l1], W0 [l1, l2] (float64). The result's
         weights are [l2, l1]; matrix() gives G [l1, l2]."""
-        h = np.ascontiguousarray(H, dtype=np.float64)
-        w = np.ascontiguousarray(W0, dtype=np.float64)
+        w = _check.array(W0, "W0 [l1, l2]", np.float64, ndim=2)
         l1, l2 = w.shape
-        if h.shape != (l1, l1):
-            raise ValueError("H must be [l1, l1] with l1 = W0.shape[0]")
+        h = _check.array(H, "H [l1, l1] (l1 = W0.shape[0])", np.float64, shape=(l1, l1))
         out = new_ptr(T.LayerResult_)
         self._check(fn.quantizer_solve_hessian(self.handle, l1, l2, ptr(h), ptr(w),
                                                ctypes.byref(out)))

@@ -4,6 +4,7 @@ import enum
 
 import os
 
+from . import _check
 from . import _types as T
 from ._callback import CallbackGuard, run_guarded
 from ._handle import Handle, encode, new_ptr
@@ -46,11 +47,18 @@ class TrainResult(enum.IntEnum):
 
 
 def _param(p):
-    if isinstance(p, str):
-        return TrainParam[p.upper()]
-    # A value this binding does not know may be valid for a newer library:
-    # pass it through and let the library judge.
-    return TrainParam(int(p)) if int(p) in TrainParam._value2member_map_ else int(p)
+    # Unknown names raise InvalidArgError listing the valid ones; a number
+    # this binding does not know may be valid for a newer library: passed on.
+    return _check.option(TrainParam, p, "trainer")
+
+
+def param_info(param):
+    """(is_int, lo, hi, default) of a training option."""
+    p = int(_param(param))
+    is_int, lo, hi, d = ctypes.c_int(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    check(fn.trainer_param_type(p, ctypes.byref(is_int)))
+    check(fn.trainer_param_bounds(p, ctypes.byref(lo), ctypes.byref(hi), ctypes.byref(d)))
+    return bool(is_int.value), lo.value, hi.value, d.value
 
 
 class Trainer(Handle):
@@ -74,11 +82,15 @@ class Trainer(Handle):
         return bool(v.value)
 
     def set(self, param, value):
+        """Checked here first (type and bounds), so 0.5 for an integer option
+        or a string raises InvalidArgError, a value out of bounds RangeError."""
         p = _param(param)
-        if self._is_int(p):
-            self._check(fn.trainer_set_int(self.handle, int(p), int(value)))
+        is_int, lo, hi, _ = param_info(p)
+        what = "trainer option '%s'" % (p.name.lower() if isinstance(p, TrainParam) else int(p))
+        if is_int:
+            self._check(fn.trainer_set_int(self.handle, int(p), _check.integer(value, what, int(lo), int(hi))))
         else:
-            self._check(fn.trainer_set_double(self.handle, int(p), float(value)))
+            self._check(fn.trainer_set_double(self.handle, int(p), _check.real(value, what, lo, hi)))
 
     def get(self, param):
         p = _param(param)

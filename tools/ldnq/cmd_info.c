@@ -17,29 +17,17 @@ static void json_num(const char *key, double v) {
   else printf(",\"%s\":null", key);
 }
 
-static void usage(FILE *f) {
-  fprintf(f, "usage: ldnq info FILE [--json]\n"
-             "  Prints the file's format and, per tensor, dtype, shape, sum and sum of |x|.\n"
-             "  --json  also print one JSON object as the last line of stdout.\n");
-}
-
 int cli_info(int argc, char **argv) {
   const char *path = NULL;
   int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) json = 1;
-    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return 0;
-    } else if (argv[i][0] == '-' || path) {
-      usage(stderr);
-      return 2;
-    } else path = argv[i];
-  }
-  if (!path) {
-    usage(stderr);
-    return 2;
-  }
+  arg_opt opts[] = {
+      {"--json", ARG_FLAG, &json, NULL, "stdout holds one JSON object only", .flags = 0},
+  };
+  arg_spec sp = {"ldnq info", "ldnq info FILE [--json]",
+                 "Prints the file's format and, per tensor, dtype, shape, sum and sum of |x|.", opts,
+                 1, 1, 1, "FILE"};
+  int r = args_parse(&sp, argc, argv, 1, &path, NULL);
+  if (r) return r == ARGS_HELP ? 0 : 2;
   ldnq_checkpoint *ck = NULL;
   ldnq_status st = ldnq_checkpoint_load(path, &ck);
   if (st) return cli_fail("info", path, st, NULL);
@@ -47,7 +35,8 @@ int cli_info(int argc, char **argv) {
   int n = 0;
   ldnq_checkpoint_format(ck, &fmt);
   ldnq_checkpoint_count(ck, &n);
-  printf("%s: %s, %d tensors\n", path, ldnq_format_name(fmt), n);
+  FILE *txt = json ? stderr : stdout; /* with --json, stdout holds the JSON only */
+  fprintf(txt, "%s: %s, %d tensors\n", path, ldnq_format_name(fmt), n);
   double packed = 0, f32 = 0;
   for (int i = 0; i < n; i++) {
     const char *name;
@@ -58,12 +47,12 @@ int cli_info(int argc, char **argv) {
     ldnq_checkpoint_name(ck, i, &name);
     ldnq_checkpoint_info(ck, name, &dt, &nd, shape);
     ldnq_checkpoint_sum(ck, name, &sum, &sabs);
-    printf("  %-40s %-9s [", name, ldnq_dtype_name(dt));
+    fprintf(txt, "  %-40s %-9s [", name, ldnq_dtype_name(dt));
     for (int d = 0; d < nd; d++) {
-      printf("%s%lld", d ? ", " : "", (long long)shape[d]);
+      fprintf(txt, "%s%lld", d ? ", " : "", (long long)shape[d]);
       numel *= shape[d];
     }
-    printf("]  sum %.9g  sum|x| %.9g", sum, sabs);
+    fprintf(txt, "]  sum %.9g  sum|x| %.9g", sum, sabs);
     f32 += 4.0 * (double)numel;
     if (dt == LDNQ_DTYPE_QUANTIZED) {
       int lv;
@@ -72,10 +61,10 @@ int cli_info(int argc, char **argv) {
       ldnq_checkpoint_get_quantized(ck, name, &lv, &al, NULL, 0);
       ldnq_checkpoint_get_quantized_alphas(ck, name, &na, NULL, 0);
       if (na > 1) {
-        printf("  levels %d per-channel alphas %lld (mean %.9g)", lv, (long long)na, al);
+        fprintf(txt, "  levels %d per-channel alphas %lld (mean %.9g)", lv, (long long)na, al);
         packed += 4.0 * (double)na;
       } else {
-        printf("  levels %d alpha %.9g", lv, al);
+        fprintf(txt, "  levels %d alpha %.9g", lv, al);
       }
       packed += (double)((numel * bits_of(lv) + 7) / 8);
     } else {
@@ -83,16 +72,16 @@ int cli_info(int argc, char **argv) {
                  dt == LDNQ_DTYPE_BFLOAT16 || dt == LDNQ_DTYPE_FLOAT64 ? 4.0 : 8.0) *
                 (double)numel;
     }
-    printf("\n");
+    fprintf(txt, "\n");
   }
   if (fmt == LDNQ_FORMAT_LDNQ_PACKED)
-    printf("payload: %.0f bytes packed, %.0f bytes as float32\n", packed, f32);
+    fprintf(txt, "payload: %.0f bytes packed, %.0f bytes as float32\n", packed, f32);
   int nmeta = 0;
   ldnq_checkpoint_metadata_count(ck, &nmeta);
   for (int i = 0; i < nmeta; i++) {
     const char *k, *v;
     ldnq_checkpoint_metadata_get(ck, i, &k, &v);
-    printf("metadata: %s = %s\n", k, v);
+    fprintf(txt, "metadata: %s = %s\n", k, v);
   }
   if (json) {
     printf("{\"format\":");

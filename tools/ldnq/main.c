@@ -11,7 +11,7 @@ static const struct {
     {"info", cli_info, "FILE [--json]            formats and tensors of a model file"},
     {"convert", cli_convert, "IN OUT                 convert between .pth/.safetensors/.ldnq"},
     {"eval", cli_eval, "--arch A --weights F --data SPEC   top-1/top-5 accuracy"},
-    {"quantize", cli_quantize, "--arch A --weights F --data SPEC --levels L --out F"},
+    {"quantize", cli_quantize, "--arch A --weights F --data SPEC --out F [--levels L]"},
     {"train", cli_train, "--arch A --data SPEC --epochs N --out F"},
 };
 
@@ -20,11 +20,21 @@ static void usage(FILE *f) {
           ldnq_version_string());
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
-  fprintf(f, "\n'ldnq <command> --help' describes a command's options.\n");
+  fprintf(f, "\n'ldnq <command> --help' or 'ldnq help <command>' describes a command's options.\n");
 }
 
 int main(int argc, char **argv) {
   if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (!strcmp(argv[1], "help") && argc > 2) { /* ldnq help CMD: that command's help */
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+      if (!strcmp(argv[2], commands[i].name)) {
+        char *sub[] = {argv[2], "--help", NULL};
+        return commands[i].run(2, sub);
+      }
+    fprintf(stderr, "ldnq help: unknown command '%s'\n\n", argv[2]);
     usage(stderr);
     return 2;
   }

@@ -4,27 +4,6 @@
 
 #include "cli.h"
 
-static void help(FILE *f) {
-  fprintf(f,
-          "usage: ldnq train --arch ARCH --data SPEC --epochs N --out FILE [options]\n"
-          "  --arch A         resnet20|resnet32|resnet56|resnet18|resnet34|resnet50\n"
-          "  --data SPEC      fashion-mnist[:DIR], cifar10:DIR, cifar10-py:DIR, mnist:DIR,\n"
-          "                   imagefolder:DIR (train split to train, test split to evaluate)\n"
-          "  --epochs N       epochs (15)\n"
-          "  --lr X           peak / base learning rate (0.1)\n"
-          "  --batch N        batch size (128)\n"
-          "  --momentum X     SGD momentum (0.9), --no-nesterov for plain momentum\n"
-          "  --wd X           weight decay (5e-4)\n"
-          "  --schedule S     onecycle|cosine|step (onecycle)\n"
-          "  --seed N         shuffling / augmentation / initialisation seed (0)\n"
-          "  --threads N      data loading threads (2)\n"
-          "  --limit-train N  train on the first N training images only (smoke runs)\n"
-          "  --no-eval        skip the per-epoch test evaluation (benchmarks)\n"
-          "  --out FILE       best network (.pth/.safetensors/.ldnq); FILE.last, FILE.state\n"
-          "  --resume         continue from FILE.state / FILE.last when present\n"
-          "  --json           last line: {\"top1\": .., \"epochs\": .., \"seconds\": ..}\n");
-}
-
 static int on_batch(void *ud, int64_t epoch, int64_t batch, int64_t batches, double loss) {
   (void)ud;
   char label[48];
@@ -64,38 +43,45 @@ static ldnq_status head_subset(ldnq_dataset **ds, int64_t limit) {
 
 int cli_train(int argc, char **argv) {
   const char *arch_s = NULL, *spec = NULL, *out = NULL, *sched = "onecycle";
-  int resume = 0, json = 0, no_eval = 0;
-  long long epochs = 15, batch = 128, seed = 0, threads = 2, limit = 0, nesterov = 1;
+  int resume = 0, json = 0, no_eval = 0, no_nesterov = 0;
+  long long epochs = 15, batch = 128, seed = 0, threads = 2, limit = 0;
   double lr = 0.1, momentum = 0.9, wd = 5e-4;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) { help(stdout); return 0; }
-    else if (!strcmp(a, "--resume")) resume = 1;
-    else if (!strcmp(a, "--json")) json = 1;
-    else if (!strcmp(a, "--no-eval")) no_eval = 1;
-    else if (!strcmp(a, "--no-nesterov")) nesterov = 0;
-    else if (!v) { help(stderr); return 2; }
-    else if (!strcmp(a, "--arch")) arch_s = argv[++i];
-    else if (!strcmp(a, "--data")) spec = argv[++i];
-    else if (!strcmp(a, "--out")) out = argv[++i];
-    else if (!strcmp(a, "--schedule")) sched = argv[++i];
-    else if (!strcmp(a, "--epochs")) epochs = atoll(argv[++i]);
-    else if (!strcmp(a, "--batch")) batch = atoll(argv[++i]);
-    else if (!strcmp(a, "--seed")) seed = atoll(argv[++i]);
-    else if (!strcmp(a, "--threads")) threads = atoll(argv[++i]);
-    else if (!strcmp(a, "--limit-train")) limit = atoll(argv[++i]);
-    else if (!strcmp(a, "--lr")) lr = atof(argv[++i]);
-    else if (!strcmp(a, "--momentum")) momentum = atof(argv[++i]);
-    else if (!strcmp(a, "--wd")) wd = atof(argv[++i]);
-    else { help(stderr); return 2; }
-  }
+  arg_opt opts[] = {
+      {"--arch", ARG_STRING, &arch_s, "ARCH", "network", .flags = ARG_REQUIRED, .choices = CLI_ARCHS},
+      {"--data", ARG_STRING, &spec, "SPEC", CLI_SPECS "\n(train split to train, test split to evaluate)",
+       .flags = ARG_REQUIRED},
+      {"--out", ARG_STRING, &out, "FILE", "best network (.pth/.safetensors/.ldnq); also FILE.last,\nFILE.state",
+       .flags = ARG_REQUIRED},
+      {"--epochs", ARG_INT, &epochs, "N", "epochs", 1, 1000000, .flags = 0},
+      {"--lr", ARG_DOUBLE, &lr, "X", "peak / base learning rate", 0, 100, .flags = 0},
+      {"--batch", ARG_INT, &batch, "N", "batch size", 1, 65536, .flags = 0},
+      {"--momentum", ARG_DOUBLE, &momentum, "X", "SGD momentum", 0, 0.999999, .flags = 0},
+      {"--no-nesterov", ARG_FLAG, &no_nesterov, NULL, "plain momentum instead of Nesterov's", .flags = 0},
+      {"--wd", ARG_DOUBLE, &wd, "X", "weight decay", 0, 1, .flags = 0},
+      {"--schedule", ARG_STRING, &sched, "S", "learning-rate schedule", .choices = "onecycle,cosine,step"},
+      {"--seed", ARG_INT, &seed, "N", "shuffling / augmentation / initialisation seed", 0, 9007199254740992.0, .flags = 0},
+      {"--threads", ARG_INT, &threads, "N", "data loading threads", 0, 64, .flags = 0},
+      {"--limit-train", ARG_INT, &limit, "N", "train on the first N training images only (smoke runs)",
+       0, 1e15, .def = "all"},
+      {"--no-eval", ARG_FLAG, &no_eval, NULL, "skip the per-epoch test evaluation (benchmarks)", .flags = 0},
+      {"--resume", ARG_FLAG, &resume, NULL, "continue from FILE.state / FILE.last when present", .flags = 0},
+      {"--json", ARG_FLAG, &json, NULL,
+       "stdout holds only {\"top1\", \"epochs\", \"seconds\"}; text goes to stderr", .flags = 0},
+  };
+  arg_spec sp = {"ldnq train", "ldnq train --arch ARCH --data SPEC --out FILE [options]",
+                 "Trains a base network from scratch (or resumes) with SGD.", opts,
+                 (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+  int r = args_parse(&sp, argc, argv, 1, NULL, NULL);
+  if (r) return r == ARGS_HELP ? 0 : 2;
+  long long nesterov = !no_nesterov;
   int schedule = !strcmp(sched, "step") ? LDNQ_SCHEDULE_STEP
-                 : !strcmp(sched, "cosine") ? LDNQ_SCHEDULE_COSINE
-                 : !strcmp(sched, "onecycle") ? LDNQ_SCHEDULE_ONECYCLE : -1;
-  if (!arch_s || !spec || !out || schedule < 0) { help(stderr); return 2; }
+                 : !strcmp(sched, "cosine") ? LDNQ_SCHEDULE_COSINE : LDNQ_SCHEDULE_ONECYCLE;
   ldnq_arch arch;
   ldnq_status st = ldnq_arch_from_name(arch_s, &arch);
   if (st != LDNQ_OK) return cli_fail("train", "--arch", st, NULL);
+  ldnq_format out_fmt;
+  if ((st = ldnq_format_from_path(out, &out_fmt)) != LDNQ_OK) return cli_fail("train", "--out", st, NULL);
+  if (args_check_output("ldnq train", "--out", out)) return 1;
 
   ldnq_trainer *t = NULL;
   ldnq_dataset *train = NULL, *test = NULL;

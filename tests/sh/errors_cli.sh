@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Errors say what is wrong, briefly: weights of another architecture get
+# their own status, counts, a few names and a guess of the file's
+# architecture (not a wall of names); a wrong input shape shows the shape;
+# a file name appears once; labels outside the network's classes are their
+# own error before any work (eval, train, quantize).
+set -uo pipefail
+src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; ldnq=$bin/tools/ldnq/ldnq
+tmp=$LDNQ_TEST_TMP/errors_cli; rm -rf "$tmp"; mkdir -p "$tmp/data" "$tmp/bad"
+command -v xxd >/dev/null || { echo "no xxd: skipped"; exit 77; }
+fails=0
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+cat >"$tmp/mk.c" <<'C'
+#include <stdlib.h>
+#include <ldnq/ldnq.h>
+int main(int argc, char **argv) { /* mk ARCH CHANNELS OUT */
+  ldnq_network *net = NULL;
+  ldnq_arch a;
+  ldnq_status st = argc == 4 ? ldnq_arch_from_name(argv[1], &a) : LDNQ_ERR_INVALID_ARG;
+  if (!st) st = ldnq_network_create(a, atoi(argv[2]), 10, &net);
+  if (!st) st = ldnq_network_reset_parameters(net, 3);
+  if (!st) st = ldnq_network_save(net, argv[3], LDNQ_FORMAT_PTH_ZIP);
+  ldnq_network_free(net);
+  return st != LDNQ_OK;
+}
+C
+cc -std=c11 -I"$src/include" "$tmp/mk.c" -L"$bin" -lldnq -Wl,-rpath,"$bin" -o "$tmp/mk" || exit 1
+"$tmp/mk" resnet20 1 "$tmp/r20.pth" && "$tmp/mk" resnet32 1 "$tmp/r32.pth" &&
+  "$tmp/mk" resnet18 1 "$tmp/r18.pth" && "$tmp/mk" resnet20 3 "$tmp/r20c3.pth" || exit 1
+idx() { # dir prefix count seed [last-label]
+  local n=$3
+  { printf '\x00\x00\x08\x03'; printf "%08x" "$n" | xxd -r -p; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'
+    LC_ALL=C awk -v n=$((n * 784)) -v s="$4" 'BEGIN { srand(s); for (i = 0; i < n; i++) printf "%c", int(rand() * 256) }'; } >"$1/$2-images-idx3-ubyte"
+  { printf '\x00\x00\x08\x01'; printf "%08x" "$n" | xxd -r -p
+    for ((i = 0; i < n - 1; i++)); do printf "\\x0$((i % 10))"; done; printf "\\x${5:-09}"; } >"$1/$2-labels-idx1-ubyte"
+}
+idx "$tmp/data" train 60 1; idx "$tmp/data" t10k 20 2
+idx "$tmp/bad" train 60 1; idx "$tmp/bad" t10k 20 2 ff   # one test label 255
+data="mnist:$tmp/data"
+
+# run NAME RC CMD...: exit RC; stderr in $tmp/NAME.err
+run() {
+  local name=$1 rc=$2; shift 2
+  "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"; local got=$?
+  [ $got -eq "$rc" ] || { bad "$name: exit $got, want $rc"; cat "$tmp/$name.err"; }
+}
+has() { grep -Fq -- "$2" "$tmp/$1.err" || { bad "$1: no '$2' in:"; cat "$tmp/$1.err"; }; }
+short() { local n; n=$(wc -c <"$tmp/$1.err"); [ "$n" -le "$2" ] || { bad "$1: $n bytes of message (> $2)"; cat "$tmp/$1.err"; }; }
+once() { local n; n=$(grep -o -F -- "$2" "$tmp/$1.err" | wc -l); [ "$n" -eq 1 ] || { bad "$1: '$2' appears $n times"; cat "$tmp/$1.err"; }; }
+
+# Another architecture: own status, counts, first names, a guess.
+run deeper 1 "$ldnq" eval --arch resnet56 --weights "$tmp/r20.pth" --data "$data"
+has deeper "architecture mismatch: weights do not fit resnet56 (network unchanged): the file looks like resnet20;"
+has deeper "128 of the network's 344 tensors match, the file has 128; 216 missing (layer1.3.conv1.weight, layer1.3.bn1.weight, layer1.3.bn1.bias, ...)"
+short deeper 400; once deeper "r20.pth"
+run shallower 1 "$ldnq" eval --arch resnet20 --weights "$tmp/r32.pth" --data "$data"
+has shallower "72 unexpected (layer1.3.conv1.weight"; has shallower "looks like resnet32"; short shallower 400
+run imagenet 1 "$ldnq" quantize --arch resnet20 --weights "$tmp/r18.pth" --data "$data" --out "$tmp/q.ldnq"
+has imagenet "looks like resnet18"; has imagenet "conv1.weight (file [64, 1, 7, 7], network [16, 1, 3, 3])"
+short imagenet 600
+[ -e "$tmp/q.ldnq" ] && bad "imagenet: output written"
+# A wrong input shape shows the shape it got.
+run channels 1 "$ldnq" eval --arch resnet20 --weights "$tmp/r20c3.pth" --data "$data" --batch 8
+has channels "input must be [N, 3, H, W], got [8, 1, 32, 32]"   # MNIST padded to 32
+# File names appear once.
+run missing 1 "$ldnq" eval --arch resnet20 --weights "$tmp/none.pth" --data "$data"
+once missing "none.pth"; has missing "not found"
+printf 'junk' >"$tmp/junk.pth"
+run junk 1 "$ldnq" info "$tmp/junk.pth"
+once junk "junk.pth"
+# Labels outside the classes: their own status, before any work.
+run lab_eval 1 "$ldnq" eval --arch resnet20 --weights "$tmp/r20.pth" --data "mnist:$tmp/bad"
+has lab_eval "label outside the classes: the evaluation data has labels up to 255"
+run lab_train 1 "$ldnq" train --arch resnet20 --data "mnist:$tmp/bad" --epochs 1 --out "$tmp/t.pth"
+has lab_train "the test data has labels up to 255"
+grep -q "^epoch 1" "$tmp/lab_train.err" && bad "lab_train: an epoch ran before the check"
+run lab_quant 1 "$ldnq" quantize --arch resnet20 --weights "$tmp/r20.pth" --data "mnist:$tmp/bad" --out "$tmp/q.ldnq"
+has lab_quant "labels up to 255"
+[ -e "$tmp/q.ldnq" ] && bad "lab_quant: output written"
+
+[ $fails -eq 0 ] || { echo "errors_cli: $fails failures"; exit 1; }
+echo "errors_cli: all ok"

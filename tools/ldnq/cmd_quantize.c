@@ -1,0 +1,177 @@
+/* ldnq quantize: L-DNQ on a trained network with a limited calibration set. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void print_json(const ldnq_quant_report *rep, double fp_top1) {
+  double top1, top5, secs;
+  ldnq_quant_report_summary(rep, &top1, &top5, &secs);
+  printf("{\"fp_top1\": %.4f, \"top1\": %.4f, \"top5\": %.4f, \"seconds\": %.3f, \"layers\": [",
+         fp_top1, top1, top5, secs);
+  int n = 0;
+  ldnq_quant_report_layer_count(rep, &n);
+  for (int i = 0; i < n; i++) {
+    const char *name = "";
+    const ldnq_layer_result *res = NULL;
+    double alpha = NAN, e0 = NAN, e = NAN, s = NAN;
+    int64_t its = 0, nalpha = 0;
+    const double *alphas = NULL;
+    ldnq_quant_report_layer_name(rep, i, &name);
+    ldnq_quant_report_layer_result(rep, i, &res);
+    ldnq_quant_report_layer_double(rep, i, LDNQ_QR_SECONDS, &s);
+    double ltop1 = NAN;
+    ldnq_quant_report_layer_double(rep, i, LDNQ_QR_TOP1, &ltop1);
+    if (res) {
+      ldnq_layer_result_get_double(res, LDNQ_R_ALPHA, &alpha);
+      ldnq_layer_result_get_double(res, LDNQ_R_ERROR_INITIAL, &e0);
+      ldnq_layer_result_get_double(res, LDNQ_R_ERROR, &e);
+      ldnq_layer_result_get_int(res, LDNQ_R_ITERATIONS, &its);
+      ldnq_layer_result_alphas(res, &alphas, &nalpha);
+    }
+    printf("%s{\"name\": ", i ? ", " : "");
+    cli_json_string(stdout, name);
+    if (res)
+      printf(", \"alpha\": %.9g, \"per_channel\": %s, \"error_initial\": %.9g, \"error\": %.9g, "
+             "\"iterations\": %lld, \"seconds\": %.3f",
+             alpha, nalpha > 1 ? "true" : "false", e0, e, (long long)its, s);
+    else
+      printf(", \"alpha\": null, \"per_channel\": false, \"error_initial\": null, \"error\": null, \"iterations\": 0, "
+             "\"seconds\": %.3f",
+             s);
+    if (!isnan(ltop1)) printf(", \"top1\": %.4f", ltop1); /* --eval-per-layer */
+    printf("}");
+  }
+  printf("]}\n");
+}
+
+int cli_quantize(int argc, char **argv) {
+  const char *arch_s = NULL, *weights = NULL, *spec = NULL, *out = NULL;
+  int json = 0, no_cascade = 0, per_channel = 0, keep_first = 0, keep_last = 0, eval_each = 0;
+  long long levels = 3, seed = 0, hbatches = -1, cepochs = -1, cbatch = -1;
+  double ratio = 0.01, clr = -1;
+  arg_opt opts[] = {
+      {"--arch", ARG_STRING, &arch_s, "ARCH", "network", .flags = ARG_REQUIRED, .choices = CLI_ARCHS},
+      {"--weights", ARG_STRING, &weights, "FILE", "trained model (.pth, .safetensors, .ldnq)", .flags = ARG_REQUIRED},
+      {"--data", ARG_STRING, &spec, "SPEC",
+       "dataset spec (" CLI_SPECS ");\nthe limited set comes from its train split, accuracy from\nits test split",
+       .flags = ARG_REQUIRED},
+      {"--levels", ARG_INT, &levels, "L", "quantization levels", .choices = "3,5,7,9,11", .alias = "--kbits"},
+      {"--out", ARG_STRING, &out, "FILE", ".ldnq (packed codes), .pth or .safetensors (floats)", .flags = ARG_REQUIRED},
+      {"--ratio", ARG_DOUBLE, &ratio, "R", "fraction of the training set used", 1e-9, 1, .flags = 0},
+      {"--seed", ARG_INT, &seed, "N", "subset, shuffling and augmentation seed", 0, 9007199254740992.0, .flags = 0},
+      {"--hessian-batches", ARG_INT, &hbatches, "N", "batches of 2 images for each Hessian", 1, 1000000,
+       .def = "the paper's 101"},
+      {"--cascade-epochs", ARG_INT, &cepochs, "N", "most cascade epochs per layer", 0, 1000000,
+       .def = "until the loss settles, at most 1000"},
+      {"--cascade-batch", ARG_INT, &cbatch, "N", "cascade batch size", 1, 65536, .def = "128"},
+      {"--cascade-lr", ARG_DOUBLE, &clr, "X", "cascade SGD learning rate", 0, 10, .def = "the paper's 0.001"},
+      {"--no-cascade", ARG_FLAG, &no_cascade, NULL, "no cascade (soft update) after each layer", .flags = 0},
+      {"--keep-first", ARG_FLAG, &keep_first, NULL, "leave the first weight layer in float32", .flags = 0},
+      {"--keep-last", ARG_FLAG, &keep_last, NULL, "leave the last weight layer in float32\n(the paper quantizes both)", .flags = 0},
+      {"--eval-per-layer", ARG_FLAG, &eval_each, NULL, "top-1 on the test split after every layer (slow)", .flags = 0},
+      {"--per-channel", ARG_FLAG, &per_channel, NULL,
+       "one scale per output channel (an improved profile, not the\npaper's one scale per layer; .ldnq stores the scales)", .flags = 0},
+      {"--json", ARG_FLAG, &json, NULL, "stdout holds one JSON summary only; text goes to stderr", .flags = 0},
+  };
+  arg_spec spec_ = {"ldnq quantize",
+                    "ldnq quantize --arch ARCH --weights FILE --data SPEC --out FILE [options]",
+                    "L-DNQ on a trained network with a limited calibration set.",
+                    opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
+  int r = args_parse(&spec_, argc, argv, 1, NULL, NULL);
+  if (r) return r == ARGS_HELP ? 0 : 2;
+  int cascade = !no_cascade;
+  ldnq_arch arch;
+  ldnq_format fmt;
+  ldnq_status st = ldnq_arch_from_name(arch_s, &arch);
+  if (st) return cli_fail("quantize", "--arch", st, NULL);
+  st = ldnq_format_from_path(out, &fmt);
+  if (st) return cli_fail("quantize", "--out", st, NULL);
+  if (args_check_output("ldnq quantize", "--out", out)) return 1;
+
+  int rc = 1;
+  double t0 = cli_now();
+  ldnq_checkpoint *ck = NULL, *qck = NULL;
+  ldnq_network *net = NULL;
+  ldnq_dataset *train = NULL, *test = NULL, *calib = NULL;
+  ldnq_subset *sub = NULL;
+  ldnq_loader *eval = NULL;
+  ldnq_quantizer *q = NULL;
+  ldnq_quant_report *rep = NULL;
+  double fp1 = NAN, fp5 = NAN;
+  const char *what = "";
+#define TRY(w, call)         \
+  do {                       \
+    what = (w);              \
+    if ((st = (call))) goto fail; \
+  } while (0)
+  TRY("quantizer options", ldnq_quantizer_create(&q));
+  TRY("--levels", ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
+  TRY("--seed", ldnq_quantizer_set_int(q, LDNQ_Q_SEED, seed));
+  TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
+  TRY("--per-channel", ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, per_channel));
+  TRY("--keep-first", ldnq_quantizer_set_int(q, LDNQ_Q_QUANTIZE_FIRST, !keep_first));
+  TRY("--keep-last", ldnq_quantizer_set_int(q, LDNQ_Q_QUANTIZE_LAST, !keep_last));
+  TRY("--eval-per-layer", ldnq_quantizer_set_int(q, LDNQ_Q_EVAL_PER_LAYER, eval_each));
+  if (clr >= 0) TRY("--cascade-lr", ldnq_quantizer_set_double(q, LDNQ_Q_CASCADE_LR, clr));
+  if (hbatches >= 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
+  if (cbatch >= 0) TRY("--cascade-batch", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_BATCH, cbatch));
+  if (cepochs >= 0) TRY("--cascade-epochs", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_MAX_EPOCHS, cepochs));
+  TRY(weights, ldnq_checkpoint_load(weights, &ck));
+  TRY(weights, ldnq_network_create_from_checkpoint(arch, ck, &net));
+  TRY(spec, ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TRAIN, &train));
+  TRY(spec, ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &test));
+  TRY("--ratio", ldnq_subset_sample(train, ratio, 0, 0, (uint64_t)seed, &sub));
+  TRY("limited set", ldnq_dataset_subset(train, sub, &calib));
+  TRY("test loader", ldnq_loader_create(test, 100, &eval));
+  cli_catch_interrupt(); /* Ctrl-C stops cleanly: nothing is written before the end */
+  double te = cli_now();
+  TRY("full-precision evaluation",
+      ldnq_evaluate(net, eval, &fp1, &fp5, NULL, cli_eval_progress_fn, "full-precision evaluation"));
+  cli_progress_end();
+  int64_t ncal = 0;
+  ldnq_subset_count(sub, &ncal);
+  fprintf(stderr, "full precision: top-1 %.2f top-5 %.2f (%.1f s); limited set %lld images\n", fp1, fp5,
+          cli_now() - te, (long long)ncal);
+  cli_qprogress prog = {.q = q, .net = net, .calib_count = ncal, .tty = cli_is_tty()};
+  ldnq_loader_num_batches(eval, &prog.eval_batches);
+  TRY("quantization", ldnq_quantizer_run(q, net, calib, eval, cli_qprogress_fn, &prog, &rep));
+  cli_progress_end();
+  /* The summary first: a failed write below must not lose the results. */
+  char *table = NULL;
+  if (ldnq_quant_report_table(rep, &table) == LDNQ_OK) fputs(table, stderr);
+  ldnq_quant_string_free(table);
+  double top1, top5;
+  ldnq_quant_report_summary(rep, &top1, &top5, NULL);
+  fprintf(stderr, "quantized (%lld levels): top-1 %.2f top-5 %.2f (full precision %.2f), %.1f s\n",
+          levels, top1, top5, fp1, cli_now() - t0);
+  if (json) print_json(rep, fp1);
+  fflush(stdout);
+  TRY("packing", ldnq_quant_report_checkpoint(rep, net, &qck));
+  TRY("--out", ldnq_checkpoint_save(qck, out, fmt));
+  fprintf(stderr, "saved %s\n", out);
+  rc = 0;
+  goto done;
+fail:
+  cli_progress_end();
+  if (st == LDNQ_ERR_CANCELLED && cli_interrupted()) {
+    fprintf(stderr, "ldnq quantize: interrupted during the %s; nothing was written to %s\n", what, out);
+    rc = 130;
+  } else {
+    rc = cli_fail("quantize", what, st, NULL);
+  }
+done:
+#undef TRY
+  ldnq_quant_report_free(rep);
+  ldnq_quantizer_free(q);
+  ldnq_loader_free(eval);
+  ldnq_dataset_free(calib);
+  ldnq_subset_free(sub);
+  ldnq_dataset_free(test);
+  ldnq_dataset_free(train);
+  ldnq_network_free(net);
+  ldnq_checkpoint_free(qck);
+  ldnq_checkpoint_free(ck);
+  return rc;
+}

@@ -1,0 +1,83 @@
+/* Helpers shared by the CLI subcommands. */
+#define _POSIX_C_SOURCE 200809L
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_fail(const char *cmd, const char *what, ldnq_status st, const char *detail) {
+  if (!detail) detail = ldnq_last_error();
+  /* The library's message often names the file already: name it once. */
+  if (what && *what && !strstr(detail, what))
+    fprintf(stderr, "ldnq %s: %s: %s: %s\n", cmd, what, ldnq_status_string(st), detail);
+  else
+    fprintf(stderr, "ldnq %s: %s: %s\n", cmd, ldnq_status_string(st), detail);
+  return 1;
+}
+
+void cli_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+    else if (*p == '\n') fputs("\\n", f);
+    else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+    else fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+double cli_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double last_plain, bar_t0;
+static long bar_last = -1;
+static int bar_open;
+
+int cli_is_tty(void) { return isatty(STDERR_FILENO); }
+
+void cli_progress_reset(void) { bar_last = -1; }
+
+static void clock_str(char *b, size_t n, double s) {
+  long t = (long)(s + 0.5);
+  if (t >= 3600) snprintf(b, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+  else snprintf(b, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+void cli_progress(const char *label, long done, long total) {
+  if (total <= 0) total = 1;
+  if (done > total) done = total;
+  double t = cli_now();
+  if (bar_last < 0 || done < bar_last) bar_t0 = t; /* a new bar: its own rate */
+  bar_last = done;
+  if (isatty(STDERR_FILENO)) {
+    int width = 24, fill = (int)((double)done / (double)total * width);
+    fprintf(stderr, "\r%s [", label ? label : "");
+    for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
+    fprintf(stderr, "] %ld/%ld", done, total);
+    double el = t - bar_t0;
+    if (done >= 2 && el > 0) {
+      double rate = (double)done / el;
+      char left[32];
+      clock_str(left, sizeof left, (double)(total - done) / rate);
+      fprintf(stderr, " %.1f/s %s left", rate, left);
+    }
+    fputs("\033[K", stderr); /* clear what a longer previous line left */
+    fflush(stderr);
+    bar_open = 1;
+  } else {
+    if (done == total || t - last_plain >= 5.0) {
+      fprintf(stderr, "%s: %ld/%ld\n", label ? label : "progress", done, total);
+      last_plain = t;
+    }
+  }
+}
+
+void cli_progress_end(void) {
+  if (bar_open) fputs("\r\033[K", stderr); /* bars are transient; result lines stay */
+  bar_open = 0;
+  bar_last = -1;
+}

@@ -154,6 +154,8 @@ static const struct {
     {2, 5, 17, 18, 11, 3, 1, 1},  /* wide enough for the direct path's own choice */
     {1, 3, 20, 16, 9, 5, 1, 2},   /* 5x5 pad 2 */
     {1, 4, 18, 20, 7, 3, 1, 0},   /* 3x3 pad 0 */
+    {2, 5, 9, 7, 6, 3, 2, 1},     /* 3x3/2 on odd sizes (phase planes) */
+    {1, 4, 32, 33, 9, 3, 2, 1},   /* 3x3/2 wide enough for the direct path's own choice */
 };
 #define N_CONV ((int)(sizeof conv_shapes / sizeof conv_shapes[0]))
 

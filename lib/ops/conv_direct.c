@@ -1,5 +1,5 @@
-/* Stride-1 convolution as an implicit GEMM on the padded image (AVX-512);
- * see conv_direct.h for the scheme. Scratch of one thread, in floats:
+/* Stride-1 (and 3x3 stride-2) convolution as an implicit GEMM on the padded
+ * image (AVX-512); see conv_direct.h for the scheme. Scratch of one thread, in floats:
  *   xpad  [cin][Hp*Wp] + slack    the padded image (borders zeroed once)
  *   dypad [cout][Hq*Wq] + slack   the padded dY for the dX convolution
  *   grid  max(cout*Nf, cin*Nq)    outputs on the padded grid
@@ -25,8 +25,11 @@
 #define SLACK 64 /* >= NR: the last strip reads up to NR - 1 past the grid */
 
 typedef struct layout {
-  int Hp, Wp, Nf;      /* padded image, grid length of the forward output */
-  int Hq, Wq, Nq;      /* padded dY, grid length of dX */
+  int s2;              /* stride 2 (3x3, pad 1): the image in four phase planes */
+  int Hp, Wp;          /* padded image */
+  int Hh, Wh;          /* stride 2: a phase plane, ceil(Hp/2) x ceil(Wp/2) */
+  int Wg, Nf;          /* forward grid: row width, length */
+  int Hq, Wq, Nq;      /* padded dY, grid length of dX (stride 2: of one phase) */
   int phq, pwq;        /* dY padding for the dX convolution */
   size_t K, Kq;        /* cin*kh*kw, cout*kh*kw */
   size_t xpad, dypad, grid, dyg, apack, off, offq; /* offsets in floats */
@@ -37,17 +40,27 @@ static size_t round8(size_t n) { return (n + 7) / 8 * 8; }
 
 static layout make_layout(const ldnq__conv_geom *g) {
   layout L;
+  L.s2 = g->stride_h == 2;
   L.Hp = g->h + 2 * g->pad_h, L.Wp = g->w + 2 * g->pad_w;
-  L.Nf = (g->oh - 1) * L.Wp + g->ow;
-  L.phq = g->kh - 1 - g->pad_h, L.pwq = g->kw - 1 - g->pad_w;
-  L.Hq = g->oh + 2 * L.phq, L.Wq = g->ow + 2 * L.pwq;
-  L.Nq = (g->h - 1) * L.Wq + g->w;
+  L.Hh = (L.Hp + 1) / 2, L.Wh = (L.Wp + 1) / 2;
+  L.Wg = L.s2 ? L.Wh : L.Wp;
+  L.Nf = (g->oh - 1) * L.Wg + g->ow;
+  if (L.s2) { /* dX by phases: dY padded by 1 all round (dx_phase.. below) */
+    L.phq = L.pwq = 1;
+    L.Hq = g->oh + 2, L.Wq = g->ow + 2;
+    L.Nq = (L.Hh - 1) * L.Wq + L.Wh;
+  } else {
+    L.phq = g->kh - 1 - g->pad_h, L.pwq = g->kw - 1 - g->pad_w;
+    L.Hq = g->oh + 2 * L.phq, L.Wq = g->ow + 2 * L.pwq;
+    L.Nq = (g->h - 1) * L.Wq + g->w;
+  }
   L.K = (size_t)g->cin * g->kh * g->kw, L.Kq = (size_t)g->cout * g->kh * g->kw;
   size_t gf = (size_t)g->cout * L.Nf, gq = (size_t)g->cin * L.Nq;
   size_t rows = round8((size_t)(g->cout > g->cin ? g->cout : g->cin));
   size_t kmax = L.K > L.Kq ? L.K : L.Kq;
+  size_t ximg = L.s2 ? (size_t)g->cin * 4 * L.Hh * L.Wh : (size_t)g->cin * L.Hp * L.Wp;
   L.xpad = 0;
-  L.dypad = L.xpad + (size_t)g->cin * L.Hp * L.Wp + SLACK;
+  L.dypad = L.xpad + ximg + SLACK;
   L.grid = L.dypad + (size_t)g->cout * L.Hq * L.Wq + SLACK;
   L.dyg = L.grid + (gf > gq ? gf : gq) + SLACK;
   L.apack = L.dyg + (size_t)g->cout * L.Nf + SLACK;
@@ -63,16 +76,20 @@ void ldnq__conv_direct_enable(int on) { direct_enabled = on; }
 
 int ldnq__conv_direct_possible(const ldnq__conv_geom *g) {
   if (!HAVE_DIRECT || !ldnq__gemm_supported(LDNQ__GEMM_AVX512)) return 0;
+  if (g->stride_h == 2 && g->stride_w == 2) /* the ResNets' 3x3/2 only */
+    return g->kh == 3 && g->kw == 3 && g->pad_h == 1 && g->pad_w == 1;
   if (g->stride_h != 1 || g->stride_w != 1 || g->kh * g->kw < 2) return 0;
   /* The dX convolution needs a non-negative padding of dY. */
   return g->pad_h <= g->kh - 1 && g->pad_w <= g->kw - 1;
 }
 
-/* The grid computes Wp - ow extra columns per ow useful ones; past 1/8 of
- * waste (ow < 16 with padding 1), im2col + sgemm measured faster
- * (tests/bench/bench_conv: 8x8 and 7x7 maps lose, 16x16 and up win). */
+/* The grid computes Wg - ow extra columns per ow useful ones; past 1/8 of
+ * waste, or below 16 output columns (short grids make the dW reductions
+ * short), im2col + sgemm measured faster (tests/bench/bench_conv: outputs
+ * of 8x8 and 7x7 lose, 16x16 and up win, at stride 1 and 2). */
 static int direct_worth(const ldnq__conv_geom *g) {
-  return 8 * (g->w + 2 * g->pad_w - g->ow) <= g->ow;
+  layout L = make_layout(g);
+  return g->ow >= 16 && 8 * (L.Wg - g->ow) <= g->ow;
 }
 
 int ldnq__conv_direct_ok(const ldnq__conv_geom *g) {
@@ -90,6 +107,14 @@ void ldnq__conv_direct_begin(const ldnq__conv_geom *g, float *s) {
   memset(s + L.dyg + (size_t)g->cout * L.Nf, 0, sizeof(float) * SLACK);
   int *off = (int *)(s + L.off), *offq = (int *)(s + L.offq);
   size_t k = 0;
+  if (L.s2) { /* tap (ki, kj) of channel c: phase plane (ki%2, kj%2), shifted */
+    const int plane = L.Hh * L.Wh;
+    for (int c = 0; c < g->cin; c++)
+      for (int i = 0; i < g->kh; i++)
+        for (int j = 0; j < g->kw; j++)
+          off[k++] = ((c * 2 + i % 2) * 2 + j % 2) * plane + (i / 2) * L.Wh + j / 2;
+    return; /* dX offsets: per phase, in dx_phases */
+  }
   for (int c = 0; c < g->cin; c++)
     for (int i = 0; i < g->kh; i++)
       for (int j = 0; j < g->kw; j++) off[k++] = (c * L.Hp + i) * L.Wp + j;
@@ -97,6 +122,23 @@ void ldnq__conv_direct_begin(const ldnq__conv_geom *g, float *s) {
   for (int c = 0; c < g->cout; c++)
     for (int i = 0; i < g->kh; i++)
       for (int j = 0; j < g->kw; j++) offq[k++] = (c * L.Hq + i) * L.Wq + j;
+}
+
+/* Stride 2: x[c][h][w] padded by 1 into four phase planes per channel,
+ * [c][r][s][Hh][Wh] with (r, s) the parity of the padded row and column. */
+static void phase_copy(const float *x, const ldnq__conv_geom *g, const layout *L, float *dst) {
+  const size_t plane = (size_t)L->Hh * L->Wh;
+  for (int c = 0; c < g->cin; c++)
+    for (int i = 0; i < g->h; i++) {
+      const int I = i + g->pad_h;
+      const float *src = x + ((size_t)c * g->h + i) * g->w;
+      float *d0 = dst + ((size_t)(c * 2 + I % 2) * 2) * plane + (size_t)(I / 2) * L->Wh;
+      float *d1 = d0 + plane; /* odd padded column */
+      for (int j = 0; j < g->w; j++) {
+        const int J = j + g->pad_w;
+        (J % 2 ? d1 : d0)[J / 2] = src[j];
+      }
+    }
 }
 
 /* Planes [c][h][w] into the interior of [c][H][W] at (pi, pj). */
@@ -270,15 +312,69 @@ static void pack_flipped(const ldnq__conv_geom *g, const float *w, size_t Kq, fl
       }
 }
 
+/* The image into its padded (stride 1) or phase (stride 2) form. */
+static void image_in(const ldnq__conv_geom *g, const layout *L, const float *x, float *s) {
+  if (L->s2)
+    phase_copy(x, g, L, s + L->xpad);
+  else
+    pad_copy(x, g->cin, g->h, g->w, s + L->xpad, L->Hp, L->Wp, g->pad_h, g->pad_w);
+}
+
+#if HAVE_DIRECT
+/* Stride 2 dX, one implicit GEMM per phase (r, s) of the padded input:
+ * dx(2a + r - 1, 2b + s - 1) = sum over co and the taps ki = r + 2t,
+ * kj = s + 2u of W[co][ci][ki][kj] * dy(a - t, b - u), a correlation of dY
+ * (padded by 1) with a 2x2, 2x1, 1x2 or 1x1 piece of the kernel. */
+static void dx_phases(const ldnq__conv_geom *g, const layout *L, const float *w, float *s,
+                      float *dx) {
+  const size_t planeq = (size_t)L->Hq * L->Wq;
+  int *offq = (int *)(s + L->offq);
+  for (int r = 0; r < 2; r++)
+    for (int c = 0; c < 2; c++) {
+      const int T = r == 0 ? 2 : 1, U = c == 0 ? 2 : 1;
+      const size_t Kp = (size_t)g->cout * T * U;
+      size_t k = 0;
+      for (int co = 0; co < g->cout; co++)
+        for (int t = 0; t < T; t++)
+          for (int u = 0; u < U; u++) offq[k++] = (int)(co * planeq + (1 - t) * L->Wq + (1 - u));
+      /* A(ci, (co, t, u)) = W[co][ci][r + 2t][c + 2u], panels of 8 rows. */
+      float *ap = s + L->apack;
+      for (int i0 = 0; i0 < g->cin; i0 += MR, ap += Kp * MR)
+        for (size_t kk = 0; kk < Kp; kk++) {
+          const int co = (int)(kk / (size_t)(T * U)), t = (int)(kk / U) % T, u = (int)(kk % U);
+          for (int q = 0; q < MR; q++) {
+            const int ci = i0 + q;
+            ap[kk * MR + q] =
+                ci < g->cin ? w[(((size_t)co * g->cin + ci) * 3 + r + 2 * t) * 3 + c + 2 * u] : 0.0f;
+          }
+        }
+      implicit_gemm(g->cin, L->Nq, Kp, s + L->apack, s + L->dypad, offq, s + L->grid);
+      /* Scatter the phase's grid (rows a, columns b, width Wq) into dx. */
+      for (int ci = 0; ci < g->cin; ci++) {
+        const float *gr = s + L->grid + (size_t)ci * L->Nq;
+        float *d = dx + (size_t)ci * g->h * g->w;
+        for (int a = 0; a < L->Hh; a++) {
+          const int i = 2 * a + r - 1;
+          if (i < 0 || i >= g->h) continue;
+          for (int b = 0; b < L->Wh; b++) {
+            const int j = 2 * b + c - 1;
+            if (j >= 0 && j < g->w) d[(size_t)i * g->w + j] = gr[(size_t)a * L->Wq + b];
+          }
+        }
+      }
+    }
+}
+#endif
+
 void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const float *w,
                                const float *bias, float *y, float *s) {
 #if HAVE_DIRECT
   layout L = make_layout(g);
-  pad_copy(x, g->cin, g->h, g->w, s + L.xpad, L.Hp, L.Wp, g->pad_h, g->pad_w);
+  image_in(g, &L, x, s);
   pack_rows(w, g->cout, L.K, s + L.apack);
   implicit_gemm(g->cout, L.Nf, L.K, s + L.apack, s + L.xpad, (const int *)(s + L.off),
                 s + L.grid);
-  grid_out(s + L.grid, g->cout, g->oh, g->ow, L.Wp, (size_t)L.Nf, bias, y);
+  grid_out(s + L.grid, g->cout, g->oh, g->ow, L.Wg, (size_t)L.Nf, bias, y);
 #else
   (void)g, (void)x, (void)w, (void)bias, (void)y, (void)s;
 #endif
@@ -297,19 +393,23 @@ void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const 
       db[co] += t;
     }
   if (dw) {
-    pad_copy(x, g->cin, g->h, g->w, s + L.xpad, L.Hp, L.Wp, g->pad_h, g->pad_w);
+    image_in(g, &L, x, s);
     float *dyg = s + L.dyg;
     for (int co = 0; co < g->cout; co++)
       for (int i = 0; i < g->oh; i++) {
-        float *d = dyg + (size_t)co * L.Nf + (size_t)i * L.Wp;
+        float *d = dyg + (size_t)co * L.Nf + (size_t)i * L.Wg;
         memcpy(d, dy + ((size_t)co * g->oh + i) * g->ow, sizeof(float) * (size_t)g->ow);
         if (i + 1 < g->oh)
-          for (int j = g->ow; j < L.Wp; j++) d[j] = 0.0f;
+          for (int j = g->ow; j < L.Wg; j++) d[j] = 0.0f;
       }
     nt_rows(g->cout, (int)L.K, L.Nf, dyg, s + L.xpad, (const int *)(s + L.off), dw, (int)L.K);
   }
   if (dx) {
     pad_copy(dy, g->cout, g->oh, g->ow, s + L.dypad, L.Hq, L.Wq, L.phq, L.pwq);
+    if (L.s2) {
+      dx_phases(g, &L, w, s, dx);
+      return;
+    }
     pack_flipped(g, w, L.Kq, s + L.apack);
     implicit_gemm(g->cin, L.Nq, L.Kq, s + L.apack, s + L.dypad, (const int *)(s + L.offq),
                   s + L.grid);

@@ -6,7 +6,10 @@
  * thrown away), which costs (Wp - ow) / ow extra multiplies.
  * dX is the same convolution of the padded dY with the flipped, transposed
  * weights; dW reads dY (on the grid, zeros in the thrown-away columns) and
- * the shifted planes along the pixels. Used by conv2d.c per image. */
+ * the shifted planes along the pixels. A 3x3 stride-2 convolution is the
+ * same on the image split into four phase planes (even/odd rows x columns):
+ * each tap reads one phase plane, shifted, at stride 1; its dX is four
+ * small correlations, one per phase of dX. Used by conv2d.c per image. */
 #ifndef LDNQ_OPS_CONV_DIRECT_H
 #define LDNQ_OPS_CONV_DIRECT_H
 

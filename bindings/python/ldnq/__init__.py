@@ -34,4 +34,23 @@ def version_number():
     return _fn.version_number()
 
 
+def set_num_threads(n):
+    """Compute threads of the kernels (process-wide; ldnq_set_num_threads).
+
+    The most any call can use is fixed the first time the kernels run;
+    asking for more afterwards raises StateError, outside [1, 16] RangeError.
+    """
+    from .errors import check
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise InvalidArgError("set_num_threads: n must be an int, got %r" % (n,))
+    if not -2**31 <= n < 2**31:
+        raise RangeError("set_num_threads: %d is outside [1, 16]" % n)
+    check(_fn.set_num_threads(n))
+
+
+def get_num_threads():
+    """The compute threads in use now."""
+    return _fn.get_num_threads()
+
+
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -20,6 +20,20 @@ def fixture_network(fx):
     return net, keys
 
 
+class ThreadsTest(unittest.TestCase):
+    def test_num_threads(self):
+        n = ldnq.get_num_threads()
+        self.assertGreaterEqual(n, 1)
+        ldnq.set_num_threads(1)
+        self.assertEqual(ldnq.get_num_threads(), 1)
+        ldnq.set_num_threads(n)
+        self.assertEqual(ldnq.get_num_threads(), n)
+        with self.assertRaises(ldnq.RangeError):
+            ldnq.set_num_threads(0)
+        with self.assertRaises(ldnq.InvalidArgError):
+            ldnq.set_num_threads(1.5)
+
+
 class NetworkTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "ldnq/ldnq.h"
 #include "ops/conv_direct.h"
 #include "ops/gemm.h"
 #include "ops/ops.h"
@@ -360,6 +361,42 @@ START_TEST(pool_works_after_fork) {
 }
 END_TEST
 
+/* ldnq_set_num_threads: bounds, the fixed maximum, and forward results
+ * that do not depend on the count (images are split, never summed). */
+START_TEST(num_threads_api) {
+  ck_assert_int_eq(ldnq_set_num_threads(0), LDNQ_ERR_RANGE);
+  ck_assert_int_eq(ldnq_set_num_threads(LDNQ__OPS_MAX_THREADS + 1), LDNQ_ERR_RANGE);
+  const int max = ldnq__ops_threads_max();
+  if (max < LDNQ__OPS_MAX_THREADS) {
+    ck_assert_int_eq(ldnq_set_num_threads(max + 1), LDNQ_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "fixed"));
+  }
+  ldnq_network *net = NULL;
+  LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 3, 10, &net));
+  int64_t xs[4] = {5, 3, 32, 32}, ys[2] = {5, 10};
+  ldnq_tensor *x = NULL, *y1 = NULL, *y2 = NULL;
+  LDNQ_CK(ldnq_tensor_create(4, xs, &x));
+  LDNQ_CK(ldnq_tensor_create(2, ys, &y1));
+  LDNQ_CK(ldnq_tensor_create(2, ys, &y2));
+  float *xd, *a, *b;
+  LDNQ_CK(ldnq_tensor_data(x, &xd));
+  tu_fill_uniform(xd, 5 * 3 * 32 * 32, 77, -1.0f, 1.0f);
+  ldnq__ops_always_parallel(1);
+  LDNQ_CK(ldnq_set_num_threads(1));
+  ck_assert_int_eq(ldnq_get_num_threads(), 1);
+  LDNQ_CK(ldnq_network_forward(net, x, y1));
+  LDNQ_CK(ldnq_set_num_threads(max));
+  ck_assert_int_eq(ldnq_get_num_threads(), max);
+  LDNQ_CK(ldnq_network_forward(net, x, y2));
+  ldnq__ops_always_parallel(0);
+  LDNQ_CK(ldnq_tensor_data(y1, &a));
+  LDNQ_CK(ldnq_tensor_data(y2, &b));
+  ck_assert_int_eq(memcmp(a, b, sizeof(float) * 50), 0);
+  ldnq_tensor_free(x), ldnq_tensor_free(y1), ldnq_tensor_free(y2);
+  ldnq_network_free(net);
+}
+END_TEST
+
 static Suite *kernels_suite(void) {
   Suite *s = suite_create("kernels");
   TCase *tc = tcase_create("kernels");
@@ -371,6 +408,7 @@ static Suite *kernels_suite(void) {
   tcase_add_test(tc, bn_post_ops_match_separate_passes);
   tcase_add_test(tc, pool_runs_every_share_once);
   tcase_add_test(tc, pool_works_after_fork);
+  tcase_add_test(tc, num_threads_api);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -115,6 +115,20 @@ typedef enum ldnq_status {
   LDNQ_ERR_ARCH_MISMATCH = 16 /* weights of another architecture than the network's */
 } ldnq_status;
 
+/* Compute threads (process-wide, all handles): the convolution, batch-norm
+ * and elementwise kernels split their work over a pool of n threads, the
+ * caller's included. The most threads any call can use is fixed the first
+ * time the kernels run (or by the first ldnq_set_num_threads before that):
+ * LDNQ_NUM_THREADS if set, else OpenBLAS's thread count. Afterwards n can
+ * be changed at any time within [1, that maximum]; more gives
+ * LDNQ_ERR_STATE. n outside [1, 16] gives LDNQ_ERR_RANGE. libldnq leaves
+ * OpenBLAS's own thread count alone, except on the reference kernel path
+ * (LDNQ_KERNEL=blas), where it sets it to 1 during each parallel kernel
+ * call and restores it after. */
+LDNQ_API ldnq_status ldnq_set_num_threads(int n);
+/* The compute threads in use now. */
+LDNQ_API int ldnq_get_num_threads(void);
+
 /* Short English description of a status ("invalid argument"); static
  * storage. Unknown values give "unknown status". */
 LDNQ_API const char *ldnq_status_string(ldnq_status status);

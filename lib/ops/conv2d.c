@@ -61,13 +61,13 @@ typedef struct conv_plan {
   size_t per_thread; /* floats of workspace per thread */
 } conv_plan;
 
-static conv_plan make_plan_for(const ldnq__conv_geom *g, int direct) {
+static conv_plan make_plan_for(const ldnq__conv_geom *g, int direct, int threads) {
   conv_plan p;
   p.direct = direct;
   p.K = (size_t)g->cin * g->kh * g->kw;
   p.P = (size_t)g->oh * g->ow;
   double flops = 2.0 * g->n * (double)g->cout * (double)p.P * (double)p.K;
-  p.nthreads = ldnq__ops_threads();
+  p.nthreads = threads;
   if (p.nthreads > g->n) p.nthreads = g->n;
   if (!ldnq__ops_parallel_worth(flops, CONV_PAR_MIN_FLOPS)) p.nthreads = 1;
   size_t share = ((size_t)g->n + p.nthreads - 1) / p.nthreads;
@@ -117,18 +117,21 @@ static conv_plan make_plan_for(const ldnq__conv_geom *g, int direct) {
 }
 
 static conv_plan make_plan(const ldnq__conv_geom *g) {
-  return make_plan_for(g, ldnq__conv_direct_ok(g));
+  return make_plan_for(g, ldnq__conv_direct_ok(g), ldnq__ops_threads());
 }
 
-/* Sized for whichever plan a later call may take, so that a test forcing
- * another kernel path keeps the network's workspace valid. */
+/* Sized for whichever plan a later call may take: any thread count up to
+ * the maximum (ldnq_set_num_threads may lower it), and either kernel path
+ * (a test may force one), so a network's workspace stays valid. */
 size_t ldnq__conv2d_workspace(const ldnq__conv_geom *g) {
-  conv_plan p = make_plan_for(g, 0);
-  size_t n = p.per_thread * (size_t)p.nthreads;
-  if (ldnq__conv_direct_possible(g)) {
-    conv_plan d = make_plan_for(g, 1);
-    if (d.per_thread * (size_t)d.nthreads > n) n = d.per_thread * (size_t)d.nthreads;
-  }
+  size_t n = 0;
+  const int direct = ldnq__conv_direct_possible(g);
+  for (int t = 1; t <= ldnq__ops_threads_max(); t++)
+    for (int d = 0; d <= direct; d++) {
+      conv_plan p = make_plan_for(g, d, t);
+      size_t s = p.per_thread * (size_t)p.nthreads;
+      if (s > n) n = s;
+    }
   return n;
 }
 

@@ -22,10 +22,13 @@ void ldnq__col2im_rows_acc(const ldnq__conv_geom *g, float *cols, size_t ldc, in
 void ldnq__col2im_ld(const ldnq__conv_geom *g, float *cols, size_t ldc, float *dx);
 
 #define LDNQ__OPS_MAX_THREADS 16
-/* Threads the kernels split work over (LDNQ_NUM_THREADS, else OpenBLAS's
- * count, at first use; at most LDNQ__OPS_MAX_THREADS; constant for the life
- * of the process). */
+/* Threads the kernels split work over now (ldnq_set_num_threads), at most
+ * ldnq__ops_threads_max(). */
 int ldnq__ops_threads(void);
+/* The most threads any call will use: fixed at first use (from
+ * ldnq_set_num_threads, LDNQ_NUM_THREADS or OpenBLAS's count); workspaces
+ * are sized for every count up to it. */
+int ldnq__ops_threads_max(void);
 /* Whether `work` (flops, elements...) reaches `min`, the size below which
  * waking the pool's threads costs more than it saves. */
 int ldnq__ops_parallel_worth(double work, double min);

@@ -13,16 +13,22 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "core/error.h"
+#include "ldnq/common.h"
 #include "ops/gemm.h"
 #include "ops/ops_internal.h"
 
-static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
-static int threads_n = 1;
+/* The thread count: `threads_max` is fixed at first use (the first kernel
+ * call or ldnq_set_num_threads, whichever comes first) and sizes the pool
+ * and every workspace; `threads_cur` (<= max) is what the kernels use and
+ * can be lowered and raised again up to the maximum at any time. */
+static pthread_mutex_t threads_mu = PTHREAD_MUTEX_INITIALIZER;
+static int threads_fixed, threads_max = 1;
+static atomic_int threads_cur = 1;
 
-/* Fixed at first use so workspace sizes stay valid for the process:
- * LDNQ_NUM_THREADS if set (1..LDNQ__OPS_MAX_THREADS), else OpenBLAS's count
+/* LDNQ_NUM_THREADS if set (1..LDNQ__OPS_MAX_THREADS), else OpenBLAS's count
  * (which follows OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, or the cores). */
-static void threads_init(void) {
+static int threads_default(void) {
   int t = openblas_get_num_threads();
   const char *env = getenv("LDNQ_NUM_THREADS");
   if (env && *env) {
@@ -32,13 +38,54 @@ static void threads_init(void) {
   }
   if (t < 1) t = 1;
   if (t > LDNQ__OPS_MAX_THREADS) t = LDNQ__OPS_MAX_THREADS;
-  threads_n = t;
+  return t;
+}
+
+/* Fixes the maximum (under threads_mu) if not yet fixed. */
+static void threads_fix_locked(int n) {
+  if (threads_fixed) return;
+  threads_max = n;
+  atomic_store(&threads_cur, n);
+  threads_fixed = 1;
+}
+
+static atomic_int threads_ready;
+
+int ldnq__ops_threads_max(void) {
+  if (!atomic_load_explicit(&threads_ready, memory_order_acquire)) {
+    pthread_mutex_lock(&threads_mu);
+    threads_fix_locked(threads_default());
+    atomic_store_explicit(&threads_ready, 1, memory_order_release);
+    pthread_mutex_unlock(&threads_mu);
+  }
+  return threads_max;
 }
 
 int ldnq__ops_threads(void) {
-  pthread_once(&threads_once, threads_init);
-  return threads_n;
+  ldnq__ops_threads_max();
+  return atomic_load_explicit(&threads_cur, memory_order_relaxed);
 }
+
+LDNQ_API ldnq_status ldnq_set_num_threads(int n) {
+  if (n < 1 || n > LDNQ__OPS_MAX_THREADS)
+    return ldnq__fail(NULL, LDNQ_ERR_RANGE, "ldnq_set_num_threads: %d is outside [1, %d]", n,
+                      LDNQ__OPS_MAX_THREADS);
+  pthread_mutex_lock(&threads_mu);
+  threads_fix_locked(n);
+  atomic_store_explicit(&threads_ready, 1, memory_order_release);
+  int max = threads_max;
+  if (n <= max) atomic_store(&threads_cur, n);
+  pthread_mutex_unlock(&threads_mu);
+  if (n > max)
+    return ldnq__fail(NULL, LDNQ_ERR_STATE,
+                      "ldnq_set_num_threads: %d is more than the %d threads fixed when the "
+                      "kernels first ran (set it before any other libldnq call, or use "
+                      "LDNQ_NUM_THREADS)",
+                      n, max);
+  return LDNQ_OK;
+}
+
+LDNQ_API int ldnq_get_num_threads(void) { return ldnq__ops_threads(); }
 
 static int always_parallel;
 
@@ -142,7 +189,7 @@ static void *worker(void *p) {
 /* Workers are detached and never exit: they sleep when idle and end with
  * the process. A worker that cannot be started leaves the pool smaller. */
 static void pool_init(void) {
-  int want = ldnq__ops_threads() - 1;
+  int want = ldnq__ops_threads_max() - 1;
   pool_gen0 = atomic_load(&pool.gen);
   pthread_attr_t attr;
   if (want <= 0 || pthread_attr_init(&attr) != 0) return;

@@ -301,6 +301,8 @@ _PROTOS.update({
     "ldnq_loader_get_option": (S, [P(LD), c_int, I64P]),
     "ldnq_loader_option_bounds": (S, [c_int, I64P, I64P, I64P]),
     "ldnq_levels_bits": (S, [c_int, P(c_int)]),
+    "ldnq_set_num_threads": (S, [c_int]),
+    "ldnq_get_num_threads": (c_int, []),
     "ldnq_quantizer_errcode": (S, [P(Q)]),
     "ldnq_trainer_errcode": (S, [P(TRN)]),
     "ldnq_trainer_result_int": (S, [P(TRN), c_int, I64P]),

@@ -10,6 +10,7 @@
 
 #include "ops/conv_direct.h"
 #include "ops/gemm.h"
+#include "ops/gemm_ukr.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -164,56 +165,6 @@ static void grid_out(const float *grid, int c, int rows, int cols, int W, size_t
 }
 
 #if HAVE_DIRECT
-static __mmask16 cols_mask(int n, int v) {
-  int left = n - 16 * v;
-  if (left >= 16) return (__mmask16)0xFFFF;
-  if (left <= 0) return 0;
-  return (__mmask16)((1u << left) - 1u);
-}
-
-/* C[m x n] (+)= A panel (kc x 8, k-major) times B rows b + off[k], 48 wide. */
-TGT static void ukr_direct(int kc, const float *a, const float *b, const int *off, float *c,
-                           size_t ldc, int m, int n, int acc) {
-  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
-  __m512 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
-  __m512 c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00;
-  __m512 c60 = c00, c61 = c00, c62 = c00, c70 = c00, c71 = c00, c72 = c00;
-  for (int k = 0; k < kc; k++) {
-    const float *bk = b + off[k];
-    __m512 b0 = _mm512_loadu_ps(bk), b1 = _mm512_loadu_ps(bk + 16), b2 = _mm512_loadu_ps(bk + 32);
-    __m512 x;
-#define ROW(r)                               \
-  x = _mm512_set1_ps(a[r]);                  \
-  c##r##0 = _mm512_fmadd_ps(x, b0, c##r##0); \
-  c##r##1 = _mm512_fmadd_ps(x, b1, c##r##1); \
-  c##r##2 = _mm512_fmadd_ps(x, b2, c##r##2)
-    ROW(0);
-    ROW(1);
-    ROW(2);
-    ROW(3);
-    ROW(4);
-    ROW(5);
-    ROW(6);
-    ROW(7);
-#undef ROW
-    a += MR;
-  }
-  const __mmask16 k0 = cols_mask(n, 0), k1 = cols_mask(n, 1), k2 = cols_mask(n, 2);
-#define STORE(r)                                                                          \
-  if ((r) < m) {                                                                          \
-    float *cr = c + (size_t)(r) * ldc;                                                    \
-    if (acc) {                                                                            \
-      c##r##0 = _mm512_add_ps(c##r##0, _mm512_maskz_loadu_ps(k0, cr));                    \
-      c##r##1 = _mm512_add_ps(c##r##1, _mm512_maskz_loadu_ps(k1, cr + 16));               \
-      c##r##2 = _mm512_add_ps(c##r##2, _mm512_maskz_loadu_ps(k2, cr + 32));               \
-    }                                                                                     \
-    _mm512_mask_storeu_ps(cr, k0, c##r##0);                                               \
-    _mm512_mask_storeu_ps(cr + 16, k1, c##r##1);                                          \
-    _mm512_mask_storeu_ps(cr + 32, k2, c##r##2);                                          \
-  }
-  STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
-#undef STORE
-}
 
 /* grid[M][N] (ld N) = A (packed, M rows, K) x virtual B rows base + off[k]. */
 static void implicit_gemm(int M, int N, size_t K, const float *apack, const float *base,
@@ -224,8 +175,9 @@ static void implicit_gemm(int M, int N, size_t K, const float *apack, const floa
       const int n = N - j < NR ? N - j : NR;
       for (int i = 0; i < M; i += MR) {
         const float *ap = apack + (size_t)i * K + k0 * MR; /* panel i/MR, row k0 */
-        ukr_direct(kc, ap, base + j, off + k0, grid + (size_t)i * N + j, (size_t)N,
-                   M - i < MR ? M - i : MR, n, k0 > 0);
+        ldnq__gemm_ukr_avx512_rows(kc, ap, base + j, off + k0, grid + (size_t)i * N + j,
+                                   (size_t)N, 1.0f, k0 > 0 ? 1.0f : 0.0f,
+                                   M - i < MR ? M - i : MR, n);
       }
     }
   }

@@ -20,6 +20,11 @@ typedef struct ldnq__gemm_ukr {
 #define LDNQ__GEMM_MR_MAX 8
 #define LDNQ__GEMM_NR_MAX 48
 
+/* The AVX-512 kernel with B's rows at b + off[k] instead of a packed panel
+ * (conv_direct.c; call only when the CPU has AVX-512F). */
+void ldnq__gemm_ukr_avx512_rows(int kc, const float *a, const float *b, const int *off, float *c,
+                                size_t ldc, float alpha, float beta, int m, int n);
+
 extern const ldnq__gemm_ukr ldnq__gemm_ukr_c;
 extern const ldnq__gemm_ukr ldnq__gemm_ukr_avx2;
 extern const ldnq__gemm_ukr ldnq__gemm_ukr_avx512;

@@ -39,14 +39,20 @@ static __mmask16 cols_mask(int n, int v) {
   return (__mmask16)((1u << left) - 1u);
 }
 
-TGT static void ukr(int kc, const float *a, const float *b, float *c, size_t ldc, float alpha,
-                    float beta, int m, int n) {
+/* B's k-th row of 48 is b + off[k] (the direct convolution's shifted image
+ * rows) or, with off NULL, b + 48 k (a packed panel): one body, specialised
+ * for each by inlining. */
+TGT static inline __attribute__((always_inline)) void tile(int kc, const float *a,
+                                                           const float *b, const int *off,
+                                                           float *c, size_t ldc, float alpha,
+                                                           float beta, int m, int n) {
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
   __m512 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
   __m512 c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00;
   __m512 c60 = c00, c61 = c00, c62 = c00, c70 = c00, c71 = c00, c72 = c00;
   for (int k = 0; k < kc; k++) {
-    __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), b2 = _mm512_loadu_ps(b + 32);
+    const float *bk = off ? b + off[k] : b + (size_t)k * 48;
+    __m512 b0 = _mm512_loadu_ps(bk), b1 = _mm512_loadu_ps(bk + 16), b2 = _mm512_loadu_ps(bk + 32);
     __m512 x;
 #define ROW(r)                              \
   x = _mm512_set1_ps(a[r]);                 \
@@ -63,7 +69,6 @@ TGT static void ukr(int kc, const float *a, const float *b, float *c, size_t ldc
     ROW(7);
 #undef ROW
     a += MR;
-    b += 48;
   }
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
   const __mmask16 k0 = cols_mask(n, 0), k1 = cols_mask(n, 1), k2 = cols_mask(n, 2);
@@ -75,6 +80,16 @@ TGT static void ukr(int kc, const float *a, const float *b, float *c, size_t ldc
   STORE_ROW(5);
   STORE_ROW(6);
   STORE_ROW(7);
+}
+
+TGT static void ukr(int kc, const float *a, const float *b, float *c, size_t ldc, float alpha,
+                    float beta, int m, int n) {
+  tile(kc, a, b, NULL, c, ldc, alpha, beta, m, n);
+}
+
+TGT void ldnq__gemm_ukr_avx512_rows(int kc, const float *a, const float *b, const int *off,
+                                    float *c, size_t ldc, float alpha, float beta, int m, int n) {
+  tile(kc, a, b, off, c, ldc, alpha, beta, m, n);
 }
 
 const ldnq__gemm_ukr ldnq__gemm_ukr_avx512 = {MR, 48, ukr};

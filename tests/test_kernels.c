@@ -156,6 +156,10 @@ static const struct {
     {1, 4, 18, 20, 7, 3, 1, 0},   /* 3x3 pad 0 */
     {2, 5, 9, 7, 6, 3, 2, 1},     /* 3x3/2 on odd sizes (phase planes) */
     {1, 4, 32, 33, 9, 3, 2, 1},   /* 3x3/2 wide enough for the direct path's own choice */
+    {3, 1, 32, 32, 16, 3, 1, 1},  /* ResNet20's stem on one-channel images */
+    {2, 16, 32, 32, 16, 3, 1, 1}, /* ResNet20 stage 1 */
+    {2, 16, 32, 32, 32, 3, 2, 1}, /* ResNet20 stage 2 entry */
+    {2, 32, 16, 16, 32, 3, 1, 1}, /* ResNet20 stage 2 */
 };
 #define N_CONV ((int)(sizeof conv_shapes / sizeof conv_shapes[0]))
 

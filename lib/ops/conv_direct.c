@@ -10,6 +10,7 @@
 
 #include "ops/conv_direct.h"
 #include "ops/gemm.h"
+#include "ops/gemm_nt.h"
 #include "ops/gemm_ukr.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -183,62 +184,6 @@ static void implicit_gemm(int M, int N, size_t K, const float *apack, const floa
   }
 }
 
-/* C[M x N] += A[M][P] (rows along P) . B rows base + off[j], along P. The
- * rows of B are shifted planes, so this is ldnq__gemm_nt_avx512 with row
- * pointers: a 4 x 6 tile of 16-lane partial sums. */
-TGT static void nt_rows(int M, int N, int P, const float *A, const float *base, const int *off,
-                        float *C, int ldc) {
-  for (int i = 0; i < M; i += 4) {
-    const int mr = M - i < 4 ? M - i : 4;
-    for (int j = 0; j < N; j += 6) {
-      const int nr = N - j < 6 ? N - j : 6;
-      __m512 s[4][6];
-      if (mr == 4 && nr == 6) {
-        const float *a0 = A + (size_t)i * P, *a1 = a0 + P, *a2 = a1 + P, *a3 = a2 + P;
-        const float *b0 = base + off[j], *b1 = base + off[j + 1], *b2 = base + off[j + 2];
-        const float *b3 = base + off[j + 3], *b4 = base + off[j + 4], *b5 = base + off[j + 5];
-        __m512 t00 = _mm512_setzero_ps(), t01 = t00, t02 = t00, t03 = t00, t04 = t00, t05 = t00;
-        __m512 t10 = t00, t11 = t00, t12 = t00, t13 = t00, t14 = t00, t15 = t00;
-        __m512 t20 = t00, t21 = t00, t22 = t00, t23 = t00, t24 = t00, t25 = t00;
-        __m512 t30 = t00, t31 = t00, t32 = t00, t33 = t00, t34 = t00, t35 = t00;
-        for (int p = 0; p < P; p += 16) {
-          const __mmask16 m = P - p >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (P - p)) - 1u);
-          __m512 x0 = _mm512_maskz_loadu_ps(m, a0 + p), x1 = _mm512_maskz_loadu_ps(m, a1 + p);
-          __m512 x2 = _mm512_maskz_loadu_ps(m, a2 + p), x3 = _mm512_maskz_loadu_ps(m, a3 + p), y;
-#define Q(q)                                  \
-  y = _mm512_maskz_loadu_ps(m, b##q + p);     \
-  t0##q = _mm512_fmadd_ps(x0, y, t0##q);      \
-  t1##q = _mm512_fmadd_ps(x1, y, t1##q);      \
-  t2##q = _mm512_fmadd_ps(x2, y, t2##q);      \
-  t3##q = _mm512_fmadd_ps(x3, y, t3##q);
-          Q(0) Q(1) Q(2) Q(3) Q(4) Q(5)
-#undef Q
-        }
-#define OUT(r)                                                                            \
-  C[(size_t)(i + r) * ldc + j + 0] += _mm512_reduce_add_ps(t##r##0);                      \
-  C[(size_t)(i + r) * ldc + j + 1] += _mm512_reduce_add_ps(t##r##1);                      \
-  C[(size_t)(i + r) * ldc + j + 2] += _mm512_reduce_add_ps(t##r##2);                      \
-  C[(size_t)(i + r) * ldc + j + 3] += _mm512_reduce_add_ps(t##r##3);                      \
-  C[(size_t)(i + r) * ldc + j + 4] += _mm512_reduce_add_ps(t##r##4);                      \
-  C[(size_t)(i + r) * ldc + j + 5] += _mm512_reduce_add_ps(t##r##5);
-        OUT(0) OUT(1) OUT(2) OUT(3)
-#undef OUT
-        continue;
-      }
-      (void)s;
-      for (int r = 0; r < mr; r++)
-        for (int q = 0; q < nr; q++) {
-          const float *a = A + (size_t)(i + r) * P, *b = base + off[j + q];
-          __m512 t = _mm512_setzero_ps();
-          for (int p = 0; p < P; p += 16) {
-            const __mmask16 m = P - p >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (P - p)) - 1u);
-            t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + p), _mm512_maskz_loadu_ps(m, b + p), t);
-          }
-          C[(size_t)(i + r) * ldc + j + q] += _mm512_reduce_add_ps(t);
-        }
-    }
-  }
-}
 #endif
 
 /* Panels of 8 rows, k-major: dst[(i/8)*K*8 + k*8 + i%8] = A(i, k), where
@@ -354,7 +299,8 @@ void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const 
         if (i + 1 < g->oh)
           for (int j = g->ow; j < L.Wg; j++) d[j] = 0.0f;
       }
-    nt_rows(g->cout, (int)L.K, L.Nf, dyg, s + L.xpad, (const int *)(s + L.off), dw, (int)L.K);
+    ldnq__gemm_nt_avx512_rows(g->cout, (int)L.K, L.Nf, dyg, L.Nf, s + L.xpad,
+                              (const int *)(s + L.off), dw, (int)L.K);
   }
   if (dx) {
     pad_copy(dy, g->cout, g->oh, g->ow, s + L.dypad, L.Hq, L.Wq, L.phq, L.pwq);

@@ -8,5 +8,9 @@ typedef void (*ldnq__gemm_nt_fn)(int M, int N, int P, const float *A, int lda, c
                                  int ldb, float *C, int ldc);
 
 extern const ldnq__gemm_nt_fn ldnq__gemm_nt_avx512;
+/* The same with row j of B at B + off[j] (conv_direct.c's shifted planes);
+ * AVX-512 CPUs only. */
+void ldnq__gemm_nt_avx512_rows(int M, int N, int P, const float *A, int lda, const float *B,
+                               const int *off, float *C, int ldc);
 
 #endif

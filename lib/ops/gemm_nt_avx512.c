@@ -24,7 +24,7 @@ TGT static inline __mmask16 tail_mask(int left) {
 #define NT_DECL_R(r) __m512 s##r##0 = _mm512_setzero_ps(), s##r##1 = s##r##0, s##r##2 = s##r##0, \
                      s##r##3 = s##r##0, s##r##4 = s##r##0, s##r##5 = s##r##0;
 #define NT_FMA_Q(q)                                   \
-  y = LOADB(b + (size_t)(q) * ldb + p);               \
+  y = LOADB(b[q] + p);                                \
   s0##q = _mm512_fmadd_ps(x0, y, s0##q);              \
   s1##q = _mm512_fmadd_ps(x1, y, s1##q);              \
   s2##q = _mm512_fmadd_ps(x2, y, s2##q);              \
@@ -43,7 +43,8 @@ TGT static inline __mmask16 tail_mask(int left) {
   c[(size_t)(r) * ldc + 4] += _mm512_reduce_add_ps(s##r##4); \
   c[(size_t)(r) * ldc + 5] += _mm512_reduce_add_ps(s##r##5);
 
-TGT static void tile_4x6(int pc, const float *a, int lda, const float *b, int ldb, float *c,
+/* b[q]: row q of B (already offset to the chunk). */
+TGT static void tile_4x6(int pc, const float *a, int lda, const float *const *b, float *c,
                          int ldc) {
   NT_ROWS(NT_DECL_R)
   int p = 0;
@@ -64,22 +65,24 @@ TGT static void tile_4x6(int pc, const float *a, int lda, const float *b, int ld
 }
 
 /* Any tile up to 4 x 6 (the edges), one output at a time. */
-TGT static void tile_edge(int mr, int nr, int pc, const float *a, int lda, const float *b,
-                          int ldb, float *c, int ldc) {
+TGT static void tile_edge(int mr, int nr, int pc, const float *a, int lda,
+                          const float *const *b, float *c, int ldc) {
   for (int r = 0; r < mr; r++)
     for (int q = 0; q < nr; q++) {
       __m512 s = _mm512_setzero_ps();
       for (int p = 0; p < pc; p += 16) {
         const __mmask16 m = tail_mask(pc - p);
         s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + (size_t)r * lda + p),
-                            _mm512_maskz_loadu_ps(m, b + (size_t)q * ldb + p), s);
+                            _mm512_maskz_loadu_ps(m, b[q] + p), s);
       }
       c[(size_t)r * ldc + q] += _mm512_reduce_add_ps(s);
     }
 }
 
-TGT static void nt_acc(int M, int N, int P, const float *A, int lda, const float *B, int ldb,
-                       float *C, int ldc) {
+/* Row j of B is B + off[j] (shifted image planes, conv_direct.c) or, with
+ * off NULL, B + j * ldb. */
+TGT static void nt_core(int M, int N, int P, const float *A, int lda, const float *B, int ldb,
+                        const int *off, float *C, int ldc) {
   for (int p0 = 0; p0 < P; p0 += NT_PC) {
     const int pc = P - p0 < NT_PC ? P - p0 : NT_PC;
     for (int i = 0; i < M; i += 4) {
@@ -87,18 +90,34 @@ TGT static void nt_acc(int M, int N, int P, const float *A, int lda, const float
       const float *a = A + (size_t)i * lda + p0;
       for (int j = 0; j < N; j += 6) {
         const int nr = N - j < 6 ? N - j : 6;
-        const float *b = B + (size_t)j * ldb + p0;
+        const float *b[6];
+        for (int q = 0; q < nr; q++)
+          b[q] = (off ? B + off[j + q] : B + (size_t)(j + q) * ldb) + p0;
         float *c = C + (size_t)i * ldc + j;
         if (mr == 4 && nr == 6)
-          tile_4x6(pc, a, lda, b, ldb, c, ldc);
+          tile_4x6(pc, a, lda, b, c, ldc);
         else
-          tile_edge(mr, nr, pc, a, lda, b, ldb, c, ldc);
+          tile_edge(mr, nr, pc, a, lda, b, c, ldc);
       }
     }
   }
 }
 
+TGT static void nt_acc(int M, int N, int P, const float *A, int lda, const float *B, int ldb,
+                       float *C, int ldc) {
+  nt_core(M, N, P, A, lda, B, ldb, NULL, C, ldc);
+}
+
+TGT void ldnq__gemm_nt_avx512_rows(int M, int N, int P, const float *A, int lda, const float *B,
+                                   const int *off, float *C, int ldc) {
+  nt_core(M, N, P, A, lda, B, 0, off, C, ldc);
+}
+
 const ldnq__gemm_nt_fn ldnq__gemm_nt_avx512 = nt_acc;
 #else
 const ldnq__gemm_nt_fn ldnq__gemm_nt_avx512 = 0;
+void ldnq__gemm_nt_avx512_rows(int M, int N, int P, const float *A, int lda, const float *B,
+                               const int *off, float *C, int ldc) {
+  (void)M, (void)N, (void)P, (void)A, (void)lda, (void)B, (void)off, (void)C, (void)ldc;
+}
 #endif

@@ -451,6 +451,105 @@ START_TEST(num_threads_api) {
 }
 END_TEST
 
+/* ---- a whole network on every path ---- */
+
+typedef struct net_run {
+  float *logits, *dx;
+  float **grads;
+  int64_t *gn;
+  int n;
+} net_run;
+
+/* ResNet20 on one-channel 32x32 images (the Fashion-MNIST pipeline's
+ * network) in training mode: logits, dx and every parameter gradient. */
+static void net_train_step(ldnq_network *net, const ldnq_tensor *x, const ldnq_tensor *dy,
+                           net_run *r) {
+  int64_t ys[2] = {6, 10}, xs[4] = {6, 1, 32, 32};
+  ldnq_tensor *y = NULL, *gx = NULL;
+  LDNQ_CK(ldnq_tensor_create(2, ys, &y));
+  LDNQ_CK(ldnq_tensor_create(4, xs, &gx));
+  LDNQ_CK(ldnq_network_zero_grad(net));
+  LDNQ_CK(ldnq_network_forward(net, x, y));
+  LDNQ_CK(ldnq_network_backward(net, dy, gx));
+  float *d;
+  r->logits = malloc(sizeof(float) * 60);
+  r->dx = malloc(sizeof(float) * 6 * 1024);
+  LDNQ_CK(ldnq_tensor_data(y, &d));
+  memcpy(r->logits, d, sizeof(float) * 60);
+  LDNQ_CK(ldnq_tensor_data(gx, &d));
+  memcpy(r->dx, d, sizeof(float) * 6 * 1024);
+  LDNQ_CK(ldnq_network_tensor_count(net, &r->n));
+  r->grads = calloc((size_t)r->n, sizeof *r->grads);
+  r->gn = calloc((size_t)r->n, sizeof *r->gn);
+  for (int i = 0; i < r->n; i++) {
+    const char *name;
+    ldnq_tensor_kind kind;
+    LDNQ_CK(ldnq_network_tensor_name(net, i, &name));
+    LDNQ_CK(ldnq_network_tensor_info(net, name, &kind, NULL, NULL));
+    if (kind != LDNQ_KIND_PARAMETER) continue;
+    ldnq_tensor *g = NULL;
+    LDNQ_CK(ldnq_network_get_grad(net, name, &g));
+    LDNQ_CK(ldnq_tensor_numel(g, &r->gn[i]));
+    LDNQ_CK(ldnq_tensor_data(g, &d));
+    r->grads[i] = malloc(sizeof(float) * (size_t)r->gn[i]);
+    memcpy(r->grads[i], d, sizeof(float) * (size_t)r->gn[i]);
+    ldnq_tensor_free(g);
+  }
+  ldnq_tensor_free(y);
+  ldnq_tensor_free(gx);
+}
+
+static void net_run_free(net_run *r) {
+  for (int i = 0; i < r->n; i++) free(r->grads[i]);
+  free(r->grads), free(r->gn), free(r->logits), free(r->dx);
+}
+
+/* Every kernel path gives the reference path's logits, input gradient and
+ * parameter gradients (all layers, stride 2 and the shortcuts included) to
+ * float rounding: 1e-4 of each tensor's largest magnitude. */
+START_TEST(network_train_step_paths_match_reference) {
+  ldnq_network *net = NULL;
+  LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 10, &net));
+  LDNQ_CK(ldnq_network_set_training(net, 1));
+  int64_t xs[4] = {6, 1, 32, 32}, ys[2] = {6, 10};
+  ldnq_tensor *x = NULL, *dy = NULL;
+  LDNQ_CK(ldnq_tensor_create(4, xs, &x));
+  LDNQ_CK(ldnq_tensor_create(2, ys, &dy));
+  float *d;
+  LDNQ_CK(ldnq_tensor_data(x, &d));
+  tu_fill_uniform(d, 6 * 1024, 5, -1.0f, 1.0f);
+  LDNQ_CK(ldnq_tensor_data(dy, &d));
+  tu_fill_uniform(d, 60, 6, -1.0f, 1.0f);
+  ldnq__gemm_path old = ldnq__gemm_active();
+  ldnq__gemm_force(LDNQ__GEMM_BLAS);
+  net_run ref;
+  net_train_step(net, x, dy, &ref);
+  for (int p = 1; p < LDNQ__GEMM_NPATHS; p++) {
+    if (!ldnq__gemm_supported((ldnq__gemm_path)p)) continue;
+    ldnq__gemm_force((ldnq__gemm_path)p);
+    net_run r;
+    net_train_step(net, x, dy, &r);
+    const char *name = ldnq__gemm_path_name((ldnq__gemm_path)p);
+    EXPECT(rel_err(r.logits, ref.logits, 60) < 1e-4, "%s logits: %g", name,
+           rel_err(r.logits, ref.logits, 60));
+    EXPECT(rel_err(r.dx, ref.dx, 6 * 1024) < 1e-4, "%s dx: %g", name,
+           rel_err(r.dx, ref.dx, 6 * 1024));
+    for (int i = 0; i < ref.n; i++) {
+      if (!ref.grads[i]) continue;
+      const char *tn;
+      LDNQ_CK(ldnq_network_tensor_name(net, i, &tn));
+      double e = rel_err(r.grads[i], ref.grads[i], (size_t)ref.gn[i]);
+      EXPECT(e < 1e-4, "%s grad %s: %g", name, tn, e);
+    }
+    net_run_free(&r);
+  }
+  ldnq__gemm_force(old);
+  net_run_free(&ref);
+  ldnq_tensor_free(x), ldnq_tensor_free(dy);
+  ldnq_network_free(net);
+}
+END_TEST
+
 static Suite *kernels_suite(void) {
   Suite *s = suite_create("kernels");
   TCase *tc = tcase_create("kernels");
@@ -460,6 +559,7 @@ static Suite *kernels_suite(void) {
   tcase_add_loop_test(tc, conv_paths_match_reference, 0, N_CONV);
   tcase_add_loop_test(tc, conv_paths_match_reference_threaded, 0, N_CONV);
   tcase_add_test(tc, bn_post_ops_match_separate_passes);
+  tcase_add_test(tc, network_train_step_paths_match_reference);
   tcase_add_test(tc, maxpool_fast_paths_match_rule);
   tcase_add_test(tc, pool_runs_every_share_once);
   tcase_add_test(tc, pool_works_after_fork);

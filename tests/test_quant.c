@@ -1009,6 +1009,56 @@ START_TEST(run_is_reproducible) {
 }
 END_TEST
 
+/* Teacher-logit cache: a run that reuses the teacher's logits (whole
+ * cache, or a cap that holds only the first epoch) gives networks and
+ * reports bit-identical to a run that computes them for every batch. */
+START_TEST(teacher_cache_is_exact) {
+  const double caps[3] = {0, 1024, 0.002}; /* off; all; 2097 bytes = epoch 0 only */
+  run_fixture f[3];
+  ldnq_quant_report *rep[3] = {NULL, NULL, NULL};
+  for (int k = 0; k < 3; k++) {
+    fixture_open(&f[k]);
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_SEED, 3));
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_MAX_EPOCHS, 3));
+    LDNQ_CK(ldnq_quantizer_set_double(f[k].q, LDNQ_Q_TEACHER_CACHE_MB, caps[k]));
+    LDNQ_CK(ldnq_quantizer_run(f[k].q, f[k].net, f[k].ds, f[k].eval, NULL, NULL, &rep[k]));
+  }
+  int cnt, nl;
+  LDNQ_CK(ldnq_network_tensor_count(f[0].net, &cnt));
+  for (int k = 1; k < 3; k++)
+    for (int i = 0; i < cnt; i++) {
+      const char *name;
+      LDNQ_CK(ldnq_network_tensor_name(f[0].net, i, &name));
+      ck_assert_msg(same_entry(f[0].net, f[k].net, name), "%s differs with cache %g", name,
+                    caps[k]);
+    }
+  LDNQ_CK(ldnq_quant_report_layer_count(rep[0], &nl));
+  for (int L = 0; L < nl; L++) {
+    int64_t hit[3], steps;
+    double loss[3];
+    for (int k = 0; k < 3; k++) {
+      LDNQ_CK(ldnq_quant_report_layer_int(rep[k], L, LDNQ_QR_TEACHER_CACHED, &hit[k]));
+      LDNQ_CK(ldnq_quant_report_layer_double(rep[k], L, LDNQ_QR_CASCADE_LOSS, &loss[k]));
+    }
+    LDNQ_CK(ldnq_quant_report_layer_int(rep[0], L, LDNQ_QR_CASCADE_BATCHES, &steps));
+    ck_assert_int_eq(steps, 6); /* 3 epochs of 2 batches */
+    ck_assert(loss[0] == loss[1] && loss[0] == loss[2]);
+    ck_assert_int_eq(hit[0], 0);
+    /* Layer 0 fills the cache; every later cascade reads all of it (or
+     * the first epoch's 2 batches under the small cap). */
+    ck_assert_int_eq(hit[1], L == 0 ? 0 : 6);
+    ck_assert_int_eq(hit[2], L == 0 ? 0 : 2);
+  }
+  double t[3];
+  for (int k = 0; k < 3; k++) LDNQ_CK(ldnq_quant_report_summary(rep[k], &t[k], NULL, NULL));
+  ck_assert(t[0] == t[1] && t[0] == t[2]);
+  for (int k = 0; k < 3; k++) {
+    ldnq_quant_report_free(rep[k]);
+    fixture_close(&f[k]);
+  }
+}
+END_TEST
+
 /* Logits of net (eval mode) for a fixed random batch. */
 static ldnq_tensor *logits_of(ldnq_network *net) {
   int64_t sh[4] = {3, 1, 16, 16}, so[2] = {3, 10};
@@ -1504,6 +1554,7 @@ static Suite *quant_suite(void) {
   tcase_add_test(tr, run_per_channel);
   tcase_add_test(tr, run_cancel_and_skip);
   tcase_add_test(tr, run_is_reproducible);
+  tcase_add_test(tr, teacher_cache_is_exact);
   tcase_add_test(tr, sgd_matches_pytorch_rule);
   suite_add_tcase(s, tr);
   return s;

@@ -49,7 +49,7 @@ typedef enum ldnq_quant_param {
   LDNQ_Q_EVAL_PER_LAYER = 14,    /* int [0, 1], 0: evaluate after each layer */
   LDNQ_Q_SEED = 15,              /* int [0, 2^53], 0: RNG seed (shuffling,
                                     augmentation) */
-  LDNQ_Q_PER_CHANNEL = 16        /* int [0, 1], 0: one scale per output
+  LDNQ_Q_PER_CHANNEL = 16,       /* int [0, 1], 0: one scale per output
                                     channel (an improved profile, not the
                                     seed's; docs/QUANTIZER.md): column o
                                     of the layer matrix (output o, with its
@@ -57,6 +57,13 @@ typedef enum ldnq_quant_param {
                                     alpha_o x codes, alpha0_o = mean |W0 col
                                     o|, each column projected alone (3.2); a
                                     zero column keeps alpha_o = 0 */
+  LDNQ_Q_TEACHER_CACHE_MB = 17   /* real [0, 1e9], 1024: memory for the
+                                    full-precision teacher's cascade logits,
+                                    computed once per run and reused by every
+                                    layer's cascade (each cascade replays
+                                    loader epochs 0, 1, ...; exact, see
+                                    docs/QUANTIZER.md); epochs beyond the cap
+                                    are recomputed; 0: no cache */
 } ldnq_quant_param;
 
 /* New quantizer with default options. The caller owns *out. */
@@ -262,6 +269,8 @@ typedef enum ldnq_report_attr {
   LDNQ_QR_QUANTIZED = 0,      /* int 0/1: layer skipped by QUANTIZE_FIRST/LAST */
   LDNQ_QR_CASCADE_EPOCHS = 1, /* int: epochs of its cascade (0 if none) */
   LDNQ_QR_CASCADE_BATCHES = 2, /* int: SGD steps of its cascade */
+  LDNQ_QR_TEACHER_CACHED = 3, /* int: cascade batches whose teacher logits
+                                 came from the cache (LDNQ_Q_TEACHER_CACHE_MB) */
   LDNQ_QR_SECONDS = 100,      /* real: wall time of the layer (all phases) */
   LDNQ_QR_CASCADE_LOSS = 101, /* real: last running mean loss (NaN if none) */
   LDNQ_QR_TOP1 = 102,         /* real: accuracy after the layer, percent
@@ -298,7 +307,8 @@ LDNQ_API ldnq_status ldnq_quant_report_summary(const ldnq_quant_report *r,
  *    "layers": [{"name", "quantized", "levels", "alpha", "per_channel",
  *                "error_initial",
  *                "error", "iterations", "rho_fallback", "cascade_epochs",
- *                "cascade_loss", "seconds", "top1", "top5"}, ...]}
+ *                "cascade_batches", "teacher_cached", "cascade_loss",
+ *                "seconds", "top1", "top5"}, ...]}
  * (NaN as null; "alpha" is the mean channel scale when "per_channel" is
  * true), or as a fixed-width text table. *out is a new
  * NUL-terminated string the caller frees with ldnq_quant_string_free. */

@@ -65,7 +65,7 @@ ldnq_status ldnq__cascade(ldnq__run *R, int L, int64_t *epochs, int64_t *batches
   double sum = 0, prev = INFINITY;
   int strikes = 0, stop = 0;
   for (int64_t e = 0; e < max_epochs && !stop; e++) {
-    st = ldnq_loader_reset(R->casc_loader, R->casc_epoch++);
+    st = ldnq_loader_reset(R->casc_loader, e); /* replayed: the teacher cache relies on it */
     if (st) break;
     int64_t i = 0;
     for (;; i++) {
@@ -78,7 +78,7 @@ ldnq_status ldnq__cascade(ldnq__run *R, int L, int64_t *epochs, int64_t *batches
       ldnq_tensor_reshape(target, 2, sh);
       ldnq_tensor_reshape(logits, 2, sh);
       ldnq_tensor_reshape(grad, 2, sh);
-      st = ldnq_network_forward(R->orig, images, target);
+      st = ldnq__teacher_logits(R, e, i, images, target);
       if (!st) st = ldnq_network_forward(R->net, images, logits);
       if (st) break;
       double l = ldnq__mse((size_t)n * K, logits->data, target->data, grad->data);

@@ -29,6 +29,7 @@ static const param_def defs[LDNQ__Q_NPARAMS] = {
     [LDNQ_Q_EVAL_PER_LAYER] = {"eval_per_layer", 1, 0, 1, 0},
     [LDNQ_Q_SEED] = {"seed", 1, 0, 9007199254740992.0, 0},
     [LDNQ_Q_PER_CHANNEL] = {"per_channel", 1, 0, 1, 0},
+    [LDNQ_Q_TEACHER_CACHE_MB] = {"teacher_cache_mb", 0, 0, 1e9, 1024},
 };
 
 static const param_def *find(int p) {

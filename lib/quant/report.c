@@ -83,6 +83,7 @@ ldnq_status ldnq_quant_report_layer_int(const ldnq_quant_report *r, int index,
     case LDNQ_QR_QUANTIZED: *value = l->quantized; break;
     case LDNQ_QR_CASCADE_EPOCHS: *value = l->cascade_epochs; break;
     case LDNQ_QR_CASCADE_BATCHES: *value = l->cascade_batches; break;
+    case LDNQ_QR_TEACHER_CACHED: *value = l->teacher_cached; break;
     default:
       return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG,
                         "ldnq_quant_report_layer_int: attribute %d is not an integer one",
@@ -216,8 +217,9 @@ ldnq_status ldnq_quant_report_json(const ldnq_quant_report *r, char **out) {
     sb_printf(&b, ", \"error\": ");
     sb_num(&b, e);
     sb_printf(&b, ", \"iterations\": %lld, \"rho_fallback\": %s, \"cascade_epochs\": %lld, "
-                  "\"cascade_loss\": ",
-              (long long)its, fb ? "true" : "false", (long long)l->cascade_epochs);
+                  "\"cascade_batches\": %lld, \"teacher_cached\": %lld, \"cascade_loss\": ",
+              (long long)its, fb ? "true" : "false", (long long)l->cascade_epochs,
+              (long long)l->cascade_batches, (long long)l->teacher_cached);
     sb_num(&b, l->cascade_loss);
     sb_printf(&b, ", \"seconds\": ");
     sb_num(&b, l->seconds);

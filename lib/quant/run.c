@@ -165,6 +165,7 @@ static void run_release(ldnq__run *R) {
   ldnq_loader_free(R->hess_loader);
   ldnq_loader_free(R->casc_loader);
   ldnq_network_free(R->orig);
+  ldnq__teacher_release(&R->teacher);
   ldnq__free(R->names);
 }
 
@@ -209,6 +210,7 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
   R.progress = progress;
   R.ud = user_data;
   R.hess_batch = (int)ldnq__q_int(q, LDNQ_Q_HESSIAN_BATCH_SIZE);
+  R.teacher.cap_bytes = (size_t)(ldnq__q_real(q, LDNQ_Q_TEACHER_CACHE_MB) * 1048576.0);
   ldnq_status st = ldnq_network_layer_count(net, &R.nlayers);
   if (!st) st = ldnq_network_describe(net, NULL, NULL, &R.num_classes);
   if (st) return ldnq__propagate(&q->err, st);
@@ -245,7 +247,9 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
       if (st) break;
       rl->quantized = 1;
       if (cascade) {
+        int64_t hits = R.teacher.hits;
         st = ldnq__cascade(&R, L, &rl->cascade_epochs, &rl->cascade_batches, &rl->cascade_loss);
+        rl->teacher_cached = R.teacher.hits - hits;
         if (st) break;
       }
       if (eval && ldnq__q_int(q, LDNQ_Q_EVAL_PER_LAYER)) {

@@ -2,7 +2,19 @@
 #ifndef LDNQ_QUANT_RUN_INTERNAL_H
 #define LDNQ_QUANT_RUN_INTERNAL_H
 
+#include <stddef.h>
+
 #include "ldnq/quant.h"
+
+/* Teacher logits per (epoch, batch) of the cascade loader (teacher.c). */
+typedef struct ldnq__teacher {
+  size_t cap_bytes, used; /* cap 0: off */
+  size_t batch_floats;    /* rows x classes of a full batch */
+  int64_t nepochs;        /* slots in the arrays below */
+  float **logits;         /* per epoch: cap[e] batches */
+  int64_t *filled, *cap;  /* batches stored / room, per epoch */
+  int64_t hits, misses;   /* batches served from the cache / computed */
+} ldnq__teacher;
 
 typedef struct ldnq__run {
   ldnq_quantizer *q;
@@ -11,7 +23,9 @@ typedef struct ldnq__run {
   ldnq_dataset *calib;
   ldnq_loader *eval;
   ldnq_loader *hess_loader, *casc_loader;
-  int64_t hess_epoch, casc_epoch; /* next epoch number of each loader */
+  int64_t hess_epoch;  /* next epoch number of the Hessian loader; every
+                          cascade replays the cascade loader's epochs 0, 1, ... */
+  ldnq__teacher teacher;
   int hess_batch;
   int num_classes;
   int nlayers, layer;
@@ -26,5 +40,11 @@ int ldnq__run_progress(ldnq__run *R, ldnq_quant_phase phase, int64_t step, doubl
 /* ALGORITHM 4 after layer L; fills the epochs run, SGD steps and the last
  * running mean loss (NaN when no batch ran). */
 ldnq_status ldnq__cascade(ldnq__run *R, int L, int64_t *epochs, int64_t *batches, double *loss);
+
+/* Teacher logits for batch i of cascade epoch e (images = that batch):
+ * from the cache when held, else a forward of R->orig (then cached). */
+ldnq_status ldnq__teacher_logits(ldnq__run *R, int64_t e, int64_t i, const ldnq_tensor *images,
+                                 ldnq_tensor *target);
+void ldnq__teacher_release(ldnq__teacher *t);
 
 #endif

@@ -8,6 +8,7 @@
 #include "ldnq/experimental.h"
 #include "ops/ops.h"
 #include "quant/quant_internal.h"
+#include "quant/run_internal.h"
 #include "train/sgd.h"
 #include "testutil.h"
 
@@ -1059,6 +1060,137 @@ START_TEST(teacher_cache_is_exact) {
 }
 END_TEST
 
+/* The cascade's early stop (ALGORITHM 4): the seed's last_loss starts at
+ * 0, so its first check counts a strike (mode 2); libldnq 0.2 compared
+ * with +inf (mode 1); mode 0 never stops (fixed budget). */
+START_TEST(cascade_stop_rules) {
+  const int want[3] = {-1, 4, 3}; /* check at which a flat loss stops */
+  for (int mode = 0; mode <= 2; mode++) {
+    ldnq__stop s;
+    ldnq__stop_init(&s, mode);
+    int stopped = -1;
+    for (int k = 1; k <= 10 && stopped < 0; k++)
+      if (ldnq__stop_check(&s, 0.5)) stopped = k;
+    ck_assert_int_eq(stopped, want[mode]);
+    /* A loss that keeps falling by more than 1e-4: strike 1 at the first
+     * check in mode 2, then resets; never stops. */
+    ldnq__stop_init(&s, mode);
+    for (int k = 0; k < 10; k++) {
+      ck_assert_int_eq(ldnq__stop_check(&s, 1.0 - 0.01 * k), 0);
+      ck_assert_int_eq(s.strikes, mode == 2 && k == 0);
+    }
+    /* Rising or moving by less than 1e-4 both count; a real fall resets. */
+    ldnq__stop_init(&s, mode);
+    ldnq__stop_check(&s, 1.0);
+    ck_assert_int_eq(ldnq__stop_check(&s, 1.00005), 0);
+    ck_assert_int_eq(s.strikes, mode); /* 0; 1 (the rise); 2 (first check + rise) */
+  }
+}
+END_TEST
+
+/* Index of state-dict entry `name`, -1 if none. */
+static int entry_index(const ldnq_network *net, const char *name) {
+  int cnt;
+  LDNQ_CK(ldnq_network_tensor_count(net, &cnt));
+  for (int i = 0; i < cnt; i++) {
+    const char *n;
+    LDNQ_CK(ldnq_network_tensor_name(net, i, &n));
+    if (!strcmp(n, name)) return i;
+  }
+  return -1;
+}
+
+typedef struct rule_log {
+  ldnq_network *net;
+  int rule, checked_layers, last_checked;
+} rule_log;
+
+static int flag(const ldnq_network *net, const char *name) {
+  int t;
+  LDNQ_CK(ldnq_network_get_trainable(net, name, &t));
+  return t;
+}
+
+/* During every layer's cascade: the trainable flags of the rule. */
+static int rule_progress(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step,
+                         double value) {
+  (void)n;
+  (void)value;
+  rule_log *g = ud;
+  if (phase != LDNQ_PHASE_CASCADE || step != 1) return 0;
+  const char *ln;
+  char w[256];
+  LDNQ_CK(ldnq_network_layer_name(g->net, layer, &ln));
+  snprintf(w, sizeof w, "%s.weight", ln);
+  int lw = entry_index(g->net, w), ds = entry_index(g->net, "layer2.0.downsample.1.weight");
+  ck_assert(lw >= 0 && ds >= 0);
+  int seed = g->rule == 1;
+  ck_assert_int_eq(flag(g->net, w), 0);
+  ck_assert_int_eq(flag(g->net, "bn1.weight"), 1);
+  ck_assert_int_eq(flag(g->net, "layer3.2.bn2.bias"), 1);
+  /* downsample.1 has no "bn" in its name: seed trains it only after L. */
+  ck_assert_msg(flag(g->net, "layer2.0.downsample.1.weight") == (seed ? ds > lw : 1),
+                "downsample.1 in the cascade of %s (rule %d)", ln, g->rule);
+  /* The float first layer (QUANTIZE_FIRST 0): trainable in every seed
+   * cascade, frozen in ours. */
+  ck_assert_int_eq(flag(g->net, "conv1.weight"), seed);
+  if (!strcmp(ln, "fc")) ck_assert_int_eq(flag(g->net, "fc.bias"), seed);
+  g->checked_layers++;
+  g->last_checked = layer;
+  return 0;
+}
+
+START_TEST(seed_trainable_rule) {
+  for (int rule = 0; rule <= 1; rule++) {
+    run_fixture f;
+    fixture_open(&f);
+    LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_TRAINABLE_RULE, rule));
+    LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_QUANTIZE_FIRST, 0));
+    rule_log g = {f.net, rule, 0, -1};
+    ldnq_quant_report *rep = NULL;
+    LDNQ_CK(ldnq_quantizer_run(f.q, f.net, f.ds, NULL, rule_progress, &g, &rep));
+    int nl;
+    LDNQ_CK(ldnq_quant_report_layer_count(rep, &nl));
+    ck_assert_int_eq(g.checked_layers, nl - 1); /* every quantized layer */
+    ck_assert_int_eq(g.last_checked, nl - 1);
+    /* conv1 stays float: trained by the seed's cascades, untouched by ours. */
+    ck_assert_int_eq(same_entry(f.net, f.orig, "conv1.weight"), !rule);
+    /* fc.bias: the seed trains it in the last cascade, off the alpha grid. */
+    const ldnq_layer_result *res;
+    LDNQ_CK(ldnq_quant_report_layer_result(rep, nl - 1, &res));
+    float qb[10];
+    int64_t nb, bf;
+    float *cb = read_entry(f.net, "fc.bias", &nb);
+    ck_assert_int_eq(nb, 10);
+    LDNQ_CK(ldnq_layer_result_bias(res, qb, 10));
+    ck_assert_int_eq(memcmp(qb, cb, sizeof qb) == 0, !rule);
+    LDNQ_CK(ldnq_quant_report_layer_int(rep, nl - 1, LDNQ_QR_BIAS_FLOAT, &bf));
+    ck_assert_int_eq(bf, rule);
+    LDNQ_CK(ldnq_quant_report_layer_int(rep, nl - 2, LDNQ_QR_BIAS_FLOAT, &bf));
+    ck_assert_int_eq(bf, 0); /* a conv: no bias */
+    /* The checkpoint keeps such a bias as floats, the rest packed. */
+    ldnq_checkpoint *ck = NULL;
+    ldnq_dtype dt;
+    LDNQ_CK(ldnq_quant_report_checkpoint(rep, f.net, &ck));
+    LDNQ_CK(ldnq_checkpoint_info(ck, "fc.bias", &dt, NULL, NULL));
+    ck_assert_int_eq(dt, rule ? LDNQ_DTYPE_FLOAT32 : LDNQ_DTYPE_QUANTIZED);
+    LDNQ_CK(ldnq_checkpoint_info(ck, "fc.weight", &dt, NULL, NULL));
+    ck_assert_int_eq(dt, LDNQ_DTYPE_QUANTIZED);
+    float back[10];
+    LDNQ_CK(ldnq_checkpoint_read(ck, "fc.bias", back, 10));
+    ck_assert_mem_eq(back, cb, sizeof back);
+    char *js = NULL;
+    LDNQ_CK(ldnq_quant_report_json(rep, &js));
+    ck_assert_int_eq(strstr(js, "\"bias_float\": true") != NULL, rule);
+    ldnq_quant_string_free(js);
+    free(cb);
+    ldnq_checkpoint_free(ck);
+    ldnq_quant_report_free(rep);
+    fixture_close(&f);
+  }
+}
+END_TEST
+
 /* Logits of net (eval mode) for a fixed random batch. */
 static ldnq_tensor *logits_of(ldnq_network *net) {
   int64_t sh[4] = {3, 1, 16, 16}, so[2] = {3, 10};
@@ -1546,6 +1678,7 @@ static Suite *quant_suite(void) {
   tcase_add_test(tc, linear_with_bias);
   tcase_add_test(tc, degenerate_inputs);
   tcase_add_test(tc, options_bounds);
+  tcase_add_test(tc, cascade_stop_rules);
   tcase_add_test(tc, allocation_failures_leak_nothing);
   suite_add_tcase(s, tc);
   TCase *tr = tcase_create("run");
@@ -1555,6 +1688,7 @@ static Suite *quant_suite(void) {
   tcase_add_test(tr, run_cancel_and_skip);
   tcase_add_test(tr, run_is_reproducible);
   tcase_add_test(tr, teacher_cache_is_exact);
+  tcase_add_test(tr, seed_trainable_rule);
   tcase_add_test(tr, sgd_matches_pytorch_rule);
   suite_add_tcase(s, tr);
   return s;

@@ -57,13 +57,33 @@ typedef enum ldnq_quant_param {
                                     alpha_o x codes, alpha0_o = mean |W0 col
                                     o|, each column projected alone (3.2); a
                                     zero column keeps alpha_o = 0 */
-  LDNQ_Q_TEACHER_CACHE_MB = 17   /* real [0, 1e9], 1024: memory for the
+  LDNQ_Q_TEACHER_CACHE_MB = 17,  /* real [0, 1e9], 1024: memory for the
                                     full-precision teacher's cascade logits,
                                     computed once per run and reused by every
                                     layer's cascade (each cascade replays
                                     loader epochs 0, 1, ...; exact, see
                                     docs/QUANTIZER.md); epochs beyond the cap
                                     are recomputed; 0: no cache */
+  LDNQ_Q_CASCADE_STOP = 18,      /* int [0, 2], when a layer's cascade ends:
+                                    0 after LDNQ_Q_CASCADE_MAX_EPOCHS epochs
+                                    (a fixed budget); 1 the running-mean rule
+                                    of ALGORITHM 4 (or the epoch cap), its
+                                    first check compared with +inf (libldnq
+                                    0.2); 2 the same rule as the seed's code:
+                                    the previous value starts at 0, so the
+                                    first check counts a strike */
+  LDNQ_Q_TRAINABLE_RULE = 19     /* int [0, 1], what a cascade trains. 0:
+                                    every batch-norm parameter (shortcut
+                                    ones included) and every entry after
+                                    layer L's weight and bias; L's bias stays
+                                    on the alpha grid, a float first layer
+                                    (QUANTIZE_FIRST 0) stays frozen. 1: the
+                                    seed's name rule: names containing "bn",
+                                    entries after L's weight (so L's own bias,
+                                    which then leaves the grid, and a
+                                    shortcut "downsample.1" only while it lies
+                                    after L), and a float first layer in
+                                    every cascade */
 } ldnq_quant_param;
 
 /* New quantizer with default options. The caller owns *out. */
@@ -271,6 +291,9 @@ typedef enum ldnq_report_attr {
   LDNQ_QR_CASCADE_BATCHES = 2, /* int: SGD steps of its cascade */
   LDNQ_QR_TEACHER_CACHED = 3, /* int: cascade batches whose teacher logits
                                  came from the cache (LDNQ_Q_TEACHER_CACHE_MB) */
+  LDNQ_QR_BIAS_FLOAT = 4,     /* int 0/1: the layer's bias was trained by its
+                                 cascade (LDNQ_Q_TRAINABLE_RULE 1) and is no
+                                 longer alpha x codes; saved as floats */
   LDNQ_QR_SECONDS = 100,      /* real: wall time of the layer (all phases) */
   LDNQ_QR_CASCADE_LOSS = 101, /* real: last running mean loss (NaN if none) */
   LDNQ_QR_TOP1 = 102,         /* real: accuracy after the layer, percent
@@ -305,6 +328,7 @@ LDNQ_API ldnq_status ldnq_quant_report_summary(const ldnq_quant_report *r,
 /* The report as JSON:
  *   {"levels": L, "top1": x|null, "top5": x|null, "seconds": s,
  *    "layers": [{"name", "quantized", "levels", "alpha", "per_channel",
+ *                "bias_float",
  *                "error_initial",
  *                "error", "iterations", "rho_fallback", "cascade_epochs",
  *                "cascade_batches", "teacher_cached", "cascade_loss",

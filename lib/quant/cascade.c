@@ -18,27 +18,52 @@ static int layer_last_index(ldnq_network *net, int L) {
   return w > b ? w : b;
 }
 
-/* Trainable: parameters after layer L, and every parameter that does not
- * belong to a weight layer (the batch norms). */
+/* Trainable set of layer L's cascade (LDNQ_Q_TRAINABLE_RULE).
+ * Rule 0: entries after layer L (its weight and bias) and every entry that
+ * belongs to no weight layer (the batch norms, shortcut ones included).
+ * Rule 1, the seed's generate_trainable_parameters: names containing "bn",
+ * entries after L's WEIGHT (L's own bias included), and a float first
+ * layer (QUANTIZE_FIRST 0) in every cascade. */
 static ldnq_status set_trainable_after(ldnq__run *R, int L) {
   ldnq_network *net = R->net;
+  int seed_rule = (int)ldnq__q_int(R->q, LDNQ_Q_TRAINABLE_RULE) == 1;
+  int keep_first = !ldnq__q_int(R->q, LDNQ_Q_QUANTIZE_FIRST);
   int n = ldnq__network_param_count(net), last = layer_last_index(net, L);
-  char *is_layer = ldnq__calloc(n > 0 ? (size_t)n : 1, 1);
+  int lw = ldnq__network_layer_weight(net, L);
+  /* is_layer[i]: 1 + the weight layer owning entry i, 0 for none. */
+  int *is_layer = ldnq__calloc(n > 0 ? (size_t)n : 1, sizeof *is_layer);
   if (!is_layer) return ldnq__fail(&R->q->err, LDNQ_ERR_NOMEM, "out of memory");
   for (int k = 0; k < R->nlayers; k++) {
     int w = ldnq__network_layer_weight(net, k), b = ldnq__network_layer_bias(net, k);
-    if (w >= 0) is_layer[w] = 1;
-    if (b >= 0) is_layer[b] = 1;
+    if (w >= 0) is_layer[w] = k + 1;
+    if (b >= 0) is_layer[b] = k + 1;
   }
   ldnq_status st = LDNQ_OK;
   for (int i = 0; i < n && !st; i++) {
     const char *name;
     int is_buffer;
     st = ldnq__network_param(net, i, &name, NULL, NULL, NULL, NULL, &is_buffer);
-    if (!st && !is_buffer) st = ldnq_network_set_trainable(net, name, i > last || !is_layer[i]);
+    if (st || is_buffer) continue;
+    int on = seed_rule ? (strstr(name, "bn") != NULL || i > lw || (keep_first && is_layer[i] == 1))
+                       : (i > last || !is_layer[i]);
+    st = ldnq_network_set_trainable(net, name, on);
   }
   ldnq__free(is_layer);
   return st ? ldnq__propagate(&R->q->err, st) : LDNQ_OK;
+}
+
+void ldnq__stop_init(ldnq__stop *s, int mode) {
+  s->mode = mode;
+  s->prev = mode == 2 ? 0.0 : INFINITY; /* the seed's last_loss = 0 */
+  s->strikes = 0;
+}
+
+int ldnq__stop_check(ldnq__stop *s, double running_mean) {
+  if (s->mode == 0) return 0;
+  if (running_mean > s->prev || fabs(running_mean - s->prev) < 1e-4) s->strikes++;
+  else s->strikes = 0;
+  s->prev = running_mean;
+  return s->strikes >= 3;
 }
 
 ldnq_status ldnq__cascade(ldnq__run *R, int L, int64_t *epochs, int64_t *batches, double *loss) {
@@ -62,8 +87,10 @@ ldnq_status ldnq__cascade(ldnq__run *R, int L, int64_t *epochs, int64_t *batches
   if (!st) st = ldnq_network_set_training(R->orig, 1);
   if (st) goto done;
 
-  double sum = 0, prev = INFINITY;
-  int strikes = 0, stop = 0;
+  double sum = 0;
+  int stop = 0;
+  ldnq__stop rule;
+  ldnq__stop_init(&rule, (int)ldnq__q_int(q, LDNQ_Q_CASCADE_STOP));
   for (int64_t e = 0; e < max_epochs && !stop; e++) {
     st = ldnq_loader_reset(R->casc_loader, e); /* replayed: the teacher cache relies on it */
     if (st) break;
@@ -94,12 +121,7 @@ ldnq_status ldnq__cascade(ldnq__run *R, int L, int64_t *epochs, int64_t *batches
       (*batches)++;
       sum += l;
       *loss = sum / (double)*batches; /* running mean over all batches so far */
-      if (i % 10 == 0) {
-        if (*loss > prev || fabs(*loss - prev) < 1e-4) strikes++;
-        else strikes = 0;
-        prev = *loss;
-        if (strikes >= 3) stop = 1;
-      }
+      if (i % 10 == 0 && ldnq__stop_check(&rule, *loss)) stop = 1;
       if (ldnq__run_progress(R, LDNQ_PHASE_CASCADE, *batches, *loss)) {
         st = ldnq__fail(&q->err, LDNQ_ERR_CANCELLED, "cancelled in the cascade after layer %s",
                         R->names[L]);

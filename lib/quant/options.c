@@ -30,6 +30,8 @@ static const param_def defs[LDNQ__Q_NPARAMS] = {
     [LDNQ_Q_SEED] = {"seed", 1, 0, 9007199254740992.0, 0},
     [LDNQ_Q_PER_CHANNEL] = {"per_channel", 1, 0, 1, 0},
     [LDNQ_Q_TEACHER_CACHE_MB] = {"teacher_cache_mb", 0, 0, 1e9, 1024},
+    [LDNQ_Q_CASCADE_STOP] = {"cascade_stop", 1, 0, 2, 1},
+    [LDNQ_Q_TRAINABLE_RULE] = {"trainable_rule", 1, 0, 1, 0},
 };
 
 static const param_def *find(int p) {

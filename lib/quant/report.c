@@ -84,6 +84,7 @@ ldnq_status ldnq_quant_report_layer_int(const ldnq_quant_report *r, int index,
     case LDNQ_QR_CASCADE_EPOCHS: *value = l->cascade_epochs; break;
     case LDNQ_QR_CASCADE_BATCHES: *value = l->cascade_batches; break;
     case LDNQ_QR_TEACHER_CACHED: *value = l->teacher_cached; break;
+    case LDNQ_QR_BIAS_FLOAT: *value = l->bias_float; break;
     default:
       return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG,
                         "ldnq_quant_report_layer_int: attribute %d is not an integer one",
@@ -211,8 +212,8 @@ ldnq_status ldnq_quant_report_json(const ldnq_quant_report *r, char **out) {
     sb_printf(&b, ", \"quantized\": %s, \"levels\": %d, \"alpha\": ", l->quantized ? "true" : "false",
               l->quantized ? r->levels : 0);
     sb_num(&b, alpha);
-    sb_printf(&b, ", \"per_channel\": %s, \"error_initial\": ",
-              l->res && l->res->per_channel ? "true" : "false");
+    sb_printf(&b, ", \"per_channel\": %s, \"bias_float\": %s, \"error_initial\": ",
+              l->res && l->res->per_channel ? "true" : "false", l->bias_float ? "true" : "false");
     sb_num(&b, e0);
     sb_printf(&b, ", \"error\": ");
     sb_num(&b, e);

@@ -8,6 +8,7 @@ typedef struct ldnq__qr_layer {
   char *name;
   ldnq_layer_result *res; /* NULL when not quantized */
   int quantized;
+  int bias_float; /* bias trained off the grid (seed trainable rule) */
   int64_t cascade_epochs, cascade_batches, teacher_cached;
   double seconds, cascade_loss, top1, top5; /* NaN when not measured */
 } ldnq__qr_layer;

@@ -250,6 +250,9 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
         int64_t hits = R.teacher.hits;
         st = ldnq__cascade(&R, L, &rl->cascade_epochs, &rl->cascade_batches, &rl->cascade_loss);
         rl->teacher_cached = R.teacher.hits - hits;
+        /* The seed's rule trains L's own bias in L's cascade: off the grid. */
+        rl->bias_float = rl->cascade_batches > 0 && ldnq__q_int(q, LDNQ_Q_TRAINABLE_RULE) == 1 &&
+                         ldnq__network_layer_bias(net, L) >= 0;
         if (st) break;
       }
       if (eval && ldnq__q_int(q, LDNQ_Q_EVAL_PER_LAYER)) {

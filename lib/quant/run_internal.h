@@ -41,6 +41,16 @@ int ldnq__run_progress(ldnq__run *R, ldnq_quant_phase phase, int64_t step, doubl
  * running mean loss (NaN when no batch ran). */
 ldnq_status ldnq__cascade(ldnq__run *R, int L, int64_t *epochs, int64_t *batches, double *loss);
 
+/* The cascade's early stop (ALGORITHM 4, LDNQ_Q_CASCADE_STOP mode 0-2):
+ * checked with the running mean loss; 1 when the cascade should stop
+ * (mode 0 never stops it). */
+typedef struct ldnq__stop {
+  int mode, strikes;
+  double prev;
+} ldnq__stop;
+void ldnq__stop_init(ldnq__stop *s, int mode);
+int ldnq__stop_check(ldnq__stop *s, double running_mean);
+
 /* Teacher logits for batch i of cascade epoch e (images = that batch):
  * from the cache when held, else a forward of R->orig (then cached). */
 ldnq_status ldnq__teacher_logits(ldnq__run *R, int64_t e, int64_t i, const ldnq_tensor *images,

@@ -710,6 +710,79 @@ START_TEST(options_bounds) {
 }
 END_TEST
 
+/* Profiles set defaults; explicit settings win whatever the order. */
+START_TEST(profiles_set_defaults) {
+  ldnq_quantizer *q = NULL;
+  int64_t v;
+  double d;
+  LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_PROFILE, &v));
+  ck_assert_int_eq(v, LDNQ_PROFILE_IMPROVED);
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_CASCADE_STOP, &v));
+  ck_assert_int_eq(v, 0); /* fixed budget */
+  /* Explicit before the profile: kept. */
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_MAX_EPOCHS, 7));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED));
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_CASCADE_MAX_EPOCHS, &v));
+  ck_assert_int_eq(v, 7);
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_CASCADE_STOP, &v));
+  ck_assert_int_eq(v, 2);
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_TRAINABLE_RULE, &v));
+  ck_assert_int_eq(v, 1);
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_PER_CHANNEL, &v));
+  ck_assert_int_eq(v, 0);
+  LDNQ_CK(ldnq_quantizer_get_double(q, LDNQ_Q_CASCADE_LR, &d));
+  ck_assert_double_eq(d, 0.001);
+  /* Explicit after the profile: kept when the profile changes again. */
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_TRAINABLE_RULE, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_IMPROVED));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED));
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_TRAINABLE_RULE, &v));
+  ck_assert_int_eq(v, 0);
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_CASCADE_MAX_EPOCHS, &v));
+  ck_assert_int_eq(v, 7);
+  /* Every option under both profiles: what a fresh handle of that profile holds. */
+  for (int prof = 0; prof <= 1; prof++) {
+    ldnq_quantizer *p = NULL;
+    LDNQ_CK(ldnq_quantizer_create(&p));
+    LDNQ_CK(ldnq_quantizer_set_int(p, LDNQ_Q_PROFILE, prof));
+    for (int k = 0; k <= LDNQ_Q_PROFILE; k++) {
+      int is_int;
+      double want, got = 0, lo, hi, def;
+      const char *name = NULL;
+      LDNQ_CK(ldnq_quantizer_param_name((ldnq_quant_param)k, &name));
+      ck_assert(name && name[0]);
+      LDNQ_CK(ldnq_quantizer_param_type((ldnq_quant_param)k, &is_int));
+      LDNQ_CK(ldnq_quantizer_profile_default((ldnq_quant_profile)prof, (ldnq_quant_param)k, &want));
+      if (is_int) {
+        LDNQ_CK(ldnq_quantizer_get_int(p, (ldnq_quant_param)k, &v));
+        got = (double)v;
+      } else {
+        LDNQ_CK(ldnq_quantizer_get_double(p, (ldnq_quant_param)k, &got));
+      }
+      ck_assert_msg(got == want, "%s under profile %d: %g, want %g", name, prof, got, want);
+      LDNQ_CK(ldnq_quantizer_param_bounds((ldnq_quant_param)k, &lo, &hi, &def));
+      ck_assert(lo <= want && want <= hi);
+      if (prof == LDNQ_PROFILE_IMPROVED) ck_assert(def == want);
+    }
+    ldnq_quantizer_free(p);
+  }
+  /* Bad values: specific codes and messages, option unchanged. */
+  ck_assert_int_eq(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, 2), LDNQ_ERR_RANGE);
+  ck_assert_ptr_nonnull(strstr(ldnq_quantizer_errmsg(q), "profile"));
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_PROFILE, &v));
+  ck_assert_int_eq(v, LDNQ_PROFILE_SEED);
+  ck_assert_int_eq(ldnq_quantizer_profile_default((ldnq_quant_profile)5, LDNQ_Q_LEVELS, &d),
+                   LDNQ_ERR_RANGE);
+  ck_assert_int_eq(ldnq_quantizer_profile_default(LDNQ_PROFILE_SEED, (ldnq_quant_param)99, &d),
+                   LDNQ_ERR_INVALID_ARG);
+  const char *nm;
+  ck_assert_int_eq(ldnq_quantizer_param_name((ldnq_quant_param)(LDNQ_Q_PROFILE + 1), &nm),
+                   LDNQ_ERR_INVALID_ARG);
+  ldnq_quantizer_free(q);
+}
+END_TEST
+
 START_TEST(allocation_failures_leak_nothing) {
   int l1 = 12, l2 = 5;
   double H[144], W[60];
@@ -906,6 +979,10 @@ START_TEST(run_quantizes_network) {
   ck_assert_ptr_nonnull(strstr(js, "\"name\": \"conv1\""));
   ck_assert_ptr_nonnull(strstr(js, "\"name\": \"fc\""));
   ck_assert_ptr_nonnull(strstr(js, "\"cascade_epochs\""));
+  ck_assert_ptr_nonnull(strstr(js, "\"profile\": \"improved\", \"settings\": {\"levels\": 3, "));
+  ck_assert_ptr_nonnull(strstr(js, "\"cascade_stop\": 0"));
+  ck_assert_ptr_nonnull(strstr(js, "\"cascade_max_epochs\": 1,"));
+  ck_assert_ptr_nonnull(strstr(js, "\"cascade_batches\": 2"));
   ck_assert(js[0] == '{' && js[strlen(js) - 1] == '}');
   LDNQ_CK(ldnq_quant_report_table(rep, &tab));
   ck_assert_ptr_nonnull(strstr(tab, "layer1.0.conv1"));
@@ -1679,6 +1756,7 @@ static Suite *quant_suite(void) {
   tcase_add_test(tc, degenerate_inputs);
   tcase_add_test(tc, options_bounds);
   tcase_add_test(tc, cascade_stop_rules);
+  tcase_add_test(tc, profiles_set_defaults);
   tcase_add_test(tc, allocation_failures_leak_nothing);
   suite_add_tcase(s, tc);
   TCase *tr = tcase_create("run");

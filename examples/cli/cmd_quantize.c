@@ -5,13 +5,27 @@
 
 #include "cli.h"
 
+/* Every quantizer option with its default under each profile (from the
+ * library, so --help cannot drift from it). */
+static void print_profiles(FILE *f) {
+  fprintf(f, "\nquantizer settings by profile (library option: improved / seed):\n");
+  for (int p = 0;; p++) {
+    const char *name;
+    double vi, vs;
+    if (ldnq_quantizer_param_name((ldnq_quant_param)p, &name)) break;
+    ldnq_quantizer_profile_default(LDNQ_PROFILE_IMPROVED, (ldnq_quant_param)p, &vi);
+    ldnq_quantizer_profile_default(LDNQ_PROFILE_SEED, (ldnq_quant_param)p, &vs);
+    fprintf(f, "  %-24s %10g %10g\n", name, vi, vs);
+  }
+}
+
 static void usage(FILE *f) {
   fprintf(f,
           "usage: ldnq quantize --arch ARCH --weights FILE --data SPEC --levels L --out FILE\n"
           "                     [--ratio R] [--seed N] [--hessian-batches N]\n"
           "                     [--cascade-epochs N] [--cascade-batch N] [--no-cascade]\n"
           "                     [--cascade-lr X] [--keep-first] [--keep-last]\n"
-          "                     [--eval-per-layer] [--per-channel] [--json]\n"
+          "                     [--eval-per-layer] [--per-channel] [--profile P] [--json]\n"
           "  --arch        resnet20|resnet32|resnet56|resnet18|resnet34|resnet50\n"
           "  --weights     trained model (.pth, .safetensors, .ldnq)\n"
           "  --data        dataset spec (cifar10:DIR, fashion-mnist[:DIR], mnist:DIR,\n"
@@ -21,17 +35,21 @@ static void usage(FILE *f) {
           "  --ratio R     fraction of the training set used (default 0.01)\n"
           "  --seed N      subset, shuffling and augmentation seed (default 0)\n"
           "  --out FILE    .ldnq (packed codes), .pth or .safetensors (floats)\n"
-          "  --hessian-batches N, --cascade-epochs N, --cascade-batch N, --no-cascade\n"
-          "                override the paper's settings (101 batches of 2; epochs until\n"
-          "                the loss settles, batch 128; cascade on)\n"
-          "  --cascade-lr X  cascade SGD learning rate (the paper's 0.001)\n"
+          "  --hessian-batches N, --cascade-batch N, --no-cascade\n"
+          "                Hessian batches (101 of 2), cascade batch (128), cascade off\n"
+          "  --cascade-epochs N  cascade epochs per layer: the budget (improved) or the\n"
+          "                cap on the paper's early stop (seed)\n"
+          "  --cascade-lr X  cascade learning rate (see the table below)\n"
           "  --keep-first, --keep-last\n"
           "                leave the first / last weight layer in float32 (the paper\n"
           "                quantizes both)\n"
           "  --eval-per-layer  top-1 on the test split after every layer (slow)\n"
           "  --per-channel one scale per output channel (an improved profile, not the\n"
           "                paper's one scale per layer; .ldnq stores the scales)\n"
+          "  --profile P   improved (default) or seed (the published procedure exactly);\n"
+          "                a profile sets defaults, the options above override them\n"
           "  --json        print a JSON summary as the last line of stdout\n");
+  print_profiles(f);
 }
 
 /* Progress lines: a bar per phase on a terminal, a line every few
@@ -62,11 +80,33 @@ static int on_progress(void *ud, int layer, int n, ldnq_quant_phase phase, int64
   return 0;
 }
 
-static void print_json(const ldnq_quant_report *rep, double fp_top1) {
+/* "profile": name, "settings": {every option in effect}. */
+static void print_settings(const ldnq_quantizer *q) {
+  int64_t prof = 0;
+  ldnq_quantizer_get_int(q, LDNQ_Q_PROFILE, &prof);
+  printf("\"profile\": \"%s\", \"settings\": {", prof == LDNQ_PROFILE_SEED ? "seed" : "improved");
+  for (int p = 0;; p++) {
+    const char *name;
+    int is_int = 0;
+    if (ldnq_quantizer_param_name((ldnq_quant_param)p, &name)) break;
+    ldnq_quantizer_param_type((ldnq_quant_param)p, &is_int);
+    int64_t iv = 0;
+    double dv = 0;
+    if (is_int && !ldnq_quantizer_get_int(q, (ldnq_quant_param)p, &iv))
+      printf("%s\"%s\": %lld", p ? ", " : "", name, (long long)iv);
+    else if (!is_int && !ldnq_quantizer_get_double(q, (ldnq_quant_param)p, &dv))
+      printf("%s\"%s\": %.9g", p ? ", " : "", name, dv);
+  }
+  printf("}");
+}
+
+static void print_json(const ldnq_quant_report *rep, const ldnq_quantizer *q, double fp_top1) {
   double top1, top5, secs;
   ldnq_quant_report_summary(rep, &top1, &top5, &secs);
-  printf("{\"fp_top1\": %.4f, \"top1\": %.4f, \"top5\": %.4f, \"seconds\": %.3f, \"layers\": [",
-         fp_top1, top1, top5, secs);
+  printf("{\"fp_top1\": %.4f, \"top1\": %.4f, \"top5\": %.4f, \"seconds\": %.3f, ", fp_top1,
+         top1, top5, secs);
+  print_settings(q);
+  printf(", \"layers\": [");
   int n = 0;
   ldnq_quant_report_layer_count(rep, &n);
   for (int i = 0; i < n; i++) {
@@ -97,6 +137,17 @@ static void print_json(const ldnq_quant_report *rep, double fp_top1) {
       printf(", \"alpha\": null, \"per_channel\": false, \"error_initial\": null, \"error\": null, \"iterations\": 0, "
              "\"seconds\": %.3f",
              s);
+    int64_t ce = 0, cb = 0, tc = 0;
+    double cl = NAN;
+    ldnq_quant_report_layer_int(rep, i, LDNQ_QR_CASCADE_EPOCHS, &ce);
+    ldnq_quant_report_layer_int(rep, i, LDNQ_QR_CASCADE_BATCHES, &cb);
+    ldnq_quant_report_layer_int(rep, i, LDNQ_QR_TEACHER_CACHED, &tc);
+    ldnq_quant_report_layer_double(rep, i, LDNQ_QR_CASCADE_LOSS, &cl);
+    printf(", \"cascade_epochs\": %lld, \"cascade_batches\": %lld, \"teacher_cached\": %lld, "
+           "\"cascade_loss\": ",
+           (long long)ce, (long long)cb, (long long)tc);
+    if (isnan(cl)) printf("null");
+    else printf("%.9g", cl);
     if (!isnan(ltop1)) printf(", \"top1\": %.4f", ltop1); /* --eval-per-layer */
     printf("}");
   }
@@ -105,8 +156,9 @@ static void print_json(const ldnq_quant_report *rep, double fp_top1) {
 
 int cli_quantize(int argc, char **argv) {
   const char *arch_s = NULL, *weights = NULL, *spec = NULL, *out = NULL;
-  int levels = 0, json = 0, cascade = 1, per_channel = 0, keep_first = 0, keep_last = 0;
-  int eval_each = 0;
+  /* -1: not given, the profile's default stands. */
+  int levels = 0, json = 0, cascade = -1, per_channel = -1, keep_first = -1, keep_last = -1;
+  int eval_each = -1, profile = -1;
   long long seed = 0, hbatches = -1, cepochs = -1, cbatch = -1;
   double ratio = 0.01, clr = -1;
   /* Flags without a value: each stores its value in its variable. */
@@ -142,6 +194,14 @@ int cli_quantize(int argc, char **argv) {
       else if (!strcmp(a, "--cascade-epochs")) cepochs = strtoll(v, &end, 10);
       else if (!strcmp(a, "--cascade-batch")) cbatch = strtoll(v, &end, 10);
       else if (!strcmp(a, "--cascade-lr")) clr = strtod(v, &end);
+      else if (!strcmp(a, "--profile")) {
+        if (!strcmp(v, "improved")) profile = LDNQ_PROFILE_IMPROVED;
+        else if (!strcmp(v, "seed")) profile = LDNQ_PROFILE_SEED;
+        else {
+          fprintf(stderr, "ldnq quantize: --profile: want improved or seed, not %s\n", v);
+          return 2;
+        }
+      }
       else {
         fprintf(stderr, "ldnq quantize: unknown option %s\n", a);
         usage(stderr);
@@ -184,11 +244,12 @@ int cli_quantize(int argc, char **argv) {
   TRY("quantizer options", ldnq_quantizer_create(&q));
   TRY("--levels", ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
   TRY("--seed", ldnq_quantizer_set_int(q, LDNQ_Q_SEED, seed));
-  TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
-  TRY("--per-channel", ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, per_channel));
-  TRY("--keep-first", ldnq_quantizer_set_int(q, LDNQ_Q_QUANTIZE_FIRST, !keep_first));
-  TRY("--keep-last", ldnq_quantizer_set_int(q, LDNQ_Q_QUANTIZE_LAST, !keep_last));
-  TRY("--eval-per-layer", ldnq_quantizer_set_int(q, LDNQ_Q_EVAL_PER_LAYER, eval_each));
+  if (profile >= 0) TRY("--profile", ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, profile));
+  if (cascade >= 0) TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
+  if (per_channel >= 0) TRY("--per-channel", ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, per_channel));
+  if (keep_first >= 0) TRY("--keep-first", ldnq_quantizer_set_int(q, LDNQ_Q_QUANTIZE_FIRST, !keep_first));
+  if (keep_last >= 0) TRY("--keep-last", ldnq_quantizer_set_int(q, LDNQ_Q_QUANTIZE_LAST, !keep_last));
+  if (eval_each >= 0) TRY("--eval-per-layer", ldnq_quantizer_set_int(q, LDNQ_Q_EVAL_PER_LAYER, eval_each));
   if (clr >= 0) TRY("--cascade-lr", ldnq_quantizer_set_double(q, LDNQ_Q_CASCADE_LR, clr));
   if (hbatches >= 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
   if (cbatch >= 0) TRY("--cascade-batch", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_BATCH, cbatch));
@@ -216,7 +277,7 @@ int cli_quantize(int argc, char **argv) {
   ldnq_quant_report_summary(rep, &top1, &top5, NULL);
   fprintf(stderr, "quantized (%d levels): top-1 %.2f top-5 %.2f (full precision %.2f), %.1f s -> %s\n",
           levels, top1, top5, fp1, cli_now() - t0, out);
-  if (json) print_json(rep, fp1);
+  if (json) print_json(rep, q, fp1);
   rc = 0;
   goto done;
 fail:

@@ -72,7 +72,7 @@ typedef enum ldnq_quant_param {
                                     0.2); 2 the same rule as the seed's code:
                                     the previous value starts at 0, so the
                                     first check counts a strike */
-  LDNQ_Q_TRAINABLE_RULE = 19     /* int [0, 1], what a cascade trains. 0:
+  LDNQ_Q_TRAINABLE_RULE = 19,    /* int [0, 1], what a cascade trains. 0:
                                     every batch-norm parameter (shortcut
                                     ones included) and every entry after
                                     layer L's weight and bias; L's bias stays
@@ -84,7 +84,24 @@ typedef enum ldnq_quant_param {
                                     shortcut "downsample.1" only while it lies
                                     after L), and a float first layer in
                                     every cascade */
+  LDNQ_Q_PROFILE = 20            /* int [0, 1], 0 (LDNQ_PROFILE_IMPROVED):
+                                    a set of defaults (ldnq_quant_profile);
+                                    setting it gives every option not set
+                                    explicitly on this handle the profile's
+                                    default; explicit settings win, in either
+                                    order */
 } ldnq_quant_param;
+
+/* Profiles (LDNQ_Q_PROFILE). Defaults per profile: docs/QUANTIZER.md and
+ * ldnq_quantizer_profile_default. */
+typedef enum ldnq_quant_profile {
+  LDNQ_PROFILE_IMPROVED = 0, /* the default: fixed cascade budget, ...
+                                (docs/QUANTIZER.md, "Profiles") */
+  LDNQ_PROFILE_SEED = 1      /* the published procedure exactly
+                                (ALGORITHM.md 2-4): running-mean early stop
+                                from last_loss 0, the seed's trainable rule,
+                                SGD lr 0.001, one scale per layer */
+} ldnq_quant_profile;
 
 /* New quantizer with default options. The caller owns *out. */
 LDNQ_API ldnq_status ldnq_quantizer_create(ldnq_quantizer **out);
@@ -110,11 +127,20 @@ LDNQ_API ldnq_status ldnq_quantizer_set_double(ldnq_quantizer *q,
 LDNQ_API ldnq_status ldnq_quantizer_get_double(const ldnq_quantizer *q,
                                                ldnq_quant_param param,
                                                double *value);
-/* Bounds and default of an option (integers as exact doubles); any pointer
- * may be NULL. */
+/* Bounds and default of an option (integers as exact doubles; the default
+ * of LDNQ_PROFILE_IMPROVED); any pointer may be NULL. */
 LDNQ_API ldnq_status ldnq_quantizer_param_bounds(ldnq_quant_param param,
                                                  double *lo, double *hi,
                                                  double *default_value);
+/* Default of `param` under `profile` (the bounds' default is the one of
+ * LDNQ_PROFILE_IMPROVED, the profile of a new handle). */
+LDNQ_API ldnq_status ldnq_quantizer_profile_default(ldnq_quant_profile profile,
+                                                    ldnq_quant_param param,
+                                                    double *value);
+/* Name of an option ("levels", "cascade_lr", ...; as in the report's
+ * "settings"), a static string. */
+LDNQ_API ldnq_status ldnq_quantizer_param_name(ldnq_quant_param param,
+                                               const char **name);
 /* *is_int = 1 for integer options (set/get with _int), 0 for real ones. */
 LDNQ_API ldnq_status ldnq_quantizer_param_type(ldnq_quant_param param,
                                                int *is_int);
@@ -326,7 +352,9 @@ LDNQ_API ldnq_status ldnq_quant_report_summary(const ldnq_quant_report *r,
                                                double *top1, double *top5,
                                                double *seconds);
 /* The report as JSON:
- *   {"levels": L, "top1": x|null, "top5": x|null, "seconds": s,
+ *   {"levels": L, "profile": "improved"|"seed",
+ *    "settings": {"levels": 3, ... every option by name (ldnq_quantizer_param_name)},
+ *    "top1": x|null, "top5": x|null, "seconds": s,
  *    "layers": [{"name", "quantized", "levels", "alpha", "per_channel",
  *                "bias_float",
  *                "error_initial",

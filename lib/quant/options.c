@@ -32,7 +32,11 @@ static const param_def defs[LDNQ__Q_NPARAMS] = {
     [LDNQ_Q_TEACHER_CACHE_MB] = {"teacher_cache_mb", 0, 0, 1e9, 1024},
     [LDNQ_Q_CASCADE_STOP] = {"cascade_stop", 1, 0, 2, 1},
     [LDNQ_Q_TRAINABLE_RULE] = {"trainable_rule", 1, 0, 1, 0},
+    [LDNQ_Q_PROFILE] = {"profile", 1, 0, 1, LDNQ_PROFILE_IMPROVED},
 };
+
+double ldnq__q_base_default(int p) { return defs[p].def; }
+const char *ldnq__q_name(int p) { return defs[p].name; }
 
 static const param_def *find(int p) {
   return (p >= 0 && p < LDNQ__Q_NPARAMS && defs[p].name) ? &defs[p] : NULL;
@@ -44,6 +48,7 @@ ldnq_status ldnq_quantizer_create(ldnq_quantizer **out) {
   ldnq_quantizer *q = ldnq__calloc(1, sizeof *q);
   if (!q) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory for a quantizer");
   for (int i = 0; i < LDNQ__Q_NPARAMS; i++) q->value[i] = defs[i].def;
+  ldnq__profile_apply(q); /* LDNQ_Q_PROFILE's default profile */
   *out = q;
   return LDNQ_OK;
 }
@@ -79,6 +84,8 @@ static ldnq_status set_value(ldnq_quantizer *q, const param_def *d, int p, doubl
     return ldnq__fail(&q->err, LDNQ_ERR_RANGE,
                       "option levels = %g: must be 3, 5, 7, 9 or 11 (bounds [3, 11])", v);
   q->value[p] = v;
+  q->explicit_set[p] = 1;
+  if (p == LDNQ_Q_PROFILE) ldnq__profile_apply(q);
   ldnq__errbuf_clear(&q->err);
   return LDNQ_OK;
 }
@@ -132,7 +139,8 @@ ldnq_status ldnq_quantizer_param_bounds(ldnq_quant_param param, double *lo, doub
                       (int)param);
   if (lo) *lo = d->lo;
   if (hi) *hi = d->hi;
-  if (default_value) *default_value = d->def;
+  if (default_value)
+    *default_value = ldnq__profile_default(LDNQ_PROFILE_IMPROVED, (int)param, d->def);
   return LDNQ_OK;
 }
 
@@ -144,5 +152,16 @@ ldnq_status ldnq_quantizer_param_type(ldnq_quant_param param, int *is_int) {
   if (!is_int)
     return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_quantizer_param_type: is_int is NULL");
   *is_int = d->is_int;
+  return LDNQ_OK;
+}
+
+ldnq_status ldnq_quantizer_param_name(ldnq_quant_param param, const char **name) {
+  const param_def *d = find((int)param);
+  if (!d)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_quantizer_param_name: unknown option %d",
+                      (int)param);
+  if (!name)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_quantizer_param_name: name is NULL");
+  *name = d->name;
   return LDNQ_OK;
 }

@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "ldnq/quant.h"
 
-#define LDNQ__Q_NPARAMS 20
+#define LDNQ__Q_NPARAMS 21
 
 /* ADMM progress hook: nonzero return cancels (LDNQ_ERR_CANCELLED). */
 typedef int (*ldnq__admm_progress_fn)(void *ud, int iteration, double error);
@@ -18,10 +18,23 @@ typedef int (*ldnq__admm_progress_fn)(void *ud, int iteration, double error);
 struct ldnq_quantizer {
   ldnq__errbuf err;
   double value[LDNQ__Q_NPARAMS]; /* every option as a double (ints exact) */
+  unsigned char explicit_set[LDNQ__Q_NPARAMS]; /* set by the caller: a
+                                                 profile leaves it alone */
   /* Set by ldnq_quantizer_run for the duration of a layer's solve. */
   ldnq__admm_progress_fn admm_progress;
   void *admm_ud;
 };
+
+/* ---- profiles (profile.c) ---- */
+/* Default of option p under profile (base: the option table's default). */
+double ldnq__profile_default(int profile, int p, double base);
+/* Every option the caller did not set explicitly takes the default of the
+ * handle's LDNQ_Q_PROFILE. */
+void ldnq__profile_apply(ldnq_quantizer *q);
+const char *ldnq__profile_name(int profile); /* "improved", "seed" */
+/* The option table's default of p (options.c); p valid. */
+double ldnq__q_base_default(int p);
+const char *ldnq__q_name(int p);
 
 /* Option value shortcuts (no checks: param is a valid enum). */
 int64_t ldnq__q_int(const ldnq_quantizer *q, ldnq_quant_param p);

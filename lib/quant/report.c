@@ -195,7 +195,13 @@ ldnq_status ldnq_quant_report_json(const ldnq_quant_report *r, char **out) {
   if (!r || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_quant_report_json: NULL argument");
   *out = NULL;
   sbuf b = {0};
-  sb_printf(&b, "{\"levels\": %d, \"top1\": ", r->levels);
+  sb_printf(&b, "{\"levels\": %d, \"profile\": \"%s\", \"settings\": {", r->levels,
+            ldnq__profile_name((int)r->settings[LDNQ_Q_PROFILE]));
+  for (int p = 0; p < LDNQ__Q_NPARAMS; p++) {
+    sb_printf(&b, "%s\"%s\": ", p ? ", " : "", ldnq__q_name(p));
+    sb_num(&b, r->settings[p]);
+  }
+  sb_printf(&b, "}, \"top1\": ");
   sb_num(&b, r->top1);
   sb_printf(&b, ", \"top5\": ");
   sb_num(&b, r->top5);
@@ -238,6 +244,7 @@ ldnq_status ldnq_quant_report_table(const ldnq_quant_report *r, char **out) {
   if (!r || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_quant_report_table: NULL argument");
   *out = NULL;
   sbuf b = {0};
+  sb_printf(&b, "profile %s\n", ldnq__profile_name((int)r->settings[LDNQ_Q_PROFILE]));
   sb_printf(&b, "%-28s %6s %10s %12s %12s %5s %6s %10s %8s %7s\n", "layer", "levels", "alpha",
             "E initial", "E", "iters", "epochs", "casc loss", "seconds", "top1");
   for (int i = 0; i < r->n; i++) {

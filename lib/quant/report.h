@@ -3,6 +3,7 @@
 #define LDNQ_QUANT_REPORT_H
 
 #include "ldnq/quant.h"
+#include "quant/quant_internal.h"
 
 typedef struct ldnq__qr_layer {
   char *name;
@@ -18,6 +19,7 @@ struct ldnq_quant_report {
   ldnq__qr_layer *layers;
   int levels;
   double top1, top5, seconds;
+  double settings[LDNQ__Q_NPARAMS]; /* the options of the run */
 };
 
 /* Report for n layers, names copied; NaN figures. NULL on no memory. */

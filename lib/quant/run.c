@@ -227,6 +227,7 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
     run_release(&R);
     return ldnq__fail(&q->err, LDNQ_ERR_NOMEM, "out of memory for the report");
   }
+  memcpy(rep->settings, q->value, sizeof rep->settings);
   int cascade = (int)ldnq__q_int(q, LDNQ_Q_CASCADE);
   st = make_loader(&R, R.hess_batch, &R.hess_loader);
   if (!st && cascade) st = make_loader(&R, (int)ldnq__q_int(q, LDNQ_Q_CASCADE_BATCH), &R.casc_loader);

@@ -207,6 +207,8 @@ _PROTOS = {
     "ldnq_quantizer_get_double": (S, [P(Q), c_int, F64P]),
     "ldnq_quantizer_param_bounds": (S, [c_int, F64P, F64P, F64P]),
     "ldnq_quantizer_param_type": (S, [c_int, P(c_int)]),
+    "ldnq_quantizer_param_name": (S, [c_int, STRP]),
+    "ldnq_quantizer_profile_default": (S, [c_int, c_int, F64P]),
     "ldnq_quantizer_solve_conv": (S, [P(Q), c_int, c_int, c_int, c_int, c_int, c_int, c_void_p,
                                       T.ACTIVATION_FN, c_void_p, P(P(RES))]),
     "ldnq_quantizer_solve_linear": (S, [P(Q), c_int, c_int, c_int, c_void_p, c_void_p,

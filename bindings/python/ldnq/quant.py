@@ -32,6 +32,16 @@ class QuantParam(enum.IntEnum):
     EVAL_PER_LAYER = 14
     SEED = 15
     PER_CHANNEL = 16
+    TEACHER_CACHE_MB = 17
+    CASCADE_STOP = 18
+    TRAINABLE_RULE = 19
+    PROFILE = 20
+
+
+class Profile(enum.IntEnum):
+    """Values of QuantParam.PROFILE: sets of defaults (docs/QUANTIZER.md)."""
+    IMPROVED = 0
+    SEED = 1
 
 
 class ResultAttr(enum.IntEnum):
@@ -60,6 +70,8 @@ class ReportAttr(enum.IntEnum):
     QUANTIZED = 0
     CASCADE_EPOCHS = 1
     CASCADE_BATCHES = 2
+    TEACHER_CACHED = 3
+    BIAS_FLOAT = 4
     SECONDS = 100
     CASCADE_LOSS = 101
     TOP1 = 102
@@ -81,6 +93,25 @@ def param_info(param):
     check(fn.quantizer_param_type(p, ctypes.byref(is_int)))
     check(fn.quantizer_param_bounds(p, ctypes.byref(lo), ctypes.byref(hi), ctypes.byref(d)))
     return bool(is_int.value), lo.value, hi.value, d.value
+
+
+def param_name(param):
+    """The library's name of an option ("cascade_lr", as in the report's settings)."""
+    s = ctypes.c_char_p()
+    check(fn.quantizer_param_name(int(_param(param)), ctypes.byref(s)))
+    return decode(s.value)
+
+
+def _profile(v):
+    return Profile[v.upper()] if isinstance(v, str) else int(v)
+
+
+def profile_default(profile, param):
+    """Default of an option under a profile ("seed", "improved" or Profile)."""
+    d = ctypes.c_double()
+    check(fn.quantizer_profile_default(int(_profile(profile)), int(_param(param)),
+                                       ctypes.byref(d)))
+    return int(d.value) if param_info(param)[0] else d.value
 
 
 class _Activations:
@@ -201,7 +232,9 @@ class LayerResult(Handle):
 class Quantizer(Handle):
     """Options and the L-DNQ solvers. Options by QuantParam or by name:
     q.set("levels", 5), q.get("rho_factor"), or keyword arguments to the
-    constructor: Quantizer(levels=5, max_iter=50)."""
+    constructor: Quantizer(levels=5, max_iter=50). Quantizer(profile="seed")
+    runs the published procedure; a profile sets the defaults of the options
+    not set explicitly (in any order)."""
 
     _free = staticmethod(fn.quantizer_free)
     _errmsg = staticmethod(fn.quantizer_errmsg)
@@ -215,6 +248,8 @@ class Quantizer(Handle):
 
     def set(self, param, value):
         p = _param(param)
+        if p == QuantParam.PROFILE:
+            value = _profile(value)
         if param_info(p)[0]:
             self._check(fn.quantizer_set_int(self.handle, int(p), int(value)))
         else:
@@ -229,6 +264,10 @@ class Quantizer(Handle):
             v = ctypes.c_double()
             self._check(fn.quantizer_get_double(self.handle, int(p), ctypes.byref(v)))
         return v.value
+
+    def settings(self):
+        """Every option in effect, by library name."""
+        return {param_name(p): self.get(p) for p in QuantParam}
 
     def _solve(self, acts, call, shape):
         out = new_ptr(T.LayerResult_)

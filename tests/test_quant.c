@@ -746,7 +746,7 @@ START_TEST(profiles_set_defaults) {
     ldnq_quantizer *p = NULL;
     LDNQ_CK(ldnq_quantizer_create(&p));
     LDNQ_CK(ldnq_quantizer_set_int(p, LDNQ_Q_PROFILE, prof));
-    for (int k = 0; k <= LDNQ_Q_PROFILE; k++) {
+    for (int k = 0; k <= LDNQ_Q_BN_RECALIBRATE; k++) {
       int is_int;
       double want, got = 0, lo, hi, def;
       const char *name = NULL;
@@ -777,7 +777,7 @@ START_TEST(profiles_set_defaults) {
   ck_assert_int_eq(ldnq_quantizer_profile_default(LDNQ_PROFILE_SEED, (ldnq_quant_param)99, &d),
                    LDNQ_ERR_INVALID_ARG);
   const char *nm;
-  ck_assert_int_eq(ldnq_quantizer_param_name((ldnq_quant_param)(LDNQ_Q_PROFILE + 1), &nm),
+  ck_assert_int_eq(ldnq_quantizer_param_name((ldnq_quant_param)(LDNQ_Q_BN_RECALIBRATE + 1), &nm),
                    LDNQ_ERR_INVALID_ARG);
   ldnq_quantizer_free(q);
 }
@@ -1099,6 +1099,9 @@ START_TEST(teacher_cache_is_exact) {
     LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_SEED, 3));
     LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_MAX_EPOCHS, 3));
     LDNQ_CK(ldnq_quantizer_set_double(f[k].q, LDNQ_Q_TEACHER_CACHE_MB, caps[k]));
+    /* The final fine-tune runs 5 epochs: 2 more than any cascade, so the
+     * cache grows lazily after the last layer. */
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_FINAL_EPOCHS, 5));
     LDNQ_CK(ldnq_quantizer_run(f[k].q, f[k].net, f[k].ds, f[k].eval, NULL, NULL, &rep[k]));
   }
   int cnt, nl;
@@ -1126,6 +1129,18 @@ START_TEST(teacher_cache_is_exact) {
      * the first epoch's 2 batches under the small cap). */
     ck_assert_int_eq(hit[1], L == 0 ? 0 : 6);
     ck_assert_int_eq(hit[2], L == 0 ? 0 : 2);
+  }
+  /* The final fine-tune: 5 epochs x 2 batches; epochs 0-2 come from the
+   * whole cache, 3-4 were computed once and grew it (the capped cache
+   * holds epoch 0 only). */
+  const char *want[3] = {"\"final_teacher_cached\": 0,", "\"final_teacher_cached\": 6,",
+                         "\"final_teacher_cached\": 2,"};
+  for (int k = 0; k < 3; k++) {
+    char *js = NULL;
+    LDNQ_CK(ldnq_quant_report_json(rep[k], &js));
+    ck_assert_msg(strstr(js, want[k]) != NULL, "run %d: no %s", k, want[k]);
+    ck_assert_ptr_nonnull(strstr(js, "\"final_epochs\": 5, \"final_batches\": 10,"));
+    ldnq_quant_string_free(js);
   }
   double t[3];
   for (int k = 0; k < 3; k++) LDNQ_CK(ldnq_quant_report_summary(rep[k], &t[k], NULL, NULL));
@@ -1498,6 +1513,122 @@ START_TEST(sgd_matches_pytorch_rule) {
 }
 END_TEST
 
+/* The cascade's Adam (lib/quant/optim.c) against torch.optim.Adam's rule
+ * (L2 weight decay, bias-corrected moments) computed in double, two steps
+ * with the same gradient; frozen entries stay; cosine schedule values. */
+START_TEST(adam_matches_pytorch_rule) {
+  ldnq_network *net = NULL;
+  LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 10, &net));
+  LDNQ_CK(ldnq_network_set_training(net, 1));
+  LDNQ_CK(ldnq_network_set_trainable(net, "layer1.0.conv1.weight", 0));
+  int64_t xs[4] = {2, 1, 8, 8}, ys[2] = {2, 10};
+  ldnq_tensor *x = rand_tensor(4, xs, 41), *y = NULL, *dy = rand_tensor(2, ys, 42);
+  LDNQ_CK(ldnq_tensor_create(2, ys, &y));
+  LDNQ_CK(ldnq_network_forward(net, x, y));
+  LDNQ_CK(ldnq_network_backward(net, dy, NULL));
+  const char *names[3] = {"conv1.weight", "fc.bias", "layer1.0.conv1.weight"};
+  float *p0[3], *g[3];
+  int64_t n[3];
+  for (int k = 0; k < 3; k++) {
+    p0[k] = read_entry(net, names[k], &n[k]);
+    ldnq_tensor *gt = NULL;
+    LDNQ_CK(ldnq_network_get_grad(net, names[k], &gt));
+    g[k] = malloc((size_t)n[k] * sizeof(float));
+    LDNQ_CK(ldnq_tensor_read(gt, g[k], n[k]));
+    ldnq_tensor_free(gt);
+  }
+  const double lr[2] = {0.01, 0.004}, b1 = 0.9, b2 = 0.999, wd = 0.01, eps = 1e-8;
+  ldnq__optim o;
+  ck_assert_int_eq(ldnq__optim_init(NULL, &o, net, 1, 0.01, b1, wd), LDNQ_OK);
+  ck_assert_int_eq(ldnq__optim_step(NULL, &o, net, lr[0]), LDNQ_OK);
+  ck_assert_int_eq(ldnq__optim_step(NULL, &o, net, lr[1]), LDNQ_OK);
+  int moved = 0;
+  for (int k = 0; k < 3; k++) {
+    float *p2 = read_entry(net, names[k], &n[k]);
+    for (int64_t i = 0; i < n[k]; i++) {
+      double p = p0[k][i], m = 0, v = 0;
+      for (int t = 1; t <= 2; t++) {
+        double d = g[k][i] + wd * p;
+        m = b1 * m + (1 - b1) * d;
+        v = b2 * v + (1 - b2) * d * d;
+        p -= lr[t - 1] * (m / (1 - pow(b1, t))) / (sqrt(v / (1 - pow(b2, t))) + eps);
+      }
+      if (k == 2) {
+        ck_assert(p2[i] == p0[k][i]);
+      } else {
+        ck_assert_msg(fabs(p2[i] - p) <= 1e-6 * (1 + fabs(p)), "%s[%lld] %g vs %g", names[k],
+                      (long long)i, p2[i], p);
+        moved += p2[i] != p0[k][i];
+      }
+    }
+    free(p2);
+    free(p0[k]);
+    free(g[k]);
+  }
+  ck_assert_int_gt(moved, 10);
+  ldnq__optim_release(&o);
+  ck_assert(ldnq__schedule_lr(0.5, 0, 7, 10) == 0.5);
+  ck_assert(ldnq__schedule_lr(0.5, 1, 0, 10) == 0.5);
+  ck_assert_double_eq_tol(ldnq__schedule_lr(0.5, 1, 5, 10), 0.25, 1e-15);
+  ck_assert_double_eq_tol(ldnq__schedule_lr(0.5, 1, 9, 10), 0.25 * (1 + cos(0.9 * 3.14159265358979323846)), 1e-15);
+  ldnq_tensor_free(x);
+  ldnq_tensor_free(y);
+  ldnq_tensor_free(dy);
+  ldnq_network_free(net);
+}
+END_TEST
+
+/* Final fine-tune and BN re-estimation: they change batch norms only;
+ * every quantized layer still holds exactly its alpha x codes. */
+START_TEST(run_final_tune_and_bn_recalibration) {
+  run_fixture f[2];
+  ldnq_quant_report *rep[2] = {NULL, NULL};
+  for (int k = 0; k < 2; k++) {
+    fixture_open(&f[k]);
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_OPTIMIZER, 1));
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_SCHEDULE, 1));
+    if (k) {
+      LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_FINAL_EPOCHS, 2));
+      LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_BN_RECALIBRATE, 3));
+    }
+    LDNQ_CK(ldnq_quantizer_run(f[k].q, f[k].net, f[k].ds, NULL, NULL, NULL, &rep[k]));
+  }
+  int cnt, nl;
+  LDNQ_CK(ldnq_network_tensor_count(f[0].net, &cnt));
+  LDNQ_CK(ldnq_quant_report_layer_count(rep[1], &nl));
+  int bn_changed = 0, stats_changed = 0;
+  for (int i = 0; i < cnt; i++) {
+    const char *name;
+    LDNQ_CK(ldnq_network_tensor_name(f[0].net, i, &name));
+    int same = same_entry(f[0].net, f[1].net, name);
+    if (strstr(name, "conv") || strstr(name, "fc.") || strstr(name, "downsample.0"))
+      ck_assert_msg(same, "%s changed by the final fine-tune", name);
+    else if (strstr(name, "running_"))
+      stats_changed += !same;
+    else if (!strstr(name, "num_batches"))
+      bn_changed += !same;
+  }
+  ck_assert_int_gt(bn_changed, 10);
+  ck_assert_int_gt(stats_changed, 10);
+  char *js = NULL;
+  LDNQ_CK(ldnq_quant_report_json(rep[1], &js));
+  ck_assert_ptr_nonnull(strstr(js, "\"final_epochs\": 2, \"final_batches\": 4, \"final_teacher_cached\": 2, \"final_loss\": "));
+  ck_assert_ptr_nonnull(strstr(js, "\"cascade_optimizer\": 1"));
+  ldnq_quant_string_free(js);
+  /* The packed checkpoint still accepts the network (weights on the grid). */
+  ldnq_checkpoint *ck = NULL;
+  LDNQ_CK(ldnq_quant_report_checkpoint(rep[1], f[1].net, &ck));
+  ldnq_checkpoint_free(ck);
+  double loss;
+  LDNQ_CK(ldnq_quant_report_layer_double(rep[1], nl - 1, LDNQ_QR_CASCADE_LAST_LOSS, &loss));
+  ck_assert(isfinite(loss) && loss >= 0);
+  for (int k = 0; k < 2; k++) {
+    ldnq_quant_report_free(rep[k]);
+    fixture_close(&f[k]);
+  }
+}
+END_TEST
+
 /* ---- per-channel scales (LDNQ_Q_PER_CHANNEL) ---- */
 
 /* Every value of output o is alphas[o] x an allowed code (codes, weights,
@@ -1768,6 +1899,8 @@ static Suite *quant_suite(void) {
   tcase_add_test(tr, teacher_cache_is_exact);
   tcase_add_test(tr, seed_trainable_rule);
   tcase_add_test(tr, sgd_matches_pytorch_rule);
+  tcase_add_test(tr, adam_matches_pytorch_rule);
+  tcase_add_test(tr, run_final_tune_and_bn_recalibration);
   suite_add_tcase(s, tr);
   return s;
 }

@@ -25,7 +25,8 @@ static void usage(FILE *f) {
           "                     [--ratio R] [--seed N] [--hessian-batches N]\n"
           "                     [--cascade-epochs N] [--cascade-batch N] [--no-cascade]\n"
           "                     [--cascade-lr X] [--keep-first] [--keep-last]\n"
-          "                     [--eval-per-layer] [--per-channel] [--profile P] [--json]\n"
+          "                     [--eval-per-layer] [--per-channel] [--profile P]\n"
+          "                     [--set NAME=VALUE ...] [--json]\n"
           "  --arch        resnet20|resnet32|resnet56|resnet18|resnet34|resnet50\n"
           "  --weights     trained model (.pth, .safetensors, .ldnq)\n"
           "  --data        dataset spec (cifar10:DIR, fashion-mnist[:DIR], mnist:DIR,\n"
@@ -47,7 +48,8 @@ static void usage(FILE *f) {
           "  --per-channel one scale per output channel (an improved profile, not the\n"
           "                paper's one scale per layer; .ldnq stores the scales)\n"
           "  --profile P   improved (default) or seed (the published procedure exactly);\n"
-          "                a profile sets defaults, the options above override them\n"
+          "                a profile sets defaults, the options above override them\n"          "  --set NAME=VALUE  any quantizer option by its library name (table below;\n"
+          "                repeatable), e.g. --set final_epochs=4\n"
           "  --json        print a JSON summary as the last line of stdout\n");
   print_profiles(f);
 }
@@ -78,6 +80,26 @@ static int on_progress(void *ud, int layer, int n, ldnq_quant_phase phase, int64
   }
   cli_progress(label, (long)step, (long)(step > total ? step : total));
   return 0;
+}
+
+/* --set NAME=VALUE: the option called NAME (ldnq_quantizer_param_name). */
+static ldnq_status set_by_name(ldnq_quantizer *q, const char *arg) {
+  const char *eq = strchr(arg, '=');
+  for (int p = 0; eq;  p++) {
+    const char *name;
+    int is_int = 0;
+    if (ldnq_quantizer_param_name((ldnq_quant_param)p, &name)) break;
+    if (strlen(name) != (size_t)(eq - arg) || strncmp(name, arg, (size_t)(eq - arg))) continue;
+    ldnq_quantizer_param_type((ldnq_quant_param)p, &is_int);
+    char *end = NULL;
+    double v = strtod(eq + 1, &end);
+    if (end == eq + 1 || *end) break;
+    if (is_int && v != (double)(int64_t)v) break;
+    return is_int ? ldnq_quantizer_set_int(q, (ldnq_quant_param)p, (int64_t)v)
+                  : ldnq_quantizer_set_double(q, (ldnq_quant_param)p, v);
+  }
+  fprintf(stderr, "ldnq quantize: --set %s: want NAME=NUMBER with NAME from --help\n", arg);
+  return LDNQ_ERR_INVALID_ARG;
 }
 
 /* "profile": name, "settings": {every option in effect}. */
@@ -159,6 +181,8 @@ int cli_quantize(int argc, char **argv) {
   /* -1: not given, the profile's default stands. */
   int levels = 0, json = 0, cascade = -1, per_channel = -1, keep_first = -1, keep_last = -1;
   int eval_each = -1, profile = -1;
+  const char *sets[64];
+  int nsets = 0;
   long long seed = 0, hbatches = -1, cepochs = -1, cbatch = -1;
   double ratio = 0.01, clr = -1;
   /* Flags without a value: each stores its value in its variable. */
@@ -194,6 +218,7 @@ int cli_quantize(int argc, char **argv) {
       else if (!strcmp(a, "--cascade-epochs")) cepochs = strtoll(v, &end, 10);
       else if (!strcmp(a, "--cascade-batch")) cbatch = strtoll(v, &end, 10);
       else if (!strcmp(a, "--cascade-lr")) clr = strtod(v, &end);
+      else if (!strcmp(a, "--set") && nsets < 64) sets[nsets++] = v;
       else if (!strcmp(a, "--profile")) {
         if (!strcmp(v, "improved")) profile = LDNQ_PROFILE_IMPROVED;
         else if (!strcmp(v, "seed")) profile = LDNQ_PROFILE_SEED;
@@ -254,6 +279,7 @@ int cli_quantize(int argc, char **argv) {
   if (hbatches >= 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
   if (cbatch >= 0) TRY("--cascade-batch", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_BATCH, cbatch));
   if (cepochs >= 0) TRY("--cascade-epochs", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_MAX_EPOCHS, cepochs));
+  for (int k = 0; k < nsets; k++) TRY("--set", set_by_name(q, sets[k]));
   TRY(weights, ldnq_checkpoint_load(weights, &ck));
   TRY(weights, ldnq_network_create_from_checkpoint(arch, ck, &net));
   TRY(spec, ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TRAIN, &train));

@@ -84,12 +84,29 @@ typedef enum ldnq_quant_param {
                                     shortcut "downsample.1" only while it lies
                                     after L), and a float first layer in
                                     every cascade */
-  LDNQ_Q_PROFILE = 20            /* int [0, 1], 0 (LDNQ_PROFILE_IMPROVED):
+  LDNQ_Q_PROFILE = 20,           /* int [0, 1], 0 (LDNQ_PROFILE_IMPROVED):
                                     a set of defaults (ldnq_quant_profile);
                                     setting it gives every option not set
                                     explicitly on this handle the profile's
                                     default; explicit settings win, in either
                                     order */
+  LDNQ_Q_CASCADE_OPTIMIZER = 21, /* int [0, 1], 0: SGD (PyTorch's rule); 1:
+                                    Adam (beta1 = CASCADE_MOMENTUM, beta2
+                                    0.999, eps 1e-8, L2 weight decay) */
+  LDNQ_Q_CASCADE_SCHEDULE = 22,  /* int [0, 1], 0: constant learning rate;
+                                    1: cosine decay to 0 over each cascade's
+                                    MAX_EPOCHS x batches per epoch */
+  LDNQ_Q_FINAL_EPOCHS = 23,      /* int [0, 1000000], 0: after the last
+                                    layer, epochs of the same teacher loss
+                                    training only the batch norms and float
+                                    layers (the quantized weights frozen) */
+  LDNQ_Q_FINAL_LR = 24,          /* real [0, 10], 0.001: its learning rate
+                                    (same optimizer and schedule) */
+  LDNQ_Q_BN_RECALIBRATE = 25     /* int [0, 1000000], 0: at the end, this
+                                    many forward batches of the cascade
+                                    loader in training mode (no gradients)
+                                    re-estimate the running statistics of
+                                    the batch norms */
 } ldnq_quant_param;
 
 /* Profiles (LDNQ_Q_PROFILE). Defaults per profile: docs/QUANTIZER.md and
@@ -324,7 +341,9 @@ typedef enum ldnq_report_attr {
   LDNQ_QR_CASCADE_LOSS = 101, /* real: last running mean loss (NaN if none) */
   LDNQ_QR_TOP1 = 102,         /* real: accuracy after the layer, percent
                                  (NaN unless evaluated) */
-  LDNQ_QR_TOP5 = 103
+  LDNQ_QR_TOP5 = 103,
+  LDNQ_QR_CASCADE_LAST_LOSS = 104 /* real: mean loss of its cascade's last
+                                     epoch (NaN if none) */
 } ldnq_report_attr;
 
 LDNQ_API void ldnq_quant_report_free(ldnq_quant_report *r);
@@ -354,12 +373,14 @@ LDNQ_API ldnq_status ldnq_quant_report_summary(const ldnq_quant_report *r,
 /* The report as JSON:
  *   {"levels": L, "profile": "improved"|"seed",
  *    "settings": {"levels": 3, ... every option by name (ldnq_quantizer_param_name)},
- *    "top1": x|null, "top5": x|null, "seconds": s,
+ *    "final_epochs", "final_batches", "final_teacher_cached", "final_loss"
+ *    (the final fine-tune; its last epoch's mean loss), "top1": x|null, "top5": x|null, "seconds": s,
  *    "layers": [{"name", "quantized", "levels", "alpha", "per_channel",
  *                "bias_float",
  *                "error_initial",
  *                "error", "iterations", "rho_fallback", "cascade_epochs",
  *                "cascade_batches", "teacher_cached", "cascade_loss",
+ *                "cascade_last_loss",
  *                "seconds", "top1", "top5"}, ...]}
  * (NaN as null; "alpha" is the mean channel scale when "per_channel" is
  * true), or as a fixed-width text table. *out is a new

@@ -33,6 +33,11 @@ static const param_def defs[LDNQ__Q_NPARAMS] = {
     [LDNQ_Q_CASCADE_STOP] = {"cascade_stop", 1, 0, 2, 1},
     [LDNQ_Q_TRAINABLE_RULE] = {"trainable_rule", 1, 0, 1, 0},
     [LDNQ_Q_PROFILE] = {"profile", 1, 0, 1, LDNQ_PROFILE_IMPROVED},
+    [LDNQ_Q_CASCADE_OPTIMIZER] = {"cascade_optimizer", 1, 0, 1, 0},
+    [LDNQ_Q_CASCADE_SCHEDULE] = {"cascade_schedule", 1, 0, 1, 0},
+    [LDNQ_Q_FINAL_EPOCHS] = {"final_epochs", 1, 0, 1000000, 0},
+    [LDNQ_Q_FINAL_LR] = {"final_lr", 0, 0, 10, 0.001},
+    [LDNQ_Q_BN_RECALIBRATE] = {"bn_recalibrate", 1, 0, 1000000, 0},
 };
 
 double ldnq__q_base_default(int p) { return defs[p].def; }

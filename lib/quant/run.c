@@ -230,7 +230,8 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
   memcpy(rep->settings, q->value, sizeof rep->settings);
   int cascade = (int)ldnq__q_int(q, LDNQ_Q_CASCADE);
   st = make_loader(&R, R.hess_batch, &R.hess_loader);
-  if (!st && cascade) st = make_loader(&R, (int)ldnq__q_int(q, LDNQ_Q_CASCADE_BATCH), &R.casc_loader);
+  if (!st && (cascade || ldnq__q_int(q, LDNQ_Q_BN_RECALIBRATE) > 0))
+    st = make_loader(&R, (int)ldnq__q_int(q, LDNQ_Q_CASCADE_BATCH), &R.casc_loader);
   if (!st && cascade) {
     st = ldnq_network_clone(net, &R.orig); /* the full-precision teacher */
     /* The teacher only runs forward: no saved activations to allocate/write. */
@@ -249,10 +250,10 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
       rl->quantized = 1;
       if (cascade) {
         int64_t hits = R.teacher.hits;
-        st = ldnq__cascade(&R, L, &rl->cascade_epochs, &rl->cascade_batches, &rl->cascade_loss);
+        st = ldnq__cascade(&R, L, &rl->cascade);
         rl->teacher_cached = R.teacher.hits - hits;
         /* The seed's rule trains L's own bias in L's cascade: off the grid. */
-        rl->bias_float = rl->cascade_batches > 0 && ldnq__q_int(q, LDNQ_Q_TRAINABLE_RULE) == 1 &&
+        rl->bias_float = rl->cascade.batches > 0 && ldnq__q_int(q, LDNQ_Q_TRAINABLE_RULE) == 1 &&
                          ldnq__network_layer_bias(net, L) >= 0;
         if (st) break;
       }
@@ -269,6 +270,13 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
     if (ldnq__run_progress(&R, LDNQ_PHASE_LAYER_DONE, 0, rl->seconds))
       st = ldnq__fail(&q->err, LDNQ_ERR_CANCELLED, "cancelled after layer %s", R.names[L]);
   }
+  if (!st && cascade && ldnq__q_int(q, LDNQ_Q_FINAL_EPOCHS) > 0) {
+    int64_t hits = R.teacher.hits;
+    st = ldnq__final_tune(&R, &rep->final);
+    rep->final_teacher_cached = R.teacher.hits - hits;
+  }
+  if (!st && ldnq__q_int(q, LDNQ_Q_BN_RECALIBRATE) > 0)
+    st = ldnq__bn_recalibrate(&R, ldnq__q_int(q, LDNQ_Q_BN_RECALIBRATE));
   restore_net(net);
   if (!st && eval) st = evaluate(&R, &rep->top1, &rep->top5);
   run_release(&R);

@@ -102,11 +102,17 @@ typedef enum ldnq_quant_param {
                                     layers (the quantized weights frozen) */
   LDNQ_Q_FINAL_LR = 24,          /* real [0, 10], 0.001: its learning rate
                                     (same optimizer and schedule) */
-  LDNQ_Q_BN_RECALIBRATE = 25     /* int [0, 1000000], 0: at the end, this
+  LDNQ_Q_BN_RECALIBRATE = 25,    /* int [0, 1000000], 0: at the end, this
                                     many forward batches of the cascade
                                     loader in training mode (no gradients)
                                     re-estimate the running statistics of
                                     the batch norms */
+  LDNQ_Q_SOLVER = 26             /* int [0, 1], 0: the seed's ADMM; 1: ADMM,
+                                    then its codes' scales refitted by
+                                    H-weighted least squares and GPTQ-style
+                                    rounding with error feedback at its
+                                    scales; the lowest E of these wins
+                                    (never above ADMM's) */
 } ldnq_quant_param;
 
 /* Profiles (LDNQ_Q_PROFILE). Defaults per profile: docs/QUANTIZER.md and

@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "ldnq/quant.h"
 
-#define LDNQ__Q_NPARAMS 26
+#define LDNQ__Q_NPARAMS 27
 
 /* ADMM progress hook: nonzero return cancels (LDNQ_ERR_CANCELLED). */
 typedef int (*ldnq__admm_progress_fn)(void *ud, int iteration, double error);
@@ -88,6 +88,12 @@ typedef struct ldnq__admm_opts {
 ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
                              const double *W0, const ldnq__admm_opts *o,
                              struct ldnq_layer_result *r);
+
+/* LDNQ_Q_SOLVER 1 (gptq.c): improves r (an ADMM result for H, W0) in place
+ * by a least-squares rescale and GPTQ rounding with error feedback at its
+ * scales; keeps the lowest E, so r->error never rises. */
+ldnq_status ldnq__gptq_refine(ldnq__errbuf *eb, int l1, int l2, const double *H,
+                              const double *W0, struct ldnq_layer_result *r);
 
 /* ---- Hessian (hessian.c) ---- */
 /* Accumulator: H (l1 x l1, double) built batch by batch. */

@@ -4,6 +4,7 @@
  *   cifar10_resnet eval     --depth 20|32|56 --data D --weights F
  *   cifar10_resnet quantize --depth 20|32|56 --data D --weights F [--levels L]
  *                           [--ratio R] [--resample] [--per-channel] [--out F.ldnq]
+ *                           [--profile improved|seed]
  *
  * D is a CIFAR-10 folder (binary or python version) or any dataset spec
  * ("fashion-mnist", "fashion-mnist:DIR", "mnist:DIR", ...). quantize keeps
@@ -43,7 +44,7 @@ static int on_epoch(void *ud, int64_t e, double loss, double tr1, double te1, do
 
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "", *data = NULL, *weights = NULL, *out = NULL;
-  int depth = 20, levels = 3, resample = 0, cascade = 1, per_channel = 0;
+  int depth = 20, levels = 3, resample = 0, cascade = 1, per_channel = -1, profile = 0;
   long long epochs = 15, limit = 0, hbatches = -1;
   double lr = 0.1, ratio = 0.01;
   for (int i = 2; i < argc; i++) {
@@ -63,6 +64,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--ratio")) ratio = atof(v);
     else if (!strcmp(a, "--limit-train")) limit = atoll(v);
     else if (!strcmp(a, "--hessian-batches")) hbatches = atoll(v);
+    else if (!strcmp(a, "--profile") && (!strcmp(v, "improved") || !strcmp(v, "seed")))
+      profile = !strcmp(v, "seed") ? LDNQ_PROFILE_SEED : LDNQ_PROFILE_IMPROVED;
     else { fprintf(stderr, "cifar10_resnet: unknown option %s\n", a); return 2; }
   }
   int train_mode = !strcmp(mode, "train"), quant_mode = !strcmp(mode, "quantize");
@@ -135,7 +138,8 @@ int main(int argc, char **argv) {
     TRY("quantizer", ldnq_quantizer_create(&q));
     TRY("--levels", ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
     TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
-    TRY("--per-channel", ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, per_channel));
+    TRY("--profile", ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, profile));
+    if (per_channel >= 0) TRY("--per-channel", ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, per_channel));
     if (hbatches > 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
     TRY("quantize", ldnq_quantizer_run(q, net, calib, eval, NULL, NULL, &rep));
     TRY("summary", ldnq_quant_report_summary(rep, &top1, &top5, NULL));

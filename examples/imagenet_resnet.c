@@ -3,6 +3,7 @@
  *
  *   imagenet_resnet quantize --depth 18|34|50 --weights resnet18.pth --data DIR
  *                   [--levels L] [--ratio R | --count N] [--out F.ldnq]
+ *                   [--profile improved|seed]
  *                   [--hessian-batches N] [--max-iter N] [--no-cascade] [--threads N]
  *   imagenet_resnet eval --depth 18|34|50 --weights F --data DIR
  *
@@ -38,7 +39,7 @@ static int on_quant(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t 
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "", *dir = NULL, *weights = NULL;
   const char *out = "resnet-quantized.ldnq";
-  int depth = 18, levels = 3, cascade = 1;
+  int depth = 18, levels = 3, cascade = 1, profile = 0;
   long long count = 0, hbatches = -1, maxiter = -1, threads = 2;
   double ratio = 0.01;
   for (int i = 2; i < argc; i++) {
@@ -56,6 +57,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--hessian-batches")) hbatches = atoll(v);
     else if (!strcmp(a, "--max-iter")) maxiter = atoll(v);
     else if (!strcmp(a, "--threads")) threads = atoll(v);
+    else if (!strcmp(a, "--profile") && (!strcmp(v, "improved") || !strcmp(v, "seed")))
+      profile = !strcmp(v, "seed") ? LDNQ_PROFILE_SEED : LDNQ_PROFILE_IMPROVED;
     else { fprintf(stderr, "imagenet_resnet: unknown option %s\n", a); return 2; }
   }
   int quant_mode = !strcmp(mode, "quantize");
@@ -95,6 +98,7 @@ int main(int argc, char **argv) {
     ldnq_subset_count(sub, &n);
     printf("limited set: %lld images\n", (long long)n);
     TRY("quantizer", ldnq_quantizer_create(&q));
+    TRY("--profile", ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, profile));
     TRY("--levels", ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
     TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
     if (hbatches > 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));

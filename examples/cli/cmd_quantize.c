@@ -170,6 +170,9 @@ static void print_json(const ldnq_quant_report *rep, const ldnq_quantizer *q, do
            (long long)ce, (long long)cb, (long long)tc);
     if (isnan(cl)) printf("null");
     else printf("%.9g", cl);
+    ldnq_quant_report_layer_double(rep, i, LDNQ_QR_CASCADE_LAST_LOSS, &cl);
+    if (isnan(cl)) printf(", \"cascade_last_loss\": null");
+    else printf(", \"cascade_last_loss\": %.9g", cl);
     if (!isnan(ltop1)) printf(", \"top1\": %.4f", ltop1); /* --eval-per-layer */
     printf("}");
   }

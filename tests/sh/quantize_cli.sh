@@ -137,7 +137,7 @@ assert j["settings"]["cascade_batch"] == 8, j["settings"]
 L = j["layers"]
 # 20 images, batch 8: 2 batches an epoch, 2 epochs per layer (the budget)
 assert all(l["cascade_epochs"] == 2 and l["cascade_batches"] == 4 for l in L), L[0]
-assert all(l["cascade_loss"] >= 0 for l in L), L[0]
+assert all(l["cascade_loss"] >= 0 and l["cascade_last_loss"] >= 0 for l in L), L[0]
 assert L[0]["teacher_cached"] == 0 and all(l["teacher_cached"] == 4 for l in L[1:]), L
 print("profiles: seed and improved JSON ok")'
 fi

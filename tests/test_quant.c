@@ -746,7 +746,7 @@ START_TEST(profiles_set_defaults) {
     ldnq_quantizer *p = NULL;
     LDNQ_CK(ldnq_quantizer_create(&p));
     LDNQ_CK(ldnq_quantizer_set_int(p, LDNQ_Q_PROFILE, prof));
-    for (int k = 0; k <= LDNQ_Q_SOLVER; k++) {
+    for (int k = 0; k <= LDNQ_Q_CASCADE_FIRST_EPOCHS; k++) {
       int is_int;
       double want, got = 0, lo, hi, def;
       const char *name = NULL;
@@ -777,7 +777,7 @@ START_TEST(profiles_set_defaults) {
   ck_assert_int_eq(ldnq_quantizer_profile_default(LDNQ_PROFILE_SEED, (ldnq_quant_param)99, &d),
                    LDNQ_ERR_INVALID_ARG);
   const char *nm;
-  ck_assert_int_eq(ldnq_quantizer_param_name((ldnq_quant_param)(LDNQ_Q_SOLVER + 1), &nm),
+  ck_assert_int_eq(ldnq_quantizer_param_name((ldnq_quant_param)(LDNQ_Q_CASCADE_FIRST_EPOCHS + 1), &nm),
                    LDNQ_ERR_INVALID_ARG);
   ldnq_quantizer_free(q);
 }
@@ -1102,6 +1102,8 @@ START_TEST(teacher_cache_is_exact) {
     /* The final fine-tune runs 5 epochs: 2 more than any cascade, so the
      * cache grows lazily after the last layer. */
     LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_FINAL_EPOCHS, 5));
+    /* And the first layer's cascade runs 4 (LDNQ_Q_CASCADE_FIRST_EPOCHS). */
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_FIRST_EPOCHS, 4));
     LDNQ_CK(ldnq_quantizer_run(f[k].q, f[k].net, f[k].ds, f[k].eval, NULL, NULL, &rep[k]));
   }
   int cnt, nl;
@@ -1122,7 +1124,7 @@ START_TEST(teacher_cache_is_exact) {
       LDNQ_CK(ldnq_quant_report_layer_double(rep[k], L, LDNQ_QR_CASCADE_LOSS, &loss[k]));
     }
     LDNQ_CK(ldnq_quant_report_layer_int(rep[0], L, LDNQ_QR_CASCADE_BATCHES, &steps));
-    ck_assert_int_eq(steps, 6); /* 3 epochs of 2 batches */
+    ck_assert_int_eq(steps, L == 0 ? 8 : 6); /* 4 / 3 epochs of 2 batches */
     ck_assert(loss[0] == loss[1] && loss[0] == loss[2]);
     ck_assert_int_eq(hit[0], 0);
     /* Layer 0 fills the cache; every later cascade reads all of it (or
@@ -1130,10 +1132,10 @@ START_TEST(teacher_cache_is_exact) {
     ck_assert_int_eq(hit[1], L == 0 ? 0 : 6);
     ck_assert_int_eq(hit[2], L == 0 ? 0 : 2);
   }
-  /* The final fine-tune: 5 epochs x 2 batches; epochs 0-2 come from the
-   * whole cache, 3-4 were computed once and grew it (the capped cache
-   * holds epoch 0 only). */
-  const char *want[3] = {"\"final_teacher_cached\": 0,", "\"final_teacher_cached\": 6,",
+  /* The final fine-tune: 5 epochs x 2 batches; epochs 0-3 come from the
+   * whole cache (layer 0 ran 4), epoch 4 was computed and grew it (the
+   * capped cache holds epoch 0 only). */
+  const char *want[3] = {"\"final_teacher_cached\": 0,", "\"final_teacher_cached\": 8,",
                          "\"final_teacher_cached\": 2,"};
   for (int k = 0; k < 3; k++) {
     char *js = NULL;

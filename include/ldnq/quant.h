@@ -107,12 +107,18 @@ typedef enum ldnq_quant_param {
                                     loader in training mode (no gradients)
                                     re-estimate the running statistics of
                                     the batch norms */
-  LDNQ_Q_SOLVER = 26             /* int [0, 1], 0: the seed's ADMM; 1: ADMM,
+  LDNQ_Q_SOLVER = 26,            /* int [0, 1], 0: the seed's ADMM; 1: ADMM,
                                     then its codes' scales refitted by
                                     H-weighted least squares and GPTQ-style
                                     rounding with error feedback at its
                                     scales; the lowest E of these wins
                                     (never above ADMM's) */
+  LDNQ_Q_CASCADE_FIRST_EPOCHS = 27 /* int [0, 1000000], 0: the budget of the
+                                    FIRST layer's cascade (layer 0; 0 = the
+                                    same as CASCADE_MAX_EPOCHS). Its few
+                                    inputs (Cin x kh x kw) make it the layer
+                                    a coarse grid hurts most
+                                    (docs/RESULTS.md) */
 } ldnq_quant_param;
 
 /* Profiles (LDNQ_Q_PROFILE). Defaults per profile: docs/QUANTIZER.md and

@@ -186,8 +186,10 @@ done:
 }
 
 ldnq_status ldnq__cascade(ldnq__run *R, int L, ldnq__qr_soft *out) {
-  return soft_update(R, L, ldnq__q_int(R->q, LDNQ_Q_CASCADE_MAX_EPOCHS),
-                     ldnq__q_real(R->q, LDNQ_Q_CASCADE_LR), out);
+  int64_t epochs = ldnq__q_int(R->q, LDNQ_Q_CASCADE_MAX_EPOCHS);
+  int64_t first = ldnq__q_int(R->q, LDNQ_Q_CASCADE_FIRST_EPOCHS);
+  if (L == 0 && first > 0) epochs = first;
+  return soft_update(R, L, epochs, ldnq__q_real(R->q, LDNQ_Q_CASCADE_LR), out);
 }
 
 ldnq_status ldnq__final_tune(ldnq__run *R, ldnq__qr_soft *out) {

@@ -39,6 +39,7 @@ static const param_def defs[LDNQ__Q_NPARAMS] = {
     [LDNQ_Q_FINAL_LR] = {"final_lr", 0, 0, 10, 0.001},
     [LDNQ_Q_BN_RECALIBRATE] = {"bn_recalibrate", 1, 0, 1000000, 0},
     [LDNQ_Q_SOLVER] = {"solver", 1, 0, 1, 0},
+    [LDNQ_Q_CASCADE_FIRST_EPOCHS] = {"cascade_first_epochs", 1, 0, 1000000, 0},
 };
 
 double ldnq__q_base_default(int p) { return defs[p].def; }

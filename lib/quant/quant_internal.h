@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "ldnq/quant.h"
 
-#define LDNQ__Q_NPARAMS 27
+#define LDNQ__Q_NPARAMS 28
 
 /* ADMM progress hook: nonzero return cancels (LDNQ_ERR_CANCELLED). */
 typedef int (*ldnq__admm_progress_fn)(void *ud, int iteration, double error);

@@ -36,6 +36,13 @@ class QuantParam(enum.IntEnum):
     CASCADE_STOP = 18
     TRAINABLE_RULE = 19
     PROFILE = 20
+    CASCADE_OPTIMIZER = 21
+    CASCADE_SCHEDULE = 22
+    FINAL_EPOCHS = 23
+    FINAL_LR = 24
+    BN_RECALIBRATE = 25
+    SOLVER = 26
+    CASCADE_FIRST_EPOCHS = 27
 
 
 class Profile(enum.IntEnum):
@@ -76,6 +83,7 @@ class ReportAttr(enum.IntEnum):
     CASCADE_LOSS = 101
     TOP1 = 102
     TOP5 = 103
+    CASCADE_LAST_LOSS = 104
 
 
 def _param(p):

@@ -162,6 +162,25 @@ class SolverTest(unittest.TestCase):
         is_int, lo, hi, d = ldnq.quant_param_info("max_iter")
         self.assertEqual((is_int, lo, hi, d), (True, 0, 100000, 100))
 
+    def test_profiles(self):
+        q = ldnq.Quantizer(cascade_max_epochs=9)
+        self.assertEqual(q.get("profile"), ldnq.Profile.IMPROVED)
+        self.assertEqual(q.get("cascade_stop"), 0)
+        q.set("profile", "seed")
+        self.assertEqual(q.get("cascade_stop"), 2)
+        self.assertEqual(q.get("trainable_rule"), 1)
+        self.assertEqual(q.get("cascade_max_epochs"), 9)  # explicit: kept
+        s = q.settings()
+        self.assertEqual(s["profile"], 1)
+        self.assertEqual(len(s), len(ldnq.QuantParam))
+        self.assertEqual(ldnq.quant_param_name(ldnq.QuantParam.TEACHER_CACHE_MB), "teacher_cache_mb")
+        self.assertEqual(ldnq.quant_profile_default("seed", "cascade_max_epochs"), 1000)
+        self.assertEqual(ldnq.quant_profile_default(ldnq.Profile.IMPROVED, "cascade_stop"), 0)
+        with self.assertRaises(ldnq.RangeError):
+            q.set("profile", 2)
+        with self.assertRaises(ldnq.InvalidArgError):
+            q.set("profile", "paper")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -147,6 +147,7 @@ START_TEST(golden_cases) {
   ck_assert_int_eq(nc, 7);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   for (int k = 0; k < nc; k++) {
     const golden *c = &cases[k];
     double *H = load_case(c, "H"), *W0 = load_case(c, "W0"), *Gref = load_case(c, "G");
@@ -281,6 +282,7 @@ START_TEST(identity_hessian_gives_best_projection) {
   identity_problem(l1, l2, &H, &W, &Hd);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   for (int levels = 3; levels <= 11; levels += 2) {
     LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
     ldnq_layer_result *r = NULL;
@@ -314,6 +316,7 @@ START_TEST(admm_improves_random_problems) {
   double *H = malloc((size_t)l1 * l1 * sizeof *H), *W = malloc((size_t)l1 * l2 * sizeof *W);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   for (uint64_t seed = 1; seed <= 5; seed++) {
     rand_problem(l1, l2, seed * 11, H, W);
     for (int levels = 3; levels <= 11; levels += 2) {
@@ -447,6 +450,7 @@ START_TEST(conv_hessian_matches_naive_patches) {
     for (int i = 0; i < l1; i++) W0[i * cout + o] = wt[o * l1 + i];
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   ldnq_layer_result *rc = NULL, *rh = NULL;
   LDNQ_CK(ldnq_quantizer_solve_conv(q, cin, cout, kh, kw, stride, pad, wt, act_cb, &s, &rc));
   ck_assert_int_eq(s.calls, 4); /* three batches and the end mark */
@@ -535,6 +539,7 @@ START_TEST(linear_with_bias) {
   }
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, 7));
   LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_SEED_SCALE, 0));
   for (int i = 0; i < 64; i++) H[i] /= 2;
@@ -579,6 +584,7 @@ START_TEST(degenerate_inputs) {
   rand_problem(l1, l2, 3, H, W);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   ldnq_layer_result *r = NULL;
   int64_t v;
   double d;
@@ -789,6 +795,7 @@ START_TEST(allocation_failures_leak_nothing) {
   rand_problem(l1, l2, 4, H, W);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   long before, after;
   LDNQ_CK(ldnq_debug_live_allocations(&before));
   int failures = 0;
@@ -839,6 +846,15 @@ static void fixture_open(run_fixture *f) {
   LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_HESSIAN_BATCHES, 4));
   LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_BATCH, 8));
   LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_MAX_EPOCHS, 1));
+  /* The mechanics tested here with one scale per layer, SGD, ADMM alone
+   * and no final stage; tests that want those set them. */
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_PER_CHANNEL, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_OPTIMIZER, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_SCHEDULE, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_SOLVER, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_FIRST_EPOCHS, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_FINAL_EPOCHS, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_BN_RECALIBRATE, 0));
 }
 
 static void fixture_close(run_fixture *f) {
@@ -1285,6 +1301,44 @@ START_TEST(seed_trainable_rule) {
 }
 END_TEST
 
+/* The improved profile's own defaults, end to end: the first layer's longer
+ * cascade, per-channel scales, the final fine-tune; every quantized layer
+ * ends on its grid (the packed checkpoint accepts the network). */
+START_TEST(run_improved_profile_defaults) {
+  run_fixture f;
+  fixture_open(&f);
+  ldnq_quantizer_free(f.q);
+  LDNQ_CK(ldnq_quantizer_create(&f.q));
+  LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_HESSIAN_BATCHES, 4));
+  LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_CASCADE_BATCH, 8));
+  LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_CASCADE_MAX_EPOCHS, 1));
+  ldnq_quant_report *rep = NULL;
+  LDNQ_CK(ldnq_quantizer_run(f.q, f.net, f.ds, f.eval, NULL, NULL, &rep));
+  int nl;
+  LDNQ_CK(ldnq_quant_report_layer_count(rep, &nl));
+  for (int L = 0; L < nl; L++) {
+    int64_t ep, cnt;
+    const ldnq_layer_result *res;
+    const double *al;
+    LDNQ_CK(ldnq_quant_report_layer_int(rep, L, LDNQ_QR_CASCADE_EPOCHS, &ep));
+    ck_assert_int_eq(ep, L == 0 ? 12 : 1);
+    LDNQ_CK(ldnq_quant_report_layer_result(rep, L, &res));
+    LDNQ_CK(ldnq_layer_result_alphas(res, &al, &cnt));
+    ck_assert_int_gt(cnt, 1);
+  }
+  char *js = NULL;
+  LDNQ_CK(ldnq_quant_report_json(rep, &js));
+  ck_assert_ptr_nonnull(strstr(js, "\"profile\": \"improved\""));
+  ck_assert_ptr_nonnull(strstr(js, "\"final_epochs\": 10, \"final_batches\": 20,"));
+  ldnq_quant_string_free(js);
+  ldnq_checkpoint *ck = NULL;
+  LDNQ_CK(ldnq_quant_report_checkpoint(rep, f.net, &ck));
+  ldnq_checkpoint_free(ck);
+  ldnq_quant_report_free(rep);
+  fixture_close(&f);
+}
+END_TEST
+
 /* Logits of net (eval mode) for a fixed random batch. */
 static ldnq_tensor *logits_of(ldnq_network *net) {
   int64_t sh[4] = {3, 1, 16, 16}, so[2] = {3, 10};
@@ -1703,7 +1757,10 @@ START_TEST(per_channel_golden_cases) {
   LDNQ_CK(ldnq_quantizer_create(&q));
   int64_t v;
   LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_PER_CHANNEL, &v));
-  ck_assert_int_eq(v, 0); /* seed profile by default */
+  ck_assert_int_eq(v, 1); /* the improved profile's default */
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED));
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_PER_CHANNEL, &v));
+  ck_assert_int_eq(v, 0); /* the seed's one scale per layer */
   ck_assert_int_eq(ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, 2), LDNQ_ERR_RANGE);
   int better = 0, three = 0;
   for (int k = 0; k < nc; k++) {
@@ -1958,6 +2015,7 @@ static Suite *quant_suite(void) {
   tcase_add_test(tr, run_is_reproducible);
   tcase_add_test(tr, teacher_cache_is_exact);
   tcase_add_test(tr, seed_trainable_rule);
+  tcase_add_test(tr, run_improved_profile_defaults);
   tcase_add_test(tr, sgd_matches_pytorch_rule);
   tcase_add_test(tr, adam_matches_pytorch_rule);
   tcase_add_test(tr, run_final_tune_and_bn_recalibration);

@@ -126,7 +126,7 @@ grep -q "^ *fc.bias.*float32" "$tmp/info_seed.txt"  # trained in the last cascad
 grep -q "^ *fc.weight.*quantized" "$tmp/info_seed.txt"
 "$ldnq" quantize --help | grep -q "cascade_stop *0 *2"
 out=$(run --levels 3 --ratio 0.1 --hessian-batches 2 --cascade-epochs 2 --cascade-batch 8 \
-  --out "$tmp/imp.ldnq" --json)
+  --set cascade_first_epochs=3 --set final_epochs=1 --out "$tmp/imp.ldnq" --json)
 last=$(echo "$out" | tail -1)
 if command -v python3 >/dev/null; then
   echo "$last" | python3 -c '
@@ -135,8 +135,13 @@ j = json.load(sys.stdin)
 assert j["profile"] == "improved" and j["settings"]["cascade_stop"] == 0, j["settings"]
 assert j["settings"]["cascade_batch"] == 8, j["settings"]
 L = j["layers"]
-# 20 images, batch 8: 2 batches an epoch, 2 epochs per layer (the budget)
-assert all(l["cascade_epochs"] == 2 and l["cascade_batches"] == 4 for l in L), L[0]
+# 20 images, batch 8: 2 batches an epoch, 2 epochs per layer (the budget),
+# 3 for the first layer (--set cascade_first_epochs=3 over the default 12)
+assert L[0]["cascade_epochs"] == 3 and L[0]["cascade_batches"] == 6, L[0]
+assert j["settings"]["cascade_first_epochs"] == 3 and j["settings"]["final_epochs"] == 1, j
+assert j["settings"]["solver"] == 1 and j["settings"]["cascade_optimizer"] == 1, j
+assert all(l["cascade_epochs"] == 2 and l["cascade_batches"] == 4 for l in L[1:]), L[1]
+assert j["settings"]["per_channel"] == 1 and all(l["per_channel"] for l in L), L[0]
 assert all(l["cascade_loss"] >= 0 and l["cascade_last_loss"] >= 0 for l in L), L[0]
 assert L[0]["teacher_cached"] == 0 and all(l["teacher_cached"] == 4 for l in L[1:]), L
 print("profiles: seed and improved JSON ok")'
@@ -146,11 +151,15 @@ fi
 set +e
 run --levels 3 --ratio 0.1 >/dev/null 2>&1; [ $? -eq 2 ] || { echo "missing --out: want exit 2"; exit 1; }
 run --levels 3 --profile paper --out "$tmp/bad.ldnq" 2>"$tmp/err_prof.txt"; [ $? -eq 2 ] || { echo "--profile paper: want exit 2"; exit 1; }
+run --levels 3 --ratio 0.1 --set final_epochs=-1 --out "$tmp/bad.ldnq" 2>"$tmp/err_set.txt"; [ $? -eq 1 ] || { echo "--set final_epochs=-1: want exit 1"; exit 1; }
+run --levels 3 --ratio 0.1 --set nosuch=1 --out "$tmp/bad.ldnq" 2>"$tmp/err_set2.txt"; [ $? -eq 1 ] || { echo "--set nosuch=1: want exit 1"; exit 1; }
 run --levels 4 --ratio 0.1 --out "$tmp/bad.ldnq" 2>"$tmp/err.txt"; [ $? -eq 1 ] || { echo "levels 4: want exit 1"; exit 1; }
 run --levels 3 --ratio 0.1 --cascade-lr 11 --out "$tmp/bad.ldnq" 2>"$tmp/err_lr.txt"; [ $? -eq 1 ] || { echo "cascade lr 11: want exit 1"; exit 1; }
 set -e
 grep -q "cascade-lr" "$tmp/err_lr.txt"
 grep -q "levels" "$tmp/err.txt"
 grep -q "improved or seed" "$tmp/err_prof.txt"
+grep -q "final_epochs" "$tmp/err_set.txt"
+grep -q "NAME=NUMBER" "$tmp/err_set2.txt"
 [ ! -e "$tmp/bad.ldnq" ]
 echo "quantize CLI ok"

@@ -174,6 +174,15 @@ static void fixture_open(run_fixture *f) {
   LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_HESSIAN_BATCHES, 4));
   LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_BATCH, 8));
   LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_MAX_EPOCHS, 1));
+  /* The mechanics tested here with one scale per layer, SGD, ADMM alone
+   * and no final stage; tests that want those set them. */
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_PER_CHANNEL, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_OPTIMIZER, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_SCHEDULE, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_SOLVER, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_FIRST_EPOCHS, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_FINAL_EPOCHS, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_BN_RECALIBRATE, 0));
 }
 
 static void fixture_close(run_fixture *f) {
@@ -620,6 +629,44 @@ START_TEST(seed_trainable_rule) {
 }
 END_TEST
 
+/* The improved profile's own defaults, end to end: the first layer's longer
+ * cascade, per-channel scales, the final fine-tune; every quantized layer
+ * ends on its grid (the packed checkpoint accepts the network). */
+START_TEST(run_improved_profile_defaults) {
+  run_fixture f;
+  fixture_open(&f);
+  ldnq_quantizer_free(f.q);
+  LDNQ_CK(ldnq_quantizer_create(&f.q));
+  LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_HESSIAN_BATCHES, 4));
+  LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_CASCADE_BATCH, 8));
+  LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_CASCADE_MAX_EPOCHS, 1));
+  ldnq_quant_report *rep = NULL;
+  LDNQ_CK(ldnq_quantizer_run(f.q, f.net, f.ds, f.eval, NULL, NULL, &rep));
+  int nl;
+  LDNQ_CK(ldnq_quant_report_layer_count(rep, &nl));
+  for (int L = 0; L < nl; L++) {
+    int64_t ep, cnt;
+    const ldnq_layer_result *res;
+    const double *al;
+    LDNQ_CK(ldnq_quant_report_layer_int(rep, L, LDNQ_QR_CASCADE_EPOCHS, &ep));
+    ck_assert_int_eq(ep, L == 0 ? 12 : 1);
+    LDNQ_CK(ldnq_quant_report_layer_result(rep, L, &res));
+    LDNQ_CK(ldnq_layer_result_alphas(res, &al, &cnt));
+    ck_assert_int_gt(cnt, 1);
+  }
+  char *js = NULL;
+  LDNQ_CK(ldnq_quant_report_json(rep, &js));
+  ck_assert_ptr_nonnull(strstr(js, "\"profile\": \"improved\""));
+  ck_assert_ptr_nonnull(strstr(js, "\"final_epochs\": 10, \"final_batches\": 20,"));
+  ldnq_quant_string_free(js);
+  ldnq_checkpoint *ck = NULL;
+  LDNQ_CK(ldnq_quant_report_checkpoint(rep, f.net, &ck));
+  ldnq_checkpoint_free(ck);
+  ldnq_quant_report_free(rep);
+  fixture_close(&f);
+}
+END_TEST
+
 /* Logits of net (eval mode) for a fixed random batch. */
 static ldnq_tensor *logits_of(ldnq_network *net) {
   int64_t sh[4] = {3, 1, 16, 16}, so[2] = {3, 10};
@@ -982,6 +1029,7 @@ static Suite *quant_suite(void) {
   tcase_add_test(tr, run_is_reproducible);
   tcase_add_test(tr, teacher_cache_is_exact);
   tcase_add_test(tr, seed_trainable_rule);
+  tcase_add_test(tr, run_improved_profile_defaults);
   tcase_add_test(tr, sgd_matches_pytorch_rule);
   tcase_add_test(tr, adam_matches_pytorch_rule);
   tcase_add_test(tr, run_final_tune_and_bn_recalibration);

@@ -149,6 +149,7 @@ START_TEST(golden_cases) {
   ck_assert_int_eq(nc, 7);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   for (int k = 0; k < nc; k++) {
     const golden *c = &cases[k];
     double *H = load_case(c, "H"), *W0 = load_case(c, "W0"), *Gref = load_case(c, "G");
@@ -283,6 +284,7 @@ START_TEST(identity_hessian_gives_best_projection) {
   identity_problem(l1, l2, &H, &W, &Hd);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   for (int levels = 3; levels <= 11; levels += 2) {
     LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
     ldnq_layer_result *r = NULL;
@@ -316,6 +318,7 @@ START_TEST(admm_improves_random_problems) {
   double *H = malloc((size_t)l1 * l1 * sizeof *H), *W = malloc((size_t)l1 * l2 * sizeof *W);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   for (uint64_t seed = 1; seed <= 5; seed++) {
     rand_problem(l1, l2, seed * 11, H, W);
     for (int levels = 3; levels <= 11; levels += 2) {
@@ -438,6 +441,7 @@ START_TEST(conv_hessian_matches_naive_patches) {
     for (int i = 0; i < l1; i++) W0[i * cout + o] = wt[o * l1 + i];
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   ldnq_layer_result *rc = NULL, *rh = NULL;
   LDNQ_CK(ldnq_quantizer_solve_conv(q, cin, cout, kh, kw, stride, pad, wt, act_cb, &s, &rc));
   ck_assert_int_eq(s.calls, 4); /* three batches and the end mark */
@@ -526,6 +530,7 @@ START_TEST(linear_with_bias) {
   }
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, 7));
   LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_SEED_SCALE, 0));
   for (int i = 0; i < 64; i++) H[i] /= 2;
@@ -570,6 +575,7 @@ START_TEST(degenerate_inputs) {
   rand_problem(l1, l2, 3, H, W);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   ldnq_layer_result *r = NULL;
   int64_t v;
   double d;
@@ -646,6 +652,7 @@ START_TEST(allocation_failures_leak_nothing) {
   rand_problem(l1, l2, 4, H, W);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   long before, after;
   LDNQ_CK(ldnq_debug_live_allocations(&before));
   int failures = 0;
@@ -741,7 +748,10 @@ START_TEST(per_channel_golden_cases) {
   LDNQ_CK(ldnq_quantizer_create(&q));
   int64_t v;
   LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_PER_CHANNEL, &v));
-  ck_assert_int_eq(v, 0); /* seed profile by default */
+  ck_assert_int_eq(v, 1); /* the improved profile's default */
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED));
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_PER_CHANNEL, &v));
+  ck_assert_int_eq(v, 0); /* the seed's one scale per layer */
   ck_assert_int_eq(ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, 2), LDNQ_ERR_RANGE);
   int better = 0, three = 0;
   for (int k = 0; k < nc; k++) {

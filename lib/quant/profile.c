@@ -20,11 +20,23 @@ static const entry seed_profile[] = {
     {LDNQ_Q_CASCADE_MAX_EPOCHS, 1000},
 };
 
-/* The default: a fixed cascade budget (docs/QUANTIZER.md, docs/RESULTS.md). */
+/* The default (docs/QUANTIZER.md "Profiles"; the ablation in
+ * docs/RESULTS.md): a fixed cascade budget of 3 epochs (12 for the first
+ * layer), Adam with cosine decay, per-channel scales, ADMM refined by GPTQ
+ * rounding, then a final fine-tune of the batch norms and a running-stat
+ * re-estimation. */
 static const entry improved_profile[] = {
     {LDNQ_Q_CASCADE_STOP, 0},
     {LDNQ_Q_TRAINABLE_RULE, 0},
     {LDNQ_Q_CASCADE_MAX_EPOCHS, 3},
+    {LDNQ_Q_CASCADE_FIRST_EPOCHS, 12},
+    {LDNQ_Q_CASCADE_OPTIMIZER, 1},
+    {LDNQ_Q_CASCADE_SCHEDULE, 1},
+    {LDNQ_Q_PER_CHANNEL, 1},
+    {LDNQ_Q_SOLVER, 1},
+    {LDNQ_Q_FINAL_EPOCHS, 10},
+    {LDNQ_Q_FINAL_LR, 0.001},
+    {LDNQ_Q_BN_RECALIBRATE, 20},
 };
 
 static const struct {

@@ -128,7 +128,7 @@ grep -q "^ *fc.bias.*float32" "$tmp/info_seed.txt"  # trained in the last cascad
 grep -q "^ *fc.weight.*quantized" "$tmp/info_seed.txt"
 "$ldnq" quantize --help | grep -q "cascade_stop *0 *2"
 out=$(run --levels 3 --ratio 0.1 --hessian-batches 2 --cascade-epochs 2 --cascade-batch 8 \
-  --out "$tmp/imp.ldnq" --json)
+  --set cascade_first_epochs=3 --set final_epochs=1 --out "$tmp/imp.ldnq" --json)
 last=$(echo "$out" | tail -1)
 if command -v python3 >/dev/null; then
   echo "$last" | python3 -c '
@@ -137,8 +137,13 @@ j = json.load(sys.stdin)
 assert j["profile"] == "improved" and j["settings"]["cascade_stop"] == 0, j["settings"]
 assert j["settings"]["cascade_batch"] == 8, j["settings"]
 L = j["layers"]
-# 20 images, batch 8: 2 batches an epoch, 2 epochs per layer (the budget)
-assert all(l["cascade_epochs"] == 2 and l["cascade_batches"] == 4 for l in L), L[0]
+# 20 images, batch 8: 2 batches an epoch, 2 epochs per layer (the budget),
+# 3 for the first layer (--set cascade_first_epochs=3 over the default 12)
+assert L[0]["cascade_epochs"] == 3 and L[0]["cascade_batches"] == 6, L[0]
+assert j["settings"]["cascade_first_epochs"] == 3 and j["settings"]["final_epochs"] == 1, j
+assert j["settings"]["solver"] == 1 and j["settings"]["cascade_optimizer"] == 1, j
+assert all(l["cascade_epochs"] == 2 and l["cascade_batches"] == 4 for l in L[1:]), L[1]
+assert j["settings"]["per_channel"] == 1 and all(l["per_channel"] for l in L), L[0]
 assert all(l["cascade_loss"] >= 0 and l["cascade_last_loss"] >= 0 for l in L), L[0]
 assert L[0]["teacher_cached"] == 0 and all(l["teacher_cached"] == 4 for l in L[1:]), L
 print("profiles: seed and improved JSON ok")'
@@ -153,6 +158,7 @@ run --levels 3 --ratio 0.1 --cascade-lr 11 --out "$tmp/bad.ldnq" 2>"$tmp/err_lr.
 run --levels 3 --ratio 0.1 --set no_such=1 --out "$tmp/bad.ldnq" 2>"$tmp/err_set.txt"; [ $? -eq 2 ] || { echo "--set no_such=1: want exit 2"; exit 1; }
 run --levels 3 --ratio 0.1 --set levels=4 --out "$tmp/bad.ldnq" 2>"$tmp/err_set2.txt"; [ $? -eq 2 ] || { echo "--set levels=4: want exit 2"; exit 1; }
 run --levels 3 --ratio 0.1 --set cascade_stop=0.5 --out "$tmp/bad.ldnq" 2>"$tmp/err_set3.txt"; [ $? -eq 2 ] || { echo "--set cascade_stop=0.5: want exit 2"; exit 1; }
+run --levels 3 --ratio 0.1 --set final_epochs=-1 --out "$tmp/bad.ldnq" 2>"$tmp/err_set4.txt"; [ $? -eq 2 ] || { echo "--set final_epochs=-1: want exit 2"; exit 1; }
 set -e
 grep -q "cascade-lr" "$tmp/err_lr.txt"
 grep -q "levels '4'.*valid: 3, 5, 7, 9, 11" "$tmp/err.txt"
@@ -160,5 +166,6 @@ grep -q "profile 'paper'.*valid: improved, seed" "$tmp/err_prof.txt"
 grep -q "set 'no_such=1'.*NAME=NUMBER" "$tmp/err_set.txt"
 grep -q "set 'levels=4'.*levels" "$tmp/err_set2.txt"
 grep -q "set 'cascade_stop=0.5': not an integer" "$tmp/err_set3.txt"
+grep -q "final_epochs" "$tmp/err_set4.txt"
 [ ! -e "$tmp/bad.ldnq" ]
 echo "quantize CLI ok"

@@ -31,7 +31,7 @@ class GoldenTest(unittest.TestCase):
         with open(os.path.join(ADMM, "cases.json")) as f:
             cases = json.load(f)
         self.assertEqual(len(cases), 7)
-        q = ldnq.Quantizer()
+        q = ldnq.Quantizer(profile="seed")  # the seed's solver: one scale, ADMM alone
         for c in cases:
             H = np.load(os.path.join(ADMM, c["name"] + ".H.npy"))
             W0 = np.load(os.path.join(ADMM, c["name"] + ".W0.npy"))
@@ -61,7 +61,9 @@ class GoldenTest(unittest.TestCase):
             c = json.load(f)[0]
         H = np.load(os.path.join(ADMM, c["name"] + ".H.npy"))
         W0 = np.load(os.path.join(ADMM, c["name"] + ".W0.npy"))
-        self.assertEqual(ldnq.quant_param_info("per_channel"), (True, 0, 1, 0))
+        # default 1: the improved profile's (the seed profile's is 0)
+        self.assertEqual(ldnq.quant_param_info("per_channel"), (True, 0, 1, 1))
+        self.assertEqual(ldnq.quant_profile_default("seed", "per_channel"), 0)
         q = ldnq.Quantizer(levels=c["levels"], per_channel=1)
         with q.solve_hessian(H, W0) as r:
             a = r.alphas
@@ -119,7 +121,8 @@ class SolverTest(unittest.TestCase):
         w = rng.normal(size=(5, 12)).astype(np.float32)
         b = rng.normal(size=5).astype(np.float32)
         xs = [rng.normal(size=(16, 12)).astype(np.float32) for _ in range(3)]
-        r = ldnq.Quantizer(levels=7).solve_linear(w, xs, bias=b)
+        # one scale per layer: the test reads r.alpha * r.bias_codes
+        r = ldnq.Quantizer(levels=7, per_channel=0).solve_linear(w, xs, bias=b)
         self.assertEqual(r.weights.shape, (5, 12))
         self.assertEqual(r.bias.shape, (5,))
         np.testing.assert_array_equal(r.bias, np.float32(r.alpha * r.bias_codes))

@@ -202,7 +202,9 @@ ldnq_status ldnq__bn_recalibrate(ldnq__run *R, int64_t nbatches) {
   int bs = (int)ldnq__q_int(q, LDNQ_Q_CASCADE_BATCH), K = R->num_classes;
   ldnq_tensor *logits = NULL;
   int64_t shape[2] = {bs, K};
-  ldnq_status st = ldnq_tensor_create(2, shape, &logits);
+  int grad_was = 1;
+  ldnq_status st = ldnq_network_get_grad_enabled(R->net, &grad_was);
+  if (!st) st = ldnq_tensor_create(2, shape, &logits);
   if (!st) st = ldnq_network_set_grad_enabled(R->net, 0);
   if (!st) st = ldnq_network_set_training(R->net, 1);
   int64_t done = 0;
@@ -224,7 +226,7 @@ ldnq_status ldnq__bn_recalibrate(ldnq__run *R, int64_t nbatches) {
     if (!got) break; /* no full batch */
   }
   ldnq_network_set_training(R->net, 0);
-  ldnq_network_set_grad_enabled(R->net, 1);
+  ldnq_network_set_grad_enabled(R->net, grad_was);
   ldnq_tensor_free(logits);
   return st ? ldnq__propagate(&q->err, st) : LDNQ_OK;
 }

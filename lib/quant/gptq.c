@@ -105,11 +105,11 @@ ldnq_status ldnq__gptq_refine(ldnq__errbuf *eb, int l1, int l2, const double *H,
         Qg[o * L1 + row] = (int8_t)q;
         err[o] = (w - a * q) / d;
       }
-      for (size_t j = row + 1; j < L1; j++) {
-        double u = U[j * L1 + row]; /* element (row, j) of the upper factor */
-        if (u == 0) continue;
-        for (size_t o = 0; o < (size_t)l2; o++) W[o * L1 + j] -= u * err[o];
-      }
+      /* W[j, o] -= U(row, j) err[o] for j > row: a rank-1 update; U(row, j)
+       * is U[j * l1 + row], stride l1. */
+      if (row + 1 < L1)
+        cblas_dger(CblasColMajor, (int)(L1 - row - 1), l2, -1.0, U + (row + 1) * L1 + row, l1,
+                   err, 1, W + row + 1, l1);
     }
     e = error_of(l1, l2, H, W0, a_admm, pc, Qg, D, HD);
     memcpy(a_try, a_admm, (size_t)na * sizeof(double));

@@ -4,6 +4,7 @@
  *   cifar10_resnet eval     --depth 20|32|56 --data D --weights F
  *   cifar10_resnet quantize --depth 20|32|56 --data D --weights F [--levels L]
  *                           [--ratio R] [--resample] [--per-channel] [--out F.ldnq]
+ *                           [--profile improved|seed]
  *
  * D is a CIFAR-10 folder (binary or python version) or any dataset spec
  * ("fashion-mnist", "fashion-mnist:DIR", "mnist:DIR", ...). quantize keeps
@@ -45,6 +46,7 @@ static int on_epoch(void *ud, int64_t e, double loss, double tr1, double te1, do
 
 int main(int argc, char **argv) {
   const char *mode = NULL, *data = NULL, *weights = NULL, *out = NULL;
+  const char *profile_s = "improved";
   int resample = 0, no_cascade = 0, per_channel = 0;
   long long depth = 20, levels = 3, epochs = 15, limit = 0, hbatches = -1;
   double lr = 0.1, ratio = 0.01;
@@ -67,6 +69,8 @@ int main(int argc, char **argv) {
        .def = "the paper's 101"},
       {"--no-cascade", ARG_FLAG, &no_cascade, NULL, "quantize: no cascade after each layer", .flags = 0},
       {"--per-channel", ARG_FLAG, &per_channel, NULL, "quantize: one scale per output channel", .flags = 0},
+      {"--profile", ARG_STRING, &profile_s, "P", "quantize: option defaults: improved, or seed (the\n"
+       "published procedure exactly)", .flags = 0, .choices = "improved,seed"},
   };
   arg_spec spec = {"cifar10_resnet", "cifar10_resnet train|eval|quantize --data D [options]",
                    "The paper's CIFAR-10 flow: train a base ResNet, evaluate it, quantize it with\n"
@@ -82,6 +86,7 @@ int main(int argc, char **argv) {
   static const char *const need_weights[] = {"--weights", NULL};
   if (!train_mode && args_require(&spec, need_weights)) return 2;
   int cascade = !no_cascade;
+  int profile = !strcmp(profile_s, "seed") ? LDNQ_PROFILE_SEED : LDNQ_PROFILE_IMPROVED;
   char arch_name[24], def_out[64];
   snprintf(arch_name, sizeof arch_name, "resnet%lld", depth);
   snprintf(def_out, sizeof def_out, "%s%s", arch_name, train_mode ? ".pth" : "-quantized.ldnq");
@@ -153,7 +158,10 @@ int main(int argc, char **argv) {
     TRY("quantizer", ldnq_quantizer_create(&q));
     TRY("--levels", ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
     TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
-    TRY("--per-channel", ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, per_channel));
+    TRY("--profile", ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, profile));
+    /* Only when given: otherwise the profile's default stands. */
+    if (args_given(&spec, "--per-channel"))
+      TRY("--per-channel", ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, per_channel));
     if (hbatches > 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
     TRY("quantize", ldnq_quantizer_run(q, net, calib, eval, NULL, NULL, &rep));
     TRY("summary", ldnq_quant_report_summary(rep, &top1, &top5, NULL));

@@ -131,7 +131,10 @@ int main(int argc, char **argv) {
   if (st != LDNQ_OK) return fail("tensor", st);
   if ((st = ldnq_quantizer_create(&q)) != LDNQ_OK) return fail("quantizer", st);
   if ((st = ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels)) != LDNQ_OK ||
-      (st = ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, batches)) != LDNQ_OK)
+      (st = ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, batches)) != LDNQ_OK ||
+      /* one scale for the layer, so it holds at most `levels` values (the
+       * improved default profile has one scale per output channel) */
+      (st = ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, 0)) != LDNQ_OK)
     return fail("option", st);
   st = ldnq_quantizer_solve_conv(q, cin, cout, KS, KS, 1, PAD, w, deliver, &src, &r);
   if (st != LDNQ_OK) return fail("solve", st);

@@ -3,6 +3,7 @@
  *
  *   imagenet_resnet quantize --depth 18|34|50 --weights resnet18.pth --data DIR
  *                   [--levels L] [--ratio R | --count N] [--out F.ldnq]
+ *                   [--profile improved|seed]
  *                   [--hessian-batches N] [--max-iter N] [--no-cascade] [--threads N]
  *   imagenet_resnet eval --depth 18|34|50 --weights F --data DIR
  *
@@ -39,6 +40,7 @@ static int on_quant(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t 
 
 int main(int argc, char **argv) {
   const char *mode = NULL, *dir = NULL, *weights = NULL, *out = "resnet-quantized.ldnq";
+  const char *profile_s = "improved";
   int no_cascade = 0;
   long long depth = 18, levels = 3, count = 0, hbatches = -1, maxiter = -1, threads = 2;
   double ratio = 0.01;
@@ -57,6 +59,8 @@ int main(int argc, char **argv) {
        .def = "the paper's 101"},
       {"--max-iter", ARG_INT, &maxiter, "N", "quantize: ADMM iterations", 0, 100000, .def = "100"},
       {"--no-cascade", ARG_FLAG, &no_cascade, NULL, "quantize: no cascade after each layer", .flags = 0},
+      {"--profile", ARG_STRING, &profile_s, "P", "quantize: option defaults: improved, or seed (the\n"
+       "published procedure exactly)", .flags = 0, .choices = "improved,seed"},
       {"--threads", ARG_INT, &threads, "N", "image decoding threads", 0, 64, .flags = 0},
   };
   arg_spec spec_ = {"imagenet_resnet", "imagenet_resnet quantize|eval --weights F --data DIR [options]",
@@ -71,6 +75,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   int cascade = !no_cascade;
+  int profile = !strcmp(profile_s, "seed") ? LDNQ_PROFILE_SEED : LDNQ_PROFILE_IMPROVED;
   ldnq_format fmt;
   if (quant_mode) { /* the output path is checked before hours of work */
     if ((st = ldnq_format_from_path(out, &fmt)) != LDNQ_OK) {
@@ -109,6 +114,7 @@ int main(int argc, char **argv) {
     ldnq_subset_count(sub, &n);
     printf("limited set: %lld images\n", (long long)n);
     TRY("quantizer", ldnq_quantizer_create(&q));
+    TRY("--profile", ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, profile));
     TRY("--levels", ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
     TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
     if (hbatches > 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));

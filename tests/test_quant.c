@@ -9,6 +9,7 @@
 #include "ops/ops.h"
 #include "core/levels.h"
 #include "quant/quant_internal.h"
+#include "quant/run_internal.h"
 #include "train/sgd.h"
 #include "testutil.h"
 
@@ -73,6 +74,79 @@ START_TEST(options_bounds) {
 }
 END_TEST
 
+/* Profiles set defaults; explicit settings win whatever the order. */
+START_TEST(profiles_set_defaults) {
+  ldnq_quantizer *q = NULL;
+  int64_t v;
+  double d;
+  LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_PROFILE, &v));
+  ck_assert_int_eq(v, LDNQ_PROFILE_IMPROVED);
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_CASCADE_STOP, &v));
+  ck_assert_int_eq(v, 0); /* fixed budget */
+  /* Explicit before the profile: kept. */
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_MAX_EPOCHS, 7));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED));
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_CASCADE_MAX_EPOCHS, &v));
+  ck_assert_int_eq(v, 7);
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_CASCADE_STOP, &v));
+  ck_assert_int_eq(v, 2);
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_TRAINABLE_RULE, &v));
+  ck_assert_int_eq(v, 1);
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_PER_CHANNEL, &v));
+  ck_assert_int_eq(v, 0);
+  LDNQ_CK(ldnq_quantizer_get_double(q, LDNQ_Q_CASCADE_LR, &d));
+  ck_assert_double_eq(d, 0.001);
+  /* Explicit after the profile: kept when the profile changes again. */
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_TRAINABLE_RULE, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_IMPROVED));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED));
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_TRAINABLE_RULE, &v));
+  ck_assert_int_eq(v, 0);
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_CASCADE_MAX_EPOCHS, &v));
+  ck_assert_int_eq(v, 7);
+  /* Every option under both profiles: what a fresh handle of that profile holds. */
+  for (int prof = 0; prof <= 1; prof++) {
+    ldnq_quantizer *p = NULL;
+    LDNQ_CK(ldnq_quantizer_create(&p));
+    LDNQ_CK(ldnq_quantizer_set_int(p, LDNQ_Q_PROFILE, prof));
+    for (int k = 0; k <= LDNQ_Q_CASCADE_FIRST_EPOCHS; k++) {
+      int is_int;
+      double want, got = 0, lo, hi, def;
+      const char *name = NULL;
+      LDNQ_CK(ldnq_quantizer_param_name((ldnq_quant_param)k, &name));
+      ck_assert(name && name[0]);
+      LDNQ_CK(ldnq_quantizer_param_type((ldnq_quant_param)k, &is_int));
+      LDNQ_CK(ldnq_quantizer_profile_default((ldnq_quant_profile)prof, (ldnq_quant_param)k, &want));
+      if (is_int) {
+        LDNQ_CK(ldnq_quantizer_get_int(p, (ldnq_quant_param)k, &v));
+        got = (double)v;
+      } else {
+        LDNQ_CK(ldnq_quantizer_get_double(p, (ldnq_quant_param)k, &got));
+      }
+      ck_assert_msg(got == want, "%s under profile %d: %g, want %g", name, prof, got, want);
+      LDNQ_CK(ldnq_quantizer_param_bounds((ldnq_quant_param)k, &lo, &hi, &def));
+      ck_assert(lo <= want && want <= hi);
+      if (prof == LDNQ_PROFILE_IMPROVED) ck_assert(def == want);
+    }
+    ldnq_quantizer_free(p);
+  }
+  /* Bad values: specific codes and messages, option unchanged. */
+  ck_assert_int_eq(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, 2), LDNQ_ERR_RANGE);
+  ck_assert_ptr_nonnull(strstr(ldnq_quantizer_errmsg(q), "profile"));
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_PROFILE, &v));
+  ck_assert_int_eq(v, LDNQ_PROFILE_SEED);
+  ck_assert_int_eq(ldnq_quantizer_profile_default((ldnq_quant_profile)5, LDNQ_Q_LEVELS, &d),
+                   LDNQ_ERR_RANGE);
+  ck_assert_int_eq(ldnq_quantizer_profile_default(LDNQ_PROFILE_SEED, (ldnq_quant_param)99, &d),
+                   LDNQ_ERR_INVALID_ARG);
+  const char *nm;
+  ck_assert_int_eq(ldnq_quantizer_param_name((ldnq_quant_param)(LDNQ_Q_CASCADE_FIRST_EPOCHS + 1), &nm),
+                   LDNQ_ERR_INVALID_ARG);
+  ldnq_quantizer_free(q);
+}
+END_TEST
+
 /* ---- Whole-network pipeline on a tiny ResNet20 (1 channel) ----
  * 16 random 1x16x16 images keep the suite fast: the cascade runs a few
  * ResNet20 forward/backward passes for each of its 20+ layers. */
@@ -100,6 +174,15 @@ static void fixture_open(run_fixture *f) {
   LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_HESSIAN_BATCHES, 4));
   LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_BATCH, 8));
   LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_MAX_EPOCHS, 1));
+  /* The mechanics tested here with one scale per layer, SGD, ADMM alone
+   * and no final stage; tests that want those set them. */
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_PER_CHANNEL, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_OPTIMIZER, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_SCHEDULE, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_SOLVER, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_FIRST_EPOCHS, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_FINAL_EPOCHS, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_BN_RECALIBRATE, 0));
 }
 
 static void fixture_close(run_fixture *f) {
@@ -240,6 +323,10 @@ START_TEST(run_quantizes_network) {
   ck_assert_ptr_nonnull(strstr(js, "\"name\": \"conv1\""));
   ck_assert_ptr_nonnull(strstr(js, "\"name\": \"fc\""));
   ck_assert_ptr_nonnull(strstr(js, "\"cascade_epochs\""));
+  ck_assert_ptr_nonnull(strstr(js, "\"profile\": \"improved\", \"settings\": {\"levels\": 3, "));
+  ck_assert_ptr_nonnull(strstr(js, "\"cascade_stop\": 0"));
+  ck_assert_ptr_nonnull(strstr(js, "\"cascade_max_epochs\": 1,"));
+  ck_assert_ptr_nonnull(strstr(js, "\"cascade_batches\": 2"));
   ck_assert(js[0] == '{' && js[strlen(js) - 1] == '}');
   LDNQ_CK(ldnq_quant_report_table(rep, &tab));
   ck_assert_ptr_nonnull(strstr(tab, "layer1.0.conv1"));
@@ -341,6 +428,242 @@ START_TEST(run_is_reproducible) {
     ldnq_quant_report_free(rep[k]);
     fixture_close(&f[k]);
   }
+}
+END_TEST
+
+/* Teacher-logit cache: a run that reuses the teacher's logits (whole
+ * cache, or a cap that holds only the first epoch) gives networks and
+ * reports bit-identical to a run that computes them for every batch. */
+START_TEST(teacher_cache_is_exact) {
+  const double caps[3] = {0, 1024, 0.002}; /* off; all; 2097 bytes = epoch 0 only */
+  run_fixture f[3];
+  ldnq_quant_report *rep[3] = {NULL, NULL, NULL};
+  for (int k = 0; k < 3; k++) {
+    fixture_open(&f[k]);
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_SEED, 3));
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_MAX_EPOCHS, 3));
+    LDNQ_CK(ldnq_quantizer_set_double(f[k].q, LDNQ_Q_TEACHER_CACHE_MB, caps[k]));
+    /* The final fine-tune runs 5 epochs: 2 more than any cascade, so the
+     * cache grows lazily after the last layer. */
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_FINAL_EPOCHS, 5));
+    /* And the first layer's cascade runs 4 (LDNQ_Q_CASCADE_FIRST_EPOCHS). */
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_FIRST_EPOCHS, 4));
+    LDNQ_CK(ldnq_quantizer_run(f[k].q, f[k].net, f[k].ds, f[k].eval, NULL, NULL, &rep[k]));
+  }
+  int cnt, nl;
+  LDNQ_CK(ldnq_network_tensor_count(f[0].net, &cnt));
+  for (int k = 1; k < 3; k++)
+    for (int i = 0; i < cnt; i++) {
+      const char *name;
+      LDNQ_CK(ldnq_network_tensor_name(f[0].net, i, &name));
+      ck_assert_msg(same_entry(f[0].net, f[k].net, name), "%s differs with cache %g", name,
+                    caps[k]);
+    }
+  LDNQ_CK(ldnq_quant_report_layer_count(rep[0], &nl));
+  for (int L = 0; L < nl; L++) {
+    int64_t hit[3], steps;
+    double loss[3];
+    for (int k = 0; k < 3; k++) {
+      LDNQ_CK(ldnq_quant_report_layer_int(rep[k], L, LDNQ_QR_TEACHER_CACHED, &hit[k]));
+      LDNQ_CK(ldnq_quant_report_layer_double(rep[k], L, LDNQ_QR_CASCADE_LOSS, &loss[k]));
+    }
+    LDNQ_CK(ldnq_quant_report_layer_int(rep[0], L, LDNQ_QR_CASCADE_BATCHES, &steps));
+    ck_assert_int_eq(steps, L == 0 ? 8 : 6); /* 4 / 3 epochs of 2 batches */
+    ck_assert(loss[0] == loss[1] && loss[0] == loss[2]);
+    ck_assert_int_eq(hit[0], 0);
+    /* Layer 0 fills the cache; every later cascade reads all of it (or
+     * the first epoch's 2 batches under the small cap). */
+    ck_assert_int_eq(hit[1], L == 0 ? 0 : 6);
+    ck_assert_int_eq(hit[2], L == 0 ? 0 : 2);
+  }
+  /* The final fine-tune: 5 epochs x 2 batches; epochs 0-3 come from the
+   * whole cache (layer 0 ran 4), epoch 4 was computed and grew it (the
+   * capped cache holds epoch 0 only). */
+  const char *want[3] = {"\"final_teacher_cached\": 0,", "\"final_teacher_cached\": 8,",
+                         "\"final_teacher_cached\": 2,"};
+  for (int k = 0; k < 3; k++) {
+    char *js = NULL;
+    LDNQ_CK(ldnq_quant_report_json(rep[k], &js));
+    ck_assert_msg(strstr(js, want[k]) != NULL, "run %d: no %s", k, want[k]);
+    ck_assert_ptr_nonnull(strstr(js, "\"final_epochs\": 5, \"final_batches\": 10,"));
+    ldnq_quant_string_free(js);
+  }
+  double t[3];
+  for (int k = 0; k < 3; k++) LDNQ_CK(ldnq_quant_report_summary(rep[k], &t[k], NULL, NULL));
+  ck_assert(t[0] == t[1] && t[0] == t[2]);
+  for (int k = 0; k < 3; k++) {
+    ldnq_quant_report_free(rep[k]);
+    fixture_close(&f[k]);
+  }
+}
+END_TEST
+
+/* The cascade's early stop (docs/METHOD.md 4): the seed's last_loss starts at
+ * 0, so its first check counts a strike (mode 2); libldnq 0.2 compared
+ * with +inf (mode 1); mode 0 never stops (fixed budget). */
+START_TEST(cascade_stop_rules) {
+  const int want[3] = {-1, 4, 3}; /* check at which a flat loss stops */
+  for (int mode = 0; mode <= 2; mode++) {
+    ldnq__stop s;
+    ldnq__stop_init(&s, mode);
+    int stopped = -1;
+    for (int k = 1; k <= 10 && stopped < 0; k++)
+      if (ldnq__stop_check(&s, 0.5)) stopped = k;
+    ck_assert_int_eq(stopped, want[mode]);
+    /* A loss that keeps falling by more than 1e-4: strike 1 at the first
+     * check in mode 2, then resets; never stops. */
+    ldnq__stop_init(&s, mode);
+    for (int k = 0; k < 10; k++) {
+      ck_assert_int_eq(ldnq__stop_check(&s, 1.0 - 0.01 * k), 0);
+      ck_assert_int_eq(s.strikes, mode == 2 && k == 0);
+    }
+    /* Rising or moving by less than 1e-4 both count; a real fall resets. */
+    ldnq__stop_init(&s, mode);
+    ldnq__stop_check(&s, 1.0);
+    ck_assert_int_eq(ldnq__stop_check(&s, 1.00005), 0);
+    ck_assert_int_eq(s.strikes, mode); /* 0; 1 (the rise); 2 (first check + rise) */
+  }
+}
+END_TEST
+
+/* Index of state-dict entry `name`, -1 if none. */
+static int entry_index(const ldnq_network *net, const char *name) {
+  int cnt;
+  LDNQ_CK(ldnq_network_tensor_count(net, &cnt));
+  for (int i = 0; i < cnt; i++) {
+    const char *n;
+    LDNQ_CK(ldnq_network_tensor_name(net, i, &n));
+    if (!strcmp(n, name)) return i;
+  }
+  return -1;
+}
+
+typedef struct rule_log {
+  ldnq_network *net;
+  int rule, checked_layers, last_checked;
+} rule_log;
+
+static int flag(const ldnq_network *net, const char *name) {
+  int t;
+  LDNQ_CK(ldnq_network_get_trainable(net, name, &t));
+  return t;
+}
+
+/* During every layer's cascade: the trainable flags of the rule. */
+static int rule_progress(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step,
+                         double value) {
+  (void)n;
+  (void)value;
+  rule_log *g = ud;
+  if (phase != LDNQ_PHASE_CASCADE || step != 1) return 0;
+  const char *ln;
+  char w[256];
+  LDNQ_CK(ldnq_network_layer_name(g->net, layer, &ln));
+  snprintf(w, sizeof w, "%s.weight", ln);
+  int lw = entry_index(g->net, w), ds = entry_index(g->net, "layer2.0.downsample.1.weight");
+  ck_assert(lw >= 0 && ds >= 0);
+  int seed = g->rule == 1;
+  ck_assert_int_eq(flag(g->net, w), 0);
+  ck_assert_int_eq(flag(g->net, "bn1.weight"), 1);
+  ck_assert_int_eq(flag(g->net, "layer3.2.bn2.bias"), 1);
+  /* downsample.1 has no "bn" in its name: seed trains it only after L. */
+  ck_assert_msg(flag(g->net, "layer2.0.downsample.1.weight") == (seed ? ds > lw : 1),
+                "downsample.1 in the cascade of %s (rule %d)", ln, g->rule);
+  /* The float first layer (QUANTIZE_FIRST 0): trainable in every seed
+   * cascade, frozen in ours. */
+  ck_assert_int_eq(flag(g->net, "conv1.weight"), seed);
+  if (!strcmp(ln, "fc")) ck_assert_int_eq(flag(g->net, "fc.bias"), seed);
+  g->checked_layers++;
+  g->last_checked = layer;
+  return 0;
+}
+
+START_TEST(seed_trainable_rule) {
+  for (int rule = 0; rule <= 1; rule++) {
+    run_fixture f;
+    fixture_open(&f);
+    LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_TRAINABLE_RULE, rule));
+    LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_QUANTIZE_FIRST, 0));
+    rule_log g = {f.net, rule, 0, -1};
+    ldnq_quant_report *rep = NULL;
+    LDNQ_CK(ldnq_quantizer_run(f.q, f.net, f.ds, NULL, rule_progress, &g, &rep));
+    int nl;
+    LDNQ_CK(ldnq_quant_report_layer_count(rep, &nl));
+    ck_assert_int_eq(g.checked_layers, nl - 1); /* every quantized layer */
+    ck_assert_int_eq(g.last_checked, nl - 1);
+    /* conv1 stays float: trained by the seed's cascades, untouched by ours. */
+    ck_assert_int_eq(same_entry(f.net, f.orig, "conv1.weight"), !rule);
+    /* fc.bias: the seed trains it in the last cascade, off the alpha grid. */
+    const ldnq_layer_result *res;
+    LDNQ_CK(ldnq_quant_report_layer_result(rep, nl - 1, &res));
+    float qb[10];
+    int64_t nb, bf;
+    float *cb = read_entry(f.net, "fc.bias", &nb);
+    ck_assert_int_eq(nb, 10);
+    LDNQ_CK(ldnq_layer_result_bias(res, qb, 10));
+    ck_assert_int_eq(memcmp(qb, cb, sizeof qb) == 0, !rule);
+    LDNQ_CK(ldnq_quant_report_layer_int(rep, nl - 1, LDNQ_QR_BIAS_FLOAT, &bf));
+    ck_assert_int_eq(bf, rule);
+    LDNQ_CK(ldnq_quant_report_layer_int(rep, nl - 2, LDNQ_QR_BIAS_FLOAT, &bf));
+    ck_assert_int_eq(bf, 0); /* a conv: no bias */
+    /* The checkpoint keeps such a bias as floats, the rest packed. */
+    ldnq_checkpoint *ck = NULL;
+    ldnq_dtype dt;
+    LDNQ_CK(ldnq_quant_report_checkpoint(rep, f.net, &ck));
+    LDNQ_CK(ldnq_checkpoint_info(ck, "fc.bias", &dt, NULL, NULL));
+    ck_assert_int_eq(dt, rule ? LDNQ_DTYPE_FLOAT32 : LDNQ_DTYPE_QUANTIZED);
+    LDNQ_CK(ldnq_checkpoint_info(ck, "fc.weight", &dt, NULL, NULL));
+    ck_assert_int_eq(dt, LDNQ_DTYPE_QUANTIZED);
+    float back[10];
+    LDNQ_CK(ldnq_checkpoint_read(ck, "fc.bias", back, 10));
+    ck_assert_mem_eq(back, cb, sizeof back);
+    char *js = NULL;
+    LDNQ_CK(ldnq_quant_report_json(rep, &js));
+    ck_assert_int_eq(strstr(js, "\"bias_float\": true") != NULL, rule);
+    ldnq_quant_string_free(js);
+    free(cb);
+    ldnq_checkpoint_free(ck);
+    ldnq_quant_report_free(rep);
+    fixture_close(&f);
+  }
+}
+END_TEST
+
+/* The improved profile's own defaults, end to end: the first layer's longer
+ * cascade, per-channel scales, the final fine-tune; every quantized layer
+ * ends on its grid (the packed checkpoint accepts the network). */
+START_TEST(run_improved_profile_defaults) {
+  run_fixture f;
+  fixture_open(&f);
+  ldnq_quantizer_free(f.q);
+  LDNQ_CK(ldnq_quantizer_create(&f.q));
+  LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_HESSIAN_BATCHES, 4));
+  LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_CASCADE_BATCH, 8));
+  LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_CASCADE_MAX_EPOCHS, 1));
+  ldnq_quant_report *rep = NULL;
+  LDNQ_CK(ldnq_quantizer_run(f.q, f.net, f.ds, f.eval, NULL, NULL, &rep));
+  int nl;
+  LDNQ_CK(ldnq_quant_report_layer_count(rep, &nl));
+  for (int L = 0; L < nl; L++) {
+    int64_t ep, cnt;
+    const ldnq_layer_result *res;
+    const double *al;
+    LDNQ_CK(ldnq_quant_report_layer_int(rep, L, LDNQ_QR_CASCADE_EPOCHS, &ep));
+    ck_assert_int_eq(ep, L == 0 ? 12 : 1);
+    LDNQ_CK(ldnq_quant_report_layer_result(rep, L, &res));
+    LDNQ_CK(ldnq_layer_result_alphas(res, &al, &cnt));
+    ck_assert_int_gt(cnt, 1);
+  }
+  char *js = NULL;
+  LDNQ_CK(ldnq_quant_report_json(rep, &js));
+  ck_assert_ptr_nonnull(strstr(js, "\"profile\": \"improved\""));
+  ck_assert_ptr_nonnull(strstr(js, "\"final_epochs\": 10, \"final_batches\": 20,"));
+  ldnq_quant_string_free(js);
+  ldnq_checkpoint *ck = NULL;
+  LDNQ_CK(ldnq_quant_report_checkpoint(rep, f.net, &ck));
+  ldnq_checkpoint_free(ck);
+  ldnq_quant_report_free(rep);
+  fixture_close(&f);
 }
 END_TEST
 
@@ -574,11 +897,129 @@ START_TEST(sgd_matches_pytorch_rule) {
 }
 END_TEST
 
+/* The cascade's Adam (lib/quant/optim.c) against torch.optim.Adam's rule
+ * (L2 weight decay, bias-corrected moments) computed in double, two steps
+ * with the same gradient; frozen entries stay; cosine schedule values. */
+START_TEST(adam_matches_pytorch_rule) {
+  ldnq_network *net = NULL;
+  LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 10, &net));
+  LDNQ_CK(ldnq_network_set_training(net, 1));
+  LDNQ_CK(ldnq_network_set_trainable(net, "layer1.0.conv1.weight", 0));
+  int64_t xs[4] = {2, 1, 8, 8}, ys[2] = {2, 10};
+  ldnq_tensor *x = tu_rand_tensor(4, xs, 41), *y = NULL, *dy = tu_rand_tensor(2, ys, 42);
+  LDNQ_CK(ldnq_tensor_create(2, ys, &y));
+  LDNQ_CK(ldnq_network_forward(net, x, y));
+  LDNQ_CK(ldnq_network_backward(net, dy, NULL));
+  const char *names[3] = {"conv1.weight", "fc.bias", "layer1.0.conv1.weight"};
+  float *p0[3], *g[3];
+  int64_t n[3];
+  for (int k = 0; k < 3; k++) {
+    p0[k] = read_entry(net, names[k], &n[k]);
+    ldnq_tensor *gt = NULL;
+    LDNQ_CK(ldnq_network_get_grad(net, names[k], &gt));
+    g[k] = malloc((size_t)n[k] * sizeof(float));
+    LDNQ_CK(ldnq_tensor_read(gt, g[k], n[k]));
+    ldnq_tensor_free(gt);
+  }
+  const double lr[2] = {0.01, 0.004}, b1 = 0.9, b2 = 0.999, wd = 0.01, eps = 1e-8;
+  ldnq__optim o;
+  ck_assert_int_eq(ldnq__optim_init(NULL, &o, net, 1, 0.01, b1, wd), LDNQ_OK);
+  ck_assert_int_eq(ldnq__optim_step(NULL, &o, net, lr[0]), LDNQ_OK);
+  ck_assert_int_eq(ldnq__optim_step(NULL, &o, net, lr[1]), LDNQ_OK);
+  int moved = 0;
+  for (int k = 0; k < 3; k++) {
+    float *p2 = read_entry(net, names[k], &n[k]);
+    for (int64_t i = 0; i < n[k]; i++) {
+      double p = p0[k][i], m = 0, v = 0;
+      for (int t = 1; t <= 2; t++) {
+        double d = g[k][i] + wd * p;
+        m = b1 * m + (1 - b1) * d;
+        v = b2 * v + (1 - b2) * d * d;
+        p -= lr[t - 1] * (m / (1 - pow(b1, t))) / (sqrt(v / (1 - pow(b2, t))) + eps);
+      }
+      if (k == 2) {
+        ck_assert(p2[i] == p0[k][i]);
+      } else {
+        ck_assert_msg(fabs(p2[i] - p) <= 1e-6 * (1 + fabs(p)), "%s[%lld] %g vs %g", names[k],
+                      (long long)i, p2[i], p);
+        moved += p2[i] != p0[k][i];
+      }
+    }
+    free(p2);
+    free(p0[k]);
+    free(g[k]);
+  }
+  ck_assert_int_gt(moved, 10);
+  ldnq__optim_release(&o);
+  ck_assert(ldnq__schedule_lr(0.5, 0, 7, 10) == 0.5);
+  ck_assert(ldnq__schedule_lr(0.5, 1, 0, 10) == 0.5);
+  ck_assert_double_eq_tol(ldnq__schedule_lr(0.5, 1, 5, 10), 0.25, 1e-15);
+  ck_assert_double_eq_tol(ldnq__schedule_lr(0.5, 1, 9, 10), 0.25 * (1 + cos(0.9 * 3.14159265358979323846)), 1e-15);
+  ldnq_tensor_free(x);
+  ldnq_tensor_free(y);
+  ldnq_tensor_free(dy);
+  ldnq_network_free(net);
+}
+END_TEST
+
+/* Final fine-tune and BN re-estimation: they change batch norms only;
+ * every quantized layer still holds exactly its alpha x codes. */
+START_TEST(run_final_tune_and_bn_recalibration) {
+  run_fixture f[2];
+  ldnq_quant_report *rep[2] = {NULL, NULL};
+  for (int k = 0; k < 2; k++) {
+    fixture_open(&f[k]);
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_OPTIMIZER, 1));
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_SCHEDULE, 1));
+    if (k) {
+      LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_FINAL_EPOCHS, 2));
+      LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_BN_RECALIBRATE, 3));
+    }
+    LDNQ_CK(ldnq_quantizer_run(f[k].q, f[k].net, f[k].ds, NULL, NULL, NULL, &rep[k]));
+  }
+  int cnt, nl;
+  LDNQ_CK(ldnq_network_tensor_count(f[0].net, &cnt));
+  LDNQ_CK(ldnq_quant_report_layer_count(rep[1], &nl));
+  int bn_changed = 0, stats_changed = 0;
+  for (int i = 0; i < cnt; i++) {
+    const char *name;
+    LDNQ_CK(ldnq_network_tensor_name(f[0].net, i, &name));
+    int same = same_entry(f[0].net, f[1].net, name);
+    if (strstr(name, "conv") || strstr(name, "fc.") || strstr(name, "downsample.0"))
+      ck_assert_msg(same, "%s changed by the final fine-tune", name);
+    else if (strstr(name, "running_"))
+      stats_changed += !same;
+    else if (!strstr(name, "num_batches"))
+      bn_changed += !same;
+  }
+  ck_assert_int_gt(bn_changed, 10);
+  ck_assert_int_gt(stats_changed, 10);
+  char *js = NULL;
+  LDNQ_CK(ldnq_quant_report_json(rep[1], &js));
+  ck_assert_ptr_nonnull(strstr(js, "\"final_epochs\": 2, \"final_batches\": 4, \"final_teacher_cached\": 2, \"final_loss\": "));
+  ck_assert_ptr_nonnull(strstr(js, "\"cascade_optimizer\": 1"));
+  ldnq_quant_string_free(js);
+  /* The packed checkpoint still accepts the network (weights on the grid). */
+  ldnq_checkpoint *ck = NULL;
+  LDNQ_CK(ldnq_quant_report_checkpoint(rep[1], f[1].net, &ck));
+  ldnq_checkpoint_free(ck);
+  double loss;
+  LDNQ_CK(ldnq_quant_report_layer_double(rep[1], nl - 1, LDNQ_QR_CASCADE_LAST_LOSS, &loss));
+  ck_assert(isfinite(loss) && loss >= 0);
+  for (int k = 0; k < 2; k++) {
+    ldnq_quant_report_free(rep[k]);
+    fixture_close(&f[k]);
+  }
+}
+END_TEST
+
 static Suite *quant_suite(void) {
   Suite *s = suite_create("quant");
   TCase *tc = tcase_create("quant");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, options_bounds);
+  tcase_add_test(tc, cascade_stop_rules);
+  tcase_add_test(tc, profiles_set_defaults);
   suite_add_tcase(s, tc);
   TCase *tr = tcase_create("run");
   tcase_set_timeout(tr, 300);
@@ -586,7 +1027,12 @@ static Suite *quant_suite(void) {
   tcase_add_test(tr, run_per_channel);
   tcase_add_test(tr, run_cancel_and_skip);
   tcase_add_test(tr, run_is_reproducible);
+  tcase_add_test(tr, teacher_cache_is_exact);
+  tcase_add_test(tr, seed_trainable_rule);
+  tcase_add_test(tr, run_improved_profile_defaults);
   tcase_add_test(tr, sgd_matches_pytorch_rule);
+  tcase_add_test(tr, adam_matches_pytorch_rule);
+  tcase_add_test(tr, run_final_tune_and_bn_recalibration);
   suite_add_tcase(s, tr);
   return s;
 }

@@ -149,6 +149,7 @@ START_TEST(golden_cases) {
   ck_assert_int_eq(nc, 7);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   for (int k = 0; k < nc; k++) {
     const golden *c = &cases[k];
     double *H = load_case(c, "H"), *W0 = load_case(c, "W0"), *Gref = load_case(c, "G");
@@ -283,6 +284,7 @@ START_TEST(identity_hessian_gives_best_projection) {
   identity_problem(l1, l2, &H, &W, &Hd);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   for (int levels = 3; levels <= 11; levels += 2) {
     LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
     ldnq_layer_result *r = NULL;
@@ -316,6 +318,7 @@ START_TEST(admm_improves_random_problems) {
   double *H = malloc((size_t)l1 * l1 * sizeof *H), *W = malloc((size_t)l1 * l2 * sizeof *W);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   for (uint64_t seed = 1; seed <= 5; seed++) {
     rand_problem(l1, l2, seed * 11, H, W);
     for (int levels = 3; levels <= 11; levels += 2) {
@@ -438,6 +441,7 @@ START_TEST(conv_hessian_matches_naive_patches) {
     for (int i = 0; i < l1; i++) W0[i * cout + o] = wt[o * l1 + i];
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   ldnq_layer_result *rc = NULL, *rh = NULL;
   LDNQ_CK(ldnq_quantizer_solve_conv(q, cin, cout, kh, kw, stride, pad, wt, act_cb, &s, &rc));
   ck_assert_int_eq(s.calls, 4); /* three batches and the end mark */
@@ -526,6 +530,7 @@ START_TEST(linear_with_bias) {
   }
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, 7));
   LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_SEED_SCALE, 0));
   for (int i = 0; i < 64; i++) H[i] /= 2;
@@ -570,6 +575,7 @@ START_TEST(degenerate_inputs) {
   rand_problem(l1, l2, 3, H, W);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   ldnq_layer_result *r = NULL;
   int64_t v;
   double d;
@@ -646,6 +652,7 @@ START_TEST(allocation_failures_leak_nothing) {
   rand_problem(l1, l2, 4, H, W);
   ldnq_quantizer *q = NULL;
   LDNQ_CK(ldnq_quantizer_create(&q));
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED)); /* the seed's solver */
   long before, after;
   LDNQ_CK(ldnq_debug_live_allocations(&before));
   int failures = 0;
@@ -741,7 +748,10 @@ START_TEST(per_channel_golden_cases) {
   LDNQ_CK(ldnq_quantizer_create(&q));
   int64_t v;
   LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_PER_CHANNEL, &v));
-  ck_assert_int_eq(v, 0); /* seed profile by default */
+  ck_assert_int_eq(v, 1); /* the improved profile's default */
+  LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, LDNQ_PROFILE_SEED));
+  LDNQ_CK(ldnq_quantizer_get_int(q, LDNQ_Q_PER_CHANNEL, &v));
+  ck_assert_int_eq(v, 0); /* the seed's one scale per layer */
   ck_assert_int_eq(ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, 2), LDNQ_ERR_RANGE);
   int better = 0, three = 0;
   for (int k = 0; k < nc; k++) {
@@ -794,6 +804,63 @@ START_TEST(per_channel_golden_cases) {
   }
   ck_assert_int_gt(three, 0);
   ck_assert_int_gt(better, three);
+  ldnq_quantizer_free(q);
+}
+END_TEST
+
+/* LDNQ_Q_SOLVER 1 (ADMM + refit + GPTQ rounding) on the golden problems,
+ * one scale per layer and per channel: E never above ADMM's, E is that of
+ * the returned matrix, the matrix is alpha x codes; lower on most cases. */
+START_TEST(gptq_refine_golden_cases) {
+  golden cases[16];
+  int nc = load_cases(cases, 16);
+  ldnq_quantizer *q = NULL;
+  LDNQ_CK(ldnq_quantizer_create(&q));
+  int lower = 0, total = 0;
+  for (int k = 0; k < nc; k++)
+    for (int pc = 0; pc <= 1; pc++) {
+      const golden *c = &cases[k];
+      double *H = load_case(c, "H"), *W0 = load_case(c, "W0");
+      LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, c->levels));
+      LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, pc));
+      ldnq_layer_result *r0 = NULL, *r1 = NULL;
+      LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_SOLVER, 0));
+      LDNQ_CK(ldnq_quantizer_solve_hessian(q, c->l1, c->l2, H, W0, &r0));
+      LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_SOLVER, 1));
+      LDNQ_CK(ldnq_quantizer_solve_hessian(q, c->l1, c->l2, H, W0, &r1));
+      double e0, e1;
+      LDNQ_CK(ldnq_layer_result_get_double(r0, LDNQ_R_ERROR, &e0));
+      LDNQ_CK(ldnq_layer_result_get_double(r1, LDNQ_R_ERROR, &e1));
+      if (!pc) ck_assert_msg(fabs(e0 - c->error) <= 0.01 * c->error, "%s: ADMM moved", c->name);
+      size_t n = (size_t)c->l1 * c->l2;
+      double *G = malloc(n * sizeof *G);
+      int8_t *Q = malloc(n);
+      LDNQ_CK(ldnq_layer_result_matrix(r1, G, (int64_t)n));
+      double ne = naive_error(c->l1, c->l2, H, G, W0);
+      ck_assert_msg(fabs(ne - e1) <= 1e-9 * (1 + fabs(ne)), "%s: %g vs naive %g", c->name, e1, ne);
+      ck_assert_msg(e1 <= e0 * (1 + 1e-12), "%s pc %d: %g above ADMM %g", c->name, pc, e1, e0);
+      if (pc) {
+        assert_on_grid_pc(r1, c->levels, c->l1, c->l2);
+      } else {
+        double a;
+        LDNQ_CK(ldnq_layer_result_get_double(r1, LDNQ_R_ALPHA, &a));
+        /* matrix [l1, l2] row-major; codes in the weight layout [l2, l1] */
+        LDNQ_CK(ldnq_layer_result_codes(r1, Q, (int64_t)n));
+        for (int rr = 0; rr < c->l1; rr++)
+          for (int o = 0; o < c->l2; o++)
+            ck_assert(G[(size_t)rr * c->l2 + o] == a * Q[(size_t)o * c->l1 + rr]);
+      }
+      printf("%-16s pc %d ADMM E %.6f refined E %.6f\n", c->name, pc, e0, e1);
+      lower += e1 < 0.999 * e0;
+      total++;
+      free(G);
+      free(Q);
+      free(H);
+      free(W0);
+      ldnq_layer_result_free(r0);
+      ldnq_layer_result_free(r1);
+    }
+  ck_assert_int_gt(lower, total / 2);
   ldnq_quantizer_free(q);
 }
 END_TEST
@@ -920,6 +987,7 @@ static Suite *solver_suite(void) {
   tcase_add_test(tc, identity_hessian_gives_best_projection);
   tcase_add_test(tc, admm_improves_random_problems);
   tcase_add_test(tc, per_channel_golden_cases);
+  tcase_add_test(tc, gptq_refine_golden_cases);
   tcase_add_test(tc, per_channel_identity_and_zero_column);
   tcase_add_test(tc, per_channel_linear_bias);
   tcase_add_test(tc, conv_hessian_matches_naive_patches);

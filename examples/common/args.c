@@ -94,6 +94,13 @@ static int store(const arg_spec *s, arg_opt *o, const char *v) {
     *(const char **)o->dst = v;
     return 0;
   }
+  if (o->kind == ARG_LIST) {
+    arg_list *l = o->dst;
+    if (o->choices && !in_choices(o->choices, v)) return bad_value(s, o, v, "not a valid value");
+    if (l->n >= ARG_LIST_MAX) return bad_value(s, o, v, "given too many times (at most 64)");
+    l->v[l->n++] = v;
+    return 0;
+  }
   /* strtoll/strtod skip leading space and accept a sign; only the sign is allowed. */
   if (!*v || isspace((unsigned char)*v)) return bad_value(s, o, v, "not a number");
   errno = 0;
@@ -220,6 +227,7 @@ void args_help(const arg_spec *s, FILE *f) {
       if (*p == '\n') fprintf(f, "  %-22s", "");
     }
     if (o->flags & ARG_REQUIRED) fputs(" (required)", f);
+    if (o->kind == ARG_LIST) fputs(" (repeatable)", f);
     if (o->choices) {
       fputs(" {", f);
       print_choices(f, o->choices);

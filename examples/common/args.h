@@ -16,8 +16,16 @@ typedef enum {
   ARG_FLAG,   /* no value; *(int *)dst = 1 */
   ARG_STRING, /* *(const char **)dst = the value (a pointer into argv) */
   ARG_INT,    /* *(long long *)dst, within [lo, hi] (and in `choices` if set) */
-  ARG_DOUBLE  /* *(double *)dst, finite, within [lo, hi] */
+  ARG_DOUBLE, /* *(double *)dst, finite, within [lo, hi] */
+  ARG_LIST    /* repeatable: each value appended to *(arg_list *)dst */
 } arg_kind;
+
+/* Values of an ARG_LIST option, in command-line order (pointers into argv). */
+#define ARG_LIST_MAX 64
+typedef struct {
+  const char *v[ARG_LIST_MAX];
+  int n;
+} arg_list;
 
 enum { ARG_REQUIRED = 1 };
 

@@ -49,7 +49,7 @@ typedef enum ldnq_quant_param {
   LDNQ_Q_EVAL_PER_LAYER = 14,    /* int [0, 1], 0: evaluate after each layer */
   LDNQ_Q_SEED = 15,              /* int [0, 2^53], 0: RNG seed (shuffling,
                                     augmentation) */
-  LDNQ_Q_PER_CHANNEL = 16        /* int [0, 1], 0: one scale per output
+  LDNQ_Q_PER_CHANNEL = 16,       /* int [0, 1], 0: one scale per output
                                     channel (an improved profile, not the
                                     seed's; docs/QUANTIZER.md): column o
                                     of the layer matrix (output o, with its
@@ -57,12 +57,85 @@ typedef enum ldnq_quant_param {
                                     alpha_o x codes, alpha0_o = mean |W0 col
                                     o|, each column projected alone (3.2); a
                                     zero column keeps alpha_o = 0 */
+  LDNQ_Q_TEACHER_CACHE_MB = 17,  /* real [0, 1e9], 1024: memory for the
+                                    full-precision teacher's cascade logits,
+                                    computed once per run and reused by every
+                                    layer's cascade (each cascade replays
+                                    loader epochs 0, 1, ...; exact, see
+                                    docs/QUANTIZER.md); epochs beyond the cap
+                                    are recomputed; 0: no cache */
+  LDNQ_Q_CASCADE_STOP = 18,      /* int [0, 2], when a layer's cascade ends:
+                                    0 after LDNQ_Q_CASCADE_MAX_EPOCHS epochs
+                                    (a fixed budget); 1 the running-mean rule
+                                    of docs/METHOD.md 4 (or the epoch cap), its
+                                    first check compared with +inf (libldnq
+                                    0.2); 2 the same rule as the seed's code:
+                                    the previous value starts at 0, so the
+                                    first check counts a strike */
+  LDNQ_Q_TRAINABLE_RULE = 19,    /* int [0, 1], what a cascade trains. 0:
+                                    every batch-norm parameter (shortcut
+                                    ones included) and every entry after
+                                    layer L's weight and bias; L's bias stays
+                                    on the alpha grid, a float first layer
+                                    (QUANTIZE_FIRST 0) stays frozen. 1: the
+                                    seed's name rule: names containing "bn",
+                                    entries after L's weight (so L's own bias,
+                                    which then leaves the grid, and a
+                                    shortcut "downsample.1" only while it lies
+                                    after L), and a float first layer in
+                                    every cascade */
+  LDNQ_Q_PROFILE = 20,           /* int [0, 1], 0 (LDNQ_PROFILE_IMPROVED):
+                                    a set of defaults (ldnq_quant_profile);
+                                    setting it gives every option not set
+                                    explicitly on this handle the profile's
+                                    default; explicit settings win, in either
+                                    order */
+  LDNQ_Q_CASCADE_OPTIMIZER = 21, /* int [0, 1], 0: SGD (PyTorch's rule); 1:
+                                    Adam (beta1 = CASCADE_MOMENTUM, beta2
+                                    0.999, eps 1e-8, L2 weight decay) */
+  LDNQ_Q_CASCADE_SCHEDULE = 22,  /* int [0, 1], 0: constant learning rate;
+                                    1: cosine decay to 0 over each cascade's
+                                    MAX_EPOCHS x batches per epoch */
+  LDNQ_Q_FINAL_EPOCHS = 23,      /* int [0, 1000000], 0: after the last
+                                    layer, epochs of the same teacher loss
+                                    training only the batch norms and float
+                                    layers (the quantized weights frozen) */
+  LDNQ_Q_FINAL_LR = 24,          /* real [0, 10], 0.001: its learning rate
+                                    (same optimizer and schedule) */
+  LDNQ_Q_BN_RECALIBRATE = 25,    /* int [0, 1000000], 0: at the end, this
+                                    many forward batches of the cascade
+                                    loader in training mode (no gradients)
+                                    re-estimate the running statistics of
+                                    the batch norms */
+  LDNQ_Q_SOLVER = 26,            /* int [0, 1], 0: the seed's ADMM; 1: ADMM,
+                                    then its codes' scales refitted by
+                                    H-weighted least squares and GPTQ-style
+                                    rounding with error feedback at its
+                                    scales; the lowest E of these wins
+                                    (never above ADMM's) */
+  LDNQ_Q_CASCADE_FIRST_EPOCHS = 27 /* int [0, 1000000], 0: the budget of the
+                                    FIRST layer's cascade (layer 0; 0 = the
+                                    same as CASCADE_MAX_EPOCHS). Its few
+                                    inputs (Cin x kh x kw) make it the layer
+                                    a coarse grid hurts most
+                                    (docs/RESULTS.md) */
 } ldnq_quant_param;
 
 /* Bits per code that the packed .ldnq format (LDNQ_FORMAT_LDNQ_PACKED)
  * stores for `levels` (3 -> 2, 5 and 7 -> 3, 9 and 11 -> 4);
  * LDNQ_ERR_RANGE if levels is not 3, 5, 7, 9 or 11. */
 LDNQ_API ldnq_status ldnq_levels_bits(int levels, int *bits);
+
+/* Profiles (LDNQ_Q_PROFILE). Defaults per profile: docs/QUANTIZER.md and
+ * ldnq_quantizer_profile_default. */
+typedef enum ldnq_quant_profile {
+  LDNQ_PROFILE_IMPROVED = 0, /* the default: fixed cascade budget, ...
+                                (docs/QUANTIZER.md, "Profiles") */
+  LDNQ_PROFILE_SEED = 1      /* the published procedure exactly
+                                (docs/METHOD.md 2-4): running-mean early stop
+                                from last_loss 0, the seed's trainable rule,
+                                SGD lr 0.001, one scale per layer */
+} ldnq_quant_profile;
 
 /* New quantizer with default options. The caller owns *out. */
 LDNQ_API ldnq_status ldnq_quantizer_create(ldnq_quantizer **out);
@@ -91,11 +164,20 @@ LDNQ_API ldnq_status ldnq_quantizer_set_double(ldnq_quantizer *q,
 LDNQ_API ldnq_status ldnq_quantizer_get_double(const ldnq_quantizer *q,
                                                ldnq_quant_param param,
                                                double *value);
-/* Bounds and default of an option (integers as exact doubles); any pointer
- * may be NULL. */
+/* Bounds and default of an option (integers as exact doubles; the default
+ * of LDNQ_PROFILE_IMPROVED); any pointer may be NULL. */
 LDNQ_API ldnq_status ldnq_quantizer_param_bounds(ldnq_quant_param param,
                                                  double *lo, double *hi,
                                                  double *default_value);
+/* Default of `param` under `profile` (the bounds' default is the one of
+ * LDNQ_PROFILE_IMPROVED, the profile of a new handle). */
+LDNQ_API ldnq_status ldnq_quantizer_profile_default(ldnq_quant_profile profile,
+                                                    ldnq_quant_param param,
+                                                    double *value);
+/* Name of an option ("levels", "cascade_lr", ...; as in the report's
+ * "settings"), a static string. */
+LDNQ_API ldnq_status ldnq_quantizer_param_name(ldnq_quant_param param,
+                                               const char **name);
 /* *is_int = 1 for integer options (set/get with _int), 0 for real ones. */
 LDNQ_API ldnq_status ldnq_quantizer_param_type(ldnq_quant_param param,
                                                int *is_int);
@@ -272,11 +354,18 @@ typedef enum ldnq_report_attr {
   LDNQ_QR_QUANTIZED = 0,      /* int 0/1: layer skipped by QUANTIZE_FIRST/LAST */
   LDNQ_QR_CASCADE_EPOCHS = 1, /* int: epochs of its cascade (0 if none) */
   LDNQ_QR_CASCADE_BATCHES = 2, /* int: SGD steps of its cascade */
+  LDNQ_QR_TEACHER_CACHED = 3, /* int: cascade batches whose teacher logits
+                                 came from the cache (LDNQ_Q_TEACHER_CACHE_MB) */
+  LDNQ_QR_BIAS_FLOAT = 4,     /* int 0/1: the layer's bias was trained by its
+                                 cascade (LDNQ_Q_TRAINABLE_RULE 1) and is no
+                                 longer alpha x codes; saved as floats */
   LDNQ_QR_SECONDS = 100,      /* real: wall time of the layer (all phases) */
   LDNQ_QR_CASCADE_LOSS = 101, /* real: last running mean loss (NaN if none) */
   LDNQ_QR_TOP1 = 102,         /* real: accuracy after the layer, percent
                                  (NaN unless evaluated) */
-  LDNQ_QR_TOP5 = 103
+  LDNQ_QR_TOP5 = 103,
+  LDNQ_QR_CASCADE_LAST_LOSS = 104 /* real: mean loss of its cascade's last
+                                     epoch (NaN if none) */
 } ldnq_report_attr;
 
 LDNQ_API void ldnq_quant_report_free(ldnq_quant_report *r);
@@ -304,11 +393,17 @@ LDNQ_API ldnq_status ldnq_quant_report_summary(const ldnq_quant_report *r,
                                                double *top1, double *top5,
                                                double *seconds);
 /* The report as JSON:
- *   {"levels": L, "top1": x|null, "top5": x|null, "seconds": s,
+ *   {"levels": L, "profile": "improved"|"seed",
+ *    "settings": {"levels": 3, ... every option by name (ldnq_quantizer_param_name)},
+ *    "final_epochs", "final_batches", "final_teacher_cached", "final_loss"
+ *    (the final fine-tune; its last epoch's mean loss), "top1": x|null, "top5": x|null, "seconds": s,
  *    "layers": [{"name", "quantized", "levels", "alpha", "per_channel",
+ *                "bias_float",
  *                "error_initial",
  *                "error", "iterations", "rho_fallback", "cascade_epochs",
- *                "cascade_loss", "seconds", "top1", "top5"}, ...]}
+ *                "cascade_batches", "teacher_cached", "cascade_loss",
+ *                "cascade_last_loss",
+ *                "seconds", "top1", "top5"}, ...]}
  * (NaN as null; "alpha" is the mean channel scale when "per_channel" is
  * true), or as a fixed-width text table. *out is a new
  * NUL-terminated string the caller frees with ldnq_quant_string_free. */

@@ -1,4 +1,7 @@
-/* Quantizer handle and its option table (the checks live in core/option.c). */
+/* Quantizer handle and its option table (the checks live in core/option.c).
+ * The public setters wrap the engine's: a successful set marks the option
+ * as explicit, and setting LDNQ_Q_PROFILE re-applies the profile's
+ * defaults to the others (profile.c). */
 #include "core/alloc.h"
 #include "core/levels.h"
 #include "core/option.h"
@@ -25,9 +28,28 @@ static const ldnq__optdef defs[LDNQ__Q_NPARAMS] = {
     [LDNQ_Q_EVAL_PER_LAYER] = LDNQ__OPT_INT("eval_per_layer", 0, 1, 0),
     [LDNQ_Q_SEED] = LDNQ__OPT_INT("seed", 0, LDNQ__OPT_INT53, 0),
     [LDNQ_Q_PER_CHANNEL] = LDNQ__OPT_INT("per_channel", 0, 1, 0),
+    [LDNQ_Q_TEACHER_CACHE_MB] = LDNQ__OPT_REAL("teacher_cache_mb", 0, 1e9, 1024),
+    [LDNQ_Q_CASCADE_STOP] = LDNQ__OPT_INT("cascade_stop", 0, 2, 1),
+    [LDNQ_Q_TRAINABLE_RULE] = LDNQ__OPT_INT("trainable_rule", 0, 1, 0),
+    [LDNQ_Q_PROFILE] = LDNQ__OPT_INT("profile", 0, 1, LDNQ_PROFILE_IMPROVED),
+    [LDNQ_Q_CASCADE_OPTIMIZER] = LDNQ__OPT_INT("cascade_optimizer", 0, 1, 0),
+    [LDNQ_Q_CASCADE_SCHEDULE] = LDNQ__OPT_INT("cascade_schedule", 0, 1, 0),
+    [LDNQ_Q_FINAL_EPOCHS] = LDNQ__OPT_INT("final_epochs", 0, 1000000, 0),
+    [LDNQ_Q_FINAL_LR] = LDNQ__OPT_REAL("final_lr", 0, 10, 0.001),
+    [LDNQ_Q_BN_RECALIBRATE] = LDNQ__OPT_INT("bn_recalibrate", 0, 1000000, 0),
+    [LDNQ_Q_SOLVER] = LDNQ__OPT_INT("solver", 0, 1, 0),
+    [LDNQ_Q_CASCADE_FIRST_EPOCHS] = LDNQ__OPT_INT("cascade_first_epochs", 0, 1000000, 0),
 };
 
 static const ldnq__optspec spec = {"quantizer", defs, LDNQ__Q_NPARAMS};
+
+const ldnq__optdef *ldnq__q_def(int p) {
+  return (p >= 0 && p < LDNQ__Q_NPARAMS && defs[p].name) ? &defs[p] : NULL;
+}
+const char *ldnq__q_name(int p) { return defs[p].name; }
+double ldnq__q_optval_double(int p, ldnq__optval v) {
+  return defs[p].type == LDNQ__OPT_INT ? (double)v.i : v.d;
+}
 
 ldnq_status ldnq_quantizer_create(ldnq_quantizer **out) {
   if (!out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_quantizer_create: out is NULL");
@@ -35,6 +57,7 @@ ldnq_status ldnq_quantizer_create(ldnq_quantizer **out) {
   ldnq_quantizer *q = ldnq__calloc(1, sizeof *q);
   if (!q) return ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory for a quantizer");
   ldnq__opt_defaults(&spec, q->opt);
+  ldnq__profile_apply(q); /* LDNQ_Q_PROFILE's default profile */
   *out = q;
   return LDNQ_OK;
 }
@@ -49,14 +72,25 @@ ldnq_status ldnq_quantizer_errcode(const ldnq_quantizer *q) {
 int64_t ldnq__q_int(const ldnq_quantizer *q, ldnq_quant_param p) { return q->opt[p].i; }
 double ldnq__q_real(const ldnq_quantizer *q, ldnq_quant_param p) { return q->opt[p].d; }
 
+/* After a successful engine set: the option is the caller's now; a new
+ * profile gives its defaults to the options the caller did not set. */
+static ldnq_status mark_explicit(ldnq_quantizer *q, ldnq_quant_param param, ldnq_status st) {
+  if (st != LDNQ_OK) return st;
+  q->explicit_set[param] = 1;
+  if (param == LDNQ_Q_PROFILE) ldnq__profile_apply(q);
+  return LDNQ_OK;
+}
+
 ldnq_status ldnq_quantizer_set_int(ldnq_quantizer *q, ldnq_quant_param param, int64_t value) {
-  return ldnq__opt_set_int(&spec, q ? &q->err : NULL, q ? q->opt : NULL, (int)param, value,
-                           __func__);
+  return mark_explicit(q, param,
+                       ldnq__opt_set_int(&spec, q ? &q->err : NULL, q ? q->opt : NULL, (int)param,
+                                         value, __func__));
 }
 
 ldnq_status ldnq_quantizer_set_double(ldnq_quantizer *q, ldnq_quant_param param, double value) {
-  return ldnq__opt_set_real(&spec, q ? &q->err : NULL, q ? q->opt : NULL, (int)param, value,
-                            __func__);
+  return mark_explicit(q, param,
+                       ldnq__opt_set_real(&spec, q ? &q->err : NULL, q ? q->opt : NULL, (int)param,
+                                          value, __func__));
 }
 
 ldnq_status ldnq_quantizer_get_int(const ldnq_quantizer *q, ldnq_quant_param param,
@@ -69,11 +103,27 @@ ldnq_status ldnq_quantizer_get_double(const ldnq_quantizer *q, ldnq_quant_param 
   return ldnq__opt_get_real(&spec, q ? q->opt : NULL, (int)param, value, __func__);
 }
 
+/* The default reported is the default profile's (LDNQ_PROFILE_IMPROVED),
+ * i.e. what a new handle holds. */
 ldnq_status ldnq_quantizer_param_bounds(ldnq_quant_param param, double *lo, double *hi,
                                         double *default_value) {
-  return ldnq__opt_bounds(&spec, (int)param, lo, hi, default_value, __func__);
+  ldnq_status st = ldnq__opt_bounds(&spec, (int)param, lo, hi, default_value, __func__);
+  if (st == LDNQ_OK && default_value)
+    *default_value =
+        ldnq__q_optval_double((int)param, ldnq__profile_default(LDNQ_PROFILE_IMPROVED, (int)param));
+  return st;
 }
 
 ldnq_status ldnq_quantizer_param_type(ldnq_quant_param param, int *is_int) {
   return ldnq__opt_is_int(&spec, (int)param, is_int, __func__);
+}
+
+ldnq_status ldnq_quantizer_param_name(ldnq_quant_param param, const char **name) {
+  const ldnq__optdef *d = ldnq__q_def((int)param);
+  if (!d)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: unknown %s option %d", __func__, spec.owner,
+                      (int)param);
+  if (!name) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: name is NULL", __func__);
+  *name = d->name;
+  return LDNQ_OK;
 }

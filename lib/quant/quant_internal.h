@@ -11,7 +11,7 @@
 #include "core/option.h"
 #include "ldnq/quant.h"
 
-#define LDNQ__Q_NPARAMS 17
+#define LDNQ__Q_NPARAMS 28
 
 /* ADMM progress hook: nonzero return cancels (LDNQ_ERR_CANCELLED). */
 typedef int (*ldnq__admm_progress_fn)(void *ud, int iteration, double error);
@@ -19,10 +19,27 @@ typedef int (*ldnq__admm_progress_fn)(void *ud, int iteration, double error);
 struct ldnq_quantizer {
   ldnq__errbuf err;
   ldnq__optval opt[LDNQ__Q_NPARAMS]; /* option values (options.c) */
+  unsigned char explicit_set[LDNQ__Q_NPARAMS]; /* set by the caller: a
+                                                 profile leaves it alone */
   /* Set by ldnq_quantizer_run for the duration of a layer's solve. */
   ldnq__admm_progress_fn admm_progress;
   void *admm_ud;
 };
+
+/* ---- profiles (profile.c) ---- */
+/* Default of option p (valid) under profile, of p's type (.i or .d): the
+ * profile's value if it lists p, else the option table's default. */
+ldnq__optval ldnq__profile_default(int profile, int p);
+/* Every option the caller did not set explicitly takes the default of the
+ * handle's LDNQ_Q_PROFILE. */
+void ldnq__profile_apply(ldnq_quantizer *q);
+const char *ldnq__profile_name(int profile); /* "improved", "seed" */
+/* The option table's row of p (options.c); NULL if p is no option. */
+const ldnq__optdef *ldnq__q_def(int p);
+/* Name of option p (valid). */
+const char *ldnq__q_name(int p);
+/* Value v of option p (valid) as a double (integers exact up to 2^53). */
+double ldnq__q_optval_double(int p, ldnq__optval v);
 
 /* Option value shortcuts (no checks: param is a valid enum). */
 int64_t ldnq__q_int(const ldnq_quantizer *q, ldnq_quant_param p);
@@ -75,6 +92,12 @@ typedef struct ldnq__admm_opts {
 ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
                              const double *W0, const ldnq__admm_opts *o,
                              struct ldnq_layer_result *r);
+
+/* LDNQ_Q_SOLVER 1 (gptq.c): improves r (an ADMM result for H, W0) in place
+ * by a least-squares rescale and GPTQ rounding with error feedback at its
+ * scales; keeps the lowest E, so r->error never rises. */
+ldnq_status ldnq__gptq_refine(ldnq__errbuf *eb, int l1, int l2, const double *H,
+                              const double *W0, struct ldnq_layer_result *r);
 
 /* ---- Hessian (hessian.c) ---- */
 /* Accumulator: H (l1 x l1, double) built batch by batch. */

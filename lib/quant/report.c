@@ -21,9 +21,10 @@ ldnq_quant_report *ldnq__report_new(int n, const char *const *names, int levels)
   r->n = n;
   r->levels = levels;
   r->top1 = r->top5 = NAN;
+  r->final.loss = r->final.last_loss = NAN;
   for (int i = 0; i < n; i++) {
     ldnq__qr_layer *l = &r->layers[i];
-    l->cascade_loss = l->top1 = l->top5 = NAN;
+    l->cascade.loss = l->cascade.last_loss = l->top1 = l->top5 = NAN;
     l->name = ldnq__strdup(names[i]);
     if (!l->name) {
       ldnq_quant_report_free(r);
@@ -81,8 +82,10 @@ ldnq_status ldnq_quant_report_layer_int(const ldnq_quant_report *r, int index,
   const ldnq__qr_layer *l = &r->layers[index];
   switch (attr) {
     case LDNQ_QR_QUANTIZED: *value = l->quantized; break;
-    case LDNQ_QR_CASCADE_EPOCHS: *value = l->cascade_epochs; break;
-    case LDNQ_QR_CASCADE_BATCHES: *value = l->cascade_batches; break;
+    case LDNQ_QR_CASCADE_EPOCHS: *value = l->cascade.epochs; break;
+    case LDNQ_QR_CASCADE_BATCHES: *value = l->cascade.batches; break;
+    case LDNQ_QR_TEACHER_CACHED: *value = l->teacher_cached; break;
+    case LDNQ_QR_BIAS_FLOAT: *value = l->bias_float; break;
     default:
       return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG,
                         "ldnq_quant_report_layer_int: attribute %d is not an integer one",
@@ -98,7 +101,8 @@ ldnq_status ldnq_quant_report_layer_double(const ldnq_quant_report *r, int index
   const ldnq__qr_layer *l = &r->layers[index];
   switch (attr) {
     case LDNQ_QR_SECONDS: *value = l->seconds; break;
-    case LDNQ_QR_CASCADE_LOSS: *value = l->cascade_loss; break;
+    case LDNQ_QR_CASCADE_LOSS: *value = l->cascade.loss; break;
+    case LDNQ_QR_CASCADE_LAST_LOSS: *value = l->cascade.last_loss; break;
     case LDNQ_QR_TOP1: *value = l->top1; break;
     case LDNQ_QR_TOP5: *value = l->top5; break;
     default:
@@ -193,7 +197,18 @@ ldnq_status ldnq_quant_report_json(const ldnq_quant_report *r, char **out) {
   if (!r || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_quant_report_json: NULL argument");
   *out = NULL;
   sbuf b = {0};
-  sb_printf(&b, "{\"levels\": %d, \"top1\": ", r->levels);
+  sb_printf(&b, "{\"levels\": %d, \"profile\": \"%s\", \"settings\": {", r->levels,
+            ldnq__profile_name((int)r->settings[LDNQ_Q_PROFILE]));
+  for (int p = 0; p < LDNQ__Q_NPARAMS; p++) {
+    sb_printf(&b, "%s\"%s\": ", p ? ", " : "", ldnq__q_name(p));
+    sb_num(&b, r->settings[p]);
+  }
+  sb_printf(&b, "}, \"final_epochs\": %lld, \"final_batches\": %lld, \"final_teacher_cached\": %lld, "
+                "\"final_loss\": ",
+            (long long)r->final.epochs, (long long)r->final.batches,
+            (long long)r->final_teacher_cached);
+  sb_num(&b, r->final.last_loss);
+  sb_printf(&b, ", \"top1\": ");
   sb_num(&b, r->top1);
   sb_printf(&b, ", \"top5\": ");
   sb_num(&b, r->top5);
@@ -210,15 +225,18 @@ ldnq_status ldnq_quant_report_json(const ldnq_quant_report *r, char **out) {
     sb_printf(&b, ", \"quantized\": %s, \"levels\": %d, \"alpha\": ", l->quantized ? "true" : "false",
               l->quantized ? r->levels : 0);
     sb_num(&b, alpha);
-    sb_printf(&b, ", \"per_channel\": %s, \"error_initial\": ",
-              l->res && l->res->per_channel ? "true" : "false");
+    sb_printf(&b, ", \"per_channel\": %s, \"bias_float\": %s, \"error_initial\": ",
+              l->res && l->res->per_channel ? "true" : "false", l->bias_float ? "true" : "false");
     sb_num(&b, e0);
     sb_printf(&b, ", \"error\": ");
     sb_num(&b, e);
     sb_printf(&b, ", \"iterations\": %lld, \"rho_fallback\": %s, \"cascade_epochs\": %lld, "
-                  "\"cascade_loss\": ",
-              (long long)its, fb ? "true" : "false", (long long)l->cascade_epochs);
-    sb_num(&b, l->cascade_loss);
+                  "\"cascade_batches\": %lld, \"teacher_cached\": %lld, \"cascade_loss\": ",
+              (long long)its, fb ? "true" : "false", (long long)l->cascade.epochs,
+              (long long)l->cascade.batches, (long long)l->teacher_cached);
+    sb_num(&b, l->cascade.loss);
+    sb_printf(&b, ", \"cascade_last_loss\": ");
+    sb_num(&b, l->cascade.last_loss);
     sb_printf(&b, ", \"seconds\": ");
     sb_num(&b, l->seconds);
     sb_printf(&b, ", \"top1\": ");
@@ -235,6 +253,7 @@ ldnq_status ldnq_quant_report_table(const ldnq_quant_report *r, char **out) {
   if (!r || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_quant_report_table: NULL argument");
   *out = NULL;
   sbuf b = {0};
+  sb_printf(&b, "profile %s\n", ldnq__profile_name((int)r->settings[LDNQ_Q_PROFILE]));
   sb_printf(&b, "%-28s %6s %10s %12s %12s %5s %6s %10s %8s %7s\n", "layer", "levels", "alpha",
             "E initial", "E", "iters", "epochs", "casc loss", "seconds", "top1");
   for (int i = 0; i < r->n; i++) {
@@ -247,10 +266,10 @@ ldnq_status ldnq_quant_report_table(const ldnq_quant_report *r, char **out) {
       continue;
     }
     char loss[32] = "-", top1[32] = "-";
-    if (isfinite(l->cascade_loss)) snprintf(loss, sizeof loss, "%.4g", l->cascade_loss);
+    if (isfinite(l->cascade.loss)) snprintf(loss, sizeof loss, "%.4g", l->cascade.loss);
     if (isfinite(l->top1)) snprintf(top1, sizeof top1, "%.2f", l->top1);
     sb_printf(&b, "%-28s %6d %10.6g %12.6g %12.6g %5lld %6lld %10s %8.2f %7s%s%s\n", l->name,
-              r->levels, alpha, e0, e, (long long)its, (long long)l->cascade_epochs, loss,
+              r->levels, alpha, e0, e, (long long)its, (long long)l->cascade.epochs, loss,
               l->seconds, top1, fb ? " (rho fallback)" : "",
               l->res && l->res->per_channel ? " (per-channel, mean alpha)" : "");
   }

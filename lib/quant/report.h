@@ -3,13 +3,23 @@
 #define LDNQ_QUANT_REPORT_H
 
 #include "ldnq/quant.h"
+#include "quant/quant_internal.h"
+
+/* Figures of one soft update (a layer's cascade or the final fine-tune). */
+typedef struct ldnq__qr_soft {
+  int64_t epochs, batches;
+  double loss;      /* running mean over all its batches (NaN if none) */
+  double last_loss; /* mean over its last epoch's batches (NaN if none) */
+} ldnq__qr_soft;
 
 typedef struct ldnq__qr_layer {
   char *name;
   ldnq_layer_result *res; /* NULL when not quantized */
   int quantized;
-  int64_t cascade_epochs, cascade_batches;
-  double seconds, cascade_loss, top1, top5; /* NaN when not measured */
+  int bias_float; /* bias trained off the grid (seed trainable rule) */
+  int64_t teacher_cached;
+  ldnq__qr_soft cascade;
+  double seconds, top1, top5; /* NaN when not measured */
 } ldnq__qr_layer;
 
 struct ldnq_quant_report {
@@ -17,6 +27,9 @@ struct ldnq_quant_report {
   ldnq__qr_layer *layers;
   int levels;
   double top1, top5, seconds;
+  double settings[LDNQ__Q_NPARAMS]; /* the options of the run */
+  ldnq__qr_soft final;              /* final fine-tune (LDNQ_Q_FINAL_EPOCHS) */
+  int64_t final_teacher_cached;     /* its batches served by the cache */
 };
 
 /* Report for n layers, names copied; NaN figures. NULL on no memory. */

@@ -38,6 +38,7 @@ static ldnq_status add_packed(const ldnq_quant_report *r, ldnq_checkpoint *ck, c
   *done = 0;
   int is_bias = 0, L = find_layer(r, name, &is_bias);
   if (L < 0 || !r->layers[L].quantized || !r->layers[L].res) return LDNQ_OK;
+  if (is_bias && r->layers[L].bias_float) return LDNQ_OK; /* trained off the grid */
   const ldnq_layer_result *res = r->layers[L].res;
   if (!(res->alpha > 0)) return LDNQ_OK; /* all-zero layer: floats are exact */
   int64_t want = is_bias ? (res->has_bias ? res->l2 : 0)

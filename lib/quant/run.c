@@ -167,6 +167,7 @@ static void run_release(ldnq__run *R) {
   ldnq_loader_free(R->hess_loader);
   ldnq_loader_free(R->casc_loader);
   ldnq_network_free(R->orig);
+  ldnq__teacher_release(&R->teacher);
   ldnq__free(R->names);
 }
 
@@ -211,6 +212,7 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
   R.progress = progress;
   R.ud = user_data;
   R.hess_batch = (int)ldnq__q_int(q, LDNQ_Q_HESSIAN_BATCH_SIZE);
+  R.teacher.cap_bytes = (size_t)(ldnq__q_real(q, LDNQ_Q_TEACHER_CACHE_MB) * 1048576.0);
   ldnq_status st = ldnq_network_layer_count(net, &R.nlayers);
   if (!st) st = ldnq_network_describe(net, NULL, NULL, &R.num_classes);
   /* Labels the network cannot have: an error before any layer. */
@@ -230,9 +232,11 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
     run_release(&R);
     return ldnq__fail(&q->err, LDNQ_ERR_NOMEM, "out of memory for the report");
   }
+  for (int p = 0; p < LDNQ__Q_NPARAMS; p++) rep->settings[p] = ldnq__q_optval_double(p, q->opt[p]);
   int cascade = (int)ldnq__q_int(q, LDNQ_Q_CASCADE);
   st = make_loader(&R, R.hess_batch, &R.hess_loader);
-  if (!st && cascade) st = make_loader(&R, (int)ldnq__q_int(q, LDNQ_Q_CASCADE_BATCH), &R.casc_loader);
+  if (!st && (cascade || ldnq__q_int(q, LDNQ_Q_BN_RECALIBRATE) > 0))
+    st = make_loader(&R, (int)ldnq__q_int(q, LDNQ_Q_CASCADE_BATCH), &R.casc_loader);
   if (!st && cascade) {
     st = ldnq_network_clone(net, &R.orig); /* the full-precision teacher */
     /* The teacher only runs forward: no saved activations to allocate/write. */
@@ -250,7 +254,12 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
       if (st) break;
       rl->quantized = 1;
       if (cascade) {
-        st = ldnq__cascade(&R, L, &rl->cascade_epochs, &rl->cascade_batches, &rl->cascade_loss);
+        int64_t hits = R.teacher.hits;
+        st = ldnq__cascade(&R, L, &rl->cascade);
+        rl->teacher_cached = R.teacher.hits - hits;
+        /* The seed's rule trains L's own bias in L's cascade: off the grid. */
+        rl->bias_float = rl->cascade.batches > 0 && ldnq__q_int(q, LDNQ_Q_TRAINABLE_RULE) == 1 &&
+                         ldnq__network_layer_bias(net, L) >= 0;
         if (st) break;
       }
       if (eval && ldnq__q_int(q, LDNQ_Q_EVAL_PER_LAYER)) {
@@ -266,6 +275,13 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
     if (ldnq__run_progress(&R, LDNQ_PHASE_LAYER_DONE, 0, rl->seconds))
       st = ldnq__fail(&q->err, LDNQ_ERR_CANCELLED, "cancelled after layer %s", R.names[L]);
   }
+  if (!st && cascade && ldnq__q_int(q, LDNQ_Q_FINAL_EPOCHS) > 0) {
+    int64_t hits = R.teacher.hits;
+    st = ldnq__final_tune(&R, &rep->final);
+    rep->final_teacher_cached = R.teacher.hits - hits;
+  }
+  if (!st && ldnq__q_int(q, LDNQ_Q_BN_RECALIBRATE) > 0)
+    st = ldnq__bn_recalibrate(&R, ldnq__q_int(q, LDNQ_Q_BN_RECALIBRATE));
   restore_net(net);
   if (!st && eval) st = evaluate(&R, &rep->top1, &rep->top5);
   run_release(&R);

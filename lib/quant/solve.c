@@ -34,6 +34,13 @@ static ldnq_status solve_matrix(ldnq_quantizer *q, int l1, int l2, int has_bias,
   if (!r) return ldnq__fail(&q->err, LDNQ_ERR_NOMEM, "out of memory for a layer result");
   ldnq__admm_opts o = admm_opts(q);
   ldnq_status st = ldnq__admm_solve(&q->err, l1, l2, H, W0, &o, r);
+  if (!st && ldnq__q_int(q, LDNQ_Q_SOLVER) == 1) {
+    st = ldnq__gptq_refine(&q->err, l1, l2, H, W0, r);
+    if (st) {
+      ldnq__free(r->codes);
+      ldnq__free(r->alphas);
+    }
+  }
   if (st) {
     ldnq__free(r);
     return st;

@@ -87,6 +87,9 @@ int main() {
   ldnq_quantizer *q_raw = nullptr;
   if (ldnq_quantizer_create(&q_raw) != LDNQ_OK) return fail("quantizer_create");
   std::unique_ptr<ldnq_quantizer, QuantDel> q(q_raw);
+  // One scale for the layer (the improved default profile has one per channel): the check
+  // below reads the weights as alpha x codes.
+  if (ldnq_quantizer_set_int(q.get(), LDNQ_Q_PER_CHANNEL, 0) != LDNQ_OK) return fail("per_channel");
   Batches b;
   for (int k = 0; k < 2; k++) {
     int64_t as[2] = {8, 4};

@@ -1,15 +1,85 @@
 /* ldnq quantize: L-DNQ on a trained network with a limited calibration set. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-static void print_json(const ldnq_quant_report *rep, double fp_top1) {
+/* Every quantizer option with its default under each profile (from the
+ * library, so --help cannot drift from it), for the help's last part. */
+static void profile_table(char *buf, size_t size) {
+  size_t k = (size_t)snprintf(buf, size,
+                              "L-DNQ on a trained network with a limited calibration set.\n\n"
+                              "quantizer settings by profile (library option: improved / seed):");
+  for (int p = 0; k < size; p++) {
+    const char *name;
+    double vi = 0, vs = 0;
+    if (ldnq_quantizer_param_name((ldnq_quant_param)p, &name)) break;
+    ldnq_quantizer_profile_default(LDNQ_PROFILE_IMPROVED, (ldnq_quant_param)p, &vi);
+    ldnq_quantizer_profile_default(LDNQ_PROFILE_SEED, (ldnq_quant_param)p, &vs);
+    k += (size_t)snprintf(buf + k, size - k, "\n  %-24s %10g %10g", name, vi, vs);
+  }
+}
+
+/* --set NAME=VALUE: the option called NAME (ldnq_quantizer_param_name),
+ * the value checked by the library. A usage error (exit 2) when NAME is
+ * unknown, VALUE is not a number of the option's type, or out of bounds. */
+static int set_by_name(ldnq_quantizer *q, const char *arg) {
+  const char *eq = strchr(arg, '=');
+  for (int p = 0; eq; p++) {
+    const char *name;
+    int is_int = 0;
+    if (ldnq_quantizer_param_name((ldnq_quant_param)p, &name)) break;
+    if (strlen(name) != (size_t)(eq - arg) || strncmp(name, arg, (size_t)(eq - arg))) continue;
+    ldnq_quantizer_param_type((ldnq_quant_param)p, &is_int);
+    char *end = NULL;
+    double v = strtod(eq + 1, &end);
+    if (end == eq + 1 || *end || !isfinite(v) || (is_int && v != floor(v))) {
+      fprintf(stderr, "ldnq quantize: --set '%s': not %s number\n", arg,
+              is_int ? "an integer" : "a");
+      return 2;
+    }
+    ldnq_status st = is_int ? ldnq_quantizer_set_int(q, (ldnq_quant_param)p, (int64_t)v)
+                            : ldnq_quantizer_set_double(q, (ldnq_quant_param)p, v);
+    if (st) {
+      fprintf(stderr, "ldnq quantize: --set '%s': %s\n", arg, ldnq_quantizer_errmsg(q));
+      return 2;
+    }
+    return 0;
+  }
+  fprintf(stderr, "ldnq quantize: --set '%s': want NAME=NUMBER with NAME from the table of "
+                  "'ldnq quantize --help'\n", arg);
+  return 2;
+}
+
+/* "profile": name, "settings": {every option in effect}. */
+static void print_settings(const ldnq_quantizer *q) {
+  int64_t prof = 0;
+  ldnq_quantizer_get_int(q, LDNQ_Q_PROFILE, &prof);
+  printf("\"profile\": \"%s\", \"settings\": {", prof == LDNQ_PROFILE_SEED ? "seed" : "improved");
+  for (int p = 0;; p++) {
+    const char *name;
+    int is_int = 0;
+    if (ldnq_quantizer_param_name((ldnq_quant_param)p, &name)) break;
+    ldnq_quantizer_param_type((ldnq_quant_param)p, &is_int);
+    int64_t iv = 0;
+    double dv = 0;
+    if (is_int && !ldnq_quantizer_get_int(q, (ldnq_quant_param)p, &iv))
+      printf("%s\"%s\": %lld", p ? ", " : "", name, (long long)iv);
+    else if (!is_int && !ldnq_quantizer_get_double(q, (ldnq_quant_param)p, &dv))
+      printf("%s\"%s\": %.9g", p ? ", " : "", name, dv);
+  }
+  printf("}");
+}
+
+static void print_json(const ldnq_quant_report *rep, const ldnq_quantizer *q, double fp_top1) {
   double top1, top5, secs;
   ldnq_quant_report_summary(rep, &top1, &top5, &secs);
-  printf("{\"fp_top1\": %.4f, \"top1\": %.4f, \"top5\": %.4f, \"seconds\": %.3f, \"layers\": [",
-         fp_top1, top1, top5, secs);
+  printf("{\"fp_top1\": %.4f, \"top1\": %.4f, \"top5\": %.4f, \"seconds\": %.3f, ", fp_top1,
+         top1, top5, secs);
+  print_settings(q);
+  printf(", \"layers\": [");
   int n = 0;
   ldnq_quant_report_layer_count(rep, &n);
   for (int i = 0; i < n; i++) {
@@ -40,6 +110,21 @@ static void print_json(const ldnq_quant_report *rep, double fp_top1) {
       printf(", \"alpha\": null, \"per_channel\": false, \"error_initial\": null, \"error\": null, \"iterations\": 0, "
              "\"seconds\": %.3f",
              s);
+    int64_t ce = 0, cb = 0, tc = 0;
+    double cl = NAN;
+    ldnq_quant_report_layer_int(rep, i, LDNQ_QR_CASCADE_EPOCHS, &ce);
+    ldnq_quant_report_layer_int(rep, i, LDNQ_QR_CASCADE_BATCHES, &cb);
+    ldnq_quant_report_layer_int(rep, i, LDNQ_QR_TEACHER_CACHED, &tc);
+    ldnq_quant_report_layer_double(rep, i, LDNQ_QR_CASCADE_LOSS, &cl);
+    printf(", \"cascade_epochs\": %lld, \"cascade_batches\": %lld, \"teacher_cached\": %lld, "
+           "\"cascade_loss\": ",
+           (long long)ce, (long long)cb, (long long)tc);
+    if (isnan(cl)) printf("null");
+    else printf("%.9g", cl);
+    cl = NAN;
+    ldnq_quant_report_layer_double(rep, i, LDNQ_QR_CASCADE_LAST_LOSS, &cl);
+    if (isnan(cl)) printf(", \"cascade_last_loss\": null");
+    else printf(", \"cascade_last_loss\": %.9g", cl);
     if (!isnan(ltop1)) printf(", \"top1\": %.4f", ltop1); /* --eval-per-layer */
     printf("}");
   }
@@ -51,6 +136,8 @@ int cli_quantize(int argc, char **argv) {
   int json = 0, no_cascade = 0, per_channel = 0, keep_first = 0, keep_last = 0, eval_each = 0;
   long long levels = 3, seed = 0, hbatches = -1, cepochs = -1, cbatch = -1;
   double ratio = 0.01, clr = -1;
+  const char *profile_s = NULL;
+  arg_list sets = {{0}, 0};
   arg_opt opts[] = {
       {"--arch", ARG_STRING, &arch_s, "ARCH", "network", .flags = ARG_REQUIRED, .choices = CLI_ARCHS},
       {"--weights", ARG_STRING, &weights, "FILE", "trained model (.pth, .safetensors, .ldnq)", .flags = ARG_REQUIRED},
@@ -63,21 +150,28 @@ int cli_quantize(int argc, char **argv) {
       {"--seed", ARG_INT, &seed, "N", "subset, shuffling and augmentation seed", 0, 9007199254740992.0, .flags = 0},
       {"--hessian-batches", ARG_INT, &hbatches, "N", "batches of 2 images for each Hessian", 1, 1000000,
        .def = "the paper's 101"},
-      {"--cascade-epochs", ARG_INT, &cepochs, "N", "most cascade epochs per layer", 0, 1000000,
-       .def = "until the loss settles, at most 1000"},
+      {"--cascade-epochs", ARG_INT, &cepochs, "N", "cascade epochs per layer: the budget (improved)\n"
+       "or the cap on the paper's early stop (seed)", 0, 1000000, .def = "the profile's, see the table above"},
       {"--cascade-batch", ARG_INT, &cbatch, "N", "cascade batch size", 1, 65536, .def = "128"},
-      {"--cascade-lr", ARG_DOUBLE, &clr, "X", "cascade SGD learning rate", 0, 10, .def = "the paper's 0.001"},
+      {"--cascade-lr", ARG_DOUBLE, &clr, "X", "cascade learning rate", 0, 10, .def = "the profile's, see the table above"},
       {"--no-cascade", ARG_FLAG, &no_cascade, NULL, "no cascade (soft update) after each layer", .flags = 0},
       {"--keep-first", ARG_FLAG, &keep_first, NULL, "leave the first weight layer in float32", .flags = 0},
       {"--keep-last", ARG_FLAG, &keep_last, NULL, "leave the last weight layer in float32\n(the paper quantizes both)", .flags = 0},
       {"--eval-per-layer", ARG_FLAG, &eval_each, NULL, "top-1 on the test split after every layer (slow)", .flags = 0},
       {"--per-channel", ARG_FLAG, &per_channel, NULL,
        "one scale per output channel (an improved profile, not the\npaper's one scale per layer; .ldnq stores the scales)", .flags = 0},
+      {"--profile", ARG_STRING, &profile_s, "P", "improved or seed (the published procedure exactly);\n"
+       "a profile sets defaults, the options above and --set\noverride them",
+       .def = "improved", .choices = "improved,seed"},
+      {"--set", ARG_LIST, &sets, "NAME=VALUE", "any quantizer option by its library name (the\n"
+       "table above), e.g. --set final_epochs=4", .flags = 0},
       {"--json", ARG_FLAG, &json, NULL, "stdout holds one JSON summary only; text goes to stderr", .flags = 0},
   };
+  char about[4096];
+  profile_table(about, sizeof about);
   arg_spec spec_ = {"ldnq quantize",
                     "ldnq quantize --arch ARCH --weights FILE --data SPEC --out FILE [options]",
-                    "L-DNQ on a trained network with a limited calibration set.",
+                    about,
                     opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
   int r = args_parse(&spec_, argc, argv, 1, NULL, NULL);
   if (r) return r == ARGS_HELP ? 0 : 2;
@@ -109,15 +203,30 @@ int cli_quantize(int argc, char **argv) {
   TRY("quantizer options", ldnq_quantizer_create(&q));
   TRY("--levels", ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
   TRY("--seed", ldnq_quantizer_set_int(q, LDNQ_Q_SEED, seed));
-  TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
-  TRY("--per-channel", ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, per_channel));
-  TRY("--keep-first", ldnq_quantizer_set_int(q, LDNQ_Q_QUANTIZE_FIRST, !keep_first));
-  TRY("--keep-last", ldnq_quantizer_set_int(q, LDNQ_Q_QUANTIZE_LAST, !keep_last));
-  TRY("--eval-per-layer", ldnq_quantizer_set_int(q, LDNQ_Q_EVAL_PER_LAYER, eval_each));
+  /* Options not given keep the profile's defaults: only given ones are set
+   * (explicit settings win over the profile in either order). */
+  if (profile_s)
+    TRY("--profile", ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE,
+                                            strcmp(profile_s, "seed") ? LDNQ_PROFILE_IMPROVED : LDNQ_PROFILE_SEED));
+  if (args_given(&spec_, "--no-cascade"))
+    TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
+  if (args_given(&spec_, "--per-channel"))
+    TRY("--per-channel", ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, per_channel));
+  if (args_given(&spec_, "--keep-first"))
+    TRY("--keep-first", ldnq_quantizer_set_int(q, LDNQ_Q_QUANTIZE_FIRST, !keep_first));
+  if (args_given(&spec_, "--keep-last"))
+    TRY("--keep-last", ldnq_quantizer_set_int(q, LDNQ_Q_QUANTIZE_LAST, !keep_last));
+  if (args_given(&spec_, "--eval-per-layer"))
+    TRY("--eval-per-layer", ldnq_quantizer_set_int(q, LDNQ_Q_EVAL_PER_LAYER, eval_each));
   if (clr >= 0) TRY("--cascade-lr", ldnq_quantizer_set_double(q, LDNQ_Q_CASCADE_LR, clr));
   if (hbatches >= 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
   if (cbatch >= 0) TRY("--cascade-batch", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_BATCH, cbatch));
   if (cepochs >= 0) TRY("--cascade-epochs", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_MAX_EPOCHS, cepochs));
+  for (int k = 0; k < sets.n; k++) /* a usage error, before any work */
+    if (set_by_name(q, sets.v[k])) {
+      rc = 2;
+      goto done;
+    }
   TRY(weights, ldnq_checkpoint_load(weights, &ck));
   TRY(weights, ldnq_network_create_from_checkpoint(arch, ck, &net));
   TRY(spec, ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TRAIN, &train));
@@ -146,7 +255,7 @@ int cli_quantize(int argc, char **argv) {
   ldnq_quant_report_summary(rep, &top1, &top5, NULL);
   fprintf(stderr, "quantized (%lld levels): top-1 %.2f top-5 %.2f (full precision %.2f), %.1f s\n",
           levels, top1, top5, fp1, cli_now() - t0);
-  if (json) print_json(rep, fp1);
+  if (json) print_json(rep, q, fp1);
   fflush(stdout);
   TRY("packing", ldnq_quant_report_checkpoint(rep, net, &qck));
   TRY("--out", ldnq_checkpoint_save(qck, out, fmt));

@@ -27,6 +27,8 @@ def main(argv=None):
     ap.add_argument("--hessian-batches", type=int, default=None)
     ap.add_argument("--cascade-epochs", type=int, default=None)
     ap.add_argument("--no-cascade", action="store_true")
+    ap.add_argument("--profile", choices=["improved", "seed"], default="improved",
+                    help="improved (default) or seed (the published procedure)")
     ap.add_argument("--no-eval", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True)
@@ -37,7 +39,9 @@ def main(argv=None):
     calib = train.subset(train.sample_subset(ratio=a.ratio, class_balanced=True, seed=a.seed))
     test = None if a.no_eval else ldnq.Loader.create(ldnq.Dataset.open(a.data, "test"), 256)
 
-    q = ldnq.Quantizer(levels=a.levels, seed=a.seed, cascade=0 if a.no_cascade else 1)
+    q = ldnq.Quantizer(profile=a.profile, levels=a.levels, seed=a.seed)
+    if a.no_cascade:
+        q.set("cascade", 0)
     if a.hessian_batches is not None:
         q.set("hessian_batches", a.hessian_batches)
     if a.cascade_epochs is not None:

@@ -18,8 +18,11 @@ from .network import Arch, LayerAttr, LayerType, Network
 from .io import Checkpoint, DType, Format, format_from_path
 from .data import (Dataset, DatasetOption, Loader, LoaderOption, Preset, Split, Subset,
                    Transform, evaluate)
-from .quant import LayerResult, Phase, QuantParam, Quantizer, Report, ReportAttr, ResultAttr
+from .quant import (LayerResult, Phase, Profile, QuantParam, Quantizer, Report, ReportAttr,
+                    ResultAttr)
 from .quant import param_info as quant_param_info
+from .quant import param_name as quant_param_name
+from .quant import profile_default as quant_profile_default
 from .train import Schedule, Trainer, TrainParam, TrainResult
 from .train import param_info as train_param_info
 from ._lib import fn as _fn

@@ -307,6 +307,8 @@ _PROTOS.update({
     "ldnq_trainer_errcode": (S, [P(TRN)]),
     "ldnq_trainer_result_int": (S, [P(TRN), c_int, I64P]),
     "ldnq_trainer_result_double": (S, [P(TRN), c_int, F64P]),
+    "ldnq_quantizer_param_name": (S, [c_int, STRP]),
+    "ldnq_quantizer_profile_default": (S, [c_int, c_int, F64P]),
 })
 
 

@@ -11,7 +11,7 @@ from . import _types as T
 from ._callback import CallbackGuard, run_guarded
 from ._handle import Handle, decode, new_ptr
 from ._lib import fn
-from .errors import RangeError, Status, check
+from .errors import InvalidArgError, RangeError, Status, check
 from .tensor import Tensor, ptr
 
 
@@ -33,6 +33,23 @@ class QuantParam(enum.IntEnum):
     EVAL_PER_LAYER = 14
     SEED = 15
     PER_CHANNEL = 16
+    TEACHER_CACHE_MB = 17
+    CASCADE_STOP = 18
+    TRAINABLE_RULE = 19
+    PROFILE = 20
+    CASCADE_OPTIMIZER = 21
+    CASCADE_SCHEDULE = 22
+    FINAL_EPOCHS = 23
+    FINAL_LR = 24
+    BN_RECALIBRATE = 25
+    SOLVER = 26
+    CASCADE_FIRST_EPOCHS = 27
+
+
+class Profile(enum.IntEnum):
+    """Values of QuantParam.PROFILE: sets of defaults (docs/QUANTIZER.md)."""
+    IMPROVED = 0
+    SEED = 1
 
 
 class ResultAttr(enum.IntEnum):
@@ -61,10 +78,13 @@ class ReportAttr(enum.IntEnum):
     QUANTIZED = 0
     CASCADE_EPOCHS = 1
     CASCADE_BATCHES = 2
+    TEACHER_CACHED = 3
+    BIAS_FLOAT = 4
     SECONDS = 100
     CASCADE_LOSS = 101
     TOP1 = 102
     TOP5 = 103
+    CASCADE_LAST_LOSS = 104
 
 
 def _param(p):
@@ -99,6 +119,34 @@ def param_info(param):
     check(fn.quantizer_param_type(p, ctypes.byref(is_int)))
     check(fn.quantizer_param_bounds(p, ctypes.byref(lo), ctypes.byref(hi), ctypes.byref(d)))
     return bool(is_int.value), lo.value, hi.value, d.value
+
+
+def param_name(param):
+    """The library's name of an option ("cascade_lr", as in the report's settings)."""
+    s = ctypes.c_char_p()
+    check(fn.quantizer_param_name(int(_param(param)), ctypes.byref(s)))
+    return decode(s.value)
+
+
+def _profile(v):
+    """A profile by name ("improved", "seed", any case) or number; unknown
+    names raise InvalidArgError listing the valid ones."""
+    if isinstance(v, str):
+        try:
+            return Profile[v.upper()]
+        except KeyError:
+            valid = ", ".join(m.name.lower() for m in Profile)
+            raise InvalidArgError(Status.INVALID_ARG, "unknown profile %r; valid: %s"
+                                  % (v, valid)) from None
+    return v
+
+
+def profile_default(profile, param):
+    """Default of an option under a profile ("seed", "improved" or Profile)."""
+    d = ctypes.c_double()
+    check(fn.quantizer_profile_default(_check.integer(_profile(profile), "profile"), int(_param(param)),
+                                       ctypes.byref(d)))
+    return int(d.value) if param_info(param)[0] else d.value
 
 
 class _Activations:
@@ -219,7 +267,9 @@ class LayerResult(Handle):
 class Quantizer(Handle):
     """Options and the L-DNQ solvers. Options by QuantParam or by name:
     q.set("levels", 5), q.get("rho_factor"), or keyword arguments to the
-    constructor: Quantizer(levels=5, max_iter=50)."""
+    constructor: Quantizer(levels=5, max_iter=50). Quantizer(profile="seed")
+    runs the published procedure; a profile sets the defaults of the options
+    not set explicitly (in any order)."""
 
     _free = staticmethod(fn.quantizer_free)
     _errmsg = staticmethod(fn.quantizer_errmsg)
@@ -233,6 +283,8 @@ class Quantizer(Handle):
 
     def set(self, param, value):
         p = _param(param)
+        if p == QuantParam.PROFILE:
+            value = _profile(value)
         v = _value(p, value)
         if isinstance(v, int):
             self._check(fn.quantizer_set_int(self.handle, int(p), v))
@@ -248,6 +300,10 @@ class Quantizer(Handle):
             v = ctypes.c_double()
             self._check(fn.quantizer_get_double(self.handle, int(p), ctypes.byref(v)))
         return v.value
+
+    def settings(self):
+        """Every option in effect, by library name."""
+        return {param_name(p): self.get(p) for p in QuantParam}
 
     def _solve(self, acts, call, shape):
         out = new_ptr(T.LayerResult_)

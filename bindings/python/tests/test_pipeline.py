@@ -16,7 +16,8 @@ def setup(count=16):
     ds = ldnq.Dataset.from_callback(count, 1, 16, 16, 10, lambda i: (images[i], labels[i]))
     net = ldnq.Network.create("resnet20", 1, 10)
     net.reset_parameters(5)
-    q = ldnq.Quantizer(hessian_batches=4, cascade_batch=8, cascade_max_epochs=1)
+    # one scale per layer: the test reads r.alpha * r.codes
+    q = ldnq.Quantizer(hessian_batches=4, cascade_batch=8, cascade_max_epochs=1, per_channel=0)
     return ds, net, q, images, labels
 
 

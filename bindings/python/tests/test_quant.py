@@ -31,7 +31,7 @@ class GoldenTest(unittest.TestCase):
         with open(os.path.join(ADMM, "cases.json")) as f:
             cases = json.load(f)
         self.assertEqual(len(cases), 7)
-        q = ldnq.Quantizer()
+        q = ldnq.Quantizer(profile="seed")
         for c in cases:
             H = np.load(os.path.join(ADMM, c["name"] + ".H.npy"))
             W0 = np.load(os.path.join(ADMM, c["name"] + ".W0.npy"))
@@ -61,7 +61,7 @@ class GoldenTest(unittest.TestCase):
             c = json.load(f)[0]
         H = np.load(os.path.join(ADMM, c["name"] + ".H.npy"))
         W0 = np.load(os.path.join(ADMM, c["name"] + ".W0.npy"))
-        self.assertEqual(ldnq.quant_param_info("per_channel"), (True, 0, 1, 0))
+        self.assertEqual(ldnq.quant_param_info("per_channel"), (True, 0, 1, 1))  # on in the improved profile
         q = ldnq.Quantizer(levels=c["levels"], per_channel=1)
         with q.solve_hessian(H, W0) as r:
             a = r.alphas
@@ -82,7 +82,7 @@ class SolverTest(unittest.TestCase):
 
     def test_conv_callback_equals_numpy_hessian(self):
         # Activations from a Python callback give the Hessian numpy builds.
-        q = ldnq.Quantizer(levels=5, hessian_seed_scale=0)
+        q = ldnq.Quantizer(profile="seed", levels=5, hessian_seed_scale=0)
         calls = []
 
         def acts(i):
@@ -102,7 +102,7 @@ class SolverTest(unittest.TestCase):
         self.assertLess(r.error, r.error_initial)
 
     def test_iterable_and_batch_limit(self):
-        q = ldnq.Quantizer(hessian_batches=2)
+        q = ldnq.Quantizer(profile="seed", hessian_batches=2)
         used = []
 
         def gen():
@@ -119,7 +119,7 @@ class SolverTest(unittest.TestCase):
         w = rng.normal(size=(5, 12)).astype(np.float32)
         b = rng.normal(size=5).astype(np.float32)
         xs = [rng.normal(size=(16, 12)).astype(np.float32) for _ in range(3)]
-        r = ldnq.Quantizer(levels=7).solve_linear(w, xs, bias=b)
+        r = ldnq.Quantizer(profile="seed", levels=7).solve_linear(w, xs, bias=b)
         self.assertEqual(r.weights.shape, (5, 12))
         self.assertEqual(r.bias.shape, (5,))
         np.testing.assert_array_equal(r.bias, np.float32(r.alpha * r.bias_codes))
@@ -134,7 +134,7 @@ class SolverTest(unittest.TestCase):
                 raise Boom("batch %d" % i)
             return self.batches[i]
 
-        q = ldnq.Quantizer()
+        q = ldnq.Quantizer(profile="seed")
         with self.assertRaises(Boom) as cm:
             q.solve_conv(self.w, acts, padding=1)
         self.assertIsInstance(cm.exception.__cause__, ldnq.CallbackError)
@@ -142,7 +142,7 @@ class SolverTest(unittest.TestCase):
         self.assertEqual(q.solve_conv(self.w, self.batches, padding=1).levels, 3)
 
     def test_bad_batches_give_library_errors(self):
-        q = ldnq.Quantizer()
+        q = ldnq.Quantizer(profile="seed")
         with self.assertRaises(ldnq.ShapeError) as cm:
             q.solve_conv(self.w, [np.zeros((2, 3, 6, 6), np.float32)])
         self.assertTrue(cm.exception.message)
@@ -161,6 +161,25 @@ class SolverTest(unittest.TestCase):
         self.assertEqual(q.get("levels"), 3)
         is_int, lo, hi, d = ldnq.quant_param_info("max_iter")
         self.assertEqual((is_int, lo, hi, d), (True, 0, 100000, 100))
+
+    def test_profiles(self):
+        q = ldnq.Quantizer(cascade_max_epochs=9)
+        self.assertEqual(q.get("profile"), ldnq.Profile.IMPROVED)
+        self.assertEqual(q.get("cascade_stop"), 0)
+        q.set("profile", "seed")
+        self.assertEqual(q.get("cascade_stop"), 2)
+        self.assertEqual(q.get("trainable_rule"), 1)
+        self.assertEqual(q.get("cascade_max_epochs"), 9)  # explicit: kept
+        s = q.settings()
+        self.assertEqual(s["profile"], 1)
+        self.assertEqual(len(s), len(ldnq.QuantParam))
+        self.assertEqual(ldnq.quant_param_name(ldnq.QuantParam.TEACHER_CACHE_MB), "teacher_cache_mb")
+        self.assertEqual(ldnq.quant_profile_default("seed", "cascade_max_epochs"), 1000)
+        self.assertEqual(ldnq.quant_profile_default(ldnq.Profile.IMPROVED, "cascade_stop"), 0)
+        with self.assertRaises(ldnq.RangeError):
+            q.set("profile", 2)
+        with self.assertRaises(ldnq.InvalidArgError):
+            q.set("profile", "paper")
 
 
 if __name__ == "__main__":

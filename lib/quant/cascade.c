@@ -18,25 +18,22 @@ static int layer_last_index(ldnq_network *net, int L) {
   return w > b ? w : b;
 }
 
-/* Trainable set of layer L's cascade (LDNQ_Q_TRAINABLE_RULE).
- * Rule 0: entries after layer L (its weight and bias) and every entry that
- * belongs to no weight layer (the batch norms, shortcut ones included).
- * Rule 1, the seed's generate_trainable_parameters: names containing "bn",
- * entries after L's WEIGHT (L's own bias included), and a float first
- * layer (QUANTIZE_FIRST 0) in every cascade. */
-static ldnq_status set_trainable_after(ldnq__run *R, int L) {
+/* The one walk over the state dict behind both trainable sets: the cascade
+ * after layer L (final 0) or the final fine-tune (final 1). owner[i] is 1 +
+ * the weight layer owning entry i, 0 for none (the batch norms). */
+static ldnq_status set_trainable(ldnq__run *R, int final, int L) {
   ldnq_network *net = R->net;
   int seed_rule = (int)ldnq__q_int(R->q, LDNQ_Q_TRAINABLE_RULE) == 1;
-  int keep_first = !ldnq__q_int(R->q, LDNQ_Q_QUANTIZE_FIRST);
-  int n = ldnq__network_param_count(net), last = layer_last_index(net, L);
-  int lw = ldnq__network_layer_weight(net, L);
-  /* is_layer[i]: 1 + the weight layer owning entry i, 0 for none. */
-  int *is_layer = ldnq__calloc(n > 0 ? (size_t)n : 1, sizeof *is_layer);
-  if (!is_layer) return ldnq__fail(&R->q->err, LDNQ_ERR_NOMEM, "out of memory");
+  int float_first = !ldnq__q_int(R->q, LDNQ_Q_QUANTIZE_FIRST);
+  int float_last = !ldnq__q_int(R->q, LDNQ_Q_QUANTIZE_LAST);
+  int n = ldnq__network_param_count(net);
+  int last = final ? 0 : layer_last_index(net, L), lw = final ? 0 : ldnq__network_layer_weight(net, L);
+  int *owner = ldnq__calloc(n > 0 ? (size_t)n : 1, sizeof *owner);
+  if (!owner) return ldnq__fail(&R->q->err, LDNQ_ERR_NOMEM, "out of memory");
   for (int k = 0; k < R->nlayers; k++) {
     int w = ldnq__network_layer_weight(net, k), b = ldnq__network_layer_bias(net, k);
-    if (w >= 0) is_layer[w] = k + 1;
-    if (b >= 0) is_layer[b] = k + 1;
+    if (w >= 0) owner[w] = k + 1;
+    if (b >= 0) owner[b] = k + 1;
   }
   ldnq_status st = LDNQ_OK;
   for (int i = 0; i < n && !st; i++) {
@@ -44,13 +41,26 @@ static ldnq_status set_trainable_after(ldnq__run *R, int L) {
     int is_buffer;
     st = ldnq__network_param(net, i, &name, NULL, NULL, NULL, NULL, &is_buffer);
     if (st || is_buffer) continue;
-    int on = seed_rule ? (strstr(name, "bn") != NULL || i > lw || (keep_first && is_layer[i] == 1))
-                       : (i > last || !is_layer[i]);
+    int on;
+    if (final)
+      on = !owner[i] || (float_first && owner[i] == 1) || (float_last && owner[i] == R->nlayers);
+    else if (seed_rule)
+      on = strstr(name, "bn") != NULL || i > lw || (float_first && owner[i] == 1);
+    else
+      on = i > last || !owner[i];
     st = ldnq_network_set_trainable(net, name, on);
   }
-  ldnq__free(is_layer);
+  ldnq__free(owner);
   return st ? ldnq__propagate(&R->q->err, st) : LDNQ_OK;
 }
+
+/* Trainable set of layer L's cascade (LDNQ_Q_TRAINABLE_RULE).
+ * Rule 0: entries after layer L (its weight and bias) and every entry that
+ * belongs to no weight layer (the batch norms, shortcut ones included).
+ * Rule 1, the seed's generate_trainable_parameters: names containing "bn",
+ * entries after L's WEIGHT (L's own bias included), and a float first
+ * layer (QUANTIZE_FIRST 0) in every cascade. */
+static ldnq_status set_trainable_after(ldnq__run *R, int L) { return set_trainable(R, 0, L); }
 
 void ldnq__stop_init(ldnq__stop *s, int mode) {
   s->mode = mode;
@@ -68,30 +78,7 @@ int ldnq__stop_check(ldnq__stop *s, double running_mean) {
 
 /* Trainable set of the final fine-tune: every entry of no weight layer (the
  * batch norms) and the layers left in float (QUANTIZE_FIRST/LAST 0). */
-static ldnq_status set_trainable_final(ldnq__run *R) {
-  ldnq_network *net = R->net;
-  int n = ldnq__network_param_count(net);
-  int float_first = !ldnq__q_int(R->q, LDNQ_Q_QUANTIZE_FIRST);
-  int float_last = !ldnq__q_int(R->q, LDNQ_Q_QUANTIZE_LAST);
-  int *owner = ldnq__calloc(n > 0 ? (size_t)n : 1, sizeof *owner);
-  if (!owner) return ldnq__fail(&R->q->err, LDNQ_ERR_NOMEM, "out of memory");
-  for (int k = 0; k < R->nlayers; k++) {
-    int w = ldnq__network_layer_weight(net, k), b = ldnq__network_layer_bias(net, k);
-    if (w >= 0) owner[w] = k + 1;
-    if (b >= 0) owner[b] = k + 1;
-  }
-  ldnq_status st = LDNQ_OK;
-  for (int i = 0; i < n && !st; i++) {
-    const char *name;
-    int is_buffer;
-    st = ldnq__network_param(net, i, &name, NULL, NULL, NULL, NULL, &is_buffer);
-    if (st || is_buffer) continue;
-    int on = !owner[i] || (float_first && owner[i] == 1) || (float_last && owner[i] == R->nlayers);
-    st = ldnq_network_set_trainable(net, name, on);
-  }
-  ldnq__free(owner);
-  return st ? ldnq__propagate(&R->q->err, st) : LDNQ_OK;
-}
+static ldnq_status set_trainable_final(ldnq__run *R) { return set_trainable(R, 1, -1); }
 
 /* SGD/Adam on MSE(student logits, teacher logits) over replayed epochs
  * 0, 1, ... of the cascade loader, both networks in training mode. L >= 0:

@@ -16,6 +16,7 @@
 #define LDNQ_DATA_H
 
 #include "common.h"
+#include "comm.h"
 #include "tensor.h"
 #include "network.h"
 
@@ -298,7 +299,17 @@ LDNQ_API ldnq_status ldnq_loader_set_transforms(ldnq_loader *l,
 LDNQ_API ldnq_status ldnq_loader_set_progress(ldnq_loader *l,
                                               ldnq_data_progress_fn fn,
                                               void *user_data);
-/* Batches per epoch given the current options. */
+/* Data-parallel loading (ldnq/comm.h): every batch of batch_size (a
+ * global batch, from the one shuffle all ranks compute from the same
+ * seed) is split into comm's size contiguous shares and this loader
+ * delivers only share rank (its own n). ldnq_evaluate on such a loader
+ * sums its counts over the ranks. comm is borrowed until replaced (NULL:
+ * the whole batch, the default). Between epochs only (else
+ * LDNQ_ERR_STATE); a batch size below the rank count is LDNQ_ERR_RANGE.
+ * A short last batch may leave a rank no share: that rank's epoch then
+ * has one batch fewer. */
+LDNQ_API ldnq_status ldnq_loader_set_comm(ldnq_loader *l, const ldnq_comm *comm);
+/* Batches per epoch given the current options (on this rank). */
 LDNQ_API ldnq_status ldnq_loader_num_batches(const ldnq_loader *l,
                                              int64_t *out);
 /* Next batch of the current epoch. *images ([n,C,H,W]) and *labels (n
@@ -321,6 +332,9 @@ LDNQ_API ldnq_status ldnq_loader_reset(ldnq_loader *l, int64_t epoch);
  * Labels the network cannot output (the dataset's labels, or its declared
  * class count when labels are known only by decoding, exceed the network's
  * classes) are LDNQ_ERR_LABEL before any batch is run.
+ * With a communicator on the loader (ldnq_loader_set_comm) every rank
+ * evaluates its shares and gets the figures of the whole set (a
+ * collective: all ranks call it; images counts all ranks' images).
  */
 LDNQ_API ldnq_status ldnq_evaluate(ldnq_network *net, ldnq_loader *loader,
                                    double *top1, double *top5,

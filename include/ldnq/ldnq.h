@@ -5,6 +5,7 @@
 #define LDNQ_LDNQ_H
 
 #include "common.h"
+#include "comm.h"
 #include "tensor.h"
 #include "network.h"
 #include "io.h"

@@ -107,6 +107,21 @@ LDNQ_API ldnq_status ldnq_trainer_set_epoch_callback(ldnq_trainer *t,
                                                      ldnq_train_epoch_fn fn,
                                                      void *user_data);
 
+/* Data-parallel training (ldnq/comm.h): ldnq_trainer_run becomes a
+ * collective that every rank of comm calls with the same options, the
+ * same network architecture and the same datasets (at the same paths, or
+ * identical copies). Rank 0's starting weights are broadcast; each rank
+ * trains on its share of every global batch (LDNQ_T_BATCH, one shared
+ * shuffle), batch-norm statistics and gradients are summed over the
+ * ranks, so the run computes what one process computes (up to the float
+ * rounding of the summation order); the test set is evaluated sharded.
+ * Callbacks and results give the global figures on every rank; only rank
+ * 0 writes files (resume reads them on every rank: a shared file
+ * system). Every batch, the last included, needs a sample per rank, else
+ * LDNQ_ERR_RANGE. comm is borrowed until replaced; NULL (the default)
+ * trains in this process alone. */
+LDNQ_API ldnq_status ldnq_trainer_set_comm(ldnq_trainer *t, const ldnq_comm *comm);
+
 /* Trains `net` (its current weights are the start) on `train` with the
  * augmenting transform of the dataset's preset, shuffled each epoch from
  * LDNQ_T_SEED, and evaluates top-1 on `test` (may be NULL) with the

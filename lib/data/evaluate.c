@@ -64,6 +64,12 @@ LDNQ_API ldnq_status ldnq_evaluate(ldnq_network *net, ldnq_loader *loader, doubl
   }
   ldnq_tensor_free(out);
   ldnq_network_set_training(net, was_training);
+  if (ldnq__comm_active(loader->comm)) { /* the counts of all ranks' shares */
+    double c[3] = {(double)n1, (double)n5, (double)total};
+    st = ldnq__comm_agree(loader->comm, st, "evaluation");
+    if (st == LDNQ_OK) st = ldnq__comm_sum_d(loader->comm, c, 3, "evaluation counts");
+    n1 = (int64_t)c[0], n5 = (int64_t)c[1], total = (int64_t)c[2];
+  }
   if (st != LDNQ_OK) {
     char msg[LDNQ__ERRMSG_SIZE];
     snprintf(msg, sizeof msg, "%s", ldnq__tls_message());

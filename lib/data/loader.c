@@ -51,9 +51,23 @@ LDNQ_API ldnq_status ldnq_loader_create(ldnq_dataset *ds, int batch_size, ldnq_l
 
 static void *worker(void *arg);
 
+/* Batch b of the epoch on this rank: positions [*start, *start + *n) of
+ * the order (the rank's share of global batch b). */
+static void batch_range(const ldnq_loader *l, int64_t b, int64_t *start, int64_t *n) {
+  int64_t s = b * l->batch, len = l->ds->count - s, lo, hi;
+  if (len > l->batch) len = l->batch;
+  ldnq__comm_share(len, ldnq__comm_rank(l->comm), ldnq__comm_size(l->comm), &lo, &hi);
+  *start = s + lo;
+  *n = hi - lo;
+}
+
+/* Batches of an epoch on this rank: a short last batch can leave some
+ * ranks no share (their epoch is one batch shorter). */
 static int64_t count_batches(const ldnq_loader *l) {
-  int64_t n = l->ds->count, b = l->batch;
-  return LDNQ__LOPT(l, DROP_LAST) ? n / b : (n + b - 1) / b;
+  int64_t n = l->ds->count, b = l->batch, full = n / b, st, len;
+  if (LDNQ__LOPT(l, DROP_LAST) || n % b == 0) return full;
+  batch_range(l, full, &st, &len);
+  return full + (len > 0);
 }
 
 /* Stops workers and frees the epoch's state. */
@@ -117,8 +131,8 @@ static ldnq_status start_epoch(ldnq_loader *l) {
 static void fill_batch(ldnq_loader *l, int64_t b, ldnq__slot *s) {
   const ldnq_transform *t = LDNQ__LOPT(l, AUGMENT) ? l->train_t : l->eval_t;
   int hint = ldnq__transform_decode_hint(t);
-  int64_t start = b * l->batch, n = l->ds->count - start;
-  if (n > l->batch) n = l->batch;
+  int64_t start, n;
+  batch_range(l, b, &start, &n);
   ldnq__img im = {0};
   ldnq_status st = LDNQ_OK;
   if (!s->labels) {
@@ -306,6 +320,18 @@ LDNQ_API ldnq_status ldnq_loader_set_progress(ldnq_loader *l, ldnq_data_progress
   if (!l) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_loader_set_progress: NULL loader");
   l->progress = fn;
   l->progress_ud = user_data;
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_loader_set_comm(ldnq_loader *l, const ldnq_comm *comm) {
+  if (!l) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_loader_set_comm: NULL loader");
+  if (l->running)
+    return ldnq__fail(&l->err, LDNQ_ERR_STATE, "%s: the communicator changes only between epochs (ldnq_loader_reset)", __func__);
+  if (comm && l->batch < comm->size)
+    return ldnq__fail(&l->err, LDNQ_ERR_RANGE, "%s: batch size %d is smaller than the %d ranks", __func__,
+                      l->batch, comm->size);
+  l->comm = comm;
+  ldnq__errbuf_clear(&l->err);
   return LDNQ_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "core/comm.h"
 #include "core/error.h"
 #include "core/option.h"
 #include "ldnq/data.h"
@@ -31,6 +32,7 @@ struct ldnq_loader {
   int batch;
   ldnq__optval opt[LDNQ__LOADER_NOPTIONS]; /* ldnq_loader_option values */
   ldnq_transform *train_t, *eval_t;
+  const ldnq_comm *comm; /* borrowed; batches are split over its ranks */
   ldnq_data_progress_fn progress;
   void *progress_ud;
   /* Current epoch. */

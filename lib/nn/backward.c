@@ -2,6 +2,7 @@
  * for trainable parameters (frozen ones get NULL, so their dW work is
  * skipped); input gradients always propagate. Scratch: four gradient
  * buffers of the largest activation size (gbuf). */
+#include "core/comm.h"
 #include "nn/nn_impl.h"
 
 static float *pgrad(ldnq_network *net, int idx) {
@@ -21,7 +22,9 @@ static void bn_bwd(ldnq_network *net, nn_bn *b, const nn_conv *c, const float *d
   const float *gamma = net->ent[b->w].data;
   float *dg = pgrad(net, b->w), *db = pgrad(net, b->w + 1);
   ldnq__bn_post post = {NULL, 0, relu_out};
-  if (net->fwd_training)
+  if (net->fwd_training && ldnq__comm_active(net->comm)) /* failures: net->dist_st */
+    ldnq__nn_bn_backward_dist(net, b, c->g.n, hw, c->y, dy, dx, dg, db, &post);
+  else if (net->fwd_training)
     ldnq__bn_backward_train_post(c->g.n, b->c, hw, c->y, gamma, b->mean, b->invstd, dy, dx, dg,
                                  db, &post);
   else
@@ -53,8 +56,9 @@ static void block_bwd(ldnq_network *net, nn_block *blk, float *gout, float *gin)
   }
 }
 
-void ldnq__nn_backward(ldnq_network *net, const float *dlogits, float *dx) {
+ldnq_status ldnq__nn_backward(ldnq_network *net, const float *dlogits, float *dx) {
   int n = net->rn;
+  net->dist_st = LDNQ_OK;
   float *ga = net->gbuf[0], *gb = net->gbuf[1];
   ldnq__linear_backward(n, net->fc_in, net->num_classes, net->gap_y, net->ent[net->fc_w].data,
                         dlogits, gb, pgrad(net, net->fc_w), pgrad(net, net->fc_b));
@@ -75,4 +79,5 @@ void ldnq__nn_backward(ldnq_network *net, const float *dlogits, float *dx) {
   }
   bn_bwd(net, &net->stem_bn, &net->stem, ga, gb, net->stem_a);
   conv_bwd(net, &net->stem, net->x0, gb, dx);
+  return net->dist_st;
 }

@@ -201,4 +201,5 @@ void ldnq__nn_destroy(ldnq_network *net) {
   ldnq__free(net->arena);
   ldnq__free(net->ws);
   ldnq__free(net->argmax);
+  ldnq__nn_dist_release(net);
 }

@@ -3,6 +3,7 @@
  * each weight layer's input just before the layer runs. */
 #include <string.h>
 
+#include "core/comm.h"
 #include "core/tensor.h"
 #include "nn/nn_impl.h"
 
@@ -34,13 +35,18 @@ static ldnq_status conv(ldnq_network *net, nn_conv *c, const float *x) {
   return LDNQ_OK;
 }
 
-/* Batch norm with its fused post-ops (residual add, ReLU: ops.h). */
-static void bn(ldnq_network *net, nn_bn *b, const nn_conv *c, float *y, const float *res,
-               int relu) {
+/* Batch norm with its fused post-ops (residual add, ReLU: ops.h); over
+ * all ranks' shares in a data-parallel training step (bn_dist.c). */
+static ldnq_status bn(ldnq_network *net, nn_bn *b, const nn_conv *c, float *y, const float *res,
+                      int relu) {
   const float *g = net->ent[b->w].data, *be = net->ent[b->w + 1].data;
   int hw = c->g.oh * c->g.ow;
   ldnq__bn_post post = {res, relu, NULL};
-  if (net->training) {
+  if (net->training && ldnq__comm_active(net->comm)) {
+    ldnq_status st = ldnq__nn_bn_forward_dist(net, b, c->g.n, hw, c->y, y, &post);
+    if (st) return st;
+    net->ent[b->w + 4].data[0] += 1.0f;
+  } else if (net->training) {
     ldnq__bn_forward_train_post(c->g.n, b->c, hw, c->y, g, be, NN_BN_EPS, NN_BN_MOMENTUM,
                                 net->ent[b->w + 2].data, net->ent[b->w + 3].data, y, b->mean,
                                 b->invstd, &post);
@@ -49,6 +55,7 @@ static void bn(ldnq_network *net, nn_bn *b, const nn_conv *c, float *y, const fl
     ldnq__bn_forward_eval_post(c->g.n, b->c, hw, c->y, g, be, NN_BN_EPS, net->ent[b->w + 2].data,
                                net->ent[b->w + 3].data, y, &post);
   }
+  return LDNQ_OK;
 }
 
 /* The shortcut runs before the last norm so that the norm can add it and
@@ -59,28 +66,28 @@ static ldnq_status block(ldnq_network *net, nn_block *blk) {
   ldnq_status st;
   for (int i = 0; i < last; i++) {
     if ((st = conv(net, &blk->conv[i], x))) return st;
-    bn(net, &blk->bn[i], &blk->conv[i], blk->act[i], NULL, 1);
+    if ((st = bn(net, &blk->bn[i], &blk->conv[i], blk->act[i], NULL, 1))) return st;
     x = blk->act[i];
   }
   if ((st = conv(net, &blk->conv[last], x))) return st;
   const float *res = blk->in;
   if (blk->has_ds) {
     if ((st = conv(net, &blk->ds, blk->in))) return st;
-    bn(net, &blk->dsbn, &blk->ds, blk->sc, NULL, 0);
+    if ((st = bn(net, &blk->dsbn, &blk->ds, blk->sc, NULL, 0))) return st;
     res = blk->sc;
   }
-  bn(net, &blk->bn[last], &blk->conv[last], blk->out, res, 1);
-  return LDNQ_OK;
+  return bn(net, &blk->bn[last], &blk->conv[last], blk->out, res, 1);
 }
 
 ldnq_status ldnq__nn_forward(ldnq_network *net, const float *x, float *logits) {
   int n = net->rn;
   net->fwd_valid = 0;
+  net->dist_st = LDNQ_OK;
   memcpy(net->x0, x, (size_t)n * (size_t)net->in_channels * (size_t)net->rh * (size_t)net->rw *
                          sizeof(float));
   ldnq_status st = conv(net, &net->stem, net->x0);
   if (st) return st;
-  bn(net, &net->stem_bn, &net->stem, net->stem_a, NULL, 1);
+  if ((st = bn(net, &net->stem_bn, &net->stem, net->stem_a, NULL, 1))) return st;
   if (net->imagenet)
     ldnq__maxpool_forward(n, 64, net->stem_h, net->stem_w, 3, 2, 1, net->pool_h, net->pool_w,
                           net->stem_a, net->pool_y, net->argmax);

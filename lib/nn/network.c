@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/comm.h"
 #include "core/tensor.h"
 #include "nn/nn_impl.h"
 
@@ -220,8 +221,7 @@ LDNQ_API ldnq_status ldnq_network_backward(ldnq_network *net, const ldnq_tensor 
     if (!isfinite(grad_output->data[i]))
       return ldnq__fail(&net->err, LDNQ_ERR_NUMERIC, "grad_output[%lld] is not finite",
                         (long long)i);
-  ldnq__nn_backward(net, grad_output->data, grad_input ? grad_input->data : NULL);
-  return LDNQ_OK;
+  return ldnq__nn_backward(net, grad_output->data, grad_input ? grad_input->data : NULL);
 }
 
 LDNQ_API ldnq_status ldnq_network_zero_grad(ldnq_network *net) {
@@ -230,6 +230,10 @@ LDNQ_API ldnq_status ldnq_network_zero_grad(ldnq_network *net) {
   for (int i = 0; i < net->nent; i++)
     if (net->ent[i].grad) memset(net->ent[i].grad, 0, (size_t)net->ent[i].numel * sizeof(float));
   return LDNQ_OK;
+}
+
+void ldnq__network_set_comm(ldnq_network *net, const ldnq_comm *comm) {
+  if (net) net->comm = comm;
 }
 
 struct ldnq__errbuf *ldnq__network_errbuf(ldnq_network *net) { return net ? &net->err : NULL; }

@@ -26,6 +26,11 @@ int ldnq__network_find(const ldnq_network *net, const char *name);
 int ldnq__network_layer_weight(const ldnq_network *net, int layer);
 int ldnq__network_layer_bias(const ldnq_network *net, int layer);
 
+/* Data-parallel training: batch norms in training mode reduce their
+ * statistics over comm's ranks (borrowed; NULL: this process only). */
+struct ldnq_comm;
+void ldnq__network_set_comm(ldnq_network *net, const struct ldnq_comm *comm);
+
 /* The network's message buffer, for library code outside lib/nn that takes
  * a non-const network and must record its failures there (the error rule
  * of ldnq/common.h). NULL for a NULL net. */

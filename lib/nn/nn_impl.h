@@ -41,6 +41,7 @@ typedef struct nn_bn {
   int w;
   int c;
   float *mean, *invstd; /* saved batch statistics (training forward) */
+  float *var;           /* the biased batch variance (bn_dist.c) */
 } nn_bn;
 
 /* BasicBlock (2 convs) or Bottleneck (3 convs) with optional downsample. */
@@ -83,6 +84,14 @@ struct ldnq_network {
   int fc_w, fc_b, fc_in, fc_layer;
 
   int training;
+  /* Data-parallel training (bn_dist.c): batch statistics over all ranks.
+   * comm is borrowed; dist_st is the first collective failure of the
+   * current forward/backward. */
+  const struct ldnq_comm *comm;
+  ldnq_status dist_st;
+  double *dist_d;
+  float *dist_f;
+  size_t dist_cap; /* channels: dist_d holds 2 x + 1, dist_f 2 x */
   int grad_enabled;   /* 0: forward keeps nothing for backward (lean plan) */
   ldnq_tap_fn tap;
   void *tap_ud;
@@ -120,8 +129,16 @@ void ldnq__nn_destroy(ldnq_network *net);
 void ldnq__nn_init_params(ldnq_network *net, uint64_t seed);
 /* plan.c: buffers for input [n, c, h, w]; ERR_SHAPE if too small. */
 ldnq_status ldnq__nn_plan(ldnq_network *net, int n, int h, int w);
+/* bn_dist.c: training-mode batch norm whose statistics span every rank
+ * of net->comm (forward: y; backward: dx, local dgamma/dbeta added). */
+ldnq_status ldnq__nn_bn_forward_dist(ldnq_network *net, nn_bn *b, int n, int hw, const float *x,
+                                     float *y, const ldnq__bn_post *post);
+ldnq_status ldnq__nn_bn_backward_dist(ldnq_network *net, nn_bn *b, int n, int hw, const float *x,
+                                      const float *dy, float *dx, float *dgamma, float *dbeta,
+                                      const ldnq__bn_post *post);
+void ldnq__nn_dist_release(ldnq_network *net);
 /* forward.c / backward.c */
 ldnq_status ldnq__nn_forward(ldnq_network *net, const float *x, float *logits);
-void ldnq__nn_backward(ldnq_network *net, const float *dlogits, float *dx);
+ldnq_status ldnq__nn_backward(ldnq_network *net, const float *dlogits, float *dx);
 
 #endif

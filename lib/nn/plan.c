@@ -72,6 +72,7 @@ static int shapes(ldnq_network *net, int n, int h, int w, size_t *max_act, size_
 static void bn_stats(float *base, size_t *off, nn_bn *bn) {
   bn->mean = take(base, off, (size_t)bn->c);
   bn->invstd = take(base, off, (size_t)bn->c);
+  bn->var = take(base, off, (size_t)bn->c); /* data-parallel runs only (bn_dist.c) */
 }
 
 /* Lean plan: block b reads ring[i] and writes the other three. */

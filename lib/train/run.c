@@ -9,6 +9,8 @@
 #include "data/dataset.h"
 #include "ldnq/io.h"
 #include "ops/ops.h"
+#include "nn/network_internal.h"
+#include "train/dist.h"
 #include "train/sgd.h"
 #include "train/train_internal.h"
 
@@ -21,6 +23,9 @@ typedef struct run_ctx {
   ldnq_tensor *logits;   /* [n, classes] views of lbuf / dlbuf */
   ldnq_tensor *dlogits;
   int n;                 /* rows of the current views */
+  const ldnq_comm *comm; /* data parallel when active (ldnq/comm.h) */
+  int64_t count;         /* training samples (all ranks) */
+  ldnq__gradsum gsum;
 } run_ctx;
 
 static double now(void) {
@@ -78,13 +83,25 @@ static ldnq_status train_epoch(run_ctx *c, ldnq_loader *l, int64_t e, int64_t nb
         return ldnq__fail(NULL, LDNQ_ERR_RANGE, "label %d outside [0, %d)", (int)labels[i],
                           c->classes);
     double lb = ldnq__softmax_xent(n, c->classes, lg, labels, dl);
-    ok += correct(lg, labels, n, c->classes);
+    int nok = correct(lg, labels, n, c->classes), nall = n;
+    if (ldnq__comm_active(c->comm)) {
+      /* The loss is the global batch's mean: this share weighs n / N. */
+      int64_t N = c->count - b * ldnq__t_int(c->t, LDNQ_T_BATCH);
+      if (N > ldnq__t_int(c->t, LDNQ_T_BATCH)) N = ldnq__t_int(c->t, LDNQ_T_BATCH);
+      float w = (float)((double)n / (double)N);
+      for (int64_t i = 0; i < (int64_t)n * c->classes; i++) dl[i] *= w;
+      double r[3] = {lb * n, nok, n};
+      if ((st = ldnq__comm_sum_d(c->comm, r, 3, "batch loss")) != LDNQ_OK) break;
+      lb = r[0] / r[2], nok = (int)r[1], nall = (int)r[2];
+    }
+    ok += nok;
     if ((st = ldnq_network_backward(c->net, c->dlogits, NULL)) != LDNQ_OK) break;
+    if ((st = ldnq__grad_allreduce(c->comm, &c->gsum, c->net)) != LDNQ_OK) break;
     int64_t s = e * nb + (b < nb ? b : nb - 1);
     c->sgd.lr = ldnq__t_lr_at(c->t, e, s, S);
     if ((st = ldnq__sgd_step(NULL, &c->sgd, c->net)) != LDNQ_OK) break;
-    sum += lb * n;
-    seen += n;
+    sum += lb * nall;
+    seen += nall;
     if (c->t->progress && c->t->progress(c->t->progress_ud, e, b, nb, lb))
       return ldnq__fail(NULL, LDNQ_ERR_CANCELLED, "training cancelled at epoch %lld batch %lld",
                         (long long)e, (long long)b);
@@ -106,6 +123,7 @@ static ldnq_status make_loader(ldnq_trainer *t, ldnq_dataset *ds, int train, ldn
   if (st == LDNQ_OK)
     st = ldnq_loader_set_option(*l, LDNQ_LOADER_THREADS, ldnq__t_int(t, LDNQ_T_THREADS));
   if (st == LDNQ_OK) st = ldnq_loader_set_option(*l, LDNQ_LOADER_SEED, ldnq__t_int(t, LDNQ_T_SEED));
+  if (st == LDNQ_OK) st = ldnq_loader_set_comm(*l, t->comm);
   return st;
 }
 
@@ -142,6 +160,13 @@ static ldnq_status run(ldnq_trainer *t, run_ctx *c, ldnq_dataset *train, ldnq_da
     c->dlbuf = ldnq__malloc_array((size_t)B * (size_t)c->classes, sizeof(float));
     if (!c->lbuf || !c->dlbuf) st = ldnq__fail(NULL, LDNQ_ERR_NOMEM, "out of memory");
   }
+  if (st == LDNQ_OK) st = ldnq_dataset_count(train, &c->count);
+  if (st == LDNQ_OK && ldnq__comm_active(c->comm) &&
+      (B < c->comm->size || (c->count % B && c->count % B < c->comm->size)))
+    st = ldnq__fail(NULL, LDNQ_ERR_RANGE,
+                    "every batch needs at least one sample per rank: batch %lld (last %lld) over "
+                    "%d ranks", (long long)B, (long long)(c->count % B ? c->count % B : B),
+                    c->comm->size);
   if (st == LDNQ_OK) st = make_loader(t, train, 1, &ltr);
   if (st == LDNQ_OK && test) st = make_loader(t, test, 0, &lte);
   if (st == LDNQ_OK) st = ldnq_loader_num_batches(ltr, &nb);
@@ -157,6 +182,8 @@ static ldnq_status run(ldnq_trainer *t, run_ctx *c, ldnq_dataset *train, ldnq_da
                       (long long)nb);
     if (st == LDNQ_OK && rs.epochs_done > 0) st = ldnq_network_load_v2(c->net, last, 0, NULL, 0);
   }
+  /* Every rank starts from rank 0's weights (a no-op in one process). */
+  if (st == LDNQ_OK) st = ldnq__network_bcast(c->comm, c->net);
   r[LDNQ_TR_EPOCHS_DONE] = (double)rs.epochs_done;
   r[LDNQ_TR_BEST_TOP1] = rs.best_top1;
   double spent = 0;
@@ -168,11 +195,13 @@ static ldnq_status run(ldnq_trainer *t, run_ctx *c, ldnq_dataset *train, ldnq_da
     int better = !lte || top1 > rs.best_top1;
     if (better) rs.best_top1 = top1;
     rs.epochs_done = e + 1;
-    if (out_path) { /* best first: the state must never point past its files */
-      if (better && (st = ldnq_network_save(c->net, out_path, fmt)) != LDNQ_OK) break;
-      if ((st = ldnq_network_save(c->net, last, fmt)) != LDNQ_OK) break;
-      if ((st = ldnq__train_state_save(state, &rs, &c->sgd, c->net)) != LDNQ_OK) break;
+    if (out_path && ldnq__comm_rank(c->comm) == 0) { /* rank 0 writes */
+      /* best first: the state must never point past its files */
+      if (better) st = ldnq_network_save(c->net, out_path, fmt);
+      if (st == LDNQ_OK) st = ldnq_network_save(c->net, last, fmt);
+      if (st == LDNQ_OK) st = ldnq__train_state_save(state, &rs, &c->sgd, c->net);
     }
+    if (out_path && (st = ldnq__comm_agree(c->comm, st, "the epoch's files")) != LDNQ_OK) break;
     spent += now() - te;
     ran++;
     r[LDNQ_TR_EPOCHS_DONE] = (double)rs.epochs_done;
@@ -202,13 +231,17 @@ ldnq_status ldnq_trainer_run(ldnq_trainer *t, ldnq_network *net, ldnq_dataset *t
   if (resume && !out_path)
     return ldnq__fail(&t->err, LDNQ_ERR_INVALID_ARG, "ldnq_trainer_run: resume needs out_path");
   double t0 = now();
+  ldnq__network_set_comm(net, t->comm);
   for (int i = 0; i < LDNQ__TR_NRESULTS; i++) t->result[i] = 0;
   t->result[LDNQ_TR_BEST_TOP1] = t->result[LDNQ_TR_LAST_TOP1] = -1;
   run_ctx c;
   memset(&c, 0, sizeof c);
   c.t = t;
   c.net = net;
+  c.comm = t->comm;
   ldnq_status st = run(t, &c, train, test, out_path, resume, t0);
+  ldnq__network_set_comm(net, NULL);
+  ldnq__gradsum_release(&c.gsum);
   t->result[LDNQ_TR_SECONDS] = now() - t0;
   ldnq__sgd_release(&c.sgd);
   ldnq_tensor_free(c.logits);
@@ -216,6 +249,13 @@ ldnq_status ldnq_trainer_run(ldnq_trainer *t, ldnq_network *net, ldnq_dataset *t
   ldnq__free(c.lbuf);
   ldnq__free(c.dlbuf);
   if (st != LDNQ_OK) return ldnq__propagate(&t->err, st);
+  ldnq__errbuf_clear(&t->err);
+  return LDNQ_OK;
+}
+
+ldnq_status ldnq_trainer_set_comm(ldnq_trainer *t, const ldnq_comm *comm) {
+  if (!t) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_trainer_set_comm: NULL trainer");
+  t->comm = comm;
   ldnq__errbuf_clear(&t->err);
   return LDNQ_OK;
 }

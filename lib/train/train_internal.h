@@ -17,6 +17,7 @@ struct ldnq_trainer {
   ldnq_train_epoch_fn on_epoch;
   void *epoch_ud;
   double result[LDNQ__TR_NRESULTS]; /* figures of the last run */
+  const ldnq_comm *comm;            /* borrowed (ldnq_trainer_set_comm) */
 };
 
 int64_t ldnq__t_int(const ldnq_trainer *t, ldnq_train_param p);

@@ -309,6 +309,13 @@ _PROTOS.update({
     "ldnq_trainer_result_double": (S, [P(TRN), c_int, F64P]),
     "ldnq_quantizer_param_name": (S, [c_int, STRP]),
     "ldnq_quantizer_profile_default": (S, [c_int, c_int, F64P]),
+    "ldnq_comm_create": (S, [c_int, c_int, T.COMM_SUM_FLOAT_FN, T.COMM_SUM_DOUBLE_FN,
+                             T.COMM_BROADCAST_FN, c_void_p, P(P(T.Comm_))]),
+    "ldnq_comm_free": (None, [P(T.Comm_)]),
+    "ldnq_comm_rank": (S, [P(T.Comm_), P(c_int)]),
+    "ldnq_comm_size": (S, [P(T.Comm_), P(c_int)]),
+    "ldnq_loader_set_comm": (S, [P(LD), P(T.Comm_)]),
+    "ldnq_trainer_set_comm": (S, [P(TRN), P(T.Comm_)]),
 })
 
 

@@ -46,7 +46,19 @@ class Trainer_(ctypes.Structure):
     pass
 
 
+class Comm_(ctypes.Structure):
+    pass
+
+
 _P = ctypes.POINTER
+# int (*)(void *user_data, float *buf, int64_t count) and the double form
+COMM_SUM_FLOAT_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, _P(ctypes.c_float),
+                                     ctypes.c_int64)
+COMM_SUM_DOUBLE_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, _P(ctypes.c_double),
+                                      ctypes.c_int64)
+# int (*)(void *user_data, void *buf, int64_t bytes, int root)
+COMM_BROADCAST_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                                     ctypes.c_int64, ctypes.c_int)
 # int (*)(void *user_data, const char *layer, const ldnq_tensor *input)
 TAP_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, _P(Tensor_))
 # int (*)(void *user_data, int64_t index, float *image, int32_t *label)

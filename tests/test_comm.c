@@ -546,11 +546,13 @@ static ldnq_status train_job(int rank, ldnq_comm *comm, void *p) {
   if (!st) st = ldnq_trainer_set_int(t, LDNQ_T_BATCH, TRAIN_B);
   if (!st) st = ldnq_trainer_set_int(t, LDNQ_T_THREADS, 0);
   if (!st) st = ldnq_trainer_set_int(t, LDNQ_T_SEED, 3);
-  if (!st) st = ldnq_trainer_set_double(t, LDNQ_T_LR, 0.05);
-  /* Known open discrepancy: with weight decay (the default 5e-4) the
-   * 2-rank curve leaves the one-process one from batch 2 (0.25 relative
-   * by batch 8 here, not understood yet); without it they agree to 1e-6. */
-  if (!st) st = ldnq_trainer_set_double(t, LDNQ_T_WEIGHT_DECAY, 0);
+  /* A small rate: this toy run (57 images of 8x8, batches of 16) is
+   * chaotic at 0.05. The two sides differ by float rounding of the
+   * statistics' sums (~1e-7); where that flips one ReLU mask element
+   * (seen: 4084 vs 4085 active values in layer2.0.bn1 at batch 1, lr 0.05)
+   * the curves part: by 0.25 relative at lr 0.05 seed 3, 4e-3 at lr 0.005
+   * seed 6; at lr 0.005 seeds 1-5 agree to 6e-7. */
+  if (!st) st = ldnq_trainer_set_double(t, LDNQ_T_LR, 0.005);
   if (!st) st = ldnq_trainer_set_progress(t, record_loss, a);
   if (!st) st = ldnq_trainer_set_comm(t, comm);
   if (!st) st = ldnq_trainer_run(t, a->net, train, test, a->out, 0);

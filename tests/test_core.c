@@ -16,7 +16,7 @@ START_TEST(version_matches_header) {
 END_TEST
 
 START_TEST(status_strings_distinct) {
-  for (int a = 0; a <= LDNQ_ERR_ARCH_MISMATCH; a++) {
+  for (int a = 0; a <= LDNQ_ERR_STATE_MISMATCH; a++) {
     ck_assert_str_ne(ldnq_status_string((ldnq_status)a), "unknown status");
     for (int b = 0; b < a; b++)
       ck_assert_str_ne(ldnq_status_string((ldnq_status)a), ldnq_status_string((ldnq_status)b));
@@ -27,6 +27,7 @@ START_TEST(status_strings_distinct) {
   ck_assert_int_eq(LDNQ_ERR_CANCELLED, 10);
   ck_assert_int_eq(LDNQ_ERR_LABEL, 15);
   ck_assert_int_eq(LDNQ_ERR_ARCH_MISMATCH, 16);
+  ck_assert_int_eq(LDNQ_ERR_STATE_MISMATCH, 17);
 }
 END_TEST
 

@@ -112,7 +112,9 @@ typedef enum ldnq_status {
   LDNQ_ERR_CALLBACK = 13,    /* a user callback reported a failure */
   LDNQ_ERR_INTERNAL = 14,    /* a bug in libldnq; please report it */
   LDNQ_ERR_LABEL = 15,       /* a label outside the network's (or dataset's) classes */
-  LDNQ_ERR_ARCH_MISMATCH = 16 /* weights of another architecture than the network's */
+  LDNQ_ERR_ARCH_MISMATCH = 16, /* weights of another architecture than the network's */
+  LDNQ_ERR_STATE_MISMATCH = 17 /* a saved run state of another run (other weights, data
+                                  or settings: ldnq_quantizer_set_state_path) */
 } ldnq_status;
 
 /* Compute threads (process-wide, all handles): the convolution, batch-norm

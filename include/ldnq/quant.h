@@ -349,6 +349,45 @@ LDNQ_API ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net,
                                         void *user_data,
                                         ldnq_quant_report **out);
 
+/* ---- Resumable runs (docs/QUANTIZER.md, "Resumable runs") ----
+ *
+ * With a state path, ldnq_quantizer_run writes its state to `path` after
+ * every finished layer and once more after the final fine-tune / batch-norm
+ * recalibration (when either runs), atomically (a temporary file renamed
+ * over it): the network as it is then, the report's entries so far, the
+ * Hessian loader's epoch counter and the teacher cache's bookkeeping, with
+ * a header (kind, version) and a key: a hash and size of the base weights
+ * (the network as passed to the run), of the calibration set (size,
+ * classes, labels, 16 sampled images; also of the evaluation set with
+ * LDNQ_Q_EVAL_PER_LAYER) and every option's value.
+ *
+ * flags: LDNQ_STATE_RESUME continues from `path` when it exists: `net` must
+ * hold the same base weights as at the start of the stopped run (load them
+ * again), with the same data and options; the run then skips the finished
+ * layers and gives a network and report identical to an uninterrupted run
+ * (bit for bit: codes, scales, weights, losses, counts; only the wall times
+ * of the layers run again are new). A state of another run is refused
+ * with LDNQ_ERR_STATE_MISMATCH naming what differs (weights, data or the
+ * first option), a damaged or truncated file or one that is no quantizer
+ * state with LDNQ_ERR_FORMAT, a newer state version with
+ * LDNQ_ERR_UNSUPPORTED; `net` is then unchanged. Without the flag, or
+ * when `path` does not exist, the run starts at the first layer (and
+ * replaces the file after it). On success the file is removed, unless
+ * LDNQ_STATE_KEEP: then it holds the finished run (resuming it only
+ * evaluates) and the caller removes it, e.g. once its output is written.
+ * A failed or cancelled run leaves the state of its last finished layer.
+ * path NULL turns states off (the default); the path is copied. The same
+ * build and thread count are assumed (the kernels' results are). */
+#define LDNQ_STATE_RESUME 1u
+#define LDNQ_STATE_KEEP 2u
+LDNQ_API ldnq_status ldnq_quantizer_set_state_path(ldnq_quantizer *q,
+                                                   const char *path,
+                                                   unsigned flags);
+/* Finished layers the last ldnq_quantizer_run took from its state file
+ * (0: it started at the first layer). Read-only. */
+LDNQ_API ldnq_status ldnq_quantizer_resumed_layers(const ldnq_quantizer *q,
+                                                   int *layers);
+
 /* ---- Report of a run (all read-only) ---- */
 typedef enum ldnq_report_attr {
   LDNQ_QR_QUANTIZED = 0,      /* int 0/1: layer skipped by QUANTIZE_FIRST/LAST */

@@ -23,6 +23,7 @@ LDNQ_API const char *ldnq_status_string(ldnq_status status) {
   case LDNQ_ERR_INTERNAL: return "internal error";
   case LDNQ_ERR_LABEL: return "label outside the classes";
   case LDNQ_ERR_ARCH_MISMATCH: return "architecture mismatch";
+  case LDNQ_ERR_STATE_MISMATCH: return "saved state of another run";
   }
   return "unknown status";
 }

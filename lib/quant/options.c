@@ -62,7 +62,34 @@ ldnq_status ldnq_quantizer_create(ldnq_quantizer **out) {
   return LDNQ_OK;
 }
 
-void ldnq_quantizer_free(ldnq_quantizer *q) { ldnq__free(q); }
+void ldnq_quantizer_free(ldnq_quantizer *q) {
+  if (q) ldnq__free(q->state_path);
+  ldnq__free(q);
+}
+
+ldnq_status ldnq_quantizer_set_state_path(ldnq_quantizer *q, const char *path, unsigned flags) {
+  if (!q) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: quantizer is NULL", __func__);
+  if (flags & ~(unsigned)(LDNQ_STATE_RESUME | LDNQ_STATE_KEEP))
+    return ldnq__fail(&q->err, LDNQ_ERR_INVALID_ARG, "%s: unknown flags 0x%x", __func__,
+                      flags & ~(unsigned)(LDNQ_STATE_RESUME | LDNQ_STATE_KEEP));
+  if (path && !*path)
+    return ldnq__fail(&q->err, LDNQ_ERR_INVALID_ARG, "%s: empty path", __func__);
+  char *copy = NULL;
+  if (path && !(copy = ldnq__strdup(path)))
+    return ldnq__fail(&q->err, LDNQ_ERR_NOMEM, "out of memory");
+  ldnq__free(q->state_path);
+  q->state_path = copy;
+  q->state_flags = path ? flags : 0;
+  ldnq__errbuf_clear(&q->err);
+  return LDNQ_OK;
+}
+
+ldnq_status ldnq_quantizer_resumed_layers(const ldnq_quantizer *q, int *layers) {
+  if (!q || !layers)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: NULL argument", __func__);
+  *layers = q->resumed_layers;
+  return LDNQ_OK;
+}
 
 const char *ldnq_quantizer_errmsg(const ldnq_quantizer *q) { return q ? q->err.msg : ""; }
 ldnq_status ldnq_quantizer_errcode(const ldnq_quantizer *q) {

@@ -21,6 +21,10 @@ struct ldnq_quantizer {
   ldnq__optval opt[LDNQ__Q_NPARAMS]; /* option values (options.c) */
   unsigned char explicit_set[LDNQ__Q_NPARAMS]; /* set by the caller: a
                                                  profile leaves it alone */
+  /* Resumable runs (ldnq_quantizer_set_state_path): owned copy or NULL. */
+  char *state_path;
+  unsigned state_flags;
+  int resumed_layers; /* layers the last run took from its state */
   /* Set by ldnq_quantizer_run for the duration of a layer's solve. */
   ldnq__admm_progress_fn admm_progress;
   void *admm_ud;

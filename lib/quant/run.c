@@ -1,6 +1,7 @@
 /* ldnq_quantizer_run: the whole-network L-DNQ pipeline (docs/METHOD.md 1-5):
  * per layer, Hessian from the partly quantized network's own activations
  * (network tap -> the per-layer solver), ADMM, write back, cascade. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -163,6 +164,13 @@ static ldnq_status evaluate(ldnq__run *R, double *top1, double *top5) {
   return LDNQ_OK;
 }
 
+/* 1 unless path certainly does not exist (unreadable: the load says why). */
+static int file_exists(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (f) fclose(f);
+  return f != NULL || errno != ENOENT;
+}
+
 static void run_release(ldnq__run *R) {
   ldnq_loader_free(R->hess_loader);
   ldnq_loader_free(R->casc_loader);
@@ -234,7 +242,14 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
   }
   for (int p = 0; p < LDNQ__Q_NPARAMS; p++) rep->settings[p] = ldnq__q_optval_double(p, q->opt[p]);
   int cascade = (int)ldnq__q_int(q, LDNQ_Q_CASCADE);
-  st = make_loader(&R, R.hess_batch, &R.hess_loader);
+  /* Resumable runs: the key is taken from the base weights, before any. */
+  const char *spath = q->state_path;
+  ldnq__state_key key;
+  memset(&key, 0, sizeof key);
+  int first = 0, final_done = 0;
+  q->resumed_layers = 0;
+  if (spath) st = ldnq__state_key_make(&R, rep, &key);
+  if (!st) st = make_loader(&R, R.hess_batch, &R.hess_loader);
   if (!st && (cascade || ldnq__q_int(q, LDNQ_Q_BN_RECALIBRATE) > 0))
     st = make_loader(&R, (int)ldnq__q_int(q, LDNQ_Q_CASCADE_BATCH), &R.casc_loader);
   if (!st && cascade) {
@@ -243,7 +258,15 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
     if (!st) st = ldnq_network_set_grad_enabled(R.orig, 0);
     if (st) st = ldnq__propagate(&q->err, st);
   }
-  for (int L = 0; L < R.nlayers && !st; L++) {
+  /* The teacher is the base network: a state replaces `net` only now. */
+  if (!st && spath && (q->state_flags & LDNQ_STATE_RESUME) && file_exists(spath)) {
+    st = ldnq__state_load(&R, spath, &key, rep, &first, &final_done);
+    if (!st) {
+      q->resumed_layers = first;
+      R.layer = first > 0 ? first - 1 : 0;
+    }
+  }
+  for (int L = first; L < R.nlayers && !st; L++) {
     double tl = ldnq__q_now();
     ldnq__qr_layer *rl = &rep->layers[L];
     R.layer = L;
@@ -272,24 +295,34 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
       }
     }
     rl->seconds = ldnq__q_now() - tl;
+    if (spath && (st = ldnq__state_save(&R, spath, &key, rep, L + 1, 0,
+                                        R.seconds_before + ldnq__q_now() - t0)))
+      break;
     if (ldnq__run_progress(&R, LDNQ_PHASE_LAYER_DONE, 0, rl->seconds))
       st = ldnq__fail(&q->err, LDNQ_ERR_CANCELLED, "cancelled after layer %s", R.names[L]);
   }
-  if (!st && cascade && ldnq__q_int(q, LDNQ_Q_FINAL_EPOCHS) > 0) {
+  int tune = cascade && ldnq__q_int(q, LDNQ_Q_FINAL_EPOCHS) > 0;
+  int recal = ldnq__q_int(q, LDNQ_Q_BN_RECALIBRATE) > 0;
+  if (!st && tune && !final_done) {
     int64_t hits = R.teacher.hits;
     st = ldnq__final_tune(&R, &rep->final);
     rep->final_teacher_cached = R.teacher.hits - hits;
   }
-  if (!st && ldnq__q_int(q, LDNQ_Q_BN_RECALIBRATE) > 0)
+  if (!st && recal && !final_done)
     st = ldnq__bn_recalibrate(&R, ldnq__q_int(q, LDNQ_Q_BN_RECALIBRATE));
+  if (!st && spath && (tune || recal) && !final_done)
+    st = ldnq__state_save(&R, spath, &key, rep, R.nlayers, 1,
+                          R.seconds_before + ldnq__q_now() - t0);
   restore_net(net);
   if (!st && eval) st = evaluate(&R, &rep->top1, &rep->top5);
   run_release(&R);
+  ldnq__state_key_release(&key);
   if (st) {
     ldnq_quant_report_free(rep);
     return st;
   }
-  rep->seconds = ldnq__q_now() - t0;
+  rep->seconds = R.seconds_before + ldnq__q_now() - t0;
+  if (spath && !(q->state_flags & LDNQ_STATE_KEEP)) remove(spath);
   *out = rep;
   ldnq__errbuf_clear(&q->err);
   return LDNQ_OK;

@@ -15,7 +15,11 @@ typedef struct ldnq__teacher {
   size_t batch_floats;    /* rows x classes of a full batch */
   int64_t nepochs;        /* slots in the arrays below */
   float **logits;         /* per epoch: cap[e] batches */
-  int64_t *filled, *cap;  /* batches stored / room, per epoch */
+  int64_t *filled, *cap;  /* batches cached / room, per epoch */
+  int64_t *valid;         /* per epoch: batches whose logits are in memory;
+                             below filled only after a resume (run_state.c):
+                             the rest is recomputed on first use, still
+                             counted as a cache hit */
   int64_t hits, misses;   /* batches served from the cache / computed */
 } ldnq__teacher;
 
@@ -35,6 +39,7 @@ typedef struct ldnq__run {
   const char **names;  /* layer names, owned by net */
   ldnq_quant_progress_fn progress;
   void *ud;
+  double seconds_before; /* wall time of the runs a resumed state covers */
 } ldnq__run;
 
 /* Calls the user's progress; nonzero means cancel. */
@@ -80,5 +85,34 @@ int ldnq__stop_check(ldnq__stop *s, double running_mean);
 ldnq_status ldnq__teacher_logits(ldnq__run *R, int64_t e, int64_t i, const ldnq_tensor *images,
                                  ldnq_tensor *target);
 void ldnq__teacher_release(ldnq__teacher *t);
+/* After a resume: epochs [0, n) with filled[e] batches logically cached in
+ * room for cap[e] (used bytes in all); the logits are recomputed on first
+ * use. Checks the figures against the cap (LDNQ_ERR_FORMAT). */
+ldnq_status ldnq__teacher_restore(ldnq__teacher *t, int64_t n, const int64_t *filled,
+                                  const int64_t *cap, size_t batch_floats, size_t used);
+
+/* ---- Resumable runs (run_state.c; docs/QUANTIZER.md "Resumable runs") ---- */
+/* What a state file must match: the base weights, the data and the
+ * settings of the run. */
+typedef struct ldnq__state_key {
+  uint64_t weights_hash, data_hash, eval_hash;
+  int64_t weights_size, data_count, eval_count; /* eval_count -1: not part of it */
+  char *settings;                               /* "name=value;..." (owned) */
+} ldnq__state_key;
+/* The key of run R as it starts (net still the base weights). */
+ldnq_status ldnq__state_key_make(ldnq__run *R, const ldnq_quant_report *rep, ldnq__state_key *k);
+void ldnq__state_key_release(ldnq__state_key *k);
+/* Writes the state after `layers_done` layers (final_done: and the final
+ * fine-tune / BN recalibration) to path, atomically. */
+ldnq_status ldnq__state_save(ldnq__run *R, const char *path, const ldnq__state_key *k,
+                             const ldnq_quant_report *rep, int layers_done, int final_done,
+                             double seconds);
+/* Reads path (the caller has checked it exists), checks it against k and
+ * restores the network, the report's first layers, the Hessian epoch, the
+ * teacher cache's bookkeeping and R->seconds_before. Nothing changes on
+ * failure: LDNQ_ERR_FORMAT (not a state, corrupt), LDNQ_ERR_UNSUPPORTED
+ * (newer version), LDNQ_ERR_STATE_MISMATCH (another run's). */
+ldnq_status ldnq__state_load(ldnq__run *R, const char *path, const ldnq__state_key *k,
+                             ldnq_quant_report *rep, int *layers_done, int *final_done);
 
 #endif

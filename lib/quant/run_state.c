@@ -471,6 +471,8 @@ ldnq_status ldnq__state_load(ldnq__run *R, const char *path, const ldnq__state_k
     if (st != LDNQ_ERR_NOMEM && st != LDNQ_ERR_IO) st = LDNQ_ERR_FORMAT;
     char why[512];
     snprintf(why, sizeof why, "%s", ldnq__tls_message());
+    if (strstr(why, path)) /* the reader named the file already */
+      return ldnq__fail(&R->q->err, st, "not a readable quantizer state: %s", why);
     return ldnq__fail(&R->q->err, st, "%s is not a readable quantizer state: %s", path, why);
   }
   ldnq__qr_layer *tmp = ldnq__calloc(R->nlayers > 0 ? (size_t)R->nlayers : 1, sizeof *tmp);

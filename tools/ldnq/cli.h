@@ -45,7 +45,9 @@ typedef struct cli_qprogress {
   ldnq_network *net;
   int64_t calib_count; /* images in the limited set */
   int64_t eval_batches;
-  int tty, layers_done;
+  const char *state_path; /* FILE.state (resumable runs) */
+  int tty, layers_done;    /* layers finished, resumed ones included */
+  int started;             /* the first callback has run */
   /* the current layer */
   int64_t hess, admm_it, casc_batches;
   double admm_e, casc_loss, prev_loss, top1;

@@ -134,6 +134,7 @@ static void print_json(const ldnq_quant_report *rep, const ldnq_quantizer *q, do
 int cli_quantize(int argc, char **argv) {
   const char *arch_s = NULL, *weights = NULL, *spec = NULL, *out = NULL;
   int json = 0, no_cascade = 0, per_channel = 0, keep_first = 0, keep_last = 0, eval_each = 0;
+  int resume = 0;
   long long levels = 3, seed = 0, hbatches = -1, cepochs = -1, cbatch = -1;
   double ratio = 0.01, clr = -1;
   const char *profile_s = NULL;
@@ -165,6 +166,8 @@ int cli_quantize(int argc, char **argv) {
        .def = "improved", .choices = "improved,seed"},
       {"--set", ARG_LIST, &sets, "NAME=VALUE", "any quantizer option by its library name (the\n"
        "table above), e.g. --set final_epochs=4", .flags = 0},
+      {"--resume", ARG_FLAG, &resume, NULL,
+       "continue a stopped run (Ctrl-C, a crash) from FILE.state,\nthe state --out FILE keeps after every layer; the\nsame weights, data and options are required; the\nresult is the uninterrupted run's", .flags = 0},
       {"--json", ARG_FLAG, &json, NULL, "stdout holds one JSON summary only; text goes to stderr", .flags = 0},
   };
   char about[4096];
@@ -183,8 +186,14 @@ int cli_quantize(int argc, char **argv) {
   st = ldnq_format_from_path(out, &fmt);
   if (st) return cli_fail("quantize", "--out", st, NULL);
   if (args_check_output("ldnq quantize", "--out", out)) return 1;
+  /* The run's state after each layer, next to the output (--resume). */
+  char state[4200];
+  if ((size_t)snprintf(state, sizeof state, "%s.state", out) >= sizeof state) {
+    fprintf(stderr, "ldnq quantize: --out '%s': path too long\n", out);
+    return 2;
+  }
 
-  int rc = 1;
+  int rc = 1, layers_done = -1; /* -1: the run did not start */
   double t0 = cli_now();
   ldnq_checkpoint *ck = NULL, *qck = NULL;
   ldnq_network *net = NULL;
@@ -227,6 +236,18 @@ int cli_quantize(int argc, char **argv) {
       rc = 2;
       goto done;
     }
+  /* KEEP: the state goes only once --out is written (below). */
+  TRY("--resume", ldnq_quantizer_set_state_path(
+                      q, state, LDNQ_STATE_KEEP | (resume ? LDNQ_STATE_RESUME : 0u)));
+  FILE *old_state = fopen(state, "rb");
+  if (old_state) {
+    fclose(old_state);
+    if (!resume)
+      fprintf(stderr, "ldnq quantize: note: %s of an earlier stopped run is replaced after the "
+                      "first layer (--resume continues it instead)\n", state);
+  } else if (resume) {
+    fprintf(stderr, "ldnq quantize: --resume: no %s; starting at the first layer\n", state);
+  }
   TRY(weights, ldnq_checkpoint_load(weights, &ck));
   TRY(weights, ldnq_network_create_from_checkpoint(arch, ck, &net));
   TRY(spec, ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TRAIN, &train));
@@ -243,9 +264,17 @@ int cli_quantize(int argc, char **argv) {
   ldnq_subset_count(sub, &ncal);
   fprintf(stderr, "full precision: top-1 %.2f top-5 %.2f (%.1f s); limited set %lld images\n", fp1, fp5,
           cli_now() - te, (long long)ncal);
-  cli_qprogress prog = {.q = q, .net = net, .calib_count = ncal, .tty = cli_is_tty()};
+  cli_qprogress prog = {.q = q, .net = net, .calib_count = ncal, .tty = cli_is_tty(),
+                        .state_path = state};
   ldnq_loader_num_batches(eval, &prog.eval_batches);
-  TRY("quantization", ldnq_quantizer_run(q, net, calib, eval, cli_qprogress_fn, &prog, &rep));
+  what = "quantization";
+  st = ldnq_quantizer_run(q, net, calib, eval, cli_qprogress_fn, &prog, &rep);
+  if (st == LDNQ_ERR_STATE_MISMATCH || (resume && st == LDNQ_ERR_FORMAT && !prog.started) ||
+      (resume && st == LDNQ_ERR_UNSUPPORTED && !prog.started))
+    what = "--resume";
+  layers_done = prog.layers_done;
+  if (!prog.started) ldnq_quantizer_resumed_layers(q, &layers_done);
+  if (st) goto fail;
   cli_progress_end();
   /* The summary first: a failed write below must not lose the results. */
   char *table = NULL;
@@ -259,16 +288,31 @@ int cli_quantize(int argc, char **argv) {
   fflush(stdout);
   TRY("packing", ldnq_quant_report_checkpoint(rep, net, &qck));
   TRY("--out", ldnq_checkpoint_save(qck, out, fmt));
+  remove(state); /* the run is complete */
   fprintf(stderr, "saved %s\n", out);
   rc = 0;
   goto done;
 fail:
   cli_progress_end();
   if (st == LDNQ_ERR_CANCELLED && cli_interrupted()) {
-    fprintf(stderr, "ldnq quantize: interrupted during the %s; nothing was written to %s\n", what, out);
+    fprintf(stderr, "ldnq quantize: interrupted during the %s; nothing was written to %s\n", what,
+            out);
     rc = 130;
   } else {
     rc = cli_fail("quantize", what, st, NULL);
+  }
+  /* How to go on from the state that stays. */
+  FILE *kept = q ? fopen(state, "rb") : NULL;
+  if (kept) {
+    fclose(kept);
+    int nl = 0;
+    if (net) ldnq_network_layer_count(net, &nl);
+    if (strcmp(what, "--resume") && layers_done > 0)
+      fprintf(stderr, "ldnq quantize: %s holds the run after layer %d/%d; the same command with "
+                      "--resume continues from there\n", state, layers_done, nl);
+    else if (strcmp(what, "--resume"))
+      fprintf(stderr, "ldnq quantize: %s holds an earlier stopped run; the same command with "
+                      "--resume continues it\n", state);
   }
 done:
 #undef TRY

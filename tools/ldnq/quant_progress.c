@@ -59,10 +59,19 @@ int cli_qprogress_fn(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t
   cli_qprogress *P = ud;
   char label[160];
   if (interrupted) return 1;
+  if (!P->started) { /* a resumed run starts after its state's layers */
+    int resumed = 0;
+    P->started = 1;
+    if (ldnq_quantizer_resumed_layers(P->q, &resumed) == LDNQ_OK && resumed > 0) {
+      P->layers_done = resumed;
+      fprintf(stderr, "resumed from %s: layers 1-%d of %d were done\n",
+              P->state_path ? P->state_path : "the state", resumed, n);
+    }
+  }
   if (phase == LDNQ_PHASE_LAYER_DONE) {
     cli_progress_end();
     layer_line(P, layer, n, value);
-    P->layers_done++;
+    P->layers_done = layer + 1;
     new_layer(P);
     return 0;
   }

@@ -11,7 +11,8 @@ from ._lib import loaded_path
 from .errors import (ArchMismatchError, CallbackError, CancelledError, FormatError,
                      InternalError, InvalidArgError, IOError_, LabelError, LdnqError,
                      LimitError, NoMemError,
-                     NotFoundError, NumericError, RangeError, ShapeError, StateError, Status,
+                     NotFoundError, NumericError, RangeError, ShapeError, StateError,
+                     StateMismatchError, Status,
                      UnsupportedError, last_error, status_string)
 from .tensor import Tensor
 from .network import Arch, LayerAttr, LayerType, Network

@@ -316,6 +316,8 @@ _PROTOS.update({
     "ldnq_comm_size": (S, [P(T.Comm_), P(c_int)]),
     "ldnq_loader_set_comm": (S, [P(LD), P(T.Comm_)]),
     "ldnq_trainer_set_comm": (S, [P(TRN), P(T.Comm_)]),
+    "ldnq_quantizer_set_state_path": (S, [P(Q), c_char_p, c_unsigned]),
+    "ldnq_quantizer_resumed_layers": (S, [P(Q), P(c_int)]),
 })
 
 

@@ -23,6 +23,7 @@ class Status(enum.IntEnum):
     INTERNAL = 14
     LABEL = 15
     ARCH_MISMATCH = 16
+    STATE_MISMATCH = 17
 
 
 class LdnqError(Exception):
@@ -102,6 +103,11 @@ class ArchMismatchError(LdnqError, ValueError):
     """Weights of another architecture than the network's."""
 
 
+class StateMismatchError(LdnqError, ValueError):
+    """A saved run state of another run (weights, data or options):
+    Quantizer.set_state_path with resume=True."""
+
+
 _VALUES = {int(s) for s in Status}
 _CLASSES = {
     Status.INVALID_ARG: InvalidArgError, Status.NOMEM: NoMemError, Status.SHAPE: ShapeError,
@@ -110,6 +116,7 @@ _CLASSES = {
     Status.NUMERIC: NumericError, Status.CANCELLED: CancelledError, Status.STATE: StateError,
     Status.LIMIT: LimitError, Status.CALLBACK: CallbackError, Status.INTERNAL: InternalError,
     Status.LABEL: LabelError, Status.ARCH_MISMATCH: ArchMismatchError,
+    Status.STATE_MISMATCH: StateMismatchError,
 }
 
 

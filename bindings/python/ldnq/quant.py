@@ -3,13 +3,14 @@ Python callback), layer results, and the whole-network pipeline."""
 import ctypes
 import enum
 import json
+import os
 
 import numpy as np
 
 from . import _check
 from . import _types as T
 from ._callback import CallbackGuard, run_guarded
-from ._handle import Handle, decode, new_ptr
+from ._handle import Handle, decode, encode, new_ptr
 from ._lib import fn
 from .errors import InvalidArgError, RangeError, Status, check
 from .tensor import Tensor, ptr
@@ -347,6 +348,28 @@ class Quantizer(Handle):
         self._check(fn.quantizer_solve_hessian(self.handle, l1, l2, ptr(h), ptr(w),
                                                ctypes.byref(out)))
         return LayerResult(out, shape=(l2, l1))
+
+    def set_state_path(self, path, resume=False, keep=False):
+        """Resumable runs (ldnq_quantizer_set_state_path): run() saves its
+        state to `path` after every finished layer; resume=True continues
+        a stopped run from it (the same base weights, data and options,
+        else StateMismatchError; a damaged file is a FormatError), with the
+        result of an uninterrupted run. The file is removed on success
+        unless keep=True. path None turns states off."""
+        if path is not None and not isinstance(path, (str, bytes, os.PathLike)):
+            raise InvalidArgError(Status.INVALID_ARG,
+                                  "state path: want a str or os.PathLike, not %s"
+                                  % type(path).__name__)
+        flags = (1 if resume else 0) | (2 if keep else 0)
+        p = None if path is None else encode(os.fspath(path))
+        self._check(fn.quantizer_set_state_path(self.handle, p, flags))
+
+    @property
+    def resumed_layers(self):
+        """Finished layers the last run() took from its state file."""
+        v = ctypes.c_int()
+        self._check(fn.quantizer_resumed_layers(self.handle, ctypes.byref(v)))
+        return v.value
 
     def run(self, network, calib, eval_loader=None, progress=None):
         """Quantizes `network` in place with the whole L-DNQ pipeline over

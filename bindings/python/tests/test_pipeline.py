@@ -71,6 +71,42 @@ class PipelineTest(unittest.TestCase):
             back.load(path)
             np.testing.assert_array_equal(back.forward(images[:4]), net.forward(images[:4]))
 
+    def test_resume_after_cancel(self):
+        """A run cancelled after layer 3 and resumed from its state file
+        ends with the uninterrupted run's weights; another run's options
+        are refused."""
+        with tmpdir() as d:
+            self._resume(os.path.join(d, "run.state"))
+
+    def _resume(self, path):
+        ds, ref, q, _, _ = setup(count=8)
+        q.run(ref, ds)
+        ds, net, q, _, _ = setup(count=8)
+        q.set_state_path(path)
+        stop = lambda l, n, ph, st, v: ph == ldnq.Phase.LAYER_DONE and l == 3
+        with self.assertRaises(ldnq.CancelledError):
+            q.run(net, ds, progress=stop)
+        self.assertTrue(os.path.exists(path))
+        ds, net, q, _, _ = setup(count=8)
+        q.set("cascade_lr", 0.5)
+        q.set_state_path(path, resume=True)
+        with self.assertRaises(ldnq.StateMismatchError) as cm:
+            q.run(net, ds)
+        self.assertIn("cascade_lr", str(cm.exception))
+        self.assertIsInstance(cm.exception, ValueError)
+        ds, net, q, _, _ = setup(count=8)
+        q.set_state_path(path, resume=True)
+        done = []
+        q.run(net, ds, progress=lambda l, n, ph, st, v: done.append(l) if ph == 4 else None)
+        self.assertEqual(q.resumed_layers, 4)
+        self.assertEqual(done[0], 4)
+        self.assertFalse(os.path.exists(path))
+        for name in ref.names():
+            self.assertTrue(np.array_equal(ref.get(name), net.get(name)), name)
+        with self.assertRaises(ldnq.InvalidArgError):
+            q.set_state_path(3)
+        q.set_state_path(None)
+
     def test_cancel_and_exceptions(self):
         ds, net, q, _, _ = setup()
         with self.assertRaises(ldnq.CancelledError):

@@ -3,7 +3,8 @@
  *   cifar10_resnet train    --depth 20|32|56 --data D [--epochs N] [--lr X] [--out F]
  *   cifar10_resnet eval     --depth 20|32|56 --data D --weights F
  *   cifar10_resnet quantize --depth 20|32|56 --data D --weights F [--levels L]
- *                           [--ratio R] [--resample] [--per-channel] [--out F.ldnq]
+ *                           [--ratio R] [--resample] [--per-channel] [--resume]
+ *                           [--out F.ldnq]
  *                           [--profile improved|seed]
  *
  * D is a CIFAR-10 folder (binary or python version) or any dataset spec
@@ -47,7 +48,7 @@ static int on_epoch(void *ud, int64_t e, double loss, double tr1, double te1, do
 int main(int argc, char **argv) {
   const char *mode = NULL, *data = NULL, *weights = NULL, *out = NULL;
   const char *profile_s = "improved";
-  int resample = 0, no_cascade = 0, per_channel = 0;
+  int resample = 0, no_cascade = 0, per_channel = 0, resume = 0;
   long long depth = 20, levels = 3, epochs = 15, limit = 0, hbatches = -1;
   double lr = 0.1, ratio = 0.01;
   arg_opt opts[] = {
@@ -69,6 +70,8 @@ int main(int argc, char **argv) {
        .def = "the paper's 101"},
       {"--no-cascade", ARG_FLAG, &no_cascade, NULL, "quantize: no cascade after each layer", .flags = 0},
       {"--per-channel", ARG_FLAG, &per_channel, NULL, "quantize: one scale per output channel", .flags = 0},
+      {"--resume", ARG_FLAG, &resume, NULL, "quantize: continue a stopped run from <out>.state (kept\n"
+       "after every layer, removed once --out is written)", .flags = 0},
       {"--profile", ARG_STRING, &profile_s, "P", "quantize: option defaults: improved, or seed (the\n"
        "published procedure exactly)", .flags = 0, .choices = "improved,seed"},
   };
@@ -163,12 +166,17 @@ int main(int argc, char **argv) {
     if (args_given(&spec, "--per-channel"))
       TRY("--per-channel", ldnq_quantizer_set_int(q, LDNQ_Q_PER_CHANNEL, per_channel));
     if (hbatches > 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
+    char state[4200]; /* the run's state after every layer (--resume) */
+    snprintf(state, sizeof state, "%s.state", out);
+    TRY("--resume", ldnq_quantizer_set_state_path(
+                        q, state, LDNQ_STATE_KEEP | (resume ? LDNQ_STATE_RESUME : 0u)));
     TRY("quantize", ldnq_quantizer_run(q, net, calib, eval, NULL, NULL, &rep));
     TRY("summary", ldnq_quant_report_summary(rep, &top1, &top5, NULL));
     printf("L-DNQ %lld levels: top-1 %.2f%% top-5 %.2f%% -> %s\n", levels, top1, top5, out);
     fflush(stdout); /* printed even if the write below fails */
     TRY("checkpoint", ldnq_quant_report_checkpoint(rep, net, &ck));
     TRY("--out", ldnq_checkpoint_save(ck, out, fmt));
+    remove(state); /* the run is complete */
   }
   rc = 0;
 out:

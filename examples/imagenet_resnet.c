@@ -4,7 +4,8 @@
  *   imagenet_resnet quantize --depth 18|34|50 --weights resnet18.pth --data DIR
  *                   [--levels L] [--ratio R | --count N] [--out F.ldnq]
  *                   [--profile improved|seed]
- *                   [--hessian-batches N] [--max-iter N] [--no-cascade] [--threads N]
+ *                   [--hessian-batches N] [--max-iter N] [--no-cascade] [--resume]
+ *                   [--threads N]
  *   imagenet_resnet eval --depth 18|34|50 --weights F --data DIR
  *
  * The subset is class-balanced (the paper's limited set); top-1 and top-5
@@ -41,7 +42,7 @@ static int on_quant(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t 
 int main(int argc, char **argv) {
   const char *mode = NULL, *dir = NULL, *weights = NULL, *out = "resnet-quantized.ldnq";
   const char *profile_s = "improved";
-  int no_cascade = 0;
+  int no_cascade = 0, resume = 0;
   long long depth = 18, levels = 3, count = 0, hbatches = -1, maxiter = -1, threads = 2;
   double ratio = 0.01;
   arg_opt opts[] = {
@@ -59,6 +60,8 @@ int main(int argc, char **argv) {
        .def = "the paper's 101"},
       {"--max-iter", ARG_INT, &maxiter, "N", "quantize: ADMM iterations", 0, 100000, .def = "100"},
       {"--no-cascade", ARG_FLAG, &no_cascade, NULL, "quantize: no cascade after each layer", .flags = 0},
+      {"--resume", ARG_FLAG, &resume, NULL, "quantize: continue a stopped run from <out>.state (kept\n"
+       "after every layer, removed once --out is written)", .flags = 0},
       {"--profile", ARG_STRING, &profile_s, "P", "quantize: option defaults: improved, or seed (the\n"
        "published procedure exactly)", .flags = 0, .choices = "improved,seed"},
       {"--threads", ARG_INT, &threads, "N", "image decoding threads", 0, 64, .flags = 0},
@@ -119,6 +122,10 @@ int main(int argc, char **argv) {
     TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
     if (hbatches > 0) TRY("--hessian-batches", ldnq_quantizer_set_int(q, LDNQ_Q_HESSIAN_BATCHES, hbatches));
     if (maxiter >= 0) TRY("--max-iter", ldnq_quantizer_set_int(q, LDNQ_Q_MAX_ITER, maxiter));
+    char state[4200]; /* the run's state after every layer (--resume) */
+    snprintf(state, sizeof state, "%s.state", out);
+    TRY("--resume", ldnq_quantizer_set_state_path(
+                        q, state, LDNQ_STATE_KEEP | (resume ? LDNQ_STATE_RESUME : 0u)));
     TRY("quantize", ldnq_quantizer_run(q, net, calib, eval, on_quant, NULL, &rep));
     TRY("summary", ldnq_quant_report_summary(rep, &top1, &top5, NULL));
     printf("%s L-DNQ %lld levels: top-1 %.2f%% top-5 %.2f%% -> %s\n", arch_name, levels, top1,
@@ -126,6 +133,7 @@ int main(int argc, char **argv) {
     fflush(stdout); /* printed even if the write below fails */
     TRY("checkpoint", ldnq_quant_report_checkpoint(rep, net, &qck));
     TRY("--out", ldnq_checkpoint_save(qck, out, fmt));
+    remove(state); /* the run is complete */
   }
   rc = 0;
 out:

@@ -52,6 +52,18 @@ echo "$out"
 grep -q "limited set 8 images" <<<"$out"
 echo "$out" | grep -Eq "^L-DNQ 3 levels: top-1 [0-9.]+%"
 test -s q.ldnq && test -s q.ldnq.subset
+test ! -e q.ldnq.state || { echo "cifar10_resnet left its run state"; exit 1; }
+# --resume without a state: the same run; with a damaged one: refused.
+c10 quantize --weights r20.pth --ratio 0.1 --hessian-batches 2 --no-cascade --out qr.ldnq --resume >/dev/null
+cmp q.ldnq qr.ldnq || { echo "cifar10_resnet --resume without a state differs"; exit 1; }
+echo junk >qr.ldnq.state
+set +e
+c10 quantize --weights r20.pth --ratio 0.1 --hessian-batches 2 --no-cascade --out qr.ldnq --resume \
+  >/dev/null 2>qr.err; rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "not a readable quantizer state" qr.err ||
+  { echo "cifar10_resnet --resume with a damaged state: exit $rc"; cat qr.err; exit 1; }
+rm -f qr.ldnq.state
 sub1=$(md5sum < q.ldnq.subset)
 c10 quantize --weights r20.pth --ratio 0.1 --hessian-batches 2 --no-cascade --out q.ldnq >/dev/null
 [ "$(md5sum < q.ldnq.subset)" = "$sub1" ] || { echo "subset not reused"; exit 1; }

@@ -193,26 +193,6 @@ static void fixture_close(run_fixture *f) {
   ldnq_network_free(f->net);
 }
 
-static float *read_entry(const ldnq_network *net, const char *name, int64_t *n) {
-  int nd;
-  int64_t shape[LDNQ_MAX_DIMS];
-  LDNQ_CK(ldnq_network_tensor_info(net, name, NULL, &nd, shape));
-  *n = 1;
-  for (int d = 0; d < nd; d++) *n *= shape[d];
-  float *v = malloc((size_t)*n * sizeof *v);
-  LDNQ_CK(ldnq_network_read(net, name, v, *n));
-  return v;
-}
-
-/* Values of entry `name` in a and b are identical. */
-static int same_entry(const ldnq_network *a, const ldnq_network *b, const char *name) {
-  int64_t n1, n2;
-  float *x = read_entry(a, name, &n1), *y = read_entry(b, name, &n2);
-  int same = n1 == n2 && memcmp(x, y, (size_t)n1 * sizeof *x) == 0;
-  free(x);
-  free(y);
-  return same;
-}
 
 static int cmp_float(const void *a, const void *b) {
   float x = *(const float *)a, y = *(const float *)b;
@@ -221,7 +201,7 @@ static int cmp_float(const void *a, const void *b) {
 
 static int distinct_values(const ldnq_network *net, const char *name) {
   int64_t n;
-  float *v = read_entry(net, name, &n);
+  float *v = tu_network_entry(net, name, &n);
   qsort(v, (size_t)n, sizeof *v, cmp_float);
   int d = n > 0;
   for (int64_t i = 1; i < n; i++) d += v[i] != v[i - 1];
@@ -243,7 +223,7 @@ static int run_progress(void *ud, int layer, int n, ldnq_quant_phase phase, int6
   g->calls[phase]++;
   if (phase == LDNQ_PHASE_CASCADE) ck_assert(step >= 1 && isfinite(value) && value >= 0);
   if (phase == LDNQ_PHASE_LAYER_DONE && layer == 0)
-    g->fc_changed_after_first = !same_entry(g->net, g->orig, "fc.weight");
+    g->fc_changed_after_first = !tu_same_entry(g->net, g->orig, "fc.weight");
   return phase == LDNQ_PHASE_ADMM && layer == g->cancel_layer;
 }
 
@@ -285,11 +265,11 @@ START_TEST(run_quantizes_network) {
     snprintf(wn, sizeof wn, "%s.weight", name);
     float *qw = malloc((size_t)nw * sizeof *qw);
     int64_t n;
-    float *cur = read_entry(f.net, wn, &n);
+    float *cur = tu_network_entry(f.net, wn, &n);
     ck_assert_int_eq(n, nw);
     LDNQ_CK(ldnq_layer_result_weights(res, qw, nw));
     ck_assert_msg(memcmp(qw, cur, (size_t)nw * sizeof *qw) == 0, "%s changed after quantization", wn);
-    ck_assert(!same_entry(f.net, f.orig, wn));
+    ck_assert(!tu_same_entry(f.net, f.orig, wn));
     double e0, e;
     LDNQ_CK(ldnq_layer_result_get_double(res, LDNQ_R_ERROR_INITIAL, &e0));
     LDNQ_CK(ldnq_layer_result_get_double(res, LDNQ_R_ERROR, &e));
@@ -297,7 +277,7 @@ START_TEST(run_quantizes_network) {
     if (nb) {
       float *qb = malloc((size_t)nb * sizeof *qb);
       snprintf(wn, sizeof wn, "%s.bias", name);
-      float *cb = read_entry(f.net, wn, &n);
+      float *cb = tu_network_entry(f.net, wn, &n);
       LDNQ_CK(ldnq_layer_result_bias(res, qb, nb));
       ck_assert(memcmp(qb, cb, (size_t)nb * sizeof *qb) == 0);
       free(qb);
@@ -307,8 +287,8 @@ START_TEST(run_quantizes_network) {
     free(cur);
   }
   /* BN stays float and was re-estimated (training-mode cascade). */
-  ck_assert(!same_entry(f.net, f.orig, "bn1.running_mean"));
-  ck_assert(!same_entry(f.net, f.orig, "bn1.weight"));
+  ck_assert(!tu_same_entry(f.net, f.orig, "bn1.running_mean"));
+  ck_assert(!tu_same_entry(f.net, f.orig, "bn1.weight"));
   double top1, top5, secs;
   LDNQ_CK(ldnq_quant_report_summary(rep, &top1, &top5, &secs));
   ck_assert(top1 >= 0 && top1 <= 100 && top5 >= top1 && secs > 0);
@@ -362,7 +342,7 @@ START_TEST(run_quantizes_network) {
     LDNQ_CK(ldnq_checkpoint_name(back, i, &cname));
     ck_assert_str_eq(name, cname);
     int64_t n;
-    float *v = read_entry(f.net, name, &n), *c = malloc((size_t)n * sizeof *c);
+    float *v = tu_network_entry(f.net, name, &n), *c = malloc((size_t)n * sizeof *c);
     LDNQ_CK(ldnq_checkpoint_read(back, name, c, n));
     ck_assert_msg(memcmp(v, c, (size_t)n * sizeof *c) == 0, "%s differs after the .ldnq round trip",
                   name);
@@ -376,7 +356,7 @@ START_TEST(run_quantizes_network) {
   /* A network that no longer holds alpha x codes is refused. */
   float one = 0.123f;
   int64_t n1;
-  float *w0 = read_entry(f.net, "conv1.weight", &n1);
+  float *w0 = tu_network_entry(f.net, "conv1.weight", &n1);
   w0[0] = one;
   LDNQ_CK(ldnq_network_write(f.net, "conv1.weight", w0, n1));
   ldnq_checkpoint *bad = NULL;
@@ -405,9 +385,9 @@ START_TEST(run_is_reproducible) {
   for (int i = 0; i < cnt; i++) {
     const char *name;
     LDNQ_CK(ldnq_network_tensor_name(f[0].net, i, &name));
-    ck_assert_msg(same_entry(f[0].net, f[1].net, name), "%s differs between two runs", name);
+    ck_assert_msg(tu_same_entry(f[0].net, f[1].net, name), "%s differs between two runs", name);
   }
-  ck_assert(!same_entry(f[0].net, f[0].orig, "fc.weight"));
+  ck_assert(!tu_same_entry(f[0].net, f[0].orig, "fc.weight"));
   int nl;
   LDNQ_CK(ldnq_quant_report_layer_count(rep[0], &nl));
   for (int L = 0; L < nl; L++) {
@@ -456,7 +436,7 @@ START_TEST(teacher_cache_is_exact) {
     for (int i = 0; i < cnt; i++) {
       const char *name;
       LDNQ_CK(ldnq_network_tensor_name(f[0].net, i, &name));
-      ck_assert_msg(same_entry(f[0].net, f[k].net, name), "%s differs with cache %g", name,
+      ck_assert_msg(tu_same_entry(f[0].net, f[k].net, name), "%s differs with cache %g", name,
                     caps[k]);
     }
   LDNQ_CK(ldnq_quant_report_layer_count(rep[0], &nl));
@@ -592,13 +572,13 @@ START_TEST(seed_trainable_rule) {
     ck_assert_int_eq(g.checked_layers, nl - 1); /* every quantized layer */
     ck_assert_int_eq(g.last_checked, nl - 1);
     /* conv1 stays float: trained by the seed's cascades, untouched by ours. */
-    ck_assert_int_eq(same_entry(f.net, f.orig, "conv1.weight"), !rule);
+    ck_assert_int_eq(tu_same_entry(f.net, f.orig, "conv1.weight"), !rule);
     /* fc.bias: the seed trains it in the last cascade, off the alpha grid. */
     const ldnq_layer_result *res;
     LDNQ_CK(ldnq_quant_report_layer_result(rep, nl - 1, &res));
     float qb[10];
     int64_t nb, bf;
-    float *cb = read_entry(f.net, "fc.bias", &nb);
+    float *cb = tu_network_entry(f.net, "fc.bias", &nb);
     ck_assert_int_eq(nb, 10);
     LDNQ_CK(ldnq_layer_result_bias(res, qb, 10));
     ck_assert_int_eq(memcmp(qb, cb, sizeof qb) == 0, !rule);
@@ -705,7 +685,7 @@ START_TEST(run_per_channel) {
     int64_t cnt;
     LDNQ_CK(ldnq_layer_result_alphas(res, &al, &cnt));
     ck_assert_int_eq(cnt, shape[0]); /* one scale per output channel */
-    float *w = read_entry(f.net, wn, &n);
+    float *w = tu_network_entry(f.net, wn, &n);
     int8_t *c = malloc((size_t)n);
     LDNQ_CK(ldnq_layer_result_codes(res, c, n));
     int64_t per = n / cnt;
@@ -811,11 +791,11 @@ START_TEST(run_cancel_and_skip) {
   ck_assert_int_eq(quantized, 0);
   LDNQ_CK(ldnq_quant_report_layer_int(rep, 1, LDNQ_QR_QUANTIZED, &quantized));
   ck_assert_int_eq(quantized, 1);
-  ck_assert(same_entry(before, f.orig, "conv1.weight"));
-  ck_assert(same_entry(before, f.orig, "fc.weight"));
-  ck_assert(same_entry(before, f.orig, "fc.bias"));
-  ck_assert(same_entry(before, f.orig, "bn1.weight")); /* no cascade: BN untouched */
-  ck_assert(!same_entry(before, f.orig, "layer1.0.conv1.weight"));
+  ck_assert(tu_same_entry(before, f.orig, "conv1.weight"));
+  ck_assert(tu_same_entry(before, f.orig, "fc.weight"));
+  ck_assert(tu_same_entry(before, f.orig, "fc.bias"));
+  ck_assert(tu_same_entry(before, f.orig, "bn1.weight")); /* no cascade: BN untouched */
+  ck_assert(!tu_same_entry(before, f.orig, "layer1.0.conv1.weight"));
   int64_t epochs;
   LDNQ_CK(ldnq_quant_report_layer_int(rep, 1, LDNQ_QR_CASCADE_EPOCHS, &epochs));
   ck_assert_int_eq(epochs, 0);
@@ -853,7 +833,7 @@ START_TEST(sgd_matches_pytorch_rule) {
     float *p0[3], *g[3];
     int64_t n[3];
     for (int k = 0; k < 3; k++) {
-      p0[k] = read_entry(net, names[k], &n[k]);
+      p0[k] = tu_network_entry(net, names[k], &n[k]);
       ldnq_tensor *gt = NULL;
       LDNQ_CK(ldnq_network_get_grad(net, names[k], &gt));
       g[k] = malloc((size_t)n[k] * sizeof(float));
@@ -868,7 +848,7 @@ START_TEST(sgd_matches_pytorch_rule) {
     ck_assert_int_eq(ldnq__sgd_step(NULL, &sgd, net), LDNQ_OK);
     int nonzero = 0;
     for (int k = 0; k < 3; k++) {
-      float *p2 = read_entry(net, names[k], &n[k]);
+      float *p2 = tu_network_entry(net, names[k], &n[k]);
       for (int64_t i = 0; i < n[k]; i++) {
         float p = p0[k][i], d = g[k][i] + wd * p, b = d;
         p -= lr * (nesterov ? d + mom * b : b);
@@ -914,7 +894,7 @@ START_TEST(adam_matches_pytorch_rule) {
   float *p0[3], *g[3];
   int64_t n[3];
   for (int k = 0; k < 3; k++) {
-    p0[k] = read_entry(net, names[k], &n[k]);
+    p0[k] = tu_network_entry(net, names[k], &n[k]);
     ldnq_tensor *gt = NULL;
     LDNQ_CK(ldnq_network_get_grad(net, names[k], &gt));
     g[k] = malloc((size_t)n[k] * sizeof(float));
@@ -928,7 +908,7 @@ START_TEST(adam_matches_pytorch_rule) {
   ck_assert_int_eq(ldnq__optim_step(NULL, &o, net, lr[1]), LDNQ_OK);
   int moved = 0;
   for (int k = 0; k < 3; k++) {
-    float *p2 = read_entry(net, names[k], &n[k]);
+    float *p2 = tu_network_entry(net, names[k], &n[k]);
     for (int64_t i = 0; i < n[k]; i++) {
       double p = p0[k][i], m = 0, v = 0;
       for (int t = 1; t <= 2; t++) {
@@ -984,7 +964,7 @@ START_TEST(run_final_tune_and_bn_recalibration) {
   for (int i = 0; i < cnt; i++) {
     const char *name;
     LDNQ_CK(ldnq_network_tensor_name(f[0].net, i, &name));
-    int same = same_entry(f[0].net, f[1].net, name);
+    int same = tu_same_entry(f[0].net, f[1].net, name);
     if (strstr(name, "conv") || strstr(name, "fc.") || strstr(name, "downsample.0"))
       ck_assert_msg(same, "%s changed by the final fine-tune", name);
     else if (strstr(name, "running_"))

@@ -83,17 +83,6 @@ static stopper no_stop(void) {
   return s;
 }
 
-static float *entry(const ldnq_network *net, const char *name, int64_t *n) {
-  int nd;
-  int64_t shape[LDNQ_MAX_DIMS];
-  LDNQ_CK(ldnq_network_tensor_info(net, name, NULL, &nd, shape));
-  *n = 1;
-  for (int d = 0; d < nd; d++) *n *= shape[d];
-  float *v = malloc((size_t)*n * sizeof *v);
-  LDNQ_CK(ldnq_network_read(net, name, v, *n));
-  return v;
-}
-
 /* Every state-dict entry of a and b is bit-identical. */
 static void assert_same_network(const ldnq_network *a, const ldnq_network *b, const char *what) {
   int cnt;
@@ -101,12 +90,7 @@ static void assert_same_network(const ldnq_network *a, const ldnq_network *b, co
   for (int i = 0; i < cnt; i++) {
     const char *name;
     LDNQ_CK(ldnq_network_tensor_name(a, i, &name));
-    int64_t n1, n2;
-    float *x = entry(a, name, &n1), *y = entry(b, name, &n2);
-    ck_assert_msg(n1 == n2 && !memcmp(x, y, (size_t)n1 * sizeof *x), "%s: %s differs", what,
-                  name);
-    free(x);
-    free(y);
+    ck_assert_msg(tu_same_entry(a, b, name), "%s: %s differs", what, name);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 const char *tu_tmpdir(void) {
@@ -76,4 +77,24 @@ ldnq_tensor *tu_rand_tensor(int nd, const int64_t *shape, uint64_t seed) {
   tu_fill_uniform(d, (size_t)n, seed, -1, 1);
   for (int64_t i = 0; i < n; i += 3) d[i] = d[i] > 0 ? d[i] : 0; /* ReLU-like */
   return t;
+}
+
+float *tu_network_entry(const ldnq_network *net, const char *name, int64_t *n) {
+  int nd;
+  int64_t shape[LDNQ_MAX_DIMS];
+  LDNQ_CK(ldnq_network_tensor_info(net, name, NULL, &nd, shape));
+  *n = 1;
+  for (int d = 0; d < nd; d++) *n *= shape[d];
+  float *v = malloc((size_t)*n * sizeof *v);
+  LDNQ_CK(ldnq_network_read(net, name, v, *n));
+  return v;
+}
+
+int tu_same_entry(const ldnq_network *a, const ldnq_network *b, const char *name) {
+  int64_t n1, n2;
+  float *x = tu_network_entry(a, name, &n1), *y = tu_network_entry(b, name, &n2);
+  int same = n1 == n2 && memcmp(x, y, (size_t)n1 * sizeof *x) == 0;
+  free(x);
+  free(y);
+  return same;
 }

@@ -35,5 +35,9 @@ void tu_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
 /* New tensor of uniform values in [-1, 1) from seed, every third value
  * clamped at 0 (ReLU-like activations). The caller frees it. */
 ldnq_tensor *tu_rand_tensor(int nd, const int64_t *shape, uint64_t seed);
+/* Copy of a network's state-dict entry (*n values); the caller frees it. */
+float *tu_network_entry(const ldnq_network *net, const char *name, int64_t *n);
+/* 1 when entry `name` holds bit-identical values in a and b. */
+int tu_same_entry(const ldnq_network *a, const ldnq_network *b, const char *name);
 
 #endif

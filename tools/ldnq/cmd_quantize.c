@@ -269,9 +269,8 @@ int cli_quantize(int argc, char **argv) {
   ldnq_loader_num_batches(eval, &prog.eval_batches);
   what = "quantization";
   st = ldnq_quantizer_run(q, net, calib, eval, cli_qprogress_fn, &prog, &rep);
-  if (st == LDNQ_ERR_STATE_MISMATCH || (resume && st == LDNQ_ERR_FORMAT && !prog.started) ||
-      (resume && st == LDNQ_ERR_UNSUPPORTED && !prog.started))
-    what = "--resume";
+  if (st && resume && !prog.started && strstr(ldnq_quantizer_errmsg(q), state))
+    what = "--resume"; /* the state was refused */
   layers_done = prog.layers_done;
   if (!prog.started) ldnq_quantizer_resumed_layers(q, &layers_done);
   if (st) goto fail;

@@ -4,11 +4,7 @@
 # `ldnq help CMD`, strict numbers, --opt=value, --, the unknown option named,
 # only the missing required options named, the valid set of --levels.
 # No data needed: every case fails (or prints help) before any work.
-set -uo pipefail
-ldnq=$LDNQ_BINARY_DIR/tools/ldnq/ldnq; ex=$LDNQ_BINARY_DIR/examples
-tmp=$LDNQ_TEST_TMP/args_cli; rm -rf "$tmp"; mkdir -p "$tmp"
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "${BASH_SOURCE%/*}/lib.sh" args_cli
 # expect RC PATTERN CMD...: exit code RC and stderr+stdout matching PATTERN (grep -E).
 expect() {
   local rc=$1 pat=$2; shift 2
@@ -72,5 +68,4 @@ expect 2 "--out needs a value" "$ldnq" train --arch resnet20 --data x --out
 # --help wins over earlier bad values and is printed before any value is stored.
 "$ldnq" train --lr 0.5 --help | grep -q -- "--lr X .*(default 0.1)" || bad "help after --lr 0.5 shows 0.5"
 
-[ $fails -eq 0 ] || { echo "args_cli: $fails failures"; exit 1; }
-echo "args_cli: all ok"
+finish

@@ -3,20 +3,11 @@
 # 64 images, quantize with 2 Hessian batches), then again: the second run
 # must reuse the cached base model. Uses the test build; no packages, no
 # rebuild.
-set -euo pipefail
-src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; tmp=$LDNQ_TEST_TMP/demo_smoke
-rm -rf "$tmp"; mkdir -p "$tmp/data"
-command -v xxd >/dev/null || { echo "no xxd: skipped"; exit 77; }
-idx() { # prefix count seed: IDX images (28x28, class-dependent brightness) and labels
-  local n=$2
-  { printf '\x00\x00\x08\x03'; printf "%08x" "$n" | xxd -r -p; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'
-    LC_ALL=C awk -v n="$n" -v s="$3" 'BEGIN { srand(s); for (i = 0; i < n; i++) for (p = 0; p < 784; p++)
-      printf "%c", int(rand() * 64 + (i % 10) * 19) }'; } >"$tmp/data/$1-images-idx3-ubyte"
-  { printf '\x00\x00\x08\x01'; printf "%08x" "$n" | xxd -r -p
-    for ((i = 0; i < n; i++)); do printf "\\x0$((i % 10))"; done; } >"$tmp/data/$1-labels-idx1-ubyte"
-}
-idx train 100 1
-idx t10k 20 2
+. "${BASH_SOURCE%/*}/lib.sh" demo_smoke
+set -e
+need xxd
+idx -c train 100 1   # class-dependent brightness: learnable in one epoch
+idx -c t10k 20 2
 run() {
   "$src/scripts/demo.sh" --no-deps --no-build --build "$bin" --cache "$tmp/cache" \
     --data "mnist:$tmp/data" --epochs 1 --limit-train 64 --ratio 0.1 \

@@ -4,39 +4,12 @@
 # architecture (not a wall of names); a wrong input shape shows the shape;
 # a file name appears once; labels outside the network's classes are their
 # own error before any work (eval, train, quantize).
-set -uo pipefail
-src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; ldnq=$bin/tools/ldnq/ldnq
-tmp=$LDNQ_TEST_TMP/errors_cli; rm -rf "$tmp"; mkdir -p "$tmp/data" "$tmp/bad"
-command -v xxd >/dev/null || { echo "no xxd: skipped"; exit 77; }
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-cat >"$tmp/mk.c" <<'C'
-#include <stdlib.h>
-#include <ldnq/ldnq.h>
-int main(int argc, char **argv) { /* mk ARCH CHANNELS OUT */
-  ldnq_network *net = NULL;
-  ldnq_arch a;
-  ldnq_status st = argc == 4 ? ldnq_arch_from_name(argv[1], &a) : LDNQ_ERR_INVALID_ARG;
-  if (!st) st = ldnq_network_create(a, atoi(argv[2]), 10, &net);
-  if (!st) st = ldnq_network_reset_parameters(net, 3);
-  if (!st) st = ldnq_network_save(net, argv[3], LDNQ_FORMAT_PTH_ZIP);
-  ldnq_network_free(net);
-  return st != LDNQ_OK;
-}
-C
-cc -std=c11 -I"$src/include" "$tmp/mk.c" -L"$bin" -lldnq -Wl,-rpath,"$bin" -o "$tmp/mk" || exit 1
-"$tmp/mk" resnet20 1 "$tmp/r20.pth" && "$tmp/mk" resnet32 1 "$tmp/r32.pth" &&
-  "$tmp/mk" resnet18 1 "$tmp/r18.pth" && "$tmp/mk" resnet20 3 "$tmp/r20c3.pth" || exit 1
-idx() { # dir prefix count seed [last-label]
-  local n=$3
-  { printf '\x00\x00\x08\x03'; printf "%08x" "$n" | xxd -r -p; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'
-    LC_ALL=C awk -v n=$((n * 784)) -v s="$4" 'BEGIN { srand(s); for (i = 0; i < n; i++) printf "%c", int(rand() * 256) }'; } >"$1/$2-images-idx3-ubyte"
-  { printf '\x00\x00\x08\x01'; printf "%08x" "$n" | xxd -r -p
-    for ((i = 0; i < n - 1; i++)); do printf "\\x0$((i % 10))"; done; printf "\\x${5:-09}"; } >"$1/$2-labels-idx1-ubyte"
-}
-idx "$tmp/data" train 60 1; idx "$tmp/data" t10k 20 2
-idx "$tmp/bad" train 60 1; idx "$tmp/bad" t10k 20 2 ff   # one test label 255
+. "${BASH_SOURCE%/*}/lib.sh" errors_cli
+need xxd
+make_weights "$tmp/r20.pth" 3 resnet20 1; make_weights "$tmp/r32.pth" 3 resnet32 1
+make_weights "$tmp/r18.pth" 3 resnet18 1; make_weights "$tmp/r20c3.pth" 3 resnet20 3
+idx train 60 1; idx t10k 20 2
+idx -d "$tmp/bad" train 60 1; idx -d "$tmp/bad" -l ff t10k 20 2   # one test label 255
 data="mnist:$tmp/data"
 
 # run NAME RC CMD...: exit RC; stderr in $tmp/NAME.err
@@ -79,5 +52,4 @@ run lab_quant 1 "$ldnq" quantize --arch resnet20 --weights "$tmp/r20.pth" --data
 has lab_quant "labels up to 255"
 [ -e "$tmp/q.ldnq" ] && bad "lab_quant: output written"
 
-[ $fails -eq 0 ] || { echo "errors_cli: $fails failures"; exit 1; }
-echo "errors_cli: all ok"
+finish

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Smoke test of the example programs (examples/*.c) on tiny inputs.
-set -euo pipefail
-bin=$LDNQ_BINARY_DIR/examples; tmp=$LDNQ_TEST_TMP/examples_smoke
-rm -rf "$tmp"; mkdir -p "$tmp"   # a fresh folder: leftovers would make training resume
+. "${BASH_SOURCE%/*}/lib.sh" examples_smoke   # a fresh folder: leftovers would make training resume
+set -e
 
 # custom_layer: L-DNQ must beat the plain projection on the solver's own
 # error and on held-out outputs, and use at most `levels` distinct values.
 for lv in 3 5; do
-  out=$("$bin/custom_layer" --levels $lv --cin 4 --cout 8 --batches 10 --seed 3)
+  out=$("$ex/custom_layer" --levels $lv --cin 4 --cout 8 --batches 10 --seed 3)
   echo "$out"
   echo "$out" | awk -v lv=$lv '
     /^layer error/ { p=$3; q=$5; gsub(",", "", p); if (!(q+0 <= p+0)) { print "layer error not reduced"; bad=1 } ; seen++ }
@@ -17,30 +16,21 @@ for lv in 3 5; do
 done
 # Bad arguments are a usage error (exit 2), not a crash.
 set +e
-"$bin/custom_layer" --levels 3 --cin 0 >/dev/null 2>&1; rc=$?
+"$ex/custom_layer" --levels 3 --cin 0 >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || { echo "custom_layer --cin 0 exited $rc"; exit 1; }
-"$bin/custom_layer" --bogus >/dev/null 2>&1; rc=$?
+"$ex/custom_layer" --bogus >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || { echo "custom_layer --bogus exited $rc"; exit 1; }
-"$bin/custom_layer" --levels 4 >/dev/null 2>&1; rc=$?
+"$ex/custom_layer" --levels 4 >/dev/null 2>&1; rc=$?
 [ $rc -eq 1 ] || { echo "custom_layer --levels 4 exited $rc"; exit 1; }
 set -e
 echo "custom_layer: ok"
 
 # ---- cifar10_resnet on a tiny MNIST-format set (IDX files) ----
 command -v xxd >/dev/null || { echo "no xxd: skipped the dataset examples"; exit 0; }
-mkdir -p "$tmp/idx"
-idx() { # prefix count seed
-  local n=$2
-  { printf '\x00\x00\x08\x03'; printf "%08x" "$n" | xxd -r -p; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'
-    LC_ALL=C awk -v n="$n" -v s="$3" 'BEGIN { srand(s); for (i = 0; i < n; i++) for (p = 0; p < 784; p++)
-      printf "%c", int(rand() * 64 + (i % 10) * 19) }'; } >"$tmp/idx/$1-images-idx3-ubyte"
-  { printf '\x00\x00\x08\x01'; printf "%08x" "$n" | xxd -r -p
-    for ((i = 0; i < n; i++)); do printf "\\x0$((i % 10))"; done; } >"$tmp/idx/$1-labels-idx1-ubyte"
-}
-idx train 80 1
-idx t10k 20 2
+idx -d "$tmp/idx" -c train 80 1
+idx -d "$tmp/idx" -c t10k 20 2
 cd "$tmp"
-c10() { "$bin/cifar10_resnet" "$@" --depth 20 --data "mnist:$tmp/idx"; }
+c10() { "$ex/cifar10_resnet" "$@" --depth 20 --data "mnist:$tmp/idx"; }
 out=$(c10 train --epochs 1 --limit-train 48 --out r20.pth)
 echo "$out"
 grep -q "^epoch 1: loss" <<<"$out"
@@ -69,12 +59,12 @@ c10 quantize --weights r20.pth --ratio 0.1 --hessian-batches 2 --no-cascade --ou
 [ "$(md5sum < q.ldnq.subset)" = "$sub1" ] || { echo "subset not reused"; exit 1; }
 c10 quantize --weights r20.pth --ratio 0.1 --hessian-batches 2 --no-cascade --per-channel \
   --out qpc.ldnq >/dev/null
-info=$("$LDNQ_BINARY_DIR/tools/ldnq/ldnq" info qpc.ldnq)
+info=$("$ldnq" info qpc.ldnq)
 grep -q "^  conv1.weight .*per-channel alphas 16" <<<"$info"
 set +e
 c10 quantize --weights missing.pth >/dev/null 2>&1; rc=$?
 [ $rc -eq 1 ] || { echo "cifar10_resnet missing weights exited $rc"; exit 1; }
-"$bin/cifar10_resnet" train --depth 21 --data x >/dev/null 2>&1; rc=$?
+"$ex/cifar10_resnet" train --depth 21 --data x >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || { echo "cifar10_resnet --depth 21 exited $rc"; exit 1; }
 set -e
 
@@ -101,26 +91,11 @@ for split, n in (("train", 2), ("val", 1)):
         d = os.path.join(root, split, "class%d" % c); os.makedirs(d, exist_ok=True)
         for i in range(n): png(os.path.join(d, "img%d.png" % i), 40 + i, 30, c)
 PY
-  cat >"$tmp/mk18.c" <<'C'
-#include <stdio.h>
-#include <ldnq/ldnq.h>
-int main(int argc, char **argv) {
-  ldnq_network *net = NULL;
-  ldnq_status st = ldnq_network_create(LDNQ_ARCH_RESNET18, 3, 3, &net);
-  if (!st) st = ldnq_network_reset_parameters(net, 5);
-  if (!st) st = ldnq_network_save(net, argv[argc - 1], LDNQ_FORMAT_PTH_ZIP);
-  if (st) fprintf(stderr, "mk18: %s\n", ldnq_last_error());
-  ldnq_network_free(net);
-  return st != LDNQ_OK;
-}
-C
-  cc -std=c11 -I"$LDNQ_SOURCE_DIR/include" "$tmp/mk18.c" -L"$LDNQ_BINARY_DIR" -lldnq \
-     -Wl,-rpath,"$LDNQ_BINARY_DIR" -o "$tmp/mk18"
-  "$tmp/mk18" "$tmp/r18.pth"
-  out=$("$bin/imagenet_resnet" eval --depth 18 --weights "$tmp/r18.pth" --data "$tmp/imnet" 2>/dev/null)
+  make_weights "$tmp/r18.pth" 5 resnet18 3 3
+  out=$("$ex/imagenet_resnet" eval --depth 18 --weights "$tmp/r18.pth" --data "$tmp/imnet" 2>/dev/null)
   echo "$out"
   echo "$out" | grep -Eq "^resnet18 full precision: top-1 [0-9.]+% top-5 100.00%"
-  out=$("$bin/imagenet_resnet" quantize --depth 18 --weights "$tmp/r18.pth" --data "$tmp/imnet" \
+  out=$("$ex/imagenet_resnet" quantize --depth 18 --weights "$tmp/r18.pth" --data "$tmp/imnet" \
         --count 3 --hessian-batches 1 --max-iter 2 --no-cascade --out "$tmp/q18.ldnq" 2>"$tmp/q18.err")
   echo "$out"
   grep -q "^limited set: 3 images" <<<"$out"
@@ -128,14 +103,14 @@ C
   # 21 weight layers (20 convolutions incl. 3 downsamples, fc) reported done.
   [ "$(grep -c 'layer [0-9]*/21 quantized' "$tmp/q18.err")" = 21 ] || { cat "$tmp/q18.err"; exit 1; }
   # The packed file loads back into a ResNet18 with the same evaluation.
-  out2=$("$bin/imagenet_resnet" eval --depth 18 --weights "$tmp/q18.ldnq" --data "$tmp/imnet" 2>/dev/null)
+  out2=$("$ex/imagenet_resnet" eval --depth 18 --weights "$tmp/q18.ldnq" --data "$tmp/imnet" 2>/dev/null)
   q1=$(echo "$out" | sed -n 's/^resnet18 L-DNQ 3 levels: top-1 \([0-9.]*\)%.*/\1/p')
   e1=$(echo "$out2" | sed -n 's/^resnet18 full precision: top-1 \([0-9.]*\)%.*/\1/p')
   [ -n "$q1" ] && [ "$q1" = "$e1" ] || { echo "reloaded .ldnq: top-1 $e1, expected $q1"; exit 1; }
   set +e
-  "$bin/imagenet_resnet" eval --depth 34 --weights "$tmp/r18.pth" --data "$tmp/imnet" >/dev/null 2>&1; rc=$?
+  "$ex/imagenet_resnet" eval --depth 34 --weights "$tmp/r18.pth" --data "$tmp/imnet" >/dev/null 2>&1; rc=$?
   [ $rc -eq 1 ] || { echo "imagenet_resnet with wrong depth exited $rc"; exit 1; }
-  "$bin/imagenet_resnet" quantize --depth 18 >/dev/null 2>&1; rc=$?
+  "$ex/imagenet_resnet" quantize --depth 18 >/dev/null 2>&1; rc=$?
   [ $rc -eq 2 ] || { echo "imagenet_resnet usage exited $rc"; exit 1; }
   set -e
 fi

@@ -2,34 +2,12 @@
 # Output paths are checked before any work (ldnq quantize/train/convert, the
 # example programs): a missing folder, a folder as the file, a file as the
 # folder fail at once, with the path and the reason, exit 1, no file left.
-# When the final write itself fails (a file size limit), the summary computed
-# before it is still printed.
-set -uo pipefail
-src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; ldnq=$bin/tools/ldnq/ldnq; ex=$bin/examples
-tmp=$LDNQ_TEST_TMP/out_paths; rm -rf "$tmp"; mkdir -p "$tmp/data"
-command -v xxd >/dev/null || { echo "no xxd: skipped"; exit 77; }
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# When the final write itself fails, the summary computed before it is still
+# printed; when a run state cannot be written (a file size limit), the run stops.
+. "${BASH_SOURCE%/*}/lib.sh" out_paths
+need xxd
 
-cat >"$tmp/mk.c" <<'C'
-#include <ldnq/ldnq.h>
-int main(int argc, char **argv) {
-  ldnq_network *net = NULL;
-  ldnq_status st = ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 10, &net);
-  if (!st) st = ldnq_network_reset_parameters(net, 3);
-  if (!st) st = ldnq_network_save(net, argv[argc - 1], LDNQ_FORMAT_PTH_ZIP);
-  ldnq_network_free(net);
-  return st != LDNQ_OK;
-}
-C
-cc -std=c11 -I"$src/include" "$tmp/mk.c" -L"$bin" -lldnq -Wl,-rpath,"$bin" -o "$tmp/mk" && "$tmp/mk" "$tmp/w.pth" || exit 1
-idx() { # prefix count seed
-  local n=$2
-  { printf '\x00\x00\x08\x03'; printf "%08x" "$n" | xxd -r -p; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'
-    LC_ALL=C awk -v n=$((n * 784)) -v s="$3" 'BEGIN { srand(s); for (i = 0; i < n; i++) printf "%c", int(rand() * 256) }'; } >"$tmp/data/$1-images-idx3-ubyte"
-  { printf '\x00\x00\x08\x01'; printf "%08x" "$n" | xxd -r -p
-    for ((i = 0; i < n; i++)); do printf "\\x0$((i % 10))"; done; } >"$tmp/data/$1-labels-idx1-ubyte"
-}
+make_weights "$tmp/w.pth"
 idx train 100 1
 idx t10k 20 2
 data="mnist:$tmp/data"
@@ -65,16 +43,45 @@ check "imagenet_resnet quantize" "imagenet_resnet: --out '$tmp/no/q.ldnq': folde
   "$ex/imagenet_resnet" quantize --data "$tmp/nodata" --weights "$tmp/w.pth" --out "$tmp/no/q.ldnq"
 [ -e "$tmp/no" ] && bad "a folder was created"
 
-# The final write fails (file size limit 4 KiB; the model is ~70 KiB): the
-# accuracy is printed anyway, the exit code is 1, no partial file remains.
-out=$( (trap '' XFSZ; ulimit -f 4; q --out "$tmp/big.ldnq" --json) 2>&1); rc=$?
+# The final write fails (its temporary name is taken by a folder once the run is in its
+# layers, past the up-front check: when its first state appears): the accuracy is printed
+# anyway, the exit code is 1, no partial file remains, and the run's state stays: --resume
+# then only evaluates and writes. A run too quick to catch is tried again, slower.
+for hb in 2 20 100; do
+  rm -f "$tmp/big.ldnq" "$tmp/big.ldnq.state"
+  "$ldnq" quantize --arch resnet20 --weights "$tmp/w.pth" --data "$data" --ratio 0.1 --no-cascade \
+    --out "$tmp/big.ldnq" --json --hessian-batches $hb >"$tmp/big.out" 2>"$tmp/big.err" &
+  pid=$! # the tool's own pid (not a subshell's): its temporary files are named with it
+  for _ in $(seq 1 3000); do [ -e "$tmp/big.ldnq.state" ] && break; sleep 0.01; done
+  mkdir "$tmp/big.ldnq.tmp.$pid"
+  wait $pid; rc=$?
+  rmdir "$tmp/big.ldnq.tmp.$pid"
+  [ $rc -eq 0 ] || break
+done
+out=$(cat "$tmp/big.out" "$tmp/big.err")
 [ $rc -eq 1 ] || bad "write failure: exit $rc, want 1"
 grep -Eq "quantized \(3 levels\): top-1 [0-9.]+ top-5 [0-9.]+ \(full precision [0-9.]+\)" <<<"$out" \
   || { bad "write failure: no summary"; echo "$out"; }
-grep -q '"top1": ' <<<"$out" || bad "write failure: no JSON summary"
+grep -q '"top1": ' "$tmp/big.out" || bad "write failure: no JSON summary"
 grep -q "ldnq quantize: --out: " <<<"$out" || { bad "write failure: no error message"; echo "$out"; }
+grep -q "$tmp/big.ldnq.state holds the run after layer 22/22; the same command with --resume" <<<"$out" ||
+  { bad "write failure: no word of the kept state"; echo "$out"; }
 [ -e "$tmp/big.ldnq" ] && bad "write failure: partial output file"
 ls "$tmp" | grep -q '\.tmp\.' && bad "write failure: temporary file left"
+q --out "$tmp/big.ldnq" --hessian-batches $hb --resume >/dev/null 2>"$tmp/again.err" || { bad "resume after the write failure"; cat "$tmp/again.err"; }
+grep -q "^resumed from $tmp/big.ldnq.state: layers 1-22 of 22 were done$" "$tmp/again.err" ||
+  { bad "resume after the write failure: not resumed"; cat "$tmp/again.err"; }
+grep -q '^layer [0-9]' "$tmp/again.err" && bad "resume after the write failure: layers run again"
+[ -s "$tmp/big.ldnq" ] && [ ! -e "$tmp/big.ldnq.state" ] || bad "resume after the write failure: files"
 
-[ $fails -eq 0 ] || { echo "out_paths: $fails failures"; exit 1; }
-echo "out_paths: all ok"
+# The state after the first layer cannot be written (file size limit 4 KiB; it holds the
+# network, ~1 MiB): the run stops there with the reason, exit 1, no file left.
+out=$( (trap '' XFSZ; ulimit -f 4; q --out "$tmp/lim.ldnq") 2>&1); rc=$?
+[ $rc -eq 1 ] || bad "state write failure: exit $rc, want 1"
+grep -q "ldnq quantize: quantization: input/output error: saving the run state: .*$tmp/lim.ldnq.state.*File too large" <<<"$out" ||
+  { bad "state write failure: message"; echo "$out"; }
+grep -q '^layer 2/22' <<<"$out" && bad "state write failure: the run went on"
+ls "$tmp" | grep -q '^lim\.ldnq' && bad "state write failure: a file was left"
+ls "$tmp" | grep -q '\.tmp\.' && bad "state write failure: temporary file left"
+
+finish

@@ -5,31 +5,9 @@
 # real total (the cascade's batches per epoch, not step+1), the full label
 # (loss digits not cut), rate and time left, and bars for the full-precision
 # and final evaluations.
-set -uo pipefail
-src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; ldnq=$bin/tools/ldnq/ldnq
-tmp=$LDNQ_TEST_TMP/progress_cli; rm -rf "$tmp"; mkdir -p "$tmp/data"
-command -v xxd >/dev/null || { echo "no xxd: skipped"; exit 77; }
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-cat >"$tmp/mk.c" <<'C'
-#include <ldnq/ldnq.h>
-int main(int argc, char **argv) {
-  ldnq_network *net = NULL;
-  ldnq_status st = ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 10, &net);
-  if (!st) st = ldnq_network_reset_parameters(net, 3);
-  if (!st) st = ldnq_network_save(net, argv[argc - 1], LDNQ_FORMAT_PTH_ZIP);
-  ldnq_network_free(net);
-  return st != LDNQ_OK;
-}
-C
-cc -std=c11 -I"$src/include" "$tmp/mk.c" -L"$bin" -lldnq -Wl,-rpath,"$bin" -o "$tmp/mk" && "$tmp/mk" "$tmp/w.pth" || exit 1
-idx() { # prefix count seed
-  local n=$2
-  { printf '\x00\x00\x08\x03'; printf "%08x" "$n" | xxd -r -p; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'
-    LC_ALL=C awk -v n=$((n * 784)) -v s="$3" 'BEGIN { srand(s); for (i = 0; i < n; i++) printf "%c", int(rand() * 256) }'; } >"$tmp/data/$1-images-idx3-ubyte"
-  { printf '\x00\x00\x08\x01'; printf "%08x" "$n" | xxd -r -p
-    for ((i = 0; i < n; i++)); do printf "\\x0$((i % 10))"; done; } >"$tmp/data/$1-labels-idx1-ubyte"
-}
+. "${BASH_SOURCE%/*}/lib.sh" progress_cli
+need xxd
+make_weights "$tmp/w.pth"
 idx train 96 1; idx t10k 20 2
 # 32 images in the limited set, cascade batches of 16: 2 batches per epoch.
 args=(quantize --arch resnet20 --weights "$tmp/w.pth" --data "mnist:$tmp/data" --ratio 0.34
@@ -72,5 +50,4 @@ grep -q "ldnq quantize: interrupted during the quantization; nothing was written
   { bad "SIGINT: message"; tail -3 "$tmp/int.err"; }
 [ -e "$tmp/q2.ldnq" ] && bad "SIGINT: output written"
 ls "$tmp" | grep -q '\.tmp\.' && bad "SIGINT: temporary file left"
-[ $fails -eq 0 ] || { echo "progress_cli: $fails failures"; exit 1; }
-echo "progress_cli: all ok"
+finish

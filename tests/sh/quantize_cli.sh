@@ -2,36 +2,10 @@
 # ldnq quantize end to end on a tiny MNIST-format dataset and a random
 # ResNet20 (1 channel): JSON summary, packed .ldnq and .pth outputs, exit
 # codes on bad usage. No PyTorch needed.
-set -euo pipefail
-src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; ldnq=$bin/tools/ldnq/ldnq; tmp=$LDNQ_TEST_TMP/quantize_cli
-rm -rf "$tmp"; mkdir -p "$tmp/data"
-
-# A random ResNet20 saved by libldnq itself.
-cat >"$tmp/mk.c" <<'C'
-#include <stdio.h>
-#include <ldnq/ldnq.h>
-int main(int argc, char **argv) {
-  ldnq_network *net = NULL;
-  ldnq_status st = ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 10, &net);
-  if (!st) st = ldnq_network_reset_parameters(net, 3);
-  if (!st) st = ldnq_network_save(net, argv[argc - 1], LDNQ_FORMAT_PTH_ZIP);
-  if (st) fprintf(stderr, "mk: %s\n", ldnq_last_error());
-  ldnq_network_free(net);
-  return st != LDNQ_OK;
-}
-C
-cc -std=c11 -I"$src/include" "$tmp/mk.c" -L"$bin" -lldnq -Wl,-rpath,"$bin" -o "$tmp/mk"
-"$tmp/mk" "$tmp/w.pth"
-
-# IDX files: N random 28x28 images and labels 0..9.
-idx() { # prefix count seed (deterministic pixels)
-  local n=$2
-  { printf '\x00\x00\x08\x03'; printf "%08x" "$n" | xxd -r -p; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'
-    LC_ALL=C awk -v n=$((n * 784)) -v s="$3" 'BEGIN { srand(s); for (i = 0; i < n; i++) printf "%c", int(rand() * 256) }'; } >"$tmp/data/$1-images-idx3-ubyte"
-  { printf '\x00\x00\x08\x01'; printf "%08x" "$n" | xxd -r -p
-    for ((i = 0; i < n; i++)); do printf "\\x0$((i % 10))"; done; } >"$tmp/data/$1-labels-idx1-ubyte"
-}
-command -v xxd >/dev/null || { echo "no xxd: skipped"; exit 77; }
+. "${BASH_SOURCE%/*}/lib.sh" quantize_cli
+set -e
+need xxd
+make_weights "$tmp/w.pth"   # a random ResNet20 saved by libldnq itself
 idx train 200 1
 idx t10k 20 2
 

@@ -45,7 +45,7 @@ refused() { # LABEL WORD CMD-ARGS...
   "$ldnq" "$@" >/dev/null 2>"$tmp/$label.err"; local rc=$?
   [ $rc -eq 1 ] || { bad "$label: exit $rc, want 1"; tail -3 "$tmp/$label.err"; }
   grep -q "$word" "$tmp/$label.err" || { bad "$label: no '$word'"; tail -3 "$tmp/$label.err"; }
-  grep -q '^layer ' "$tmp/$label.err" && bad "$label: layers were run"
+  grep -q '^layer [0-9]' "$tmp/$label.err" && bad "$label: layers were run"
   [ -e "$tmp/q.ldnq" ] && bad "$label: output written"
   cmp -s "$tmp/q.ldnq.state" "$tmp/saved.state" || bad "$label: the state changed"
 }

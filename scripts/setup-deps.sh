@@ -2,14 +2,16 @@
 # Installs the Debian packages libldnq needs to build and test, where missing.
 #   scripts/setup-deps.sh           build + test dependencies, Fashion-MNIST
 #   scripts/setup-deps.sh --torch   also PyTorch (fixture generation, torch.load checks)
-#   scripts/setup-deps.sh --extra   also tools for CI extras (abigail-tools, clang runtime)
+#   scripts/setup-deps.sh --extra   also tools for CI extras (abigail-tools, clang runtime,
+#                                   Open MPI for tests/sh/mpi_cli.sh)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev zlib1g-dev libpng-dev
       libjpeg62-turbo-dev check dataset-fashion-mnist python3 python3-numpy xxd g++)
 for a in "$@"; do
   case "$a" in
     --torch) pkgs+=(python3-torch python3-torchvision python3-pil) ;;
-    --extra) pkgs+=(abigail-tools clang libclang-rt-14-dev valgrind python3-pil) ;;
+    --extra) pkgs+=(abigail-tools clang libclang-rt-14-dev valgrind python3-pil
+                    libopenmpi-dev openmpi-bin) ;;
     *) echo "setup-deps.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done

@@ -341,6 +341,26 @@ typedef int (*ldnq_quant_progress_fn)(void *user_data, int layer, int num_layers
 
 typedef struct ldnq_quant_report ldnq_quant_report;
 
+/* Data-parallel quantization (ldnq/comm.h). ldnq_quantizer_run becomes a
+ * collective that every rank of comm calls with the same options, the
+ * same network (rank 0's weights are broadcast first) and the same
+ * calibration set (same path or identical copies): every Hessian and
+ * cascade batch is split into the ranks' shares of one shared shuffle;
+ * the Hessian partial sums are summed over the ranks (and rank 0's sum
+ * broadcast, so ADMM runs on the same matrix everywhere; rank 0's
+ * quantized weights are then broadcast too); cascade and fine-tune
+ * losses, gradients and batch-norm batch statistics are summed, so the
+ * run computes what one process computes up to float rounding. Set the
+ * same comm on the `eval` loader (ldnq_loader_set_comm) to shard the
+ * evaluations. The report is the same on every rank; writing files is
+ * the caller's (write on rank 0 only). The Hessian and cascade batch
+ * sizes must be at least the rank count (LDNQ_ERR_RANGE). The per-layer
+ * solve calls (ldnq_quantizer_solve_conv / _linear) on a quantizer with a
+ * comm are collectives too: each rank's callback gives its share of every
+ * batch, the Hessian is summed. comm is borrowed until replaced; NULL
+ * (the default) runs in this process alone. */
+LDNQ_API ldnq_status ldnq_quantizer_set_comm(ldnq_quantizer *q, const ldnq_comm *comm);
+
 /* Quantizes `net` in place (see above). progress may be NULL. On success
  * the caller owns *out (ldnq_quant_report_free). */
 LDNQ_API ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net,

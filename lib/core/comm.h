@@ -35,4 +35,11 @@ static inline void ldnq__comm_share(int64_t n, int r, int size, int64_t *lo, int
   *hi = n * (r + 1) / size;
 }
 
+/* This rank's rows of a full global batch of `batch`. */
+static inline int ldnq__comm_rows(const ldnq_comm *c, int64_t batch) {
+  int64_t lo, hi;
+  ldnq__comm_share(batch, ldnq__comm_rank(c), ldnq__comm_size(c), &lo, &hi);
+  return (int)(hi - lo);
+}
+
 #endif

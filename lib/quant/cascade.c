@@ -10,6 +10,7 @@
 #include "ops/ops.h"
 #include "quant/quant_internal.h"
 #include "quant/run_internal.h"
+#include "train/dist.h"
 #include "train/sgd.h"
 
 /* Index of the last state-dict entry of layer L (weight or bias). */
@@ -80,6 +81,18 @@ int ldnq__stop_check(ldnq__stop *s, double running_mean) {
  * batch norms) and the layers left in float (QUANTIZE_FIRST/LAST 0). */
 static ldnq_status set_trainable_final(ldnq__run *R) { return set_trainable(R, 1, -1); }
 
+/* Data parallel (ldnq_quantizer_set_comm): this rank's n rows are a share
+ * of the global batch; the loss and its gradient become the global mean's. */
+static ldnq_status global_batch(const ldnq_comm *c, int n, int K, ldnq_tensor *grad, double *l) {
+  double r[2] = {*l * n, n};
+  ldnq_status st = ldnq__comm_sum_d(c, r, 2, "cascade loss");
+  if (st) return st;
+  float w = (float)((double)n / r[1]);
+  for (int64_t k = 0; k < (int64_t)n * K; k++) grad->data[k] *= w;
+  *l = r[0] / r[1];
+  return LDNQ_OK;
+}
+
 /* SGD/Adam on MSE(student logits, teacher logits) over replayed epochs
  * 0, 1, ... of the cascade loader, both networks in training mode. L >= 0:
  * the cascade after layer L (early stop by LDNQ_Q_CASCADE_STOP); L < 0: the
@@ -104,7 +117,8 @@ static ldnq_status soft_update(ldnq__run *R, int L, int64_t max_epochs, double l
     return st;
   }
   ldnq_tensor *target = NULL, *logits = NULL, *grad = NULL;
-  int64_t shape[2] = {bs, K};
+  ldnq__gradsum gsum = {NULL, 0};
+  int64_t shape[2] = {ldnq__comm_rows(q->comm, bs), K}; /* full batches (or shares) */
   st = ldnq_tensor_create(2, shape, &target);
   if (!st) st = ldnq_tensor_create(2, shape, &logits);
   if (!st) st = ldnq_tensor_create(2, shape, &grad);
@@ -137,8 +151,10 @@ static ldnq_status soft_update(ldnq__run *R, int L, int64_t max_epochs, double l
       if (!st) st = ldnq_network_forward(R->net, images, logits);
       if (st) break;
       double l = ldnq__mse((size_t)n * K, logits->data, target->data, grad->data);
-      st = ldnq_network_zero_grad(R->net);
+      if (ldnq__comm_active(q->comm)) st = global_batch(q->comm, n, K, grad, &l);
+      if (!st) st = ldnq_network_zero_grad(R->net);
       if (!st) st = ldnq_network_backward(R->net, grad, NULL);
+      if (!st) st = ldnq__grad_allreduce(q->comm, &gsum, R->net);
       if (!st) st = ldnq__optim_step(&q->err, &opt, R->net,
                                      ldnq__schedule_lr(lr0, cosine, out->batches, total));
       if (st) break;
@@ -166,6 +182,7 @@ done:
   if (st) ldnq__propagate(&q->err, st); /* the latest message is the failure's */
   ldnq_network_set_training(R->net, 0);
   ldnq__optim_release(&opt);
+  ldnq__gradsum_release(&gsum);
   ldnq_tensor_free(target);
   ldnq_tensor_free(logits);
   ldnq_tensor_free(grad);
@@ -188,7 +205,7 @@ ldnq_status ldnq__bn_recalibrate(ldnq__run *R, int64_t nbatches) {
   ldnq_quantizer *q = R->q;
   int bs = (int)ldnq__q_int(q, LDNQ_Q_CASCADE_BATCH), K = R->num_classes;
   ldnq_tensor *logits = NULL;
-  int64_t shape[2] = {bs, K};
+  int64_t shape[2] = {ldnq__comm_rows(q->comm, bs), K}; /* full batches (or shares) */
   int grad_was = 1;
   ldnq_status st = ldnq_network_get_grad_enabled(R->net, &grad_was);
   if (!st) st = ldnq_tensor_create(2, shape, &logits);

@@ -51,7 +51,7 @@ ldnq_status ldnq__hessian_add_conv(ldnq__errbuf *eb, ldnq__hessian *h, const flo
     return ldnq__fail(eb, LDNQ_ERR_NOMEM, "out of memory for im2col patches (%zu x %zu)", l1,
                       P * per);
   size_t img = (size_t)cin * (size_t)hh * (size_t)ww;
-  double scale = 1.0 / ((double)n * (double)P);
+  double scale = 1.0 / ((double)(h->global_n > 0 ? h->global_n : n) * (double)P);
   for (size_t i0 = 0; i0 < (size_t)n; i0 += per) {
     size_t cnt = (size_t)n - i0 < per ? (size_t)n - i0 : per, k = cnt * P;
     /* Block X: l1 rows (weight order) x k columns (positions), row-major
@@ -84,7 +84,8 @@ ldnq_status ldnq__hessian_add_linear(ldnq__errbuf *eb, ldnq__hessian *h, const f
     if (has_bias) dst[in] = 1.0;
   }
   /* X is n x l1 row-major; X^T X, row-major lower = column-major upper. */
-  cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)l1, n, 1.0 / n, h->work, (int)l1,
+  double nn = (double)(h->global_n > 0 ? h->global_n : n);
+  cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)l1, n, 1.0 / nn, h->work, (int)l1,
               1.0, h->H, (int)l1);
   h->batches++;
   h->samples += n;

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "core/comm.h"
 #include "core/error.h"
 #include "core/option.h"
 #include "ldnq/quant.h"
@@ -28,6 +29,7 @@ struct ldnq_quantizer {
   /* Set by ldnq_quantizer_run for the duration of a layer's solve. */
   ldnq__admm_progress_fn admm_progress;
   void *admm_ud;
+  const ldnq_comm *comm; /* borrowed (ldnq_quantizer_set_comm) */
 };
 
 /* ---- profiles (profile.c) ---- */
@@ -110,6 +112,8 @@ typedef struct ldnq__hessian {
   double *H;         /* upper triangle accumulated; symmetric after finish */
   int64_t batches;
   int64_t samples;
+  int64_t global_n;  /* > 0: the next batch is a share of one of global_n
+                        samples (data parallel): it is scaled by that */
   double *work;      /* double patch block */
   float *cols;       /* float im2col block */
   size_t work_cap, cols_cap;

@@ -14,6 +14,7 @@
 #include "quant/quant_internal.h"
 #include "quant/report.h"
 #include "quant/run_internal.h"
+#include "train/dist.h"
 
 /* ---- Hessian activations through the tap ---- */
 typedef struct hess_ctx {
@@ -97,7 +98,7 @@ static ldnq_status quantize_layer(ldnq__run *R, int L, ldnq_layer_result **res) 
     return ldnq__fail(&q->err, LDNQ_ERR_INTERNAL, "layer %d bias", L);
 
   hess_ctx c = {net, R->hess_loader, R->names[L], NULL, NULL, 0, LDNQ_OK, "", 0, R};
-  int64_t os[2] = {R->hess_batch, R->num_classes};
+  int64_t os[2] = {ldnq__comm_rows(q->comm, R->hess_batch), R->num_classes};
   ldnq_status st = ldnq_tensor_create(2, os, &c.logits);
   if (st) return ldnq__propagate(&q->err, st);
   st = ldnq_loader_reset(R->hess_loader, R->hess_epoch++);
@@ -136,6 +137,9 @@ static ldnq_status quantize_layer(ldnq__run *R, int L, ldnq_layer_result **res) 
     if (!st) st = ldnq_network_write(net, wname, tmp, nw);
     if (!st && bname) st = ldnq_layer_result_bias(*res, tmp, nb);
     if (!st && bname) st = ldnq_network_write(net, bname, tmp, nb);
+    /* Every rank solved the same H; rank 0's weights keep them identical. */
+    if (!st) st = ldnq__comm_bcast(q->comm, w, nw * (int64_t)sizeof(float), "quantized weights");
+    if (!st && b) st = ldnq__comm_bcast(q->comm, b, nb * (int64_t)sizeof(float), "quantized bias");
     if (st && st != LDNQ_ERR_NOMEM) st = ldnq__propagate(&q->err, st);
     ldnq__free(tmp);
   }
@@ -185,6 +189,7 @@ static ldnq_status make_loader(ldnq__run *R, int batch, ldnq_loader **out) {
                                      LDNQ_LOADER_AUGMENT, LDNQ_LOADER_SEED};
   const int64_t val[4] = {1, 1, 1, ldnq__q_int(R->q, LDNQ_Q_SEED)};
   for (int k = 0; k < 4 && !st; k++) st = ldnq_loader_set_option(*out, opt[k], val[k]);
+  if (!st) st = ldnq_loader_set_comm(*out, R->q->comm); /* shares of each batch */
   return st ? ldnq__propagate(&R->q->err, st) : LDNQ_OK;
 }
 
@@ -200,6 +205,33 @@ static void restore_net(ldnq_network *net) {
   }
   ldnq_network_set_tap(net, NULL, NULL);
   ldnq_network_set_training(net, 0);
+  ldnq__network_set_comm(net, NULL);
+}
+
+/* Data parallel: rank 0 writes the state file; every rank learns whether
+ * it could. */
+static ldnq_status save_state(ldnq__run *R, const char *path, const ldnq__state_key *key,
+                              ldnq_quant_report *rep, int layers, int final, double seconds) {
+  ldnq_status st = LDNQ_OK;
+  if (ldnq__comm_rank(R->q->comm) == 0)
+    st = ldnq__state_save(R, path, key, rep, layers, final, seconds);
+  st = ldnq__comm_agree(R->q->comm, st, "writing the state file");
+  return st ? ldnq__propagate(&R->q->err, st) : LDNQ_OK;
+}
+
+/* Every rank resumes from the same layer (each reads the state: a shared
+ * file system), or none goes on. */
+static ldnq_status agree_resume(ldnq__run *R, ldnq_status st, int first) {
+  const ldnq_comm *c = R->q->comm;
+  if (!ldnq__comm_active(c)) return st;
+  st = ldnq__comm_agree(c, st, "reading the state file");
+  double f = first;
+  if (!st) st = ldnq__comm_sum_d(c, &f, 1, "resumed layers");
+  if (!st && f != (double)first * c->size)
+    st = ldnq__fail(NULL, LDNQ_ERR_STATE,
+                    "rank %d of %d: the ranks resume from different layers (each rank reads %s: "
+                    "put it on a shared file system)", c->rank, c->size, R->q->state_path);
+  return st ? ldnq__propagate(&R->q->err, st) : LDNQ_OK;
 }
 
 ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_dataset *calib,
@@ -221,6 +253,10 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
   R.ud = user_data;
   R.hess_batch = (int)ldnq__q_int(q, LDNQ_Q_HESSIAN_BATCH_SIZE);
   R.teacher.cap_bytes = (size_t)(ldnq__q_real(q, LDNQ_Q_TEACHER_CACHE_MB) * 1048576.0);
+  /* Unequal shares would fill the ranks' caches differently, and a cached
+   * batch skips the teacher's collectives: no cache then. */
+  if (ldnq__comm_active(q->comm) && ldnq__q_int(q, LDNQ_Q_CASCADE_BATCH) % q->comm->size)
+    R.teacher.cap_bytes = 0;
   ldnq_status st = ldnq_network_layer_count(net, &R.nlayers);
   if (!st) st = ldnq_network_describe(net, NULL, NULL, &R.num_classes);
   /* Labels the network cannot have: an error before any layer. */
@@ -242,13 +278,18 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
   }
   for (int p = 0; p < LDNQ__Q_NPARAMS; p++) rep->settings[p] = ldnq__q_optval_double(p, q->opt[p]);
   int cascade = (int)ldnq__q_int(q, LDNQ_Q_CASCADE);
+  /* Data parallel: rank 0's network on every rank; training-mode batch
+   * norms (cascade, recalibration) reduce over the ranks. */
+  st = ldnq__network_bcast(q->comm, net);
+  if (st) st = ldnq__propagate(&q->err, st);
+  ldnq__network_set_comm(net, q->comm);
   /* Resumable runs: the key is taken from the base weights, before any. */
   const char *spath = q->state_path;
   ldnq__state_key key;
   memset(&key, 0, sizeof key);
   int first = 0, final_done = 0;
   q->resumed_layers = 0;
-  if (spath) st = ldnq__state_key_make(&R, rep, &key);
+  if (!st && spath) st = ldnq__state_key_make(&R, rep, &key);
   if (!st) st = make_loader(&R, R.hess_batch, &R.hess_loader);
   if (!st && (cascade || ldnq__q_int(q, LDNQ_Q_BN_RECALIBRATE) > 0))
     st = make_loader(&R, (int)ldnq__q_int(q, LDNQ_Q_CASCADE_BATCH), &R.casc_loader);
@@ -256,6 +297,7 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
     st = ldnq_network_clone(net, &R.orig); /* the full-precision teacher */
     /* The teacher only runs forward: no saved activations to allocate/write. */
     if (!st) st = ldnq_network_set_grad_enabled(R.orig, 0);
+    if (!st) ldnq__network_set_comm(R.orig, q->comm);
     if (st) st = ldnq__propagate(&q->err, st);
   }
   /* The teacher is the base network: a state replaces `net` only now. */
@@ -266,6 +308,7 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
       R.layer = first > 0 ? first - 1 : 0;
     }
   }
+  if (spath && (q->state_flags & LDNQ_STATE_RESUME)) st = agree_resume(&R, st, first);
   for (int L = first; L < R.nlayers && !st; L++) {
     double tl = ldnq__q_now();
     ldnq__qr_layer *rl = &rep->layers[L];
@@ -295,8 +338,8 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
       }
     }
     rl->seconds = ldnq__q_now() - tl;
-    if (spath && (st = ldnq__state_save(&R, spath, &key, rep, L + 1, 0,
-                                        R.seconds_before + ldnq__q_now() - t0)))
+    if (spath && (st = save_state(&R, spath, &key, rep, L + 1, 0,
+                                  R.seconds_before + ldnq__q_now() - t0)))
       break;
     if (ldnq__run_progress(&R, LDNQ_PHASE_LAYER_DONE, 0, rl->seconds))
       st = ldnq__fail(&q->err, LDNQ_ERR_CANCELLED, "cancelled after layer %s", R.names[L]);
@@ -311,8 +354,7 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
   if (!st && recal && !final_done)
     st = ldnq__bn_recalibrate(&R, ldnq__q_int(q, LDNQ_Q_BN_RECALIBRATE));
   if (!st && spath && (tune || recal) && !final_done)
-    st = ldnq__state_save(&R, spath, &key, rep, R.nlayers, 1,
-                          R.seconds_before + ldnq__q_now() - t0);
+    st = save_state(&R, spath, &key, rep, R.nlayers, 1, R.seconds_before + ldnq__q_now() - t0);
   restore_net(net);
   if (!st && eval) st = evaluate(&R, &rep->top1, &rep->top5);
   run_release(&R);
@@ -322,8 +364,15 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
     return st;
   }
   rep->seconds = R.seconds_before + ldnq__q_now() - t0;
-  if (spath && !(q->state_flags & LDNQ_STATE_KEEP)) remove(spath);
+  if (spath && !(q->state_flags & LDNQ_STATE_KEEP) && ldnq__comm_rank(q->comm) == 0) remove(spath);
   *out = rep;
+  ldnq__errbuf_clear(&q->err);
+  return LDNQ_OK;
+}
+
+ldnq_status ldnq_quantizer_set_comm(ldnq_quantizer *q, const ldnq_comm *comm) {
+  if (!q) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_quantizer_set_comm: NULL quantizer");
+  q->comm = comm;
   ldnq__errbuf_clear(&q->err);
   return LDNQ_OK;
 }

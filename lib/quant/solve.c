@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/comm.h"
 #include "core/tensor.h"
 #include "quant/quant_internal.h"
 
@@ -91,44 +92,93 @@ ldnq_status ldnq_quantizer_solve_hessian(ldnq_quantizer *q, int l1, int l2, cons
 
 /* Pulls batches from the callback into h. kind 0: conv (geometry in g[]),
  * 1: linear. */
+/* Checks one activation batch from the callback. */
+static ldnq_status check_batch(ldnq_quantizer *q, int64_t b, const ldnq_tensor *t, int is_conv,
+                               int cin) {
+  int want = is_conv ? 4 : 2;
+  if (t->ndim != want || t->shape[0] < 1 || t->shape[1] != cin) {
+    char got[160];
+    size_t k = (size_t)snprintf(got, sizeof got, "[");
+    for (int d = 0; d < t->ndim && k < sizeof got; d++)
+      k += (size_t)snprintf(got + k, sizeof got - k, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+    if (k < sizeof got) snprintf(got + k, sizeof got - k, "]");
+    return ldnq__fail(&q->err, LDNQ_ERR_SHAPE,
+                      "activation batch %lld: expected [N, %d%s] with N >= 1, got %s",
+                      (long long)b, cin, is_conv ? ", H, W" : "", got);
+  }
+  for (int d = 0; d < t->ndim; d++)
+    if (t->shape[d] > (1 << 30))
+      return ldnq__fail(&q->err, LDNQ_ERR_LIMIT, "activation batch %lld: dimension too large",
+                        (long long)b);
+  for (int64_t i = 0; i < t->numel; i++)
+    if (!isfinite(t->data[i]))
+      return ldnq__fail(&q->err, LDNQ_ERR_NUMERIC,
+                        "activation batch %lld has non-finite values", (long long)b);
+  return LDNQ_OK;
+}
+
+/* Data parallel (ldnq_quantizer_set_comm): every rank's batch b is its
+ * share of global batch b. The ranks agree on failures, on the end (any
+ * rank out of batches ends the gathering) and on the global batch size,
+ * which scales every share. *stop = 1: end the loop. */
+static ldnq_status agree_batch(ldnq_quantizer *q, ldnq__hessian *h, ldnq_status st,
+                               const ldnq_tensor *t, int *stop) {
+  double r[3] = {st != LDNQ_OK, t != NULL, t ? (double)t->shape[0] : 0};
+  ldnq_status cs = ldnq__comm_sum_d(q->comm, r, 3, "activation batch sizes");
+  if (st) return st;
+  if (cs) return ldnq__propagate(&q->err, cs);
+  if (r[0] > 0)
+    return ldnq__fail(&q->err, LDNQ_ERR_CALLBACK,
+                      "rank %d of %d: %d other rank(s) failed reading activations", q->comm->rank,
+                      q->comm->size, (int)r[0]);
+  *stop = r[1] < q->comm->size;
+  h->global_n = (int64_t)r[2];
+  return LDNQ_OK;
+}
+
+/* H of all ranks' shares: summed, then rank 0's copy everywhere, so that
+ * every rank runs ADMM on the very same matrix. */
+static ldnq_status reduce_hessian(ldnq_quantizer *q, ldnq__hessian *h) {
+  int64_t nn = (int64_t)h->l1 * h->l1;
+  double smp = (double)h->samples;
+  ldnq_status st = ldnq__comm_sum_d(q->comm, h->H, nn, "Hessian");
+  if (!st) st = ldnq__comm_bcast(q->comm, h->H, nn * (int64_t)sizeof(double), "Hessian");
+  if (!st) st = ldnq__comm_sum_d(q->comm, &smp, 1, "Hessian samples");
+  h->samples = (int64_t)smp;
+  return st ? ldnq__propagate(&q->err, st) : LDNQ_OK;
+}
+
+/* Pulls batches from the callback into h. kind 0: conv (geometry in g[]),
+ * 1: linear. */
 static ldnq_status gather(ldnq_quantizer *q, ldnq__hessian *h, int is_conv, const int *g,
                           ldnq_activation_fn fn, void *ud) {
   int64_t budget = ldnq__q_int(q, LDNQ_Q_HESSIAN_BATCHES);
+  int dist = ldnq__comm_active(q->comm);
   for (int64_t b = 0; b < budget; b++) {
     const ldnq_tensor *t = NULL;
+    ldnq_status st = LDNQ_OK;
     if (fn(ud, b, &t) != 0)
-      return ldnq__fail(&q->err, LDNQ_ERR_CALLBACK,
-                        "activation callback reported a failure at batch %lld", (long long)b);
-    if (!t) break;
-    int want = is_conv ? 4 : 2;
-    if (t->ndim != want || t->shape[0] < 1 || t->shape[1] != g[0]) {
-      char got[160];
-      size_t k = (size_t)snprintf(got, sizeof got, "[");
-      for (int d = 0; d < t->ndim && k < sizeof got; d++)
-        k += (size_t)snprintf(got + k, sizeof got - k, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
-      if (k < sizeof got) snprintf(got + k, sizeof got - k, "]");
-      return ldnq__fail(&q->err, LDNQ_ERR_SHAPE,
-                        "activation batch %lld: expected [N, %d%s] with N >= 1, got %s",
-                        (long long)b, g[0], is_conv ? ", H, W" : "", got);
-    }
-    for (int d = 0; d < t->ndim; d++)
-      if (t->shape[d] > (1 << 30))
-        return ldnq__fail(&q->err, LDNQ_ERR_LIMIT, "activation batch %lld: dimension too large",
-                          (long long)b);
-    for (int64_t i = 0; i < t->numel; i++)
-      if (!isfinite(t->data[i]))
-        return ldnq__fail(&q->err, LDNQ_ERR_NUMERIC,
-                          "activation batch %lld has non-finite values", (long long)b);
-    ldnq_status st =
-        is_conv ? ldnq__hessian_add_conv(&q->err, h, t->data, (int)t->shape[0], g[0],
-                                         (int)t->shape[2], (int)t->shape[3], g[1], g[2], g[3],
-                                         g[4])
-                : ldnq__hessian_add_linear(&q->err, h, t->data, (int)t->shape[0], g[0], g[1]);
+      st = ldnq__fail(&q->err, LDNQ_ERR_CALLBACK,
+                      "activation callback reported a failure at batch %lld", (long long)b);
+    if (!st && t) st = check_batch(q, b, t, is_conv, g[0]);
+    int stop = !t;
+    if (dist) st = agree_batch(q, h, st, t, &stop);
+    if (st) return st;
+    if (stop) break;
+    st = is_conv ? ldnq__hessian_add_conv(&q->err, h, t->data, (int)t->shape[0], g[0],
+                                          (int)t->shape[2], (int)t->shape[3], g[1], g[2], g[3],
+                                          g[4])
+                 : ldnq__hessian_add_linear(&q->err, h, t->data, (int)t->shape[0], g[0], g[1]);
+    if (dist) st = ldnq__comm_agree(q->comm, st, "the Hessian batch");
     if (st) return st;
   }
   if (h->batches == 0)
     return ldnq__fail(&q->err, LDNQ_ERR_INVALID_ARG,
                       "the activation callback gave no batch: the Hessian needs data");
+  if (dist) {
+    ldnq_status st = reduce_hessian(q, h);
+    if (st) return st;
+  }
   ldnq__hessian_finish(h, (int)ldnq__q_int(q, LDNQ_Q_HESSIAN_SEED_SCALE));
   return LDNQ_OK;
 }

@@ -19,6 +19,19 @@ int cli_eval(int argc, char **argv);
 int cli_quantize(int argc, char **argv);
 int cli_train(int argc, char **argv);
 
+/* Data-parallel runs (cli_comm.c): started under mpirun in a build with
+ * MPI, every rank has a communicator (cli_comm(), NULL otherwise or with
+ * one rank); ranks other than 0 print nothing but their own failures
+ * (cli_err()). cli_comm_end(rc) ends MPI, aborting the whole run when rc
+ * is nonzero, and returns rc. */
+int cli_comm_start(int *argc, char ***argv);
+int cli_comm_end(int rc);
+const ldnq_comm *cli_comm(void);
+int cli_rank(void);
+int cli_size(void);
+FILE *cli_err(void);
+int cli_has_mpi(void);
+
 /* Prints "ldnq <cmd>: <what>: <status string>: <detail>" to stderr and
  * returns 1. `detail` may be NULL (then ldnq_last_error() is used). */
 int cli_fail(const char *cmd, const char *what, ldnq_status st, const char *detail);

@@ -97,7 +97,8 @@ int cli_train(int argc, char **argv) {
       (st = ldnq_trainer_set_int(t, LDNQ_T_SCHEDULE, schedule)) != LDNQ_OK ||
       (st = ldnq_trainer_set_double(t, LDNQ_T_LR, lr)) != LDNQ_OK ||
       (st = ldnq_trainer_set_double(t, LDNQ_T_MOMENTUM, momentum)) != LDNQ_OK ||
-      (st = ldnq_trainer_set_double(t, LDNQ_T_WEIGHT_DECAY, wd)) != LDNQ_OK) {
+      (st = ldnq_trainer_set_double(t, LDNQ_T_WEIGHT_DECAY, wd)) != LDNQ_OK ||
+      (st = ldnq_trainer_set_comm(t, cli_comm())) != LDNQ_OK) { /* mpirun: data parallel */
     rc = cli_fail("train", what, st, ldnq_trainer_errmsg(t));
     rc = 2;
     goto done;

@@ -23,7 +23,14 @@ static void usage(FILE *f) {
   fprintf(f, "\n'ldnq <command> --help' or 'ldnq help <command>' describes a command's options.\n");
 }
 
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv) {
+  if (cli_comm_start(&argc, &argv) != 0) return cli_comm_end(1);
+  return cli_comm_end(run(argc, argv));
+}
+
+static int run(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
     return 2;
@@ -43,7 +50,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(argv[1], "--version")) {
-    printf("ldnq %s\n", ldnq_version_string());
+    printf("ldnq %s%s\n", ldnq_version_string(), cli_has_mpi() ? " (MPI)" : "");
     return 0;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -8,11 +8,13 @@
 
 int cli_fail(const char *cmd, const char *what, ldnq_status st, const char *detail) {
   if (!detail) detail = ldnq_last_error();
+  char who[32] = "";
+  if (cli_size() > 1) snprintf(who, sizeof who, " [rank %d of %d]", cli_rank(), cli_size());
   /* The library's message often names the file already: name it once. */
   if (what && *what && !strstr(detail, what))
-    fprintf(stderr, "ldnq %s: %s: %s: %s\n", cmd, what, ldnq_status_string(st), detail);
+    fprintf(cli_err(), "ldnq %s%s: %s: %s: %s\n", cmd, who, what, ldnq_status_string(st), detail);
   else
-    fprintf(stderr, "ldnq %s: %s: %s\n", cmd, ldnq_status_string(st), detail);
+    fprintf(cli_err(), "ldnq %s%s: %s: %s\n", cmd, who, ldnq_status_string(st), detail);
   return 1;
 }
 

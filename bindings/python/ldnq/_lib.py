@@ -318,6 +318,7 @@ _PROTOS.update({
     "ldnq_trainer_set_comm": (S, [P(TRN), P(T.Comm_)]),
     "ldnq_quantizer_set_state_path": (S, [P(Q), c_char_p, c_unsigned]),
     "ldnq_quantizer_resumed_layers": (S, [P(Q), P(c_int)]),
+    "ldnq_quantizer_set_comm": (S, [P(Q), P(T.Comm_)]),
 })
 
 

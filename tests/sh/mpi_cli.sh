@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# mpirun -np 2 ldnq eval / train / quantize against one process (issue 17):
+# the same figures, alphas and codes; loopback only, every run bounded in
+# time. Skipped (77) when the tool was built without MPI or mpirun is
+# missing (scripts/setup-deps.sh --extra installs Open MPI).
+set -euo pipefail
+src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; ldnq=$bin/tools/ldnq/ldnq; tmp=$LDNQ_TEST_TMP/mpi_cli
+if ! "$ldnq" --version | grep -q "(MPI)"; then
+  echo "skipped: the ldnq tool was built without MPI (install libopenmpi-dev, reconfigure)"; exit 77
+fi
+if ! command -v mpirun >/dev/null; then echo "skipped: no mpirun (install openmpi-bin)"; exit 77; fi
+command -v xxd >/dev/null || { echo "skipped: no xxd"; exit 77; }
+rm -rf "$tmp"; mkdir -p "$tmp/data"
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell} LDNQ_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+root=(); [ "$(id -u)" -ne 0 ] || root=(--allow-run-as-root)
+mpi() { # loopback only; each run bounded
+  timeout 300 mpirun "${root[@]}" -np 2 --oversubscribe --mca btl self,tcp \
+    --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo "$@"
+}
+
+cat >"$tmp/mk.c" <<'C'
+#include <stdio.h>
+#include <ldnq/ldnq.h>
+int main(int argc, char **argv) { /* a random ResNet20, 1 channel */
+  ldnq_network *net = NULL;
+  ldnq_status st = ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 10, &net);
+  if (!st) st = ldnq_network_reset_parameters(net, 3);
+  if (!st) st = ldnq_network_save(net, argv[argc - 1], LDNQ_FORMAT_PTH_ZIP);
+  if (st) fprintf(stderr, "mk: %s\n", ldnq_last_error());
+  ldnq_network_free(net);
+  return st != LDNQ_OK;
+}
+C
+# cmp A B: quantized entries of two .ldnq files: tensors, worst relative
+# alpha difference, codes that differ.
+cat >"$tmp/cmp.c" <<'C'
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <ldnq/ldnq.h>
+int main(int argc, char **argv) {
+  ldnq_checkpoint *a = NULL, *b = NULL;
+  if (argc < 3 || ldnq_checkpoint_load(argv[1], &a) || ldnq_checkpoint_load(argv[2], &b)) return 2;
+  int n = 0, q = 0;
+  long long diff = 0, total = 0;
+  double worst = 0;
+  ldnq_checkpoint_count(a, &n);
+  for (int i = 0; i < n; i++) {
+    const char *name;
+    int nd, la, lb;
+    int64_t shape[LDNQ_MAX_DIMS], numel = 1, ca = 0, cb = 0;
+    ldnq_checkpoint_name(a, i, &name);
+    if (ldnq_checkpoint_info(a, name, NULL, &nd, shape)) return 2;
+    for (int d = 0; d < nd; d++) numel *= shape[d];
+    if (ldnq_checkpoint_get_quantized_alphas(a, name, &ca, NULL, 0)) continue; /* float entry */
+    if (ldnq_checkpoint_get_quantized_alphas(b, name, &cb, NULL, 0) || ca != cb) return 3;
+    float *aa = malloc(sizeof(float) * (size_t)ca), *ab = malloc(sizeof(float) * (size_t)ca);
+    int8_t *xa = malloc((size_t)numel), *xb = malloc((size_t)numel);
+    float s;
+    if (ldnq_checkpoint_get_quantized_alphas(a, name, NULL, aa, ca) ||
+        ldnq_checkpoint_get_quantized_alphas(b, name, NULL, ab, ca) ||
+        ldnq_checkpoint_get_quantized(a, name, &la, &s, xa, numel) ||
+        ldnq_checkpoint_get_quantized(b, name, &lb, &s, xb, numel) || la != lb)
+      return 4;
+    for (int64_t k = 0; k < ca; k++)
+      if (aa[k] != 0 && fabs((double)aa[k] - ab[k]) / fabs(aa[k]) > worst)
+        worst = fabs((double)aa[k] - ab[k]) / fabs(aa[k]);
+    for (int64_t k = 0; k < numel; k++) diff += xa[k] != xb[k];
+    total += numel;
+    q++;
+    free(aa); free(ab); free(xa); free(xb);
+  }
+  printf("%d %.3g %lld %lld\n", q, worst, diff, total);
+  ldnq_checkpoint_free(a);
+  ldnq_checkpoint_free(b);
+  return 0;
+}
+C
+cc -std=c11 -I"$src/include" "$tmp/mk.c" -L"$bin" -lldnq -Wl,-rpath,"$bin" -o "$tmp/mk"
+cc -std=c11 -I"$src/include" "$tmp/cmp.c" -L"$bin" -lldnq -lm -Wl,-rpath,"$bin" -o "$tmp/cmp"
+"$tmp/mk" "$tmp/w.pth"
+
+idx() { # prefix count seed: MNIST-format files of deterministic random pixels
+  local n=$2
+  { printf '\x00\x00\x08\x03'; printf "%08x" "$n" | xxd -r -p; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'
+    LC_ALL=C awk -v n=$((n * 784)) -v s="$3" 'BEGIN { srand(s); for (i = 0; i < n; i++) printf "%c", int(rand() * 256) }'; } >"$tmp/data/$1-images-idx3-ubyte"
+  { printf '\x00\x00\x08\x01'; printf "%08x" "$n" | xxd -r -p
+    for ((i = 0; i < n; i++)); do printf "\\x0$((i % 10))"; done; } >"$tmp/data/$1-labels-idx1-ubyte"
+}
+idx train 256 1
+idx t10k 50 2
+data="mnist:$tmp/data"
+field() { sed -E "s/.*\"$1\": ([-0-9.]+).*/\1/"; }
+
+# 1. Evaluation: sharded, counts reduced.
+one=$("$ldnq" eval --arch resnet20 --weights "$tmp/w.pth" --data "$data" --batch 16 --json 2>/dev/null | tail -n 1)
+two=$(mpi "$ldnq" eval --arch resnet20 --weights "$tmp/w.pth" --data "$data" --batch 16 --json 2>"$tmp/eval.err" | tail -n 1)
+echo "eval one: $one"; echo "eval two: $two"
+test "$(echo "$two" | field images)" = 50
+test "$(echo "$one" | field top1)" = "$(echo "$two" | field top1)"
+test "$(echo "$one" | field top5)" = "$(echo "$two" | field top5)"
+
+# 2. Training, one epoch of 8 batches: the loss of 2 ranks within 1e-3 of one process's.
+targs=(train --arch resnet20 --data "$data" --epochs 1 --batch 32 --lr 0.01 --threads 0 --json)
+"$ldnq" "${targs[@]}" --out "$tmp/one.pth" >/dev/null 2>"$tmp/train1.err"
+mpi "$ldnq" "${targs[@]}" --out "$tmp/two.pth" >/dev/null 2>"$tmp/train2.err"
+l1=$(grep -E "^epoch 1: loss" "$tmp/train1.err" | sed -E 's/^epoch 1: loss ([0-9.]+).*/\1/')
+l2=$(grep -E "^epoch 1: loss" "$tmp/train2.err" | sed -E 's/^epoch 1: loss ([0-9.]+).*/\1/')
+echo "train loss: one process $l1, 2 ranks $l2"
+awk -v a="$l1" -v b="$l2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 1e-3) }'
+test -s "$tmp/two.pth" && test -s "$tmp/two.pth.state"
+
+# 3. Quantization (SGD cascades: see tests/test_comm.c): alphas within 1e-5,
+#    codes equal (the count of exceptions is printed), top-1 within 0.1.
+qargs=(quantize --arch resnet20 --weights "$tmp/w.pth" --data "$data" --levels 3 --ratio 0.25
+       --hessian-batches 4 --cascade-batch 16 --cascade-epochs 1 --set cascade_optimizer=0
+       --set cascade_first_epochs=1 --set hessian_batch_size=4 --json)
+"$ldnq" "${qargs[@]}" --out "$tmp/q1.ldnq" >"$tmp/q1.json" 2>"$tmp/q1.err"
+mpi "$ldnq" "${qargs[@]}" --out "$tmp/q2.ldnq" >"$tmp/q2.json" 2>"$tmp/q2.err"
+read -r nq worst diff total < <("$tmp/cmp" "$tmp/q1.ldnq" "$tmp/q2.ldnq")
+t1=$(field top1 <"$tmp/q1.json"); t2=$(field top1 <"$tmp/q2.json")
+echo "quantize: $nq quantized tensors, alphas max rel diff $worst, $diff of $total codes differ, top-1 $t1 vs $t2"
+test "$nq" -gt 10
+awk -v w="$worst" -v d="$diff" -v t="$total" -v a="$t1" -v b="$t2" \
+  'BEGIN { e = a - b; if (e < 0) e = -e; exit !(w < 1e-5 && d * 1000 <= t && e <= 0.1) }'
+
+# 4. A failing run ends every rank, with its error and a nonzero status.
+if mpi "$ldnq" train --arch resnet20 --data "mnist:$tmp/none" --epochs 1 --out "$tmp/x.pth" \
+     >/dev/null 2>"$tmp/fail.err"; then
+  echo "a failing mpirun run exited 0"; exit 1
+fi
+grep -q "ldnq train \[rank 0 of 2\]" "$tmp/fail.err"
+echo "mpi_cli: ok"

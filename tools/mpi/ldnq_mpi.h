@@ -1,0 +1,14 @@
+/* An MPI implementation of libldnq's collective interface (ldnq/comm.h),
+ * for programs built against MPI: the ldnq tool links it when CMake finds
+ * MPI. libldnq itself never links MPI. */
+#ifndef LDNQ_MPI_H
+#define LDNQ_MPI_H
+
+#include "ldnq/ldnq.h"
+
+/* A communicator over MPI_COMM_WORLD (MPI must be initialised; rank and
+ * size from MPI). The caller owns *out (ldnq_comm_free before
+ * MPI_Finalize). */
+ldnq_status ldnq_mpi_comm_world(ldnq_comm **out);
+
+#endif

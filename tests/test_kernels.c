@@ -13,6 +13,7 @@
 
 #include "ldnq/ldnq.h"
 #include "ops/conv_direct.h"
+#include "ops/conv_wino.h"
 #include "ops/gemm.h"
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
@@ -161,6 +162,9 @@ static const struct {
     {2, 16, 32, 32, 16, 3, 1, 1}, /* ResNet20 stage 1 */
     {2, 16, 32, 32, 32, 3, 2, 1}, /* ResNet20 stage 2 entry */
     {2, 32, 16, 16, 32, 3, 1, 1}, /* ResNet20 stage 2 */
+    {2, 64, 14, 14, 64, 3, 1, 1}, /* Winograd by its own choice (ResNet18 14x14) */
+    {1, 64, 7, 7, 72, 3, 1, 1},   /* Winograd on an odd map: half-empty tiles */
+    {2, 8, 37, 40, 6, 3, 1, 1},   /* Winograd tile rows of 20: 16 + 4 lanes */
 };
 #define N_CONV ((int)(sizeof conv_shapes / sizeof conv_shapes[0]))
 
@@ -214,17 +218,19 @@ static void conv_paths_case(int k, int threaded) {
    * run (1), wherever it can (2), and never (0). */
   static const struct {
     ldnq__gemm_path path;
-    int direct;
+    int direct, wino;
     const char *name;
-  } runs[] = {{LDNQ__GEMM_C, 1, "c"},
-              {LDNQ__GEMM_AVX2, 1, "avx2"},
-              {LDNQ__GEMM_AVX512, 1, "avx512"},
-              {LDNQ__GEMM_AVX512, 2, "avx512 direct always"},
-              {LDNQ__GEMM_AVX512, 0, "avx512 direct off"}};
+  } runs[] = {{LDNQ__GEMM_C, 1, 1, "c"},
+              {LDNQ__GEMM_AVX2, 1, 1, "avx2"},
+              {LDNQ__GEMM_AVX512, 1, 1, "avx512"},
+              {LDNQ__GEMM_AVX512, 2, 0, "avx512 direct always"},
+              {LDNQ__GEMM_AVX512, 0, 0, "avx512 direct off"},
+              {LDNQ__GEMM_AVX512, 1, 2, "avx512 winograd always"}};
   for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
     if (!ldnq__gemm_supported(runs[r].path)) continue;
     ldnq__gemm_force(runs[r].path);
     ldnq__conv_direct_enable(runs[r].direct);
+    ldnq__conv_wino_enable(runs[r].wino);
     conv_out o, o2;
     conv_run(&g, x, w, b, dy, &o);
     conv_run(&g, x, w, b, dy, &o2);
@@ -243,6 +249,7 @@ static void conv_paths_case(int k, int threaded) {
     conv_out_free(&o2);
   }
   ldnq__conv_direct_enable(1);
+  ldnq__conv_wino_enable(1);
   ldnq__gemm_force(old);
   ldnq__ops_always_parallel(0);
   conv_out_free(&ref);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ops/conv_direct.h"
+#include "ops/conv_wino.h"
 #include "ops/gemm.h"
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
@@ -131,6 +132,8 @@ size_t ldnq__conv2d_workspace(const ldnq__conv_geom *g) {
       conv_plan p = make_plan_for(g, d, t);
       size_t s = p.per_thread * (size_t)p.nthreads;
       if (s > n) n = s;
+      /* Winograd runs alone (forward) or after dW (dX): the same space. */
+      if (ldnq__conv_wino_possible(g) && (s = ldnq__conv_wino_workspace(g, p.nthreads)) > n) n = s;
     }
   return n;
 }
@@ -226,7 +229,7 @@ static void forward_thread(void *arg, int t) {
   thread_range(j, t, &b0, &b1);
   if (j->p.direct) {
     const size_t xs = (size_t)g->cin * g->h * g->w, ys = (size_t)cout * P;
-    ldnq__conv_direct_begin(g, cbuf);
+    ldnq__conv_direct_begin(g, j->w, LDNQ__DIRECT_PACK_W, cbuf);
     for (int b = b0; b < b1; b++)
       ldnq__conv_direct_forward(g, j->x + b * xs, j->w, j->bias, j->y + b * ys, cbuf);
     return;
@@ -267,6 +270,10 @@ static void forward_thread(void *arg, int t) {
 void ldnq__conv2d_forward(const ldnq__conv_geom *g, const float *x, const float *w,
                           const float *bias, float *y, float *ws) {
   conv_job j = {g, make_plan(g), x, w, bias, NULL, y, NULL, NULL, NULL, ws};
+  if (ldnq__conv_wino_ok(g, 0)) {
+    ldnq__conv_wino_forward(g, x, w, bias, y, ws, j.p.nthreads);
+    return;
+  }
   ldnq__parallel_run(j.p.nthreads, forward_thread, &j);
 }
 
@@ -289,7 +296,7 @@ static void backward_thread(void *arg, int t) {
   thread_range(j, t, &b0, &b1);
   if (j->p.direct) {
     const size_t ys = (size_t)cout * P;
-    ldnq__conv_direct_begin(g, cbuf);
+    ldnq__conv_direct_begin(g, j->w, j->dx ? LDNQ__DIRECT_PACK_DX : 0, cbuf);
     for (int b = b0; b < b1; b++)
       ldnq__conv_direct_backward(g, j->x + b * xs, j->w, j->dy + b * ys,
                                  j->dx ? j->dx + b * xs : NULL, dw, db, cbuf);
@@ -332,8 +339,10 @@ static void backward_thread(void *arg, int t) {
 
 void ldnq__conv2d_backward(const ldnq__conv_geom *g, const float *x, const float *w,
                            const float *dy, float *dx, float *dw, float *db, float *ws) {
-  conv_job j = {g, make_plan(g), x, w, NULL, dy, NULL, dx, dw, db, ws};
-  ldnq__parallel_run(j.p.nthreads, backward_thread, &j);
+  /* Winograd takes dX after the dW pass (they share the workspace). */
+  const int wino_dx = dx && ldnq__conv_wino_ok(g, 1);
+  conv_job j = {g, make_plan(g), x, w, NULL, dy, NULL, wino_dx ? NULL : dx, dw, db, ws};
+  if (dw || db || !wino_dx) ldnq__parallel_run(j.p.nthreads, backward_thread, &j);
   const size_t K = j.p.K, cout = (size_t)g->cout;
   for (int t = j.p.dwt ? 0 : 1; t < j.p.nthreads; t++) {
     const float *part = ws + t * j.p.per_thread + j.p.cols + j.p.stage;
@@ -346,4 +355,5 @@ void ldnq__conv2d_backward(const ldnq__conv_geom *g, const float *x, const float
     if (db)
       for (size_t co = 0; co < cout; co++) db[co] += part[cout * K + co];
   }
+  if (wino_dx) ldnq__conv_wino_dx(g, w, dy, dx, ws, j.p.nthreads);
 }

@@ -4,7 +4,9 @@
  *   dypad [cout][Hq*Wq] + slack   the padded dY for the dX convolution
  *   grid  max(cout*Nf, cin*Nq)    outputs on the padded grid
  *   dyg   [cout][Nf]              dY on the grid, zeros off the image
- *   apack panels of 8 rows        weights (or flipped, transposed weights)
+ *   apack panels of 8 rows        the weights, packed once per call (begin)
+ *   apackq panels of 8 rows       the flipped, transposed weights of dX (stride 2:
+ *                                 the four phases' pieces one after the other)
  *   off, offq                     row offsets of the virtual cols matrices */
 #include <string.h>
 
@@ -34,7 +36,7 @@ typedef struct layout {
   int Hq, Wq, Nq;      /* padded dY, grid length of dX (stride 2: of one phase) */
   int phq, pwq;        /* dY padding for the dX convolution */
   size_t K, Kq;        /* cin*kh*kw, cout*kh*kw */
-  size_t xpad, dypad, grid, dyg, apack, off, offq; /* offsets in floats */
+  size_t xpad, dypad, grid, dyg, apack, apackq, off, offq; /* offsets in floats */
   size_t total;
 } layout;
 
@@ -58,15 +60,14 @@ static layout make_layout(const ldnq__conv_geom *g) {
   }
   L.K = (size_t)g->cin * g->kh * g->kw, L.Kq = (size_t)g->cout * g->kh * g->kw;
   size_t gf = (size_t)g->cout * L.Nf, gq = (size_t)g->cin * L.Nq;
-  size_t rows = round8((size_t)(g->cout > g->cin ? g->cout : g->cin));
-  size_t kmax = L.K > L.Kq ? L.K : L.Kq;
   size_t ximg = L.s2 ? (size_t)g->cin * 4 * L.Hh * L.Wh : (size_t)g->cin * L.Hp * L.Wp;
   L.xpad = 0;
   L.dypad = L.xpad + ximg + SLACK;
   L.grid = L.dypad + (size_t)g->cout * L.Hq * L.Wq + SLACK;
   L.dyg = L.grid + (gf > gq ? gf : gq) + SLACK;
   L.apack = L.dyg + (size_t)g->cout * L.Nf + SLACK;
-  L.off = L.apack + rows * kmax;
+  L.apackq = L.apack + round8((size_t)g->cout) * L.K;
+  L.off = L.apackq + round8((size_t)g->cin) * L.Kq;
   L.offq = L.off + L.K;
   L.total = L.offq + L.Kq;
   return L;
@@ -103,11 +104,63 @@ int ldnq__conv_direct_ok(const ldnq__conv_geom *g) {
 
 size_t ldnq__conv_direct_scratch(const ldnq__conv_geom *g) { return make_layout(g).total; }
 
-void ldnq__conv_direct_begin(const ldnq__conv_geom *g, float *s) {
+/* Panels of 8 rows, k-major: dst[(i/8)*K*8 + k*8 + i%8] = A(i, k), where
+ * A(i, k) = src[i * K + k] (forward: the weights as [cout][cin*kh*kw]). */
+static void pack_rows(const float *src, int M, size_t K, float *dst) {
+  for (int i0 = 0; i0 < M; i0 += MR, dst += K * MR)
+    for (size_t k = 0; k < K; k++)
+      for (int r = 0; r < MR; r++)
+        dst[k * MR + r] = i0 + r < M ? src[(size_t)(i0 + r) * K + k] : 0.0f;
+}
+
+/* The dX weights: A'(ci, (co, ki, kj)) = W[co][ci][kh-1-ki][kw-1-kj]. */
+static void pack_flipped(const ldnq__conv_geom *g, const float *w, size_t Kq, float *dst) {
+  const int kk = g->kh * g->kw;
+  for (int i0 = 0; i0 < g->cin; i0 += MR, dst += Kq * MR)
+    for (int co = 0; co < g->cout; co++)
+      for (int t = 0; t < kk; t++) {
+        float *d = dst + ((size_t)co * kk + t) * MR;
+        for (int r = 0; r < MR; r++) {
+          int ci = i0 + r;
+          d[r] = ci < g->cin ? w[((size_t)co * g->cin + ci) * kk + (kk - 1 - t)] : 0.0f;
+        }
+      }
+}
+
+/* Stride 2 dX: phase (r, c) of the padded input takes the taps
+ * ki = r + 2t, kj = c + 2u: A(ci, (co, t, u)) = W[co][ci][ki][kj], with row
+ * offsets into the padded dY at (1 - t, 1 - u). Phases in order (r, c). */
+static void pack_phases(const ldnq__conv_geom *g, const layout *L, const float *w, float *ap,
+                        int *offq) {
+  const size_t planeq = (size_t)L->Hq * L->Wq;
+  for (int r = 0; r < 2; r++)
+    for (int c = 0; c < 2; c++) {
+      const int T = r == 0 ? 2 : 1, U = c == 0 ? 2 : 1;
+      const size_t Kp = (size_t)g->cout * T * U;
+      size_t k = 0;
+      for (int co = 0; co < g->cout; co++)
+        for (int t = 0; t < T; t++)
+          for (int u = 0; u < U; u++) offq[k++] = (int)(co * planeq + (1 - t) * L->Wq + (1 - u));
+      for (int i0 = 0; i0 < g->cin; i0 += MR, ap += Kp * MR)
+        for (size_t kk = 0; kk < Kp; kk++) {
+          const int co = (int)(kk / (size_t)(T * U)), t = (int)(kk / U) % T, u = (int)(kk % U);
+          for (int q = 0; q < MR; q++) {
+            const int ci = i0 + q;
+            ap[kk * MR + q] =
+                ci < g->cin ? w[(((size_t)co * g->cin + ci) * 3 + r + 2 * t) * 3 + c + 2 * u] : 0.0f;
+          }
+        }
+      offq += Kp;
+    }
+}
+
+void ldnq__conv_direct_begin(const ldnq__conv_geom *g, const float *w, int what, float *s) {
   layout L = make_layout(g);
   memset(s + L.xpad, 0, sizeof(float) * (L.grid - L.xpad)); /* xpad, dypad, slack */
   memset(s + L.dyg + (size_t)g->cout * L.Nf, 0, sizeof(float) * SLACK);
   int *off = (int *)(s + L.off), *offq = (int *)(s + L.offq);
+  /* The weights once per call, not per image. */
+  if (what & LDNQ__DIRECT_PACK_W) pack_rows(w, g->cout, L.K, s + L.apack);
   size_t k = 0;
   if (L.s2) { /* tap (ki, kj) of channel c: phase plane (ki%2, kj%2), shifted */
     const int plane = L.Hh * L.Wh;
@@ -115,7 +168,8 @@ void ldnq__conv_direct_begin(const ldnq__conv_geom *g, float *s) {
       for (int i = 0; i < g->kh; i++)
         for (int j = 0; j < g->kw; j++)
           off[k++] = ((c * 2 + i % 2) * 2 + j % 2) * plane + (i / 2) * L.Wh + j / 2;
-    return; /* dX offsets: per phase, in dx_phases */
+    if (what & LDNQ__DIRECT_PACK_DX) pack_phases(g, &L, w, s + L.apackq, offq);
+    return;
   }
   for (int c = 0; c < g->cin; c++)
     for (int i = 0; i < g->kh; i++)
@@ -124,6 +178,7 @@ void ldnq__conv_direct_begin(const ldnq__conv_geom *g, float *s) {
   for (int c = 0; c < g->cout; c++)
     for (int i = 0; i < g->kh; i++)
       for (int j = 0; j < g->kw; j++) offq[k++] = (c * L.Hq + i) * L.Wq + j;
+  if (what & LDNQ__DIRECT_PACK_DX) pack_flipped(g, w, L.Kq, s + L.apackq);
 }
 
 /* Stride 2: x[c][h][w] padded by 1 into four phase planes per channel,
@@ -136,10 +191,10 @@ static void phase_copy(const float *x, const ldnq__conv_geom *g, const layout *L
       const float *src = x + ((size_t)c * g->h + i) * g->w;
       float *d0 = dst + ((size_t)(c * 2 + I % 2) * 2) * plane + (size_t)(I / 2) * L->Wh;
       float *d1 = d0 + plane; /* odd padded column */
-      for (int j = 0; j < g->w; j++) {
-        const int J = j + g->pad_w;
-        (J % 2 ? d1 : d0)[J / 2] = src[j];
-      }
+      /* pad 1: column j is padded column j + 1, so even j go to the odd
+       * plane at j/2 and odd j to the even plane at (j+1)/2. */
+      for (int q = 0; 2 * q < g->w; q++) d1[q] = src[2 * q];
+      for (int q = 0; 2 * q + 1 < g->w; q++) d0[q + 1] = src[2 * q + 1];
     }
 }
 
@@ -186,29 +241,6 @@ static void implicit_gemm(int M, int N, size_t K, const float *apack, const floa
 
 #endif
 
-/* Panels of 8 rows, k-major: dst[(i/8)*K*8 + k*8 + i%8] = A(i, k), where
- * A(i, k) = src[i * K + k] (forward: the weights as [cout][cin*kh*kw]). */
-static void pack_rows(const float *src, int M, size_t K, float *dst) {
-  for (int i0 = 0; i0 < M; i0 += MR, dst += K * MR)
-    for (size_t k = 0; k < K; k++)
-      for (int r = 0; r < MR; r++)
-        dst[k * MR + r] = i0 + r < M ? src[(size_t)(i0 + r) * K + k] : 0.0f;
-}
-
-/* The dX weights: A'(ci, (co, ki, kj)) = W[co][ci][kh-1-ki][kw-1-kj]. */
-static void pack_flipped(const ldnq__conv_geom *g, const float *w, size_t Kq, float *dst) {
-  const int kk = g->kh * g->kw;
-  for (int i0 = 0; i0 < g->cin; i0 += MR, dst += Kq * MR)
-    for (int co = 0; co < g->cout; co++)
-      for (int t = 0; t < kk; t++) {
-        float *d = dst + ((size_t)co * kk + t) * MR;
-        for (int r = 0; r < MR; r++) {
-          int ci = i0 + r;
-          d[r] = ci < g->cin ? w[((size_t)co * g->cin + ci) * kk + (kk - 1 - t)] : 0.0f;
-        }
-      }
-}
-
 /* The image into its padded (stride 1) or phase (stride 2) form. */
 static void image_in(const ldnq__conv_geom *g, const layout *L, const float *x, float *s) {
   if (L->s2)
@@ -222,41 +254,27 @@ static void image_in(const ldnq__conv_geom *g, const layout *L, const float *x, 
  * dx(2a + r - 1, 2b + s - 1) = sum over co and the taps ki = r + 2t,
  * kj = s + 2u of W[co][ci][ki][kj] * dy(a - t, b - u), a correlation of dY
  * (padded by 1) with a 2x2, 2x1, 1x2 or 1x1 piece of the kernel. */
-static void dx_phases(const ldnq__conv_geom *g, const layout *L, const float *w, float *s,
-                      float *dx) {
-  const size_t planeq = (size_t)L->Hq * L->Wq;
-  int *offq = (int *)(s + L->offq);
+static void dx_phases(const ldnq__conv_geom *g, const layout *L, float *s, float *dx) {
+  const int *offq = (const int *)(s + L->offq);
+  const float *ap = s + L->apackq;
   for (int r = 0; r < 2; r++)
     for (int c = 0; c < 2; c++) {
       const int T = r == 0 ? 2 : 1, U = c == 0 ? 2 : 1;
       const size_t Kp = (size_t)g->cout * T * U;
-      size_t k = 0;
-      for (int co = 0; co < g->cout; co++)
-        for (int t = 0; t < T; t++)
-          for (int u = 0; u < U; u++) offq[k++] = (int)(co * planeq + (1 - t) * L->Wq + (1 - u));
-      /* A(ci, (co, t, u)) = W[co][ci][r + 2t][c + 2u], panels of 8 rows. */
-      float *ap = s + L->apack;
-      for (int i0 = 0; i0 < g->cin; i0 += MR, ap += Kp * MR)
-        for (size_t kk = 0; kk < Kp; kk++) {
-          const int co = (int)(kk / (size_t)(T * U)), t = (int)(kk / U) % T, u = (int)(kk % U);
-          for (int q = 0; q < MR; q++) {
-            const int ci = i0 + q;
-            ap[kk * MR + q] =
-                ci < g->cin ? w[(((size_t)co * g->cin + ci) * 3 + r + 2 * t) * 3 + c + 2 * u] : 0.0f;
-          }
-        }
-      implicit_gemm(g->cin, L->Nq, Kp, s + L->apack, s + L->dypad, offq, s + L->grid);
-      /* Scatter the phase's grid (rows a, columns b, width Wq) into dx. */
+      implicit_gemm(g->cin, L->Nq, Kp, ap, s + L->dypad, offq, s + L->grid);
+      ap += round8((size_t)g->cin) * Kp, offq += Kp;
+      /* Scatter the phase's grid (rows a, columns b, width Wq) into dx:
+       * row i = 2a + r - 1, column j = 2b + c - 1 (c = 0: b from 1). */
+      const int b0 = c == 0 ? 1 : 0;
       for (int ci = 0; ci < g->cin; ci++) {
         const float *gr = s + L->grid + (size_t)ci * L->Nq;
         float *d = dx + (size_t)ci * g->h * g->w;
-        for (int a = 0; a < L->Hh; a++) {
+        for (int a = r == 0 ? 1 : 0; a < L->Hh; a++) {
           const int i = 2 * a + r - 1;
-          if (i < 0 || i >= g->h) continue;
-          for (int b = 0; b < L->Wh; b++) {
-            const int j = 2 * b + c - 1;
-            if (j >= 0 && j < g->w) d[(size_t)i * g->w + j] = gr[(size_t)a * L->Wq + b];
-          }
+          if (i >= g->h) break;
+          const float *src = gr + (size_t)a * L->Wq;
+          float *drow = d + (size_t)i * g->w;
+          for (int b = b0; 2 * b + c - 1 < g->w; b++) drow[2 * b + c - 1] = src[b];
         }
       }
     }
@@ -267,8 +285,8 @@ void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const f
                                const float *bias, float *y, float *s) {
 #if HAVE_DIRECT
   layout L = make_layout(g);
+  (void)w; /* packed by ldnq__conv_direct_begin */
   image_in(g, &L, x, s);
-  pack_rows(w, g->cout, L.K, s + L.apack);
   implicit_gemm(g->cout, L.Nf, L.K, s + L.apack, s + L.xpad, (const int *)(s + L.off),
                 s + L.grid);
   grid_out(s + L.grid, g->cout, g->oh, g->ow, L.Wg, (size_t)L.Nf, bias, y);
@@ -281,6 +299,7 @@ void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const 
                                 const float *dy, float *dx, float *dw, float *db, float *s) {
 #if HAVE_DIRECT
   layout L = make_layout(g);
+  (void)w; /* packed by ldnq__conv_direct_begin */
   const size_t P = (size_t)g->oh * g->ow;
   if (db)
     for (int co = 0; co < g->cout; co++) {
@@ -305,11 +324,10 @@ void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const 
   if (dx) {
     pad_copy(dy, g->cout, g->oh, g->ow, s + L.dypad, L.Hq, L.Wq, L.phq, L.pwq);
     if (L.s2) {
-      dx_phases(g, &L, w, s, dx);
+      dx_phases(g, &L, s, dx);
       return;
     }
-    pack_flipped(g, w, L.Kq, s + L.apack);
-    implicit_gemm(g->cin, L.Nq, L.Kq, s + L.apack, s + L.dypad, (const int *)(s + L.offq),
+    implicit_gemm(g->cin, L.Nq, L.Kq, s + L.apackq, s + L.dypad, (const int *)(s + L.offq),
                   s + L.grid);
     grid_out(s + L.grid, g->cin, g->h, g->w, L.Wq, (size_t)L.Nq, NULL, dx);
   }

@@ -29,14 +29,21 @@ int ldnq__conv_direct_possible(const ldnq__conv_geom *g);
 void ldnq__conv_direct_enable(int on);
 /* Floats of per-thread scratch for forward and backward. */
 size_t ldnq__conv_direct_scratch(const ldnq__conv_geom *g);
-/* Must be called once per thread before the images of one call (zeroes the
- * pad borders, which the per-image steps then leave alone). */
-void ldnq__conv_direct_begin(const ldnq__conv_geom *g, float *scratch);
-/* One image: y[cout, oh, ow] = conv(x) (+ bias). */
+/* What ldnq__conv_direct_begin packs: the weights for the forward pass,
+ * the flipped ones for dX. */
+#define LDNQ__DIRECT_PACK_W 1
+#define LDNQ__DIRECT_PACK_DX 2
+/* Must be called once per thread before the images of one call: zeroes the
+ * pad borders, which the per-image steps then leave alone, and packs the
+ * weights w that those steps use (`what`: LDNQ__DIRECT_PACK_* bits). */
+void ldnq__conv_direct_begin(const ldnq__conv_geom *g, const float *w, int what,
+                             float *scratch);
+/* One image: y[cout, oh, ow] = conv(x) (+ bias); w as given to begin
+ * (LDNQ__DIRECT_PACK_W). */
 void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const float *w,
                                const float *bias, float *y, float *scratch);
-/* One image: dx (overwritten, if non-NULL), dw and db (accumulated, if
- * non-NULL) from dy. */
+/* One image: dx (overwritten, if non-NULL; needs LDNQ__DIRECT_PACK_DX at
+ * begin), dw and db (accumulated, if non-NULL) from dy. */
 void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const float *w,
                                 const float *dy, float *dx, float *dw, float *db,
                                 float *scratch);

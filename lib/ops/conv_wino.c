@@ -1,0 +1,328 @@
+/* Winograd F(2x2, 3x3) convolution; see conv_wino.h for the scheme.
+ * Workspace, in floats: U [16][co/8][ci][8] (shared: the transformed
+ * weights packed once per call as the micro-kernel's A panels), then per
+ * thread V [16][Tc/48][ci][48] (the transformed tiles, written straight
+ * into the micro-kernel's B panels) and M [16][co][Tc]. Each of the 16
+ * products runs the AVX-512 micro-kernel over whole panels: no packing
+ * per chunk.
+ * The tile transforms run 16 tiles of one tile row at a time, one per
+ * vector lane: a row of the input is loaded twice (at columns 2tj - 1 and
+ * 2tj + 1) and split into even and odd columns, which gives the four tile
+ * columns of 16 tiles; masked loads supply the zero padding. */
+#include "ops/conv_wino.h"
+
+#include "ops/conv_direct.h"
+#include "ops/gemm.h"
+#include "ops/gemm_ukr.h"
+#include "ops/ops_internal.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_WINO 1
+#define TGT __attribute__((target("avx512f")))
+#else
+#define HAVE_WINO 0
+#endif
+
+/* V and M of one chunk together stay within about 2 MB (L2 plus a share
+ * of L3) and hold at least one 48-wide sgemm panel of tiles. */
+#define WINO_CHUNK_FLOATS (1 << 19)
+#define WINO_MR 8
+#define WINO_NR 48
+#define WINO_TC_MIN WINO_NR
+
+typedef struct wino_run {
+  int n, ci, co, h, w, th, tw, flip, nthreads, nchunks, tc;
+  long tiles;
+  const float *in, *wt, *bias;
+  float *out, *u, *ws;
+  size_t per_thread; /* floats */
+} wino_run;
+
+static int wino_enabled = 1;
+
+void ldnq__conv_wino_enable(int on) { wino_enabled = on; }
+
+int ldnq__conv_wino_possible(const ldnq__conv_geom *g) {
+  return HAVE_WINO && ldnq__gemm_supported(LDNQ__GEMM_AVX512) && g->kh == 3 && g->kw == 3 &&
+         g->stride_h == 1 && g->stride_w == 1 && g->pad_h == 1 && g->pad_w == 1;
+}
+
+/* Where it measured faster (tests/bench/bench_conv, one thread): >= 64
+ * channels both sides, so the 16 products outweigh the tile transforms;
+ * at least as many tiles as channels, or the weight transform (16/9 the
+ * weights' size, written once per call) outweighs the saved multiplies
+ * (ResNet18's 7x7 maps at batch 8 lose, at batch 32 win); and where the
+ * direct convolution runs at its best (64 channels on 56x56 maps) it
+ * stays. Measured: 64x8x8 (batch 128) 4.3 -> 3.4 ms, 128x28x28 (batch 8)
+ * 8.8 -> 6.9, 256x14x14 11.1 -> 7.7; 64x56x56 9.0 vs 9.6 stays direct. */
+static int wino_worth(const ldnq__conv_geom *g, int dx) {
+  (void)dx; /* dX is the same shape with the channel counts swapped */
+  const int lo = g->cin < g->cout ? g->cin : g->cout, hi = g->cin ^ g->cout ^ lo;
+  const long tiles = (long)g->n * ((g->h + 1) / 2) * ((g->w + 1) / 2);
+  return lo >= 64 && tiles >= hi && (lo >= 128 || !ldnq__conv_direct_ok(g));
+}
+
+int ldnq__conv_wino_ok(const ldnq__conv_geom *g, int dx) {
+  if (!wino_enabled || ldnq__gemm_active() != LDNQ__GEMM_AVX512 || !ldnq__conv_wino_possible(g))
+    return 0;
+  return wino_enabled == 2 || wino_worth(g, dx);
+}
+
+/* Chunks: a multiple of the thread count, of near-equal size. */
+static void plan_chunks(long tiles, int ci, int co, int threads, int *nchunks, int *tc) {
+  long cap = WINO_CHUNK_FLOATS / (16L * (ci + co));
+  if (cap < WINO_TC_MIN) cap = WINO_TC_MIN;
+  long per = (tiles + threads - 1) / threads;
+  long k = (per + cap - 1) / cap; /* chunks per thread */
+  long nc = k * threads;
+  long t = (tiles + nc - 1) / nc;
+  t = (t + WINO_NR - 1) / WINO_NR * WINO_NR;
+  *nchunks = (int)((tiles + t - 1) / t);
+  *tc = (int)t;
+}
+
+static size_t round8(size_t n) { return (n + WINO_MR - 1) / WINO_MR * WINO_MR; }
+
+static size_t thread_floats(int ci, int co, int tc) { return 16 * (size_t)(ci + co) * tc; }
+
+static size_t u_floats(int ci, int co) {
+  size_t a = round8((size_t)co) * ci, b = round8((size_t)ci) * co;
+  return 16 * (a > b ? a : b);
+}
+
+size_t ldnq__conv_wino_workspace(const ldnq__conv_geom *g, int threads) {
+  const long tiles = (long)g->n * ((g->h + 1) / 2) * ((g->w + 1) / 2);
+  if (threads > g->n) threads = g->n;
+  if (threads < 1) threads = 1;
+  int nc, tc;
+  plan_chunks(tiles, g->cin, g->cout, threads, &nc, &tc);
+  return u_floats(g->cin, g->cout) + (size_t)threads * thread_floats(g->cin, g->cout, tc);
+}
+
+#if HAVE_WINO
+
+/* U[e][o][i] = (G g G^T)[e] for the kernel g of output o, input i:
+ * forward g = w[o][i], flipped (dX) g = w[i][o] rotated by 180 degrees.
+ * Eight outputs o (one A panel row set) at a time, so each of the 16
+ * planes is written along its panel and the r loops vectorise. Rows past
+ * co are zero. */
+TGT static void weights_thread(void *arg, int t) {
+  const wino_run *r = arg;
+  const int np = (int)(round8((size_t)r->co) / WINO_MR);
+  const int p0 = (int)((long)np * t / r->nthreads), p1 = (int)((long)np * (t + 1) / r->nthreads);
+  const size_t plane = round8((size_t)r->co) * r->ci;
+  for (int p = p0; p < p1; p++)
+    for (int i = 0; i < r->ci; i++) {
+      float g[9][WINO_MR], a[4][3][WINO_MR];
+      for (int q = 0; q < WINO_MR; q++) {
+        const int o = p * WINO_MR + q;
+        if (o >= r->co) {
+          for (int k = 0; k < 9; k++) g[k][q] = 0.0f;
+        } else if (r->flip) {
+          const float *s = r->wt + ((size_t)i * r->co + o) * 9;
+          for (int k = 0; k < 9; k++) g[k][q] = s[8 - k];
+        } else {
+          const float *s = r->wt + ((size_t)o * r->ci + i) * 9;
+          for (int k = 0; k < 9; k++) g[k][q] = s[k];
+        }
+      }
+      for (int c = 0; c < 3; c++) /* G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2 */
+        for (int q = 0; q < WINO_MR; q++) {
+          const float g0 = g[c][q], g1 = g[3 + c][q], g2 = g[6 + c][q];
+          a[0][c][q] = g0;
+          a[1][c][q] = 0.5f * (g0 + g1 + g2);
+          a[2][c][q] = 0.5f * (g0 - g1 + g2);
+          a[3][c][q] = g2;
+        }
+      float *d = r->u + (size_t)p * r->ci * WINO_MR + (size_t)i * WINO_MR;
+      for (int k = 0; k < 4; k++) /* (G g) G^T */
+        for (int q = 0; q < WINO_MR; q++) {
+          const float g0 = a[k][0][q], g1 = a[k][1][q], g2 = a[k][2][q];
+          d[(size_t)(k * 4 + 0) * plane + q] = g0;
+          d[(size_t)(k * 4 + 1) * plane + q] = 0.5f * (g0 + g1 + g2);
+          d[(size_t)(k * 4 + 2) * plane + q] = 0.5f * (g0 - g1 + g2);
+          d[(size_t)(k * 4 + 3) * plane + q] = g2;
+        }
+    }
+}
+
+/* Lanes k of a 16-float load at column s with 0 <= s + k < w. */
+TGT static inline __mmask16 col_mask(int s, int w) {
+  int lo = s < 0 ? -s : 0, hi = w - s < 16 ? w - s : 16;
+  if (hi <= lo) return 0;
+  return (__mmask16)((((1u << hi) - 1u) >> lo) << lo);
+}
+
+TGT static inline __mmask16 len_mask(int len) {
+  return len >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << len) - 1u);
+}
+
+/* The four tile columns of 16 tiles from one input row (NULL: padding). */
+TGT static inline void row_cols(const float *row, int c0, int w, __m512 *d) {
+  if (!row) {
+    d[0] = d[1] = d[2] = d[3] = _mm512_setzero_ps();
+    return;
+  }
+  const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  /* Masked-off lanes are not read, so the loads may start before the row. */
+  __m512 a0 = _mm512_maskz_loadu_ps(col_mask(c0, w), row + c0);
+  __m512 a1 = _mm512_maskz_loadu_ps(col_mask(c0 + 16, w), row + c0 + 16);
+  __m512 b0 = _mm512_maskz_loadu_ps(col_mask(c0 + 2, w), row + c0 + 2);
+  __m512 b1 = _mm512_maskz_loadu_ps(col_mask(c0 + 18, w), row + c0 + 18);
+  d[0] = _mm512_permutex2var_ps(a0, ev, a1);
+  d[1] = _mm512_permutex2var_ps(a0, od, a1);
+  d[2] = _mm512_permutex2var_ps(b0, ev, b1);
+  d[3] = _mm512_permutex2var_ps(b0, od, b1);
+}
+
+/* V[e][c][off..off+len) = B^T d B of the tiles (img, ti, tj0..tj0+len). */
+TGT static void input_tiles(const wino_run *r, int img, int ti, int tj0, int len, float *v,
+                            int off) {
+  const __mmask16 m = len_mask(len);
+  const size_t plane = (size_t)r->ci * r->tc;
+  float *panel = v + (size_t)(off / WINO_NR) * r->ci * WINO_NR + off % WINO_NR;
+  for (int c = 0; c < r->ci; c++) {
+    const float *x = r->in + ((size_t)img * r->ci + c) * r->h * r->w;
+    __m512 d[4][4], t[4][4];
+    for (int q = 0; q < 4; q++) {
+      const int y = 2 * ti - 1 + q;
+      row_cols(y >= 0 && y < r->h ? x + (size_t)y * r->w : NULL, 2 * tj0 - 1, r->w, d[q]);
+    }
+    for (int k = 0; k < 4; k++) { /* B^T d: along the rows */
+      t[0][k] = _mm512_sub_ps(d[0][k], d[2][k]);
+      t[1][k] = _mm512_add_ps(d[1][k], d[2][k]);
+      t[2][k] = _mm512_sub_ps(d[2][k], d[1][k]);
+      t[3][k] = _mm512_sub_ps(d[1][k], d[3][k]);
+    }
+    float *dst = panel + (size_t)c * WINO_NR;
+    for (int q = 0; q < 4; q++) { /* (B^T d) B: along the columns */
+      _mm512_mask_storeu_ps(dst + (size_t)(q * 4 + 0) * plane, m, _mm512_sub_ps(t[q][0], t[q][2]));
+      _mm512_mask_storeu_ps(dst + (size_t)(q * 4 + 1) * plane, m, _mm512_add_ps(t[q][1], t[q][2]));
+      _mm512_mask_storeu_ps(dst + (size_t)(q * 4 + 2) * plane, m, _mm512_sub_ps(t[q][2], t[q][1]));
+      _mm512_mask_storeu_ps(dst + (size_t)(q * 4 + 3) * plane, m, _mm512_sub_ps(t[q][1], t[q][3]));
+    }
+  }
+}
+
+/* y of the tiles (img, ti, tj0..) = A^T m A (+ bias) from M[e][o][off..]. */
+TGT static void output_tiles(const wino_run *r, int img, int ti, int tj0, int len, const float *mm,
+                             int off) {
+  const __mmask16 m = len_mask(len);
+  const size_t plane = (size_t)r->co * r->tc;
+  const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+  const int c0 = 2 * tj0, ncol = 2 * len < r->w - c0 ? 2 * len : r->w - c0;
+  const __mmask16 mlo = len_mask(ncol), mhi = len_mask(ncol - 16 > 0 ? ncol - 16 : 0);
+  for (int o = 0; o < r->co; o++) {
+    const float *src = mm + (size_t)o * r->tc + off;
+    __m512 s[2][4];
+    for (int k = 0; k < 4; k++) {
+      __m512 m0 = _mm512_maskz_loadu_ps(m, src + (size_t)(0 * 4 + k) * plane);
+      __m512 m1 = _mm512_maskz_loadu_ps(m, src + (size_t)(1 * 4 + k) * plane);
+      __m512 m2 = _mm512_maskz_loadu_ps(m, src + (size_t)(2 * 4 + k) * plane);
+      __m512 m3 = _mm512_maskz_loadu_ps(m, src + (size_t)(3 * 4 + k) * plane);
+      s[0][k] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+      s[1][k] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+    }
+    const __m512 b = _mm512_set1_ps(r->bias ? r->bias[o] : 0.0f);
+    float *y = r->out + ((size_t)img * r->co + o) * r->h * r->w;
+    for (int q = 0; q < 2; q++) {
+      const int row = 2 * ti + q;
+      if (row >= r->h) break;
+      __m512 e = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[q][0], s[q][1]), s[q][2]), b);
+      __m512 f = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[q][1], s[q][2]), s[q][3]), b);
+      float *yr = y + (size_t)row * r->w + c0;
+      _mm512_mask_storeu_ps(yr, mlo, _mm512_permutex2var_ps(e, lo, f));
+      if (mhi) _mm512_mask_storeu_ps(yr + 16, mhi, _mm512_permutex2var_ps(e, hi, f));
+    }
+  }
+}
+
+/* Calls fn for each run of at most 16 tiles of one tile row in the chunk
+ * [t0, t1) of the batch's tiles (image, tile row, tile column order). */
+#define FOR_SEGMENTS(r, t0, t1, BODY)                                  \
+  for (long t_ = (t0); t_ < (t1);) {                                   \
+    const long per_ = (long)(r)->th * (r)->tw, q_ = t_ % per_;         \
+    const int img = (int)(t_ / per_), ti = (int)(q_ / (r)->tw), tj = (int)(q_ % (r)->tw); \
+    int len = (r)->tw - tj;                                            \
+    if (len > 16) len = 16;                                            \
+    if (t_ + len > (t1)) len = (int)((t1) - t_);                       \
+    const int off = (int)(t_ - (t0));                                  \
+    if (off % WINO_NR + len > WINO_NR) len = WINO_NR - off % WINO_NR;  \
+    BODY;                                                              \
+    t_ += len;                                                         \
+  }
+
+static void chunks_thread(void *arg, int t) {
+  const wino_run *r = arg;
+  float *v = r->ws + (size_t)t * r->per_thread;
+  float *mm = v + 16 * (size_t)r->ci * r->tc;
+  const size_t uplane = round8((size_t)r->co) * r->ci, vplane = (size_t)r->ci * r->tc;
+  const ldnq__gemm_ukr_fn ukr = ldnq__gemm_ukr_avx512.fn;
+  for (int c = t; c < r->nchunks; c += r->nthreads) {
+    const long t0 = (long)c * r->tc, t1 = t0 + r->tc < r->tiles ? t0 + r->tc : r->tiles;
+    const int nt = (int)(t1 - t0);
+    FOR_SEGMENTS(r, t0, t1, input_tiles(r, img, ti, tj, len, v, off));
+    if (nt % WINO_NR) /* the last panel's unused columns: defined values */
+      for (int e = 0; e < 16; e++) {
+        float *p = v + e * vplane + (size_t)(nt / WINO_NR) * r->ci * WINO_NR;
+        for (int k = 0; k < r->ci; k++)
+          for (int q = nt % WINO_NR; q < WINO_NR; q++) p[(size_t)k * WINO_NR + q] = 0.0f;
+      }
+    for (int e = 0; e < 16; e++)
+      for (int j = 0; j < nt; j += WINO_NR) {
+        const float *b = v + e * vplane + (size_t)(j / WINO_NR) * r->ci * WINO_NR;
+        const int n = nt - j < WINO_NR ? nt - j : WINO_NR;
+        for (int i = 0; i < r->co; i += WINO_MR)
+          ukr(r->ci, r->u + e * uplane + (size_t)i * r->ci, b,
+              mm + ((size_t)e * r->co + i) * r->tc + j, (size_t)r->tc, 1.0f, 0.0f,
+              r->co - i < WINO_MR ? r->co - i : WINO_MR, n);
+      }
+    FOR_SEGMENTS(r, t0, t1, output_tiles(r, img, ti, tj, len, mm, off));
+  }
+}
+
+static void wino(const ldnq__conv_geom *g, int flip, const float *in, const float *w,
+                 const float *bias, float *out, float *ws, int threads) {
+  wino_run r;
+  r.n = g->n, r.h = g->h, r.w = g->w, r.flip = flip;
+  r.ci = flip ? g->cout : g->cin, r.co = flip ? g->cin : g->cout;
+  r.th = (g->h + 1) / 2, r.tw = (g->w + 1) / 2;
+  r.tiles = (long)g->n * r.th * r.tw;
+  if (threads > g->n) threads = g->n;
+  if (threads < 1) threads = 1;
+  r.nthreads = threads;
+  plan_chunks(r.tiles, g->cin, g->cout, threads, &r.nchunks, &r.tc);
+  r.in = in, r.wt = w, r.bias = bias, r.out = out;
+  r.u = ws;
+  r.ws = ws + u_floats(g->cin, g->cout);
+  r.per_thread = thread_floats(g->cin, g->cout, r.tc);
+  ldnq__parallel_run(threads, weights_thread, &r);
+  ldnq__parallel_run(threads, chunks_thread, &r);
+}
+
+void ldnq__conv_wino_forward(const ldnq__conv_geom *g, const float *x, const float *w,
+                             const float *bias, float *y, float *ws, int threads) {
+  wino(g, 0, x, w, bias, y, ws, threads);
+}
+
+void ldnq__conv_wino_dx(const ldnq__conv_geom *g, const float *w, const float *dy, float *dx,
+                        float *ws, int threads) {
+  wino(g, 1, dy, w, NULL, dx, ws, threads);
+}
+
+#else
+
+void ldnq__conv_wino_forward(const ldnq__conv_geom *g, const float *x, const float *w,
+                             const float *bias, float *y, float *ws, int threads) {
+  (void)g, (void)x, (void)w, (void)bias, (void)y, (void)ws, (void)threads;
+}
+
+void ldnq__conv_wino_dx(const ldnq__conv_geom *g, const float *w, const float *dy, float *dx,
+                        float *ws, int threads) {
+  (void)g, (void)w, (void)dy, (void)dx, (void)ws, (void)threads;
+}
+
+#endif

@@ -11,7 +11,6 @@
  * columns of 16 tiles; masked loads supply the zero padding. */
 #include "ops/conv_wino.h"
 
-#include "ops/conv_direct.h"
 #include "ops/gemm.h"
 #include "ops/gemm_ukr.h"
 #include "ops/ops_internal.h"
@@ -24,9 +23,10 @@
 #define HAVE_WINO 0
 #endif
 
-/* V and M of one chunk together stay within about 2 MB (L2 plus a share
- * of L3) and hold at least one 48-wide sgemm panel of tiles. */
-#define WINO_CHUNK_FLOATS (1 << 19)
+/* V and M of one chunk together stay within about 512 KB (half the L2;
+ * 2 MB measured 3-8 % slower) and hold at least one 48-wide panel of
+ * tiles. */
+#define WINO_CHUNK_FLOATS (1 << 17)
 #define WINO_MR 8
 #define WINO_NR 48
 #define WINO_TC_MIN WINO_NR
@@ -48,19 +48,19 @@ int ldnq__conv_wino_possible(const ldnq__conv_geom *g) {
          g->stride_h == 1 && g->stride_w == 1 && g->pad_h == 1 && g->pad_w == 1;
 }
 
-/* Where it measured faster (tests/bench/bench_conv, one thread): >= 64
- * channels both sides, so the 16 products outweigh the tile transforms;
- * at least as many tiles as channels, or the weight transform (16/9 the
- * weights' size, written once per call) outweighs the saved multiplies
- * (ResNet18's 7x7 maps at batch 8 lose, at batch 32 win); and where the
- * direct convolution runs at its best (64 channels on 56x56 maps) it
- * stays. Measured: 64x8x8 (batch 128) 4.3 -> 3.4 ms, 128x28x28 (batch 8)
- * 8.8 -> 6.9, 256x14x14 11.1 -> 7.7; 64x56x56 9.0 vs 9.6 stays direct. */
+/* Where it measured faster (side by side with the direct and im2col
+ * paths, one thread): >= 64 channels both sides, so that the 16 products
+ * outweigh the tile transforms (16 and 32 channels came out even), and at
+ * least as many tiles as channels, or the weight transform (16/9 of the
+ * weights, written once per call) outweighs the saved multiplies:
+ * ResNet18's 512 x 7x7 at batch 8 (128 tiles) loses, 11.2 -> 13.1 ms.
+ * Batch 8 of ResNet18: 64 x 56x56 8.1 -> 6.2 ms, 128 x 28x28 8.2 -> 5.0,
+ * 256 x 14x14 10.0 -> 5.9; ResNet20's 64 x 8x8 at batch 128 4.3 -> 3.1. */
 static int wino_worth(const ldnq__conv_geom *g, int dx) {
   (void)dx; /* dX is the same shape with the channel counts swapped */
   const int lo = g->cin < g->cout ? g->cin : g->cout, hi = g->cin ^ g->cout ^ lo;
   const long tiles = (long)g->n * ((g->h + 1) / 2) * ((g->w + 1) / 2);
-  return lo >= 64 && tiles >= hi && (lo >= 128 || !ldnq__conv_direct_ok(g));
+  return lo >= 64 && tiles >= hi;
 }
 
 int ldnq__conv_wino_ok(const ldnq__conv_geom *g, int dx) {

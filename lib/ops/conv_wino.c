@@ -30,6 +30,9 @@
 #define WINO_MR 8
 #define WINO_NR 48
 #define WINO_TC_MIN WINO_NR
+/* Channels per pass of the input transform over a chunk (1, 16 and all
+ * measured slower on ResNet18's maps). */
+#define WINO_CB 4
 
 typedef struct wino_run {
   int n, ci, co, h, w, th, tw, flip, nthreads, nchunks, tc;
@@ -84,10 +87,19 @@ static void plan_chunks(long tiles, int ci, int co, int threads, int *nchunks, i
 
 static size_t round8(size_t n) { return (n + WINO_MR - 1) / WINO_MR * WINO_MR; }
 
-static size_t thread_floats(int ci, int co, int tc) { return 16 * (size_t)(ci + co) * tc; }
+/* The 16 planes of U, V and M are PLANE_PAD floats further apart than
+ * their size: at power-of-two strides the 16 streams of a tile transform
+ * fall into the same L1 sets (the input transform took 3x longer). */
+#define PLANE_PAD 32
+static size_t vplane(int ci, int tc) { return (size_t)ci * tc + PLANE_PAD; }
+static size_t uplane(int ci, int co) { return round8((size_t)co) * ci + PLANE_PAD; }
+
+static size_t thread_floats(int ci, int co, int tc) {
+  return 16 * (vplane(ci, tc) + vplane(co, tc));
+}
 
 static size_t u_floats(int ci, int co) {
-  size_t a = round8((size_t)co) * ci, b = round8((size_t)ci) * co;
+  size_t a = uplane(ci, co), b = uplane(co, ci);
   return 16 * (a > b ? a : b);
 }
 
@@ -111,7 +123,7 @@ TGT static void weights_thread(void *arg, int t) {
   const wino_run *r = arg;
   const int np = (int)(round8((size_t)r->co) / WINO_MR);
   const int p0 = (int)((long)np * t / r->nthreads), p1 = (int)((long)np * (t + 1) / r->nthreads);
-  const size_t plane = round8((size_t)r->co) * r->ci;
+  const size_t plane = uplane(r->ci, r->co);
   for (int p = p0; p < p1; p++)
     for (int i = 0; i < r->ci; i++) {
       float g[9][WINO_MR], a[4][3][WINO_MR];
@@ -177,13 +189,14 @@ TGT static inline void row_cols(const float *row, int c0, int w, __m512 *d) {
   d[3] = _mm512_permutex2var_ps(b0, od, b1);
 }
 
-/* V[e][c][off..off+len) = B^T d B of the tiles (img, ti, tj0..tj0+len). */
+/* V[e][c][off..off+len) = B^T d B of the tiles (img, ti, tj0..tj0+len),
+ * channels [c0, c1). */
 TGT static void input_tiles(const wino_run *r, int img, int ti, int tj0, int len, float *v,
-                            int off) {
+                            int off, int c0, int c1) {
   const __mmask16 m = len_mask(len);
-  const size_t plane = (size_t)r->ci * r->tc;
+  const size_t plane = vplane(r->ci, r->tc);
   float *panel = v + (size_t)(off / WINO_NR) * r->ci * WINO_NR + off % WINO_NR;
-  for (int c = 0; c < r->ci; c++) {
+  for (int c = c0; c < c1; c++) {
     const float *x = r->in + ((size_t)img * r->ci + c) * r->h * r->w;
     __m512 d[4][4], t[4][4];
     for (int q = 0; q < 4; q++) {
@@ -210,7 +223,7 @@ TGT static void input_tiles(const wino_run *r, int img, int ti, int tj0, int len
 TGT static void output_tiles(const wino_run *r, int img, int ti, int tj0, int len, const float *mm,
                              int off) {
   const __mmask16 m = len_mask(len);
-  const size_t plane = (size_t)r->co * r->tc;
+  const size_t plane = vplane(r->co, r->tc);
   const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
   const int c0 = 2 * tj0, ncol = 2 * len < r->w - c0 ? 2 * len : r->w - c0;
@@ -258,26 +271,30 @@ TGT static void output_tiles(const wino_run *r, int img, int ti, int tj0, int le
 static void chunks_thread(void *arg, int t) {
   const wino_run *r = arg;
   float *v = r->ws + (size_t)t * r->per_thread;
-  float *mm = v + 16 * (size_t)r->ci * r->tc;
-  const size_t uplane = round8((size_t)r->co) * r->ci, vplane = (size_t)r->ci * r->tc;
+  const size_t up = uplane(r->ci, r->co), vp = vplane(r->ci, r->tc), mp = vplane(r->co, r->tc);
+  float *mm = v + 16 * vp;
   const ldnq__gemm_ukr_fn ukr = ldnq__gemm_ukr_avx512.fn;
   for (int c = t; c < r->nchunks; c += r->nthreads) {
     const long t0 = (long)c * r->tc, t1 = t0 + r->tc < r->tiles ? t0 + r->tc : r->tiles;
     const int nt = (int)(t1 - t0);
-    FOR_SEGMENTS(r, t0, t1, input_tiles(r, img, ti, tj, len, v, off));
+    /* A few channels over the whole chunk at a time: the loads then
+     * stream along those channels' rows. */
+    for (int c0 = 0; c0 < r->ci; c0 += WINO_CB) {
+      const int c1 = c0 + WINO_CB < r->ci ? c0 + WINO_CB : r->ci;
+      FOR_SEGMENTS(r, t0, t1, input_tiles(r, img, ti, tj, len, v, off, c0, c1));
+    }
     if (nt % WINO_NR) /* the last panel's unused columns: defined values */
       for (int e = 0; e < 16; e++) {
-        float *p = v + e * vplane + (size_t)(nt / WINO_NR) * r->ci * WINO_NR;
+        float *p = v + e * vp + (size_t)(nt / WINO_NR) * r->ci * WINO_NR;
         for (int k = 0; k < r->ci; k++)
           for (int q = nt % WINO_NR; q < WINO_NR; q++) p[(size_t)k * WINO_NR + q] = 0.0f;
       }
     for (int e = 0; e < 16; e++)
       for (int j = 0; j < nt; j += WINO_NR) {
-        const float *b = v + e * vplane + (size_t)(j / WINO_NR) * r->ci * WINO_NR;
+        const float *b = v + e * vp + (size_t)(j / WINO_NR) * r->ci * WINO_NR;
         const int n = nt - j < WINO_NR ? nt - j : WINO_NR;
         for (int i = 0; i < r->co; i += WINO_MR)
-          ukr(r->ci, r->u + e * uplane + (size_t)i * r->ci, b,
-              mm + ((size_t)e * r->co + i) * r->tc + j, (size_t)r->tc, 1.0f, 0.0f,
+          ukr(r->ci, r->u + e * up + (size_t)i * r->ci, b, mm + e * mp + (size_t)i * r->tc + j, (size_t)r->tc, 1.0f, 0.0f,
               r->co - i < WINO_MR ? r->co - i : WINO_MR, n);
       }
     FOR_SEGMENTS(r, t0, t1, output_tiles(r, img, ti, tj, len, mm, off));

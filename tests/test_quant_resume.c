@@ -37,11 +37,11 @@ static void fix_open(fix *f, uint64_t *data_seed) {
   LDNQ_CK(ldnq_quantizer_create(&f->q));
   const int light = tu_light();
   const struct { ldnq_quant_param p; int64_t v; } iv[] = {
-      {LDNQ_Q_SEED, 3}, {LDNQ_Q_HESSIAN_BATCHES, light ? 2 : 4}, {LDNQ_Q_CASCADE_BATCH, 8},
+      {LDNQ_Q_SEED, 3}, {LDNQ_Q_HESSIAN_BATCHES, light ? 1 : 4}, {LDNQ_Q_CASCADE_BATCH, 8},
       {LDNQ_Q_CASCADE_MAX_EPOCHS, light ? 1 : 2}, {LDNQ_Q_CASCADE_FIRST_EPOCHS, light ? 2 : 3},
-      {LDNQ_Q_PER_CHANNEL, 1}, {LDNQ_Q_MAX_ITER, light ? 10 : 30},
+      {LDNQ_Q_PER_CHANNEL, 1}, {LDNQ_Q_MAX_ITER, light ? 5 : 30},
       {LDNQ_Q_EVAL_PER_LAYER, 1}, {LDNQ_Q_FINAL_EPOCHS, light ? 2 : 4},
-      {LDNQ_Q_BN_RECALIBRATE, 2}};
+      {LDNQ_Q_BN_RECALIBRATE, light ? 1 : 2}};
   for (size_t i = 0; i < sizeof iv / sizeof iv[0]; i++)
     LDNQ_CK(ldnq_quantizer_set_int(f->q, iv[i].p, iv[i].v));
 }
@@ -279,7 +279,9 @@ START_TEST(resumed_run_is_identical) {
   ck_assert(!exists(path));
   ldnq_quant_report_free(rep);
   fix_close(&f);
-  /* With RESUME and no file the run starts at the first layer. */
+  /* With RESUME and no file the run starts at the first layer (a whole
+   * run more: not under valgrind). */
+  if (tu_light()) goto done;
   s = no_stop();
   LDNQ_CK(leg(path, LDNQ_STATE_RESUME, &s, &f, &rep));
   LDNQ_CK(ldnq_quantizer_resumed_layers(f.q, &resumed));
@@ -289,6 +291,7 @@ START_TEST(resumed_run_is_identical) {
   ck_assert(!exists(path));
   ldnq_quant_report_free(rep);
   fix_close(&f);
+done:
   ldnq_quant_report_free(rref);
   fix_close(&ref);
 }

@@ -396,8 +396,9 @@ LDNQ_API ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net,
  * LDNQ_STATE_KEEP: then it holds the finished run (resuming it only
  * evaluates) and the caller removes it, e.g. once its output is written.
  * A failed or cancelled run leaves the state of its last finished layer.
- * path NULL turns states off (the default); the path is copied. The same
- * build and thread count are assumed (the kernels' results are). */
+ * path NULL turns states off (the default); the path is copied. Results are
+ * bit-identical only with the same build and compute thread count (the
+ * kernels' rounding depends on them; neither is part of the key). */
 #define LDNQ_STATE_RESUME 1u
 #define LDNQ_STATE_KEEP 2u
 LDNQ_API ldnq_status ldnq_quantizer_set_state_path(ldnq_quantizer *q,

@@ -176,6 +176,9 @@ ldnq_status ldnq__state_save(ldnq__run *R, const char *path, const ldnq__state_k
   if (!st) st = meta_key(ck, "data", k->data_hash, k->data_count);
   if (!st) st = meta_key(ck, "eval", k->eval_hash, k->eval_count);
   if (!st) st = ldnq_checkpoint_metadata_set(ck, "settings", k->settings);
+  char threads[16]; /* for the record: not part of the key (docs/QUANTIZER.md) */
+  snprintf(threads, sizeof threads, "%d", ldnq_get_num_threads());
+  if (!st) st = ldnq_checkpoint_metadata_set(ck, "threads", threads);
   int64_t run[RN_N] = {R->nlayers, layers_done, final_done, R->hess_epoch, bits(seconds),
                        rep->final.epochs, rep->final.batches, rep->final_teacher_cached,
                        bits(rep->final.loss), bits(rep->final.last_loss),

@@ -165,11 +165,13 @@ static const struct {
     {2, 64, 14, 14, 64, 3, 1, 1}, /* Winograd by its own choice (ResNet18 14x14) */
     {1, 64, 7, 7, 72, 3, 1, 1},   /* Winograd on an odd map: half-empty tiles */
     {2, 8, 37, 40, 6, 3, 1, 1},   /* Winograd tile rows of 20: 16 + 4 lanes */
+    {1, 3, 20, 64, 8, 7, 2, 3},   /* the stem wide enough for phase planes by choice */
+    {2, 4, 17, 35, 6, 5, 2, 2},   /* 5x5/2: phase planes, dX through im2col */
 };
 #define N_CONV ((int)(sizeof conv_shapes / sizeof conv_shapes[0]))
 
 typedef struct conv_out {
-  float *y, *dx, *dw, *db;
+  float *y, *dx, *dw, *db, *dw_only; /* dw_only: dW of a backward without dX */
 } conv_out;
 
 static void conv_run(const ldnq__conv_geom *g, const float *x, const float *w, const float *b,
@@ -183,10 +185,15 @@ static void conv_run(const ldnq__conv_geom *g, const float *x, const float *w, c
   o->db = calloc((size_t)g->cout, sizeof(float));
   ldnq__conv2d_forward(g, x, w, b, o->y, scratch);
   ldnq__conv2d_backward(g, x, w, dy, o->dx, o->dw, o->db, scratch);
+  /* A first layer's backward asks for no dX (a plan of its own). */
+  o->dw_only = calloc(ws, sizeof(float));
+  ldnq__conv2d_backward(g, x, w, dy, NULL, o->dw_only, NULL, scratch);
   free(scratch);
 }
 
-static void conv_out_free(conv_out *o) { free(o->y), free(o->dx), free(o->dw), free(o->db); }
+static void conv_out_free(conv_out *o) {
+  free(o->y), free(o->dx), free(o->dw), free(o->db), free(o->dw_only);
+}
 
 /* max |a - r| / (1 + max |r|) */
 static double rel_err(const float *a, const float *r, size_t n) {
@@ -241,6 +248,8 @@ static void conv_paths_case(int k, int threaded) {
     EXPECT(rel_err(o.dw, ref.dw, ws) < 1e-5, "%s case %d dw: %g", name, k,
            rel_err(o.dw, ref.dw, ws));
     EXPECT(rel_err(o.db, ref.db, (size_t)g.cout) < 1e-5, "%s case %d db", name, k);
+    EXPECT(rel_err(o.dw_only, ref.dw, ws) < 1e-5, "%s case %d dw without dx: %g", name, k,
+           rel_err(o.dw_only, ref.dw, ws));
     /* Reproducible: the same path twice is bit-identical. */
     EXPECT(memcmp(o.y, o2.y, sizeof(float) * ys) == 0, "%s case %d y not reproducible", name, k);
     EXPECT(memcmp(o.dx, o2.dx, sizeof(float) * xs) == 0, "%s case %d dx not reproducible", name, k);

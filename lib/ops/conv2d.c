@@ -342,6 +342,8 @@ void ldnq__conv2d_backward(const ldnq__conv_geom *g, const float *x, const float
   /* Winograd takes dX after the dW pass (they share the workspace). */
   const int wino_dx = dx && ldnq__conv_wino_ok(g, 1);
   conv_job j = {g, make_plan(g), x, w, NULL, dy, NULL, wino_dx ? NULL : dx, dw, db, ws};
+  if (j.p.direct && j.dx && !ldnq__conv_direct_dx_possible(g)) /* im2col for this dX */
+    j.p = make_plan_for(g, 0, ldnq__ops_threads());
   if (dw || db || !wino_dx) ldnq__parallel_run(j.p.nthreads, backward_thread, &j);
   const size_t K = j.p.K, cout = (size_t)g->cout;
   for (int t = j.p.dwt ? 0 : 1; t < j.p.nthreads; t++) {

@@ -49,7 +49,7 @@ static layout make_layout(const ldnq__conv_geom *g) {
   L.Hh = (L.Hp + 1) / 2, L.Wh = (L.Wp + 1) / 2;
   L.Wg = L.s2 ? L.Wh : L.Wp;
   L.Nf = (g->oh - 1) * L.Wg + g->ow;
-  if (L.s2) { /* dX by phases: dY padded by 1 all round (dx_phase.. below) */
+  if (L.s2) { /* dX by phases (3x3 pad 1): dY padded by 1 all round (dx_phases below) */
     L.phq = L.pwq = 1;
     L.Hq = g->oh + 2, L.Wq = g->ow + 2;
     L.Nq = (L.Hh - 1) * L.Wq + L.Wh;
@@ -79,8 +79,8 @@ void ldnq__conv_direct_enable(int on) { direct_enabled = on; }
 
 int ldnq__conv_direct_possible(const ldnq__conv_geom *g) {
   if (!HAVE_DIRECT || !ldnq__gemm_supported(LDNQ__GEMM_AVX512)) return 0;
-  if (g->stride_h == 2 && g->stride_w == 2) /* the ResNets' 3x3/2 only */
-    return g->kh == 3 && g->kw == 3 && g->pad_h == 1 && g->pad_w == 1;
+  if (g->stride_h == 2 && g->stride_w == 2) /* phase planes; dX for 3x3 pad 1 only */
+    return g->pad_h < g->kh && g->pad_w < g->kw && g->kh * g->kw >= 2;
   if (g->stride_h != 1 || g->stride_w != 1 || g->kh * g->kw < 2) return 0;
   /* The dX convolution needs a non-negative padding of dY. */
   return g->pad_h <= g->kh - 1 && g->pad_w <= g->kw - 1;
@@ -93,6 +93,12 @@ int ldnq__conv_direct_possible(const ldnq__conv_geom *g) {
 static int direct_worth(const ldnq__conv_geom *g) {
   layout L = make_layout(g);
   return g->ow >= 16 && 8 * (L.Wg - g->ow) <= g->ow;
+}
+
+int ldnq__conv_direct_dx_possible(const ldnq__conv_geom *g) {
+  if (g->stride_h == 2)
+    return g->kh == 3 && g->kw == 3 && g->pad_h == 1 && g->pad_w == 1;
+  return 1;
 }
 
 int ldnq__conv_direct_ok(const ldnq__conv_geom *g) {
@@ -191,10 +197,11 @@ static void phase_copy(const float *x, const ldnq__conv_geom *g, const layout *L
       const float *src = x + ((size_t)c * g->h + i) * g->w;
       float *d0 = dst + ((size_t)(c * 2 + I % 2) * 2) * plane + (size_t)(I / 2) * L->Wh;
       float *d1 = d0 + plane; /* odd padded column */
-      /* pad 1: column j is padded column j + 1, so even j go to the odd
-       * plane at j/2 and odd j to the even plane at (j+1)/2. */
-      for (int q = 0; 2 * q < g->w; q++) d1[q] = src[2 * q];
-      for (int q = 0; 2 * q + 1 < g->w; q++) d0[q + 1] = src[2 * q + 1];
+      /* Column j is padded column J = j + pad: plane J % 2, index J / 2.
+       * ja is the first j with an even J, jb the first with an odd one. */
+      const int pw = g->pad_w, ja = pw % 2, jb = 1 - pw % 2;
+      for (int j = ja; j < g->w; j += 2) d0[(j + pw) / 2] = src[j];
+      for (int j = jb; j < g->w; j += 2) d1[(j + pw) / 2] = src[j];
     }
 }
 

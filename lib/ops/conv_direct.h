@@ -8,8 +8,9 @@
  * weights; dW reads dY (on the grid, zeros in the thrown-away columns) and
  * the shifted planes along the pixels. A 3x3 stride-2 convolution is the
  * same on the image split into four phase planes (even/odd rows x columns):
- * each tap reads one phase plane, shifted, at stride 1; its dX is four
- * small correlations, one per phase of dX. Used by conv2d.c per image. */
+ * each tap reads one phase plane, shifted, at stride 1 (any kernel size);
+ * for 3x3 its dX is four small correlations, one per phase of dX. Used by
+ * conv2d.c per image. */
 #ifndef LDNQ_OPS_CONV_DIRECT_H
 #define LDNQ_OPS_CONV_DIRECT_H
 
@@ -23,6 +24,9 @@ int ldnq__conv_direct_ok(const ldnq__conv_geom *g);
 /* Whether it could, on this CPU, whatever path is forced: workspaces are
  * sized for both so that switching paths keeps them valid. */
 int ldnq__conv_direct_possible(const ldnq__conv_geom *g);
+/* Whether its backward can also give dX (stride 2: 3x3 pad 1 only; other
+ * stride-2 kernels, such as the 7x7 stem, run forward and dW only). */
+int ldnq__conv_direct_dx_possible(const ldnq__conv_geom *g);
 /* Test and benchmark hook: 0 sends every conv through im2col + sgemm, 1
  * (the default) lets the direct path take the shapes it is faster on, 2
  * gives it every shape it can take. */

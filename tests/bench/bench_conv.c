@@ -5,7 +5,7 @@
  * oversubscribed machine, run single-threaded (OPENBLAS_NUM_THREADS=1) this
  * way for per-core efficiency that other load barely disturbs.
  * Each shape is timed on the default kernel path, on the same path without
- * the implicit-GEMM (direct) convolution, and on the reference path
+ * the implicit-GEMM (direct) convolution and Winograd (im2col + our sgemm), and on the reference path
  * (im2col + OpenBLAS), side by side. */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "ops/conv_direct.h"
+#include "ops/conv_wino.h"
 #include "ops/gemm.h"
 #include "ops/ops.h"
 
@@ -135,6 +136,7 @@ int main(int argc, char **argv) {
     tf[i] = best_time(run_fwd, &c, budget);
     tb[i] = best_time(run_bwd, &c, budget);
     ldnq__conv_direct_enable(0);
+    ldnq__conv_wino_enable(0);
     tf_nd[i] = best_time(run_fwd, &c, budget);
     tb_nd[i] = best_time(run_bwd, &c, budget);
     ldnq__gemm_force(LDNQ__GEMM_BLAS);
@@ -142,6 +144,7 @@ int main(int argc, char **argv) {
     tb_ref[i] = best_time(run_bwd, &c, budget);
     ldnq__gemm_force(path);
     ldnq__conv_direct_enable(1);
+    ldnq__conv_wino_enable(1);
     free(c.x), free(c.w), free(c.y), free(c.dx), free(c.dw), free(c.ws);
   }
   double gemm_after = gemm_flops / best_time(run_gemm, &gm, 2 * budget) * 1e-9;
@@ -149,7 +152,7 @@ int main(int argc, char **argv) {
   double gemm_gf = gemm_after > gemm_before ? gemm_after : gemm_before;
   printf("sgemm 2048^3: %.1f GFLOP/s before, %.1f after the convs\n\n", gemm_before, gemm_after);
 
-  printf("kernel path: %s (columns: this path | same without direct conv | reference im2col + "
+  printf("kernel path: %s (columns: this path | same without direct conv and Winograd | reference im2col + "
          "OpenBLAS)\n", ldnq__gemm_path_name(path));
   printf("%-9s %4s %4s %4s %4s %-6s | %8s %8s | %6s %6s | %7s | %5s %5s | %6s %6s | %6s %6s\n",
          "net", "n", "cin", "hw", "cout", "k/s", "fwd ms", "bwd ms", "fwd GF", "bwd GF", "sgemm",

@@ -376,6 +376,33 @@ START_TEST(foreign_and_damaged_states_are_refused) {
   expect_refused(&f, other, LDNQ_ERR_FORMAT, "bad result of layer 0");
   fix_close(&f);
   ldnq_checkpoint_free(ck);
+  /* Figures out of range: layers done beyond the network, a teacher cache
+   * larger than its cap (no allocation of it), a layer result whose size
+   * is not its layer's. */
+  const struct { const char *entry; int64_t index, value; const char *word; } tamper[3] = {
+      {"ldnq_state/run", 1, 999, "bad run figures"},
+      {"ldnq_state/teacher", 1, (int64_t)1 << 40, "teacher cache of epoch 0"},
+      {"ldnq_state/result.1", 1, 7, "bad result of layer 1"}};
+  for (int k = 0; k < 3; k++) {
+    LDNQ_CK(ldnq_checkpoint_load(path, &ck));
+    int nd;
+    int64_t shape[LDNQ_MAX_DIMS];
+    LDNQ_CK(ldnq_checkpoint_info(ck, tamper[k].entry, NULL, &nd, shape));
+    float *fv = malloc((size_t)shape[0] * sizeof *fv);
+    int64_t *iv = malloc((size_t)shape[0] * sizeof *iv);
+    LDNQ_CK(ldnq_checkpoint_read(ck, tamper[k].entry, fv, shape[0]));
+    for (int64_t i = 0; i < shape[0]; i++) iv[i] = (int64_t)fv[i];
+    iv[tamper[k].index] = tamper[k].value;
+    LDNQ_CK(ldnq_checkpoint_remove(ck, tamper[k].entry));
+    LDNQ_CK(ldnq_checkpoint_add_int64(ck, tamper[k].entry, 1, shape, iv));
+    LDNQ_CK(ldnq_checkpoint_save(ck, other, LDNQ_FORMAT_LDNQ_PACKED));
+    ldnq_checkpoint_free(ck);
+    free(fv);
+    free(iv);
+    fix_open(&f, NULL);
+    expect_refused(&f, other, LDNQ_ERR_FORMAT, tamper[k].word);
+    fix_close(&f);
+  }
   LDNQ_CK(ldnq_checkpoint_load(path, &ck));
   LDNQ_CK(ldnq_checkpoint_metadata_set(ck, "ldnq_state_version", "2"));
   LDNQ_CK(ldnq_checkpoint_save(ck, other, LDNQ_FORMAT_LDNQ_PACKED));

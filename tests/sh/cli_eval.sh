@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
 # ldnq eval on a small generated CIFAR-10 (binary) test split: JSON last
 # line, image count, accuracy bounds, usage and error exit codes.
-set -euo pipefail
-bin=$LDNQ_BINARY_DIR/tools/ldnq/ldnq
-tmp=$LDNQ_TEST_TMP/cli_eval
-rm -rf "$tmp"
+. "${BASH_SOURCE%/*}/lib.sh" cli_eval
+set -e
 mkdir -p "$tmp/cifar"
 # 20 records: label byte + 3072 pixel bytes.
 for i in $(seq 0 19); do
@@ -13,7 +11,7 @@ for i in $(seq 0 19); do
 done >"$tmp/cifar/test_batch.bin"
 test "$(stat -c %s "$tmp/cifar/test_batch.bin")" -eq $((20 * 3073))
 
-out=$("$bin" eval --arch resnet20 --init-seed 3 --data "cifar10:$tmp/cifar" --batch 8 --json 2>"$tmp/err")
+out=$("$ldnq" eval --arch resnet20 --init-seed 3 --data "cifar10:$tmp/cifar" --batch 8 --json 2>"$tmp/err")
 echo "$out"
 last=$(echo "$out" | tail -n 1)
 echo "$last" | grep -Eq '^\{"top1": [0-9.]+, "top5": [0-9.]+, "images": 20, "seconds": [0-9.]+\}$'
@@ -38,19 +36,19 @@ int main(int argc, char **argv) {
 C
 cc -std=c11 -I"$src/include" "$tmp/save.c" -L"$LDNQ_BINARY_DIR" -lldnq -Wl,-rpath,"$LDNQ_BINARY_DIR" -o "$tmp/save"
 "$tmp/save" "$tmp/r20.pth"
-last2=$("$bin" eval --arch resnet20 --weights "$tmp/r20.pth" --data "cifar10:$tmp/cifar" --batch 8 --json 2>/dev/null | tail -n 1)
+last2=$("$ldnq" eval --arch resnet20 --weights "$tmp/r20.pth" --data "cifar10:$tmp/cifar" --batch 8 --json 2>/dev/null | tail -n 1)
 echo "$last2"
 test "$(echo "$last2" | sed -E 's/, "seconds.*//')" = "$(echo "$last" | sed -E 's/, "seconds.*//')"
 
 # usage errors: exit 2; failures: exit 1 with a message
 set +e
-"$bin" eval --arch resnet20 --data "cifar10:$tmp/cifar" >/dev/null 2>&1; test $? -eq 2 || exit 1
-"$bin" eval --arch resnet20 --init-seed 1 --data "cifar10:$tmp/cifar" --batch 0 >/dev/null 2>&1; test $? -eq 2 || exit 1
-"$bin" eval --arch resnet99 --init-seed 1 --data "cifar10:$tmp/cifar" 2>"$tmp/err3"; test $? -eq 2 || exit 1
+"$ldnq" eval --arch resnet20 --data "cifar10:$tmp/cifar" >/dev/null 2>&1; test $? -eq 2 || exit 1
+"$ldnq" eval --arch resnet20 --init-seed 1 --data "cifar10:$tmp/cifar" --batch 0 >/dev/null 2>&1; test $? -eq 2 || exit 1
+"$ldnq" eval --arch resnet99 --init-seed 1 --data "cifar10:$tmp/cifar" 2>"$tmp/err3"; test $? -eq 2 || exit 1
 grep -q "resnet99.*valid: resnet20, resnet32" "$tmp/err3" || exit 1
-"$bin" eval --arch resnet20 --weights "$tmp/none.pth" --data "cifar10:$tmp/cifar" 2>"$tmp/err2"; test $? -eq 1 || exit 1
+"$ldnq" eval --arch resnet20 --weights "$tmp/none.pth" --data "cifar10:$tmp/cifar" 2>"$tmp/err2"; test $? -eq 1 || exit 1
 grep -q "none.pth" "$tmp/err2" || exit 1
-"$bin" eval --arch resnet20 --init-seed 1 --data "bogus:$tmp" 2>/dev/null; test $? -eq 1 || exit 1
+"$ldnq" eval --arch resnet20 --init-seed 1 --data "bogus:$tmp" 2>/dev/null; test $? -eq 1 || exit 1
 set -e
-"$bin" eval --help | grep -q "fashion-mnist"
+"$ldnq" eval --help | grep -q "fashion-mnist"
 echo "cli_eval: ok"

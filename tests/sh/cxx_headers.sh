@@ -2,9 +2,8 @@
 # Every public header is self-contained and clean: included ALONE (and twice, for the include
 # guard) it compiles as C11 and as C++11/C++17 with -Wall -Wextra -Werror -pedantic; C++ sees the
 # declarations with C linkage (a call links against libldnq.so without mangling).
-set -euo pipefail
-src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; tmp=$LDNQ_TEST_TMP/cxx_headers
-rm -rf "$tmp"; mkdir -p "$tmp"
+. "${BASH_SOURCE%/*}/lib.sh" cxx_headers
+set -e
 command -v c++ >/dev/null || { echo "no C++ compiler: skip"; exit 77; }
 n=0
 for h in "$src"/include/ldnq/*.h; do

@@ -2,9 +2,8 @@
 # The complete per-layer examples of docs/GETTING_STARTED.md (a linear layer and a
 # convolution) compile warning-free against the build tree and run: each exits 0 only when
 # its weights lie on alpha x codes and L-DNQ's error is at most the plain projection's.
-set -euo pipefail
-src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; tmp=$LDNQ_TEST_TMP/getting_started
-rm -rf "$tmp"; mkdir -p "$tmp"
+. "${BASH_SOURCE%/*}/lib.sh" getting_started_examples
+set -e
 for ex in per_layer_linear per_layer_conv; do
   awk -v tag="<!-- example: $ex -->" '$0 == tag {f=1; next} f && /^```c/ {g=1; next} g && /^```/ {exit} g {print}' \
     "$src/docs/GETTING_STARTED.md" >"$tmp/$ex.c"

@@ -2,9 +2,8 @@
 # Installs the build tree into a temporary prefix, then builds and runs an
 # out-of-tree program against the INSTALLED copy: with pkg-config (shared and
 # static), with find_package(ldnq CONFIG), and as C++.
-set -euo pipefail
-src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; tmp=$LDNQ_TEST_TMP/consumer
-rm -rf "$tmp"; mkdir -p "$tmp"
+. "${BASH_SOURCE%/*}/lib.sh" install_consumer
+set -e
 prefix=$tmp/prefix
 cmake --install "$bin" --prefix "$prefix" > "$tmp/install.log"
 libdir=$(ls -d "$prefix"/lib*/ | head -1); libdir=${libdir%/}

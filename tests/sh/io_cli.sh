@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # ldnq info / ldnq convert on the io fixtures: output, conversions between
 # every format, and exit codes on bad input (1 = failure, 2 = usage).
-set -euo pipefail
-src=$LDNQ_SOURCE_DIR; ldnq=$LDNQ_BINARY_DIR/tools/ldnq/ldnq; tmp=$LDNQ_TEST_TMP/io_cli
+. "${BASH_SOURCE%/*}/lib.sh" io_cli
+set -e
 fix=$src/tests/data/io
-rm -rf "$tmp"; mkdir -p "$tmp"
 
 # info: human lines (on stderr with --json) and the JSON alone on stdout
 out=$("$ldnq" info "$fix/zip_basic.pth" --json 2>"$tmp/info.err")

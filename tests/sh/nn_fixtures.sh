@@ -3,13 +3,10 @@
 # regenerates the ResNet20 one and compares it with tests/data/nn/resnet20.bin
 # (same records, values equal to float32 roundoff of the float64 reference).
 # Needs PyTorch (exit 77 without).
-set -euo pipefail
+. "${BASH_SOURCE%/*}/lib.sh" nn_fixtures
+set -e
 py=/usr/bin/python3
 "$py" -c 'import torch, torchvision' 2>/dev/null || { echo "no PyTorch: skipped"; exit 77; }
-src=$LDNQ_SOURCE_DIR
-tmp=$LDNQ_TEST_TMP/nn_fixtures
-rm -rf "$tmp"
-mkdir -p "$tmp"
 "$py" "$src/tests/gen_nn_fixtures.py" --out "$tmp" resnet20 >/dev/null
 "$py" - "$src/tests/data/nn/resnet20.bin" "$tmp/resnet20.bin" <<'PY'
 import struct, sys

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Extracts the C example from README.md, compiles it against the build tree and runs it.
-set -euo pipefail
-src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; tmp=$LDNQ_TEST_TMP/readme_example
-mkdir -p "$tmp"
+. "${BASH_SOURCE%/*}/lib.sh" readme_example
+set -e
 awk '/readme-example/{f=1;next} f&&/^```c/{g=1;next} g&&/^```/{exit} g{print}' \
   "$src/README.md" > "$tmp/example.c"
 test -s "$tmp/example.c"

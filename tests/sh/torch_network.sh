@@ -3,11 +3,10 @@
 # nested with 'module.' prefixes) load into libldnq networks that give the same
 # logits, and networks libldnq saves load back into PyTorch with
 # load_state_dict(strict=True) to equal tensors. Needs PyTorch (exit 77).
-set -euo pipefail
+. "${BASH_SOURCE%/*}/lib.sh" torch_network
+set -e
 py=/usr/bin/python3
 "$py" -c 'import torch, torchvision' 2>/dev/null || { echo "no PyTorch: skipped"; exit 77; }
-src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; tmp=$LDNQ_TEST_TMP/torch_network
-rm -rf "$tmp"; mkdir -p "$tmp"
 cc -std=c11 -Wall -Wextra -Werror -I"$src/include" "$src/tests/sh/io_net_helper.c" -L"$bin" -lldnq \
    -Wl,-rpath,"$bin" -o "$tmp/helper"
 "$py" - "$tmp" <<'PY'

@@ -2,12 +2,11 @@
 # Files libldnq writes are read back by torch.load (zip checkpoints) and by
 # an independent Python reader (safetensors, .ldnq per docs/FORMATS.md) to
 # the same values. Needs PyTorch: exit 77 (skip) without it.
-set -euo pipefail
+. "${BASH_SOURCE%/*}/lib.sh" torch_roundtrip
+set -e
 py=/usr/bin/python3
 "$py" -c 'import torch' 2>/dev/null || { echo "no PyTorch: skipped"; exit 77; }
-src=$LDNQ_SOURCE_DIR; ldnq=$LDNQ_BINARY_DIR/tools/ldnq/ldnq; tmp=$LDNQ_TEST_TMP/torch_roundtrip
 fix=$src/tests/data/io
-rm -rf "$tmp"; mkdir -p "$tmp"
 for f in zip_basic.pth legacy_basic.pth zip_nested.pth legacy_nested.pth zip_deflate.pth basic.safetensors zip_proto4.pth legacy_proto4.pth; do
   "$ldnq" convert "$fix/$f" "$tmp/$f.out.pth" 2>/dev/null
   "$ldnq" convert "$fix/$f" "$tmp/$f.out.safetensors" 2>/dev/null

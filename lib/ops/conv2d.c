@@ -300,6 +300,7 @@ static void backward_thread(void *arg, int t) {
     for (int b = b0; b < b1; b++)
       ldnq__conv_direct_backward(g, j->x + b * xs, j->w, j->dy + b * ys,
                                  j->dx ? j->dx + b * xs : NULL, dw, db, cbuf);
+    ldnq__conv_direct_end(g, dw, cbuf);
     return;
   }
   if (j->p.nb == 1) {

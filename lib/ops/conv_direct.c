@@ -27,6 +27,11 @@
 #define NR 48
 #define KCH 128 /* k rows per pass: a 128 x 48 strip of B stays in L1 */
 #define SLACK 64 /* >= NR: the last strip reads up to NR - 1 past the grid */
+/* Up to this many weights, dW keeps 16-lane partial sums over all of a
+ * thread's images and reduces them once (ldnq__conv_direct_end) instead of
+ * once per image: ResNet20's small maps make per-image reductions a large
+ * share of the work. */
+#define VACC_MAX_WEIGHTS 16384
 
 typedef struct layout {
   int s2;              /* stride 2 (3x3, pad 1): the image in four phase planes */
@@ -36,7 +41,8 @@ typedef struct layout {
   int Hq, Wq, Nq;      /* padded dY, grid length of dX (stride 2: of one phase) */
   int phq, pwq;        /* dY padding for the dX convolution */
   size_t K, Kq;        /* cin*kh*kw, cout*kh*kw */
-  size_t xpad, dypad, grid, dyg, apack, apackq, off, offq; /* offsets in floats */
+  size_t xpad, dypad, grid, dyg, apack, apackq, off, offq, vacc; /* offsets in floats */
+  int use_vacc; /* dW partial sums kept as vectors over the thread's images */
   size_t total;
 } layout;
 
@@ -69,7 +75,10 @@ static layout make_layout(const ldnq__conv_geom *g) {
   L.apackq = L.apack + round8((size_t)g->cout) * L.K;
   L.off = L.apackq + round8((size_t)g->cin) * L.Kq;
   L.offq = L.off + L.K;
-  L.total = L.offq + L.Kq;
+  /* Small weight tensors only: [cout][K][16] stays within 1 MB. */
+  L.use_vacc = (size_t)g->cout * L.K <= VACC_MAX_WEIGHTS;
+  L.vacc = L.offq + L.Kq;
+  L.total = L.vacc + (L.use_vacc ? (size_t)g->cout * L.K * 16 : 0);
   return L;
 }
 
@@ -164,6 +173,7 @@ void ldnq__conv_direct_begin(const ldnq__conv_geom *g, const float *w, int what,
   layout L = make_layout(g);
   memset(s + L.xpad, 0, sizeof(float) * (L.grid - L.xpad)); /* xpad, dypad, slack */
   memset(s + L.dyg + (size_t)g->cout * L.Nf, 0, sizeof(float) * SLACK);
+  if (L.use_vacc) memset(s + L.vacc, 0, sizeof(float) * (size_t)g->cout * L.K * 16);
   int *off = (int *)(s + L.off), *offq = (int *)(s + L.offq);
   /* The weights once per call, not per image. */
   if (what & LDNQ__DIRECT_PACK_W) pack_rows(w, g->cout, L.K, s + L.apack);
@@ -302,6 +312,15 @@ void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const f
 #endif
 }
 
+void ldnq__conv_direct_end(const ldnq__conv_geom *g, float *dw, float *s) {
+#if HAVE_DIRECT
+  layout L = make_layout(g);
+  if (dw && L.use_vacc) ldnq__gemm_nt_avx512_vreduce(g->cout, (int)L.K, s + L.vacc, dw, (int)L.K);
+#else
+  (void)g, (void)dw, (void)s;
+#endif
+}
+
 void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const float *w,
                                 const float *dy, float *dx, float *dw, float *db, float *s) {
 #if HAVE_DIRECT
@@ -325,8 +344,12 @@ void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const 
         if (i + 1 < g->oh)
           for (int j = g->ow; j < L.Wg; j++) d[j] = 0.0f;
       }
-    ldnq__gemm_nt_avx512_rows(g->cout, (int)L.K, L.Nf, dyg, L.Nf, s + L.xpad,
-                              (const int *)(s + L.off), dw, (int)L.K);
+    if (L.use_vacc)
+      ldnq__gemm_nt_avx512_rows_vacc(g->cout, (int)L.K, L.Nf, dyg, L.Nf, s + L.xpad,
+                                     (const int *)(s + L.off), dw, (int)L.K, s + L.vacc);
+    else
+      ldnq__gemm_nt_avx512_rows(g->cout, (int)L.K, L.Nf, dyg, L.Nf, s + L.xpad,
+                                (const int *)(s + L.off), dw, (int)L.K);
   }
   if (dx) {
     pad_copy(dy, g->cout, g->oh, g->ow, s + L.dypad, L.Hq, L.Wq, L.phq, L.pwq);

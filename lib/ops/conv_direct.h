@@ -51,5 +51,8 @@ void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const f
 void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const float *w,
                                 const float *dy, float *dx, float *dw, float *db,
                                 float *scratch);
+/* After the images of one backward call: adds the dW partial sums kept
+ * over them to dw (the same dw the images were given). */
+void ldnq__conv_direct_end(const ldnq__conv_geom *g, float *dw, float *scratch);
 
 #endif

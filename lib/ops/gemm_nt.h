@@ -12,5 +12,12 @@ extern const ldnq__gemm_nt_fn ldnq__gemm_nt_avx512;
  * AVX-512 CPUs only. */
 void ldnq__gemm_nt_avx512_rows(int M, int N, int P, const float *A, int lda, const float *B,
                                const int *off, float *C, int ldc);
+/* The same, but the full 4 x 6 tiles add their 16-lane partial sums to
+ * V [M][N][16] (zeroed by the caller) instead of reducing them into C:
+ * for many short calls in a row (one image at a time), which then finish
+ * with ldnq__gemm_nt_avx512_vreduce (C += the sums; V zeroed again). */
+void ldnq__gemm_nt_avx512_rows_vacc(int M, int N, int P, const float *A, int lda,
+                                    const float *B, const int *off, float *C, int ldc, float *V);
+void ldnq__gemm_nt_avx512_vreduce(int M, int N, float *V, float *C, int ldc);
 
 #endif

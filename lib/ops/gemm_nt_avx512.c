@@ -43,9 +43,20 @@ TGT static inline __mmask16 tail_mask(int left) {
   c[(size_t)(r) * ldc + 4] += _mm512_reduce_add_ps(s##r##4); \
   c[(size_t)(r) * ldc + 5] += _mm512_reduce_add_ps(s##r##5);
 
-/* b[q]: row q of B (already offset to the chunk). */
+/* Vector partial sums added to v (16 floats per element of C, ldv
+ * elements per row) instead of reduced: no horizontal sums per call. */
+#define NT_VOUT_Q(r, q)                                                              \
+  {                                                                                  \
+    float *vp_ = v + ((size_t)(r) * ldv + (q)) * 16;                                 \
+    _mm512_storeu_ps(vp_, _mm512_add_ps(_mm512_loadu_ps(vp_), s##r##q));             \
+  }
+#define NT_VOUT_R(r) NT_VOUT_Q(r, 0) NT_VOUT_Q(r, 1) NT_VOUT_Q(r, 2) NT_VOUT_Q(r, 3) \
+                     NT_VOUT_Q(r, 4) NT_VOUT_Q(r, 5)
+
+/* b[q]: row q of B (already offset to the chunk). c != NULL: reduced into
+ * c; else added as vectors to v. */
 TGT static void tile_4x6(int pc, const float *a, int lda, const float *const *b, float *c,
-                         int ldc) {
+                         int ldc, float *v, int ldv) {
   NT_ROWS(NT_DECL_R)
   int p = 0;
 #define LOADA(ptr) _mm512_loadu_ps(ptr)
@@ -61,7 +72,11 @@ TGT static void tile_4x6(int pc, const float *a, int lda, const float *const *b,
 #undef LOADA
 #undef LOADB
   }
-  NT_ROWS(NT_OUT_R)
+  if (c) {
+    NT_ROWS(NT_OUT_R)
+  } else {
+    NT_ROWS(NT_VOUT_R)
+  }
 }
 
 /* Any tile up to 4 x 6 (the edges), one output at a time. */
@@ -82,7 +97,7 @@ TGT static void tile_edge(int mr, int nr, int pc, const float *a, int lda,
 /* Row j of B is B + off[j] (shifted image planes, conv_direct.c) or, with
  * off NULL, B + j * ldb. */
 TGT static void nt_core(int M, int N, int P, const float *A, int lda, const float *B, int ldb,
-                        const int *off, float *C, int ldc) {
+                        const int *off, float *C, int ldc, float *V) {
   for (int p0 = 0; p0 < P; p0 += NT_PC) {
     const int pc = P - p0 < NT_PC ? P - p0 : NT_PC;
     for (int i = 0; i < M; i += 4) {
@@ -95,7 +110,7 @@ TGT static void nt_core(int M, int N, int P, const float *A, int lda, const floa
           b[q] = (off ? B + off[j + q] : B + (size_t)(j + q) * ldb) + p0;
         float *c = C + (size_t)i * ldc + j;
         if (mr == 4 && nr == 6)
-          tile_4x6(pc, a, lda, b, c, ldc);
+          tile_4x6(pc, a, lda, b, V ? NULL : c, ldc, V ? V + ((size_t)i * N + j) * 16 : NULL, N);
         else
           tile_edge(mr, nr, pc, a, lda, b, c, ldc);
       }
@@ -105,12 +120,27 @@ TGT static void nt_core(int M, int N, int P, const float *A, int lda, const floa
 
 TGT static void nt_acc(int M, int N, int P, const float *A, int lda, const float *B, int ldb,
                        float *C, int ldc) {
-  nt_core(M, N, P, A, lda, B, ldb, NULL, C, ldc);
+  nt_core(M, N, P, A, lda, B, ldb, NULL, C, ldc, NULL);
 }
 
 TGT void ldnq__gemm_nt_avx512_rows(int M, int N, int P, const float *A, int lda, const float *B,
                                    const int *off, float *C, int ldc) {
-  nt_core(M, N, P, A, lda, B, 0, off, C, ldc);
+  nt_core(M, N, P, A, lda, B, 0, off, C, ldc, NULL);
+}
+
+TGT void ldnq__gemm_nt_avx512_rows_vacc(int M, int N, int P, const float *A, int lda,
+                                        const float *B, const int *off, float *C, int ldc,
+                                        float *V) {
+  nt_core(M, N, P, A, lda, B, 0, off, C, ldc, V);
+}
+
+TGT void ldnq__gemm_nt_avx512_vreduce(int M, int N, float *V, float *C, int ldc) {
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      float *vp = V + ((size_t)i * N + j) * 16;
+      C[(size_t)i * ldc + j] += _mm512_reduce_add_ps(_mm512_loadu_ps(vp));
+      _mm512_storeu_ps(vp, _mm512_setzero_ps());
+    }
 }
 
 const ldnq__gemm_nt_fn ldnq__gemm_nt_avx512 = nt_acc;
@@ -119,5 +149,13 @@ const ldnq__gemm_nt_fn ldnq__gemm_nt_avx512 = 0;
 void ldnq__gemm_nt_avx512_rows(int M, int N, int P, const float *A, int lda, const float *B,
                                const int *off, float *C, int ldc) {
   (void)M, (void)N, (void)P, (void)A, (void)lda, (void)B, (void)off, (void)C, (void)ldc;
+}
+void ldnq__gemm_nt_avx512_rows_vacc(int M, int N, int P, const float *A, int lda,
+                                    const float *B, const int *off, float *C, int ldc,
+                                    float *V) {
+  (void)M, (void)N, (void)P, (void)A, (void)lda, (void)B, (void)off, (void)C, (void)ldc, (void)V;
+}
+void ldnq__gemm_nt_avx512_vreduce(int M, int N, float *V, float *C, int ldc) {
+  (void)M, (void)N, (void)V, (void)C, (void)ldc;
 }
 #endif

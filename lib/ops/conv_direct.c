@@ -334,25 +334,34 @@ void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const 
       for (size_t q = 0; q < P; q++) t += r[q];
       db[co] += t;
     }
+  /* Stride 1 with dY padded by 1 (3x3 pad 1): the padded dY's rows, read
+   * from its second row and column, are dY on the forward grid with zeros
+   * in the thrown-away columns, so dW reads it in place. */
+  const int view = !L.s2 && L.phq == 1 && L.pwq == 1 && L.Wq == L.Wg && L.Hq == g->oh + 2;
+  if (dx || view) pad_copy(dy, g->cout, g->oh, g->ow, s + L.dypad, L.Hq, L.Wq, L.phq, L.pwq);
   if (dw) {
     image_in(g, &L, x, s);
-    float *dyg = s + L.dyg;
-    for (int co = 0; co < g->cout; co++)
-      for (int i = 0; i < g->oh; i++) {
-        float *d = dyg + (size_t)co * L.Nf + (size_t)i * L.Wg;
-        memcpy(d, dy + ((size_t)co * g->oh + i) * g->ow, sizeof(float) * (size_t)g->ow);
-        if (i + 1 < g->oh)
-          for (int j = g->ow; j < L.Wg; j++) d[j] = 0.0f;
-      }
+    const float *a = s + L.dypad + L.Wq + 1;
+    int lda = L.Hq * L.Wq;
+    if (!view) {
+      float *dyg = s + L.dyg;
+      for (int co = 0; co < g->cout; co++)
+        for (int i = 0; i < g->oh; i++) {
+          float *d = dyg + (size_t)co * L.Nf + (size_t)i * L.Wg;
+          memcpy(d, dy + ((size_t)co * g->oh + i) * g->ow, sizeof(float) * (size_t)g->ow);
+          if (i + 1 < g->oh)
+            for (int j = g->ow; j < L.Wg; j++) d[j] = 0.0f;
+        }
+      a = dyg, lda = L.Nf;
+    }
     if (L.use_vacc)
-      ldnq__gemm_nt_avx512_rows_vacc(g->cout, (int)L.K, L.Nf, dyg, L.Nf, s + L.xpad,
+      ldnq__gemm_nt_avx512_rows_vacc(g->cout, (int)L.K, L.Nf, a, lda, s + L.xpad,
                                      (const int *)(s + L.off), dw, (int)L.K, s + L.vacc);
     else
-      ldnq__gemm_nt_avx512_rows(g->cout, (int)L.K, L.Nf, dyg, L.Nf, s + L.xpad,
+      ldnq__gemm_nt_avx512_rows(g->cout, (int)L.K, L.Nf, a, lda, s + L.xpad,
                                 (const int *)(s + L.off), dw, (int)L.K);
   }
   if (dx) {
-    pad_copy(dy, g->cout, g->oh, g->ow, s + L.dypad, L.Hq, L.Wq, L.phq, L.pwq);
     if (L.s2) {
       dx_phases(g, &L, s, dx);
       return;

@@ -48,6 +48,7 @@ int cli_comm_start(int *argc, char ***argv) {
 int cli_comm_end(int rc) {
 #ifdef LDNQ_CLI_MPI
   if (!mpi_on) return rc;
+  if (rank == 0 && getenv("LDNQ_MPI_STATS")) ldnq_mpi_stats(stderr); /* docs/PERFORMANCE.md */
   fflush(stdout);
   fflush(stderr);
   if (err_stream) fflush(err_stream);

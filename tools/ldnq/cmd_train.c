@@ -5,7 +5,7 @@
 #include "cli.h"
 
 static int on_batch(void *ud, int64_t epoch, int64_t batch, int64_t batches, double loss) {
-  (void)ud;
+  if (ud) fprintf(ud, "%lld %lld %.9g\n", (long long)epoch + 1, (long long)batch + 1, loss);
   char label[48];
   snprintf(label, sizeof label, "epoch %lld loss %.3f", (long long)epoch + 1, loss);
   cli_progress(label, (long)batch + 1, (long)batches);
@@ -42,7 +42,7 @@ static ldnq_status head_subset(ldnq_dataset **ds, int64_t limit) {
 }
 
 int cli_train(int argc, char **argv) {
-  const char *arch_s = NULL, *spec = NULL, *out = NULL, *sched = "onecycle";
+  const char *arch_s = NULL, *spec = NULL, *out = NULL, *sched = "onecycle", *loss_log = NULL;
   int resume = 0, json = 0, no_eval = 0, no_nesterov = 0;
   long long epochs = 15, batch = 128, seed = 0, threads = 2, limit = 0;
   double lr = 0.1, momentum = 0.9, wd = 5e-4;
@@ -67,6 +67,8 @@ int cli_train(int argc, char **argv) {
       {"--resume", ARG_FLAG, &resume, NULL, "continue from FILE.state / FILE.last when present", .flags = 0},
       {"--json", ARG_FLAG, &json, NULL,
        "stdout holds only {\"top1\", \"epochs\", \"seconds\"}; text goes to stderr", .flags = 0},
+      {"--loss-log", ARG_STRING, &loss_log, "FILE",
+       "every batch's mean loss, lines \"epoch batch loss\" (written when\nthe run succeeds; rank 0 under mpirun)", .flags = 0},
   };
   arg_spec sp = {"ldnq train", "ldnq train --arch ARCH --data SPEC --out FILE [options]",
                  "Trains a base network from scratch (or resumes) with SGD.", opts,
@@ -114,11 +116,29 @@ int cli_train(int argc, char **argv) {
   if ((st = ldnq_network_create(arch, channels, classes, &net)) != LDNQ_OK ||
       (st = ldnq_network_reset_parameters(net, (uint64_t)seed)) != LDNQ_OK)
     goto fail;
-  ldnq_trainer_set_progress(t, on_batch, NULL);
+  char log_tmp[4096] = "";
+  FILE *loss_f = NULL;
+  if (loss_log && cli_rank() == 0) { /* complete or absent: a temporary renamed at the end */
+    snprintf(log_tmp, sizeof log_tmp, "%s.tmp", loss_log);
+    if (!(loss_f = fopen(log_tmp, "w"))) {
+      rc = cli_fail("train", "--loss-log", LDNQ_ERR_IO, loss_log);
+      goto done;
+    }
+  }
+  ldnq_trainer_set_progress(t, on_batch, loss_f);
   ldnq_trainer_set_epoch_callback(t, on_epoch, NULL);
   what = "training";
   st = ldnq_trainer_run(t, net, train, no_eval ? NULL : test, out, resume);
   cli_progress_end();
+  if (loss_f) {
+    int bad = fclose(loss_f) != 0;
+    if (st == LDNQ_OK && (bad || rename(log_tmp, loss_log) != 0)) {
+      remove(log_tmp);
+      rc = cli_fail("train", "--loss-log", LDNQ_ERR_IO, loss_log);
+      goto done;
+    }
+    if (st != LDNQ_OK) remove(log_tmp);
+  }
   if (st != LDNQ_OK) {
     rc = cli_fail("train", what, st, ldnq_trainer_errmsg(t));
     goto done;

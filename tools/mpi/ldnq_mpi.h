@@ -4,11 +4,17 @@
 #ifndef LDNQ_MPI_H
 #define LDNQ_MPI_H
 
+#include <stdio.h>
+
 #include "ldnq/ldnq.h"
 
 /* A communicator over MPI_COMM_WORLD (MPI must be initialised; rank and
  * size from MPI). The caller owns *out (ldnq_comm_free before
  * MPI_Finalize). */
 ldnq_status ldnq_mpi_comm_world(ldnq_comm **out);
+/* This process's collectives so far: calls and payload bytes per kind
+ * (the payload one rank contributes; the wire traffic of an allreduce is
+ * about twice that per rank for large buffers). */
+void ldnq_mpi_stats(FILE *f);
 
 #endif

@@ -683,6 +683,8 @@ END_TEST
 typedef struct quant_arg {
   ldnq_quant_report *rep;
   ldnq_network *net;
+  const char *state; /* resumable state file (NULL: none) */
+  int resumed;
 } quant_arg;
 
 static ldnq_status quant_job(int rank, ldnq_comm *comm, void *p) {
@@ -710,7 +712,10 @@ static ldnq_status quant_job(int rank, ldnq_comm *comm, void *p) {
   if (!st) st = ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_OPTIMIZER, 0);
   if (!st) st = ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_FIRST_EPOCHS, 1);
   if (!st) st = ldnq_quantizer_set_comm(q, comm);
+  if (!st && a->state)
+    st = ldnq_quantizer_set_state_path(q, a->state, LDNQ_STATE_RESUME | LDNQ_STATE_KEEP);
   if (!st) st = ldnq_quantizer_run(q, a->net, calib, eval, NULL, NULL, &a->rep);
+  if (!st) st = ldnq_quantizer_resumed_layers(q, &a->resumed);
   ldnq_quantizer_free(q);
   ldnq_loader_free(eval);
   ldnq_dataset_free(calib);
@@ -795,6 +800,45 @@ START_TEST(quantization_two_ranks_matches_one_process) {
 }
 END_TEST
 
+/* The resumable state of a data-parallel run: rank 0 writes it; every
+ * rank resumes from it; ranks that would resume from different layers
+ * stop with LDNQ_ERR_STATE. */
+START_TEST(quantization_state_written_by_rank_0) {
+  ldnq_set_num_threads(1);
+  char p0[512], p1[512];
+  snprintf(p0, sizeof p0, "%s", tu_tmppath("comm_q0.state"));
+  snprintf(p1, sizeof p1, "%s", tu_tmppath("comm_q1.state"));
+  unlink(p0);
+  unlink(p1);
+  for (int round = 0; round < 3; round++) {
+    quant_arg two[2];
+    memset(two, 0, sizeof two);
+    two[0].state = p0;
+    two[1].state = round == 1 ? p0 : p1; /* 0: fresh, 1: resume, 2: ranks disagree */
+    group g;
+    group_init(&g, 2);
+    void *args[2] = {&two[0], &two[1]};
+    thread_arg ta[2];
+    run_group(&g, quant_job, args, ta);
+    for (int r = 0; r < 2; r++) {
+      if (round < 2) {
+        ck_assert_msg(ta[r].st == LDNQ_OK, "round %d rank %d: %s", round, r, ta[r].msg);
+        ck_assert_int_eq(two[r].resumed, round == 0 ? 0 : 22);
+      } else {
+        ck_assert_int_eq(ta[r].st, LDNQ_ERR_STATE);
+        ck_assert_msg(strstr(ta[r].msg, "the ranks resume from different layers"), "%s", ta[r].msg);
+      }
+      ldnq_quant_report_free(two[r].rep);
+      ldnq_network_free(two[r].net);
+    }
+    ck_assert_int_eq(access(p0, F_OK), 0);
+    ck_assert_int_ne(access(p1, F_OK), 0); /* rank 1 never writes */
+    group_destroy(&g);
+  }
+  unlink(p0);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("comm");
   TCase *tc = tcase_create("core");
@@ -807,6 +851,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, failed_collective_ends_the_run);
   tcase_add_test(tc, training_rejects_batch_without_a_sample_per_rank);
   tcase_add_test(tc, quantization_two_ranks_matches_one_process);
+  tcase_add_test(tc, quantization_state_written_by_rank_0);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -25,7 +25,9 @@
  * call fails, the others may be blocked inside a collective: the
  * application must then end the group (MPI: MPI_Abort), or make the
  * pending and later collectives of the other ranks fail. Callbacks run on
- * the thread that called into the library.
+ * the thread that called into the library. Progress callbacks that can
+ * cancel a run must decide alike on every rank (they are given the same
+ * global figures), or the other ranks wait.
  */
 #ifndef LDNQ_COMM_H
 #define LDNQ_COMM_H

@@ -102,8 +102,13 @@ test "$(echo "$one" | field top5)" = "$(echo "$two" | field top5)"
 
 # 2. Training, one epoch of 8 batches: the loss of 2 ranks within 1e-3 of one process's.
 targs=(train --arch resnet20 --data "$data" --epochs 1 --batch 32 --lr 0.01 --threads 0 --json)
-"$ldnq" "${targs[@]}" --out "$tmp/one.pth" >/dev/null 2>"$tmp/train1.err"
-mpi "$ldnq" "${targs[@]}" --out "$tmp/two.pth" >/dev/null 2>"$tmp/train2.err"
+"$ldnq" "${targs[@]}" --out "$tmp/one.pth" --loss-log "$tmp/one.loss" >/dev/null 2>"$tmp/train1.err"
+mpi "$ldnq" "${targs[@]}" --out "$tmp/two.pth" --loss-log "$tmp/two.loss" >/dev/null 2>"$tmp/train2.err"
+# --loss-log: one line per batch; batch 1 (the same weights, a forward) within 1e-5.
+test "$(wc -l <"$tmp/one.loss")" -eq 8 && test "$(wc -l <"$tmp/two.loss")" -eq 8
+b1=$(head -n 1 "$tmp/one.loss" | awk '{ print $3 }'); b2=$(head -n 1 "$tmp/two.loss" | awk '{ print $3 }')
+echo "batch 1 loss: one process $b1, 2 ranks $b2"
+awk -v a="$b1" -v b="$b2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 1e-5) }'
 l1=$(grep -E "^epoch 1: loss" "$tmp/train1.err" | sed -E 's/^epoch 1: loss ([0-9.]+).*/\1/')
 l2=$(grep -E "^epoch 1: loss" "$tmp/train2.err" | sed -E 's/^epoch 1: loss ([0-9.]+).*/\1/')
 echo "train loss: one process $l1, 2 ranks $l2"
@@ -124,10 +129,13 @@ test "$nq" -gt 10
 awk -v w="$worst" -v d="$diff" -v t="$total" -v a="$t1" -v b="$t2" \
   'BEGIN { e = a - b; if (e < 0) e = -e; exit !(w < 1e-5 && d * 1000 <= t && e <= 0.1) }'
 
-# 4. A failing run ends every rank, with its error and a nonzero status.
-if mpi "$ldnq" train --arch resnet20 --data "mnist:$tmp/none" --epochs 1 --out "$tmp/x.pth" \
-     >/dev/null 2>"$tmp/fail.err"; then
+# 4. A failing run ends every rank, with its error and a nonzero status:
+#    33 images in batches of 32 leave the last batch 1 image for 2 ranks.
+if mpi "$ldnq" train --arch resnet20 --data "$data" --limit-train 33 --batch 32 --epochs 1 \
+     --threads 0 --out "$tmp/x.pth" --loss-log "$tmp/x.loss" >/dev/null 2>"$tmp/fail.err"; then
   echo "a failing mpirun run exited 0"; exit 1
 fi
-grep -q "ldnq train \[rank 0 of 2\]" "$tmp/fail.err"
+cat "$tmp/fail.err"
+grep -q "ldnq train \[rank 0 of 2\]: training: .*every batch needs at least one sample per rank" "$tmp/fail.err"
+test ! -e "$tmp/x.loss" && test ! -e "$tmp/x.loss.tmp" # no partial log
 echo "mpi_cli: ok"

@@ -8,6 +8,7 @@
 #include "ldnq/experimental.h"
 #include "ops/ops.h"
 #include "core/levels.h"
+#include "core/tensor.h"
 #include "quant/quant_internal.h"
 #include "quant/run_internal.h"
 #include "train/sgd.h"
@@ -110,7 +111,7 @@ START_TEST(profiles_set_defaults) {
     ldnq_quantizer *p = NULL;
     LDNQ_CK(ldnq_quantizer_create(&p));
     LDNQ_CK(ldnq_quantizer_set_int(p, LDNQ_Q_PROFILE, prof));
-    for (int k = 0; k <= LDNQ_Q_CASCADE_FIRST_EPOCHS; k++) {
+    for (int k = 0; k <= LDNQ_Q_MIXUP; k++) {
       int is_int;
       double want, got = 0, lo, hi, def;
       const char *name = NULL;
@@ -141,7 +142,7 @@ START_TEST(profiles_set_defaults) {
   ck_assert_int_eq(ldnq_quantizer_profile_default(LDNQ_PROFILE_SEED, (ldnq_quant_param)99, &d),
                    LDNQ_ERR_INVALID_ARG);
   const char *nm;
-  ck_assert_int_eq(ldnq_quantizer_param_name((ldnq_quant_param)(LDNQ_Q_CASCADE_FIRST_EPOCHS + 1), &nm),
+  ck_assert_int_eq(ldnq_quantizer_param_name((ldnq_quant_param)(LDNQ_Q_MIXUP + 1), &nm),
                    LDNQ_ERR_INVALID_ARG);
   ldnq_quantizer_free(q);
 }
@@ -414,12 +415,16 @@ END_TEST
 /* Teacher-logit cache: a run that reuses the teacher's logits (whole
  * cache, or a cap that holds only the first epoch) gives networks and
  * reports bit-identical to a run that computes them for every batch. */
+/* _i = 0: plain batches; 1: with LDNQ_Q_MIXUP 0.5 (the mixed batches must
+ * be the same in every cascade for the cache to be exact). */
 START_TEST(teacher_cache_is_exact) {
+  if (_i == 1 && tu_light()) return;
   const double caps[3] = {0, 1024, 0.002}; /* off; all; 2097 bytes = epoch 0 only */
   run_fixture f[3];
   ldnq_quant_report *rep[3] = {NULL, NULL, NULL};
   for (int k = 0; k < 3; k++) {
     fixture_open(&f[k]);
+    LDNQ_CK(ldnq_quantizer_set_double(f[k].q, LDNQ_Q_MIXUP, _i ? 0.5 : 0));
     LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_SEED, 3));
     LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_MAX_EPOCHS, 3));
     LDNQ_CK(ldnq_quantizer_set_double(f[k].q, LDNQ_Q_TEACHER_CACHE_MB, caps[k]));
@@ -662,6 +667,41 @@ static ldnq_tensor *logits_of(ldnq_network *net) {
   return y;
 }
 
+/* .ldnq (kind 3) and .pth (dequantized floats) of rep's checkpoint load
+ * into networks whose logits are bit-identical to net's. */
+static void assert_files_reproduce(const ldnq_quant_report *rep, ldnq_network *net) {
+  ldnq_checkpoint *ck = NULL, *back = NULL, *pth = NULL;
+  LDNQ_CK(ldnq_quant_report_checkpoint(rep, net, &ck));
+  const char *pk = tu_tmppath("pc_run.ldnq"), *pp = tu_tmppath("pc_run.pth");
+  LDNQ_CK(ldnq_checkpoint_save(ck, pk, LDNQ_FORMAT_LDNQ_PACKED));
+  LDNQ_CK(ldnq_checkpoint_save(ck, pp, LDNQ_FORMAT_PTH_ZIP));
+  LDNQ_CK(ldnq_checkpoint_load(pk, &back));
+  LDNQ_CK(ldnq_checkpoint_load(pp, &pth));
+  int64_t cnt;
+  LDNQ_CK(ldnq_checkpoint_get_quantized_alphas(back, "conv1.weight", &cnt, NULL, 0));
+  ck_assert_int_eq(cnt, 16);
+  LDNQ_CK(ldnq_checkpoint_get_quantized_alphas(back, "fc.bias", &cnt, NULL, 0));
+  ck_assert_int_eq(cnt, 10);
+  ldnq_network *n1 = NULL, *n2 = NULL;
+  LDNQ_CK(ldnq_network_create_from_checkpoint(LDNQ_ARCH_RESNET20, back, &n1));
+  LDNQ_CK(ldnq_network_create_from_checkpoint(LDNQ_ARCH_RESNET20, pth, &n2));
+  ldnq_tensor *y0 = logits_of(net), *y1 = logits_of(n1), *y2 = logits_of(n2);
+  const float *d0, *d1, *d2;
+  LDNQ_CK(ldnq_tensor_data_const(y0, &d0));
+  LDNQ_CK(ldnq_tensor_data_const(y1, &d1));
+  LDNQ_CK(ldnq_tensor_data_const(y2, &d2));
+  ck_assert_mem_eq(d0, d1, 30 * sizeof(float));
+  ck_assert_mem_eq(d0, d2, 30 * sizeof(float));
+  ldnq_tensor_free(y0);
+  ldnq_tensor_free(y1);
+  ldnq_tensor_free(y2);
+  ldnq_network_free(n1);
+  ldnq_network_free(n2);
+  ldnq_checkpoint_free(ck);
+  ldnq_checkpoint_free(back);
+  ldnq_checkpoint_free(pth);
+}
+
 START_TEST(run_per_channel) {
   run_fixture f;
   fixture_open(&f);
@@ -706,38 +746,7 @@ START_TEST(run_per_channel) {
   ck_assert_ptr_nonnull(strstr(js, "\"per_channel\": true"));
   ck_assert_ptr_null(strstr(js, "\"per_channel\": false"));
   ldnq_quant_string_free(js);
-  /* .ldnq (kind 3) and .pth (dequantized floats) load into networks whose
-   * logits are bit-identical to the quantized network's. */
-  ldnq_checkpoint *ck = NULL, *back = NULL, *pth = NULL;
-  LDNQ_CK(ldnq_quant_report_checkpoint(rep, f.net, &ck));
-  const char *pk = tu_tmppath("pc_run.ldnq"), *pp = tu_tmppath("pc_run.pth");
-  LDNQ_CK(ldnq_checkpoint_save(ck, pk, LDNQ_FORMAT_LDNQ_PACKED));
-  LDNQ_CK(ldnq_checkpoint_save(ck, pp, LDNQ_FORMAT_PTH_ZIP));
-  LDNQ_CK(ldnq_checkpoint_load(pk, &back));
-  LDNQ_CK(ldnq_checkpoint_load(pp, &pth));
-  int64_t cnt;
-  LDNQ_CK(ldnq_checkpoint_get_quantized_alphas(back, "conv1.weight", &cnt, NULL, 0));
-  ck_assert_int_eq(cnt, 16);
-  LDNQ_CK(ldnq_checkpoint_get_quantized_alphas(back, "fc.bias", &cnt, NULL, 0));
-  ck_assert_int_eq(cnt, 10);
-  ldnq_network *n1 = NULL, *n2 = NULL;
-  LDNQ_CK(ldnq_network_create_from_checkpoint(LDNQ_ARCH_RESNET20, back, &n1));
-  LDNQ_CK(ldnq_network_create_from_checkpoint(LDNQ_ARCH_RESNET20, pth, &n2));
-  ldnq_tensor *y0 = logits_of(f.net), *y1 = logits_of(n1), *y2 = logits_of(n2);
-  const float *d0, *d1, *d2;
-  LDNQ_CK(ldnq_tensor_data_const(y0, &d0));
-  LDNQ_CK(ldnq_tensor_data_const(y1, &d1));
-  LDNQ_CK(ldnq_tensor_data_const(y2, &d2));
-  ck_assert_mem_eq(d0, d1, 30 * sizeof(float));
-  ck_assert_mem_eq(d0, d2, 30 * sizeof(float));
-  ldnq_tensor_free(y0);
-  ldnq_tensor_free(y1);
-  ldnq_tensor_free(y2);
-  ldnq_network_free(n1);
-  ldnq_network_free(n2);
-  ldnq_checkpoint_free(ck);
-  ldnq_checkpoint_free(back);
-  ldnq_checkpoint_free(pth);
+  assert_files_reproduce(rep, f.net);
   ldnq_quant_report_free(rep);
   fixture_close(&f);
 }
@@ -993,12 +1002,130 @@ START_TEST(run_final_tune_and_bn_recalibration) {
 }
 END_TEST
 
+/* LDNQ_Q_FINAL_ALPHA_LR: the final fine-tune moves the scales, not the
+ * codes (the same codes as without it); with LDNQ_Q_FINAL_CODE_LR the codes
+ * move too. Either way the weights stay alpha_o x code and the files
+ * reproduce the network. Runs: 0 neither, 1 scales, 2 scales and codes. */
+START_TEST(run_final_alpha_tune) {
+  run_fixture f[3];
+  ldnq_quant_report *rep[3] = {NULL, NULL, NULL};
+  for (int k = 0; k < 3; k++) {
+    fixture_open(&f[k]);
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_PER_CHANNEL, 1));
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_OPTIMIZER, 1));
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_FINAL_EPOCHS, 2));
+    LDNQ_CK(ldnq_quantizer_set_double(f[k].q, LDNQ_Q_FINAL_ALPHA_LR, k ? 0.05 : 0));
+    LDNQ_CK(ldnq_quantizer_set_double(f[k].q, LDNQ_Q_FINAL_CODE_LR, k == 2 ? 0.02 : 0));
+    LDNQ_CK(ldnq_quantizer_run(f[k].q, f[k].net, f[k].ds, NULL, NULL, NULL, &rep[k]));
+  }
+  int nl;
+  LDNQ_CK(ldnq_quant_report_layer_count(rep[1], &nl));
+  for (int k = 1; k < 3; k++) {
+    int moved = 0, total = 0;
+    int64_t flips = 0, weights = 0;
+    for (int L = 0; L < nl; L++) {
+      const char *name;
+      const ldnq_layer_result *r0, *r1;
+      LDNQ_CK(ldnq_quant_report_layer_name(rep[k], L, &name));
+      LDNQ_CK(ldnq_quant_report_layer_result(rep[0], L, &r0));
+      LDNQ_CK(ldnq_quant_report_layer_result(rep[k], L, &r1));
+      const double *a0, *a1;
+      int64_t c0, c1, n;
+      LDNQ_CK(ldnq_layer_result_alphas(r0, &a0, &c0));
+      LDNQ_CK(ldnq_layer_result_alphas(r1, &a1, &c1));
+      ck_assert_int_eq(c0, c1);
+      double mean = 0;
+      for (int64_t o = 0; o < c1; o++) {
+        ck_assert(a1[o] > 0 && isfinite(a1[o]));
+        moved += a1[o] != a0[o];
+        mean += a1[o] / (double)c1;
+      }
+      total += (int)c1;
+      double am;
+      LDNQ_CK(ldnq_layer_result_get_double(r1, LDNQ_R_ALPHA, &am));
+      ck_assert(fabs(am - mean) <= 1e-12 * mean);
+      char wn[256];
+      snprintf(wn, sizeof wn, "%s.weight", name);
+      float *w = read_entry(f[k].net, wn, &n);
+      int8_t *q0 = malloc((size_t)n), *q1 = malloc((size_t)n);
+      LDNQ_CK(ldnq_layer_result_codes(r0, q0, n));
+      LDNQ_CK(ldnq_layer_result_codes(r1, q1, n));
+      for (int64_t i = 0; i < n; i++) {
+        flips += q0[i] != q1[i];
+        ck_assert_msg(w[i] == (float)(a1[i / (n / c1)] * q1[i]), "%s[%lld] off the grid", wn,
+                      (long long)i);
+      }
+      weights += n;
+      free(w);
+      free(q0);
+      free(q1);
+    }
+    ck_assert_msg(moved > total / 2, "only %d of %d scales moved", moved, total);
+    if (k == 1) ck_assert_int_eq(flips, 0); /* codes fixed */
+    else ck_assert_msg(flips > 0 && flips < weights / 2, "%lld of %lld codes changed",
+                       (long long)flips, (long long)weights);
+    assert_files_reproduce(rep[k], f[k].net);
+  }
+  for (int k = 0; k < 3; k++) {
+    ldnq_quant_report_free(rep[k]);
+    fixture_close(&f[k]);
+  }
+}
+END_TEST
+
+/* LDNQ_Q_MIXUP's batches: a function of (seed, epoch, batch); each image is
+ * itself or lam x_k + (1 - lam) x_j of two of the batch, about p of them
+ * mixed; p 0 copies the batch. */
+START_TEST(mixup_batches) {
+  const int n = 64, per = 12;
+  int64_t sh[2] = {n, per};
+  ldnq_tensor *x = tu_rand_tensor(2, sh, 17), *a = NULL, *b = NULL, *c = NULL;
+  ldnq__errbuf eb = {0};
+  LDNQ_CK(ldnq__mixup(&eb, x, 0.5, 9, 2, 3, &a));
+  LDNQ_CK(ldnq__mixup(&eb, x, 0.5, 9, 2, 3, &b));
+  ck_assert_mem_eq(a->data, b->data, (size_t)n * per * sizeof(float));
+  LDNQ_CK(ldnq__mixup(&eb, x, 0.5, 9, 2, 4, &c)); /* another batch index */
+  ck_assert(memcmp(a->data, c->data, (size_t)n * per * sizeof(float)) != 0);
+  int mixed = 0;
+  for (int k = 0; k < n; k++) {
+    const float *o = a->data + k * per, *xk = x->data + k * per;
+    if (!memcmp(o, xk, per * sizeof(float))) continue;
+    mixed++;
+    /* o = lam xk + (1 - lam) xj for some j (lam by least squares). */
+    int found = 0;
+    for (int j = 0; j < n && !found; j++) {
+      const float *xj = x->data + j * per;
+      double num = 0, den = 0;
+      for (int t = 0; t < per; t++) {
+        num += (o[t] - xj[t]) * (double)(xk[t] - xj[t]);
+        den += (double)(xk[t] - xj[t]) * (xk[t] - xj[t]);
+      }
+      if (j == k || den == 0) continue;
+      double lam = num / den;
+      if (lam < -1e-6 || lam > 1 + 1e-6) continue;
+      found = 1;
+      for (int t = 0; t < per; t++)
+        if (fabs(o[t] - (lam * xk[t] + (1 - lam) * xj[t])) > 1e-5) found = 0;
+    }
+    ck_assert_msg(found, "image %d is no mix of two images of the batch", k);
+  }
+  ck_assert_msg(mixed > n / 4 && mixed < 3 * n / 4, "%d of %d mixed at p 0.5", mixed, n);
+  LDNQ_CK(ldnq__mixup(&eb, x, 0, 9, 2, 3, &b));
+  ck_assert_mem_eq(b->data, x->data, (size_t)n * per * sizeof(float));
+  ldnq_tensor_free(x);
+  ldnq_tensor_free(a);
+  ldnq_tensor_free(b);
+  ldnq_tensor_free(c);
+}
+END_TEST
+
 static Suite *quant_suite(void) {
   Suite *s = suite_create("quant");
   TCase *tc = tcase_create("quant");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, options_bounds);
   tcase_add_test(tc, cascade_stop_rules);
+  tcase_add_test(tc, mixup_batches);
   tcase_add_test(tc, profiles_set_defaults);
   suite_add_tcase(s, tc);
   TCase *tr = tcase_create("run");
@@ -1007,12 +1134,13 @@ static Suite *quant_suite(void) {
   tcase_add_test(tr, run_per_channel);
   tcase_add_test(tr, run_cancel_and_skip);
   tcase_add_test(tr, run_is_reproducible);
-  tcase_add_test(tr, teacher_cache_is_exact);
+  tcase_add_loop_test(tr, teacher_cache_is_exact, 0, 2);
   tcase_add_test(tr, seed_trainable_rule);
   tcase_add_test(tr, run_improved_profile_defaults);
   tcase_add_test(tr, sgd_matches_pytorch_rule);
   tcase_add_test(tr, adam_matches_pytorch_rule);
   tcase_add_test(tr, run_final_tune_and_bn_recalibration);
+  tcase_add_test(tr, run_final_alpha_tune);
   suite_add_tcase(s, tr);
   return s;
 }

@@ -865,6 +865,81 @@ START_TEST(gptq_refine_golden_cases) {
 }
 END_TEST
 
+/* LDNQ_Q_EXACT_PATTERNS: on random problems with few inputs per output,
+ * every column is the best of all code patterns (enumerated here
+ * independently, each at its closed-form scale), E is the returned
+ * matrix's and never above ADMM + GPTQ's; a cap below levels^l1 leaves the
+ * result exactly the solver's. */
+START_TEST(exact_small_layers) {
+  const int l2 = 5;
+  ldnq_quantizer *q = NULL;
+  LDNQ_CK(ldnq_quantizer_create(&q)); /* improved: per channel, ADMM + GPTQ */
+  int lower = 0;
+  for (int levels = 3; levels <= 5; levels += 2)
+    for (int l1 = 2; l1 <= (levels == 3 ? 6 : 4); l1++) {
+      double *H = malloc((size_t)l1 * l1 * sizeof *H), *W = malloc((size_t)l1 * l2 * sizeof *W);
+      rand_problem(l1, l2, (uint64_t)(levels * 100 + l1), H, W);
+      double patterns = pow(levels, l1);
+      ldnq_layer_result *r0 = NULL, *r1 = NULL, *r2 = NULL;
+      LDNQ_CK(ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
+      LDNQ_CK(ldnq_quantizer_set_double(q, LDNQ_Q_EXACT_PATTERNS, 0));
+      LDNQ_CK(ldnq_quantizer_solve_hessian(q, l1, l2, H, W, &r0));
+      LDNQ_CK(ldnq_quantizer_set_double(q, LDNQ_Q_EXACT_PATTERNS, patterns - 1));
+      LDNQ_CK(ldnq_quantizer_solve_hessian(q, l1, l2, H, W, &r2));
+      LDNQ_CK(ldnq_quantizer_set_double(q, LDNQ_Q_EXACT_PATTERNS, patterns));
+      LDNQ_CK(ldnq_quantizer_solve_hessian(q, l1, l2, H, W, &r1));
+      double e0, e1, e2;
+      LDNQ_CK(ldnq_layer_result_get_double(r0, LDNQ_R_ERROR, &e0));
+      LDNQ_CK(ldnq_layer_result_get_double(r1, LDNQ_R_ERROR, &e1));
+      LDNQ_CK(ldnq_layer_result_get_double(r2, LDNQ_R_ERROR, &e2));
+      ck_assert(e2 == e0); /* cap below the pattern count: not applied */
+      ck_assert_msg(e1 <= e0 * (1 + 1e-12), "levels %d l1 %d: %g above %g", levels, l1, e1, e0);
+      size_t n = (size_t)l1 * l2;
+      double *G = malloc(n * sizeof *G);
+      LDNQ_CK(ldnq_layer_result_matrix(r1, G, (int64_t)n));
+      double ne = naive_error(l1, l2, H, G, W);
+      ck_assert_msg(fabs(ne - e1) <= 1e-9 * (1 + fabs(ne)), "E %g vs naive %g", e1, ne);
+      assert_on_grid_pc(r1, levels, l1, l2);
+      /* Brute force per column: pattern index k in base `levels`. */
+      int8_t tab[LDNQ__LEVELS_MAX];
+      ldnq__levels_table(levels, tab, NULL);
+      double best_total = 0, hsym[64];
+      for (int i = 0; i < l1; i++)
+        for (int j = 0; j < l1; j++) hsym[i * l1 + j] = i <= j ? H[i * l1 + j] : H[j * l1 + i];
+      for (int o = 0; o < l2; o++) {
+        double best = 0, qv[8], hw[8], whw = 0;
+        for (int i = 0; i < l1; i++) {
+          hw[i] = 0;
+          for (int j = 0; j < l1; j++) hw[i] += hsym[i * l1 + j] * W[j * l2 + o];
+          whw += W[i * l2 + o] * hw[i];
+        }
+        for (long k = 0; k < (long)patterns; k++) {
+          long t = k;
+          for (int i = 0; i < l1; i++, t /= levels) qv[i] = tab[t % levels];
+          double s = 0, qhq = 0;
+          for (int i = 0; i < l1; i++) {
+            s += qv[i] * hw[i];
+            for (int j = 0; j < l1; j++) qhq += qv[i] * hsym[i * l1 + j] * qv[j];
+          }
+          if (s > 0 && qhq > 0 && s * s / qhq > best) best = s * s / qhq;
+        }
+        best_total += whw - best;
+      }
+      ck_assert_msg(fabs(e1 - best_total) <= 1e-9 * (1 + best_total),
+                    "levels %d l1 %d: exact %.12g, brute force %.12g", levels, l1, e1, best_total);
+      lower += e1 < e0 * (1 - 1e-9);
+      free(G);
+      free(H);
+      free(W);
+      ldnq_layer_result_free(r0);
+      ldnq_layer_result_free(r1);
+      ldnq_layer_result_free(r2);
+    }
+  ck_assert_int_gt(lower, 0); /* it does find better patterns */
+  ldnq_quantizer_free(q);
+}
+END_TEST
+
 START_TEST(per_channel_identity_and_zero_column) {
   /* H = I: E = sum over columns of ||G_o - W0_o||^2; each column must reach
    * (within the 1e-3 stop threshold) its own best plain projection. */
@@ -988,6 +1063,7 @@ static Suite *solver_suite(void) {
   tcase_add_test(tc, admm_improves_random_problems);
   tcase_add_test(tc, per_channel_golden_cases);
   tcase_add_test(tc, gptq_refine_golden_cases);
+  tcase_add_test(tc, exact_small_layers);
   tcase_add_test(tc, per_channel_identity_and_zero_column);
   tcase_add_test(tc, per_channel_linear_bias);
   tcase_add_test(tc, conv_hessian_matches_naive_patches);

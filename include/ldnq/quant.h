@@ -113,12 +113,40 @@ typedef enum ldnq_quant_param {
                                     rounding with error feedback at its
                                     scales; the lowest E of these wins
                                     (never above ADMM's) */
-  LDNQ_Q_CASCADE_FIRST_EPOCHS = 27 /* int [0, 1000000], 0: the budget of the
+  LDNQ_Q_CASCADE_FIRST_EPOCHS = 27, /* int [0, 1000000], 0: the budget of the
                                     FIRST layer's cascade (layer 0; 0 = the
                                     same as CASCADE_MAX_EPOCHS). Its few
                                     inputs (Cin x kh x kw) make it the layer
                                     a coarse grid hurts most
                                     (docs/RESULTS.md) */
+  LDNQ_Q_EXACT_PATTERNS = 28,    /* real [0, 1e9], 0: with PER_CHANNEL, a
+                                    layer with levels^l1 <= this many code
+                                    patterns per output (l1 = its inputs,
+                                    e.g. 3^9 = 19683 for a 1x3x3 conv) gets
+                                    the exact optimum of the layer error by
+                                    enumeration, each pattern with its
+                                    closed-form scale (after the solver;
+                                    never a higher E); 0 = off */
+  LDNQ_Q_FINAL_ALPHA_LR = 29,    /* real [0, 10], 0: the final fine-tune
+                                    (FINAL_EPOCHS) also trains the scales of
+                                    the quantized layers, codes fixed (the
+                                    weights stay alpha x code), as log(alpha)
+                                    by Adam at this learning rate and the
+                                    same schedule; 0 = scales frozen */
+  LDNQ_Q_FINAL_CODE_LR = 30,     /* real [0, 10], 0: the final fine-tune
+                                    also moves the codes: a float shadow per
+                                    quantized weight (from alpha x code)
+                                    learns by Adam at this rate, the codes
+                                    are its rounding at the scales after
+                                    every step (straight-through); 0 =
+                                    codes fixed */
+  LDNQ_Q_MIXUP = 31              /* real [0, 1], 0: in every cascade and the
+                                    final fine-tune, each image of a batch
+                                    is replaced with this probability by
+                                    lam x + (1 - lam) x' (x' another image of
+                                    the batch, lam uniform; the teacher
+                                    labels it); draws fixed by (seed, epoch,
+                                    batch), so the teacher cache holds */
 } ldnq_quant_param;
 
 /* Bits per code that the packed .ldnq format (LDNQ_FORMAT_LDNQ_PACKED)

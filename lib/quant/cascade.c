@@ -123,6 +123,12 @@ static ldnq_status soft_update(ldnq__run *R, int L, int64_t max_epochs, double l
   if (!st) st = ldnq_tensor_create(2, shape, &logits);
   if (!st) st = ldnq_tensor_create(2, shape, &grad);
   if (!st) st = L >= 0 ? set_trainable_after(R, L) : set_trainable_final(R);
+  double alpha_lr = L < 0 ? ldnq__q_real(q, LDNQ_Q_FINAL_ALPHA_LR) : 0;
+  double code_lr = L < 0 ? ldnq__q_real(q, LDNQ_Q_FINAL_CODE_LR) : 0;
+  ldnq__alpha_tune *at = NULL;
+  double mix = ldnq__q_real(q, LDNQ_Q_MIXUP); /* the same in every soft update (teacher cache) */
+  ldnq_tensor *mixed = NULL;
+  if (!st && (alpha_lr > 0 || code_lr > 0)) st = ldnq__alpha_tune_create(R, &at);
   if (!st) st = ldnq_network_set_training(R->net, 1);
   if (!st) st = ldnq_network_set_training(R->orig, 1);
   if (st) goto done;
@@ -147,6 +153,11 @@ static ldnq_status soft_update(ldnq__run *R, int L, int64_t max_epochs, double l
       ldnq_tensor_reshape(target, 2, sh);
       ldnq_tensor_reshape(logits, 2, sh);
       ldnq_tensor_reshape(grad, 2, sh);
+      if (mix > 0) {
+        st = ldnq__mixup(&q->err, images, mix, (uint64_t)ldnq__q_int(q, LDNQ_Q_SEED), e, i, &mixed);
+        if (st) break;
+        images = mixed;
+      }
       st = ldnq__teacher_logits(R, e, i, images, target);
       if (!st) st = ldnq_network_forward(R->net, images, logits);
       if (st) break;
@@ -155,8 +166,12 @@ static ldnq_status soft_update(ldnq__run *R, int L, int64_t max_epochs, double l
       if (!st) st = ldnq_network_zero_grad(R->net);
       if (!st) st = ldnq_network_backward(R->net, grad, NULL);
       if (!st) st = ldnq__grad_allreduce(q->comm, &gsum, R->net);
+      if (!st && at) st = ldnq__alpha_tune_grad(R, at);
       if (!st) st = ldnq__optim_step(&q->err, &opt, R->net,
                                      ldnq__schedule_lr(lr0, cosine, out->batches, total));
+      if (!st && at)
+        st = ldnq__alpha_tune_step(R, at, ldnq__schedule_lr(alpha_lr, cosine, out->batches, total),
+                                   ldnq__schedule_lr(code_lr, cosine, out->batches, total));
       if (st) break;
       if (!isfinite(l)) {
         st = ldnq__fail(&q->err, LDNQ_ERR_NUMERIC, "cascade loss is not finite after %s", what);
@@ -183,6 +198,8 @@ done:
   ldnq_network_set_training(R->net, 0);
   ldnq__optim_release(&opt);
   ldnq__gradsum_release(&gsum);
+  ldnq__alpha_tune_free(at);
+  ldnq_tensor_free(mixed);
   ldnq_tensor_free(target);
   ldnq_tensor_free(logits);
   ldnq_tensor_free(grad);

@@ -24,15 +24,25 @@ ldnq_status ldnq__optim_init(ldnq__errbuf *eb, ldnq__optim *o, const ldnq_networ
   return LDNQ_OK;
 }
 
+void ldnq__adam_update(float *p, const float *g, float *m, float *v, int64_t n, double lr,
+                       double beta1, double weight_decay, int64_t t) {
+  const double b2 = 0.999, eps = 1e-8;
+  const float c1 = (float)(1.0 - pow(beta1, (double)t)), c2 = (float)(1.0 - pow(b2, (double)t));
+  const float wd = (float)weight_decay, flr = (float)lr, fb1 = (float)beta1, fb2 = (float)b2;
+  for (int64_t k = 0; k < n; k++) {
+    float d = g[k] + wd * p[k];
+    m[k] = fb1 * m[k] + (1 - fb1) * d;
+    v[k] = fb2 * v[k] + (1 - fb2) * d * d;
+    p[k] -= flr * (m[k] / c1) / (sqrtf(v[k] / c2) + (float)eps);
+  }
+}
+
 ldnq_status ldnq__optim_step(ldnq__errbuf *eb, ldnq__optim *o, ldnq_network *net, double lr) {
   if (!o->adam) {
     o->sgd.lr = lr;
     return ldnq__sgd_step(eb, &o->sgd, net);
   }
   o->t++;
-  const double b1 = o->beta1, b2 = 0.999, eps = 1e-8;
-  const float c1 = (float)(1.0 - pow(b1, (double)o->t)), c2 = (float)(1.0 - pow(b2, (double)o->t));
-  const float wd = (float)o->weight_decay, flr = (float)lr, fb1 = (float)b1, fb2 = (float)b2;
   for (int i = 0; i < o->nparams; i++) {
     float *p, *g;
     int64_t n;
@@ -45,13 +55,7 @@ ldnq_status ldnq__optim_step(ldnq__errbuf *eb, ldnq__optim *o, ldnq_network *net
       o->v[i] = ldnq__calloc((size_t)n, sizeof(float));
       if (!o->m[i] || !o->v[i]) return ldnq__fail(eb, LDNQ_ERR_NOMEM, "out of memory for Adam");
     }
-    float *m = o->m[i], *v = o->v[i];
-    for (int64_t k = 0; k < n; k++) {
-      float d = g[k] + wd * p[k];
-      m[k] = fb1 * m[k] + (1 - fb1) * d;
-      v[k] = fb2 * v[k] + (1 - fb2) * d * d;
-      p[k] -= flr * (m[k] / c1) / (sqrtf(v[k] / c2) + (float)eps);
-    }
+    ldnq__adam_update(p, g, o->m[i], o->v[i], n, lr, o->beta1, o->weight_decay, o->t);
   }
   return LDNQ_OK;
 }

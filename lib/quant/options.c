@@ -39,6 +39,10 @@ static const ldnq__optdef defs[LDNQ__Q_NPARAMS] = {
     [LDNQ_Q_BN_RECALIBRATE] = LDNQ__OPT_INT("bn_recalibrate", 0, 1000000, 0),
     [LDNQ_Q_SOLVER] = LDNQ__OPT_INT("solver", 0, 1, 0),
     [LDNQ_Q_CASCADE_FIRST_EPOCHS] = LDNQ__OPT_INT("cascade_first_epochs", 0, 1000000, 0),
+    [LDNQ_Q_EXACT_PATTERNS] = LDNQ__OPT_REAL("exact_patterns", 0, 1e9, 0),
+    [LDNQ_Q_FINAL_ALPHA_LR] = LDNQ__OPT_REAL("final_alpha_lr", 0, 10, 0),
+    [LDNQ_Q_FINAL_CODE_LR] = LDNQ__OPT_REAL("final_code_lr", 0, 10, 0),
+    [LDNQ_Q_MIXUP] = LDNQ__OPT_REAL("mixup", 0, 1, 0),
 };
 
 static const ldnq__optspec spec = {"quantizer", defs, LDNQ__Q_NPARAMS};

@@ -12,7 +12,7 @@
 #include "core/option.h"
 #include "ldnq/quant.h"
 
-#define LDNQ__Q_NPARAMS 28
+#define LDNQ__Q_NPARAMS 32
 
 /* ADMM progress hook: nonzero return cancels (LDNQ_ERR_CANCELLED). */
 typedef int (*ldnq__admm_progress_fn)(void *ud, int iteration, double error);
@@ -104,6 +104,15 @@ ldnq_status ldnq__admm_solve(ldnq__errbuf *eb, int l1, int l2, const double *H,
  * scales; keeps the lowest E, so r->error never rises. */
 ldnq_status ldnq__gptq_refine(ldnq__errbuf *eb, int l1, int l2, const double *H,
                               const double *W0, struct ldnq_layer_result *r);
+
+/* LDNQ_Q_EXACT_PATTERNS (exact.c): 1 if a layer of l1 inputs per output
+ * has levels^l1 <= cap code patterns per output (cap >= 1). */
+int ldnq__exact_applies(int l1, int levels, double cap);
+/* Replaces each column of the per-channel result r (for H, W0) by the
+ * exact optimum over all code patterns and scales when it is lower;
+ * r->error, r->alpha follow. No-op for a per-layer result. */
+ldnq_status ldnq__exact_refine(ldnq__errbuf *eb, int l1, int l2, const double *H, const double *W0,
+                               struct ldnq_layer_result *r);
 
 /* ---- Hessian (hessian.c) ---- */
 /* Accumulator: H (l1 x l1, double) built batch by batch. */

@@ -276,6 +276,7 @@ ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_datase
     run_release(&R);
     return ldnq__fail(&q->err, LDNQ_ERR_NOMEM, "out of memory for the report");
   }
+  R.rep = rep;
   for (int p = 0; p < LDNQ__Q_NPARAMS; p++) rep->settings[p] = ldnq__q_optval_double(p, q->opt[p]);
   int cascade = (int)ldnq__q_int(q, LDNQ_Q_CASCADE);
   /* Data parallel: rank 0's network on every rank; training-mode batch

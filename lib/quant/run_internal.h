@@ -40,6 +40,7 @@ typedef struct ldnq__run {
   ldnq_quant_progress_fn progress;
   void *ud;
   double seconds_before; /* wall time of the runs a resumed state covers */
+  ldnq_quant_report *rep; /* the run's report (its layer results) */
 } ldnq__run;
 
 /* Calls the user's progress; nonzero means cancel. */
@@ -54,6 +55,25 @@ ldnq_status ldnq__final_tune(ldnq__run *R, ldnq__qr_soft *out);
  * the batch norms' running statistics of the final network. */
 ldnq_status ldnq__bn_recalibrate(ldnq__run *R, int64_t nbatches);
 
+/* LDNQ_Q_FINAL_ALPHA_LR (alpha_tune.c): the final fine-tune's training of
+ * the quantized layers' scales, codes fixed. create: state for every
+ * quantized layer of R->rep, their weight (and grid bias) entries made
+ * trainable; per step, after the backward pass, _grad takes dL/dalpha and
+ * freezes the entries for the optimizer's step, _step moves the scales at
+ * lr (and, with LDNQ_Q_FINAL_CODE_LR, the codes through their shadows at
+ * code_lr), rewrites the weights as alpha x codes and unfreezes them. */
+typedef struct ldnq__alpha_tune ldnq__alpha_tune;
+ldnq_status ldnq__alpha_tune_create(ldnq__run *R, ldnq__alpha_tune **out);
+ldnq_status ldnq__alpha_tune_grad(ldnq__run *R, ldnq__alpha_tune *a);
+ldnq_status ldnq__alpha_tune_step(ldnq__run *R, ldnq__alpha_tune *a, double lr, double code_lr);
+void ldnq__alpha_tune_free(ldnq__alpha_tune *a);
+
+/* LDNQ_Q_MIXUP (mixup.c): into *buf (created or reshaped to x's shape),
+ * batch x with each sample mixed with probability p with another of the
+ * batch; draws from (seed, e, i) only. */
+ldnq_status ldnq__mixup(ldnq__errbuf *eb, const ldnq_tensor *x, double p, uint64_t seed,
+                        int64_t e, int64_t i, ldnq_tensor **buf);
+
 /* Cascade optimizer (optim.c): SGD or Adam, lr given per step. */
 typedef struct ldnq__optim {
   int adam;
@@ -67,6 +87,10 @@ ldnq_status ldnq__optim_init(ldnq__errbuf *eb, ldnq__optim *o, const ldnq_networ
                              double lr, double momentum, double weight_decay);
 ldnq_status ldnq__optim_step(ldnq__errbuf *eb, ldnq__optim *o, ldnq_network *net, double lr);
 void ldnq__optim_release(ldnq__optim *o);
+/* One Adam step (step number t >= 1, beta2 0.999, eps 1e-8, L2 weight
+ * decay) on the n values p with gradients g and moments m, v. */
+void ldnq__adam_update(float *p, const float *g, float *m, float *v, int64_t n, double lr,
+                       double beta1, double weight_decay, int64_t t);
 /* lr at step (0-based) of total: constant, or cosine decay to 0. */
 double ldnq__schedule_lr(double lr, int cosine, int64_t step, int64_t total);
 

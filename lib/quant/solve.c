@@ -37,10 +37,13 @@ static ldnq_status solve_matrix(ldnq_quantizer *q, int l1, int l2, int has_bias,
   ldnq_status st = ldnq__admm_solve(&q->err, l1, l2, H, W0, &o, r);
   if (!st && ldnq__q_int(q, LDNQ_Q_SOLVER) == 1) {
     st = ldnq__gptq_refine(&q->err, l1, l2, H, W0, r);
-    if (st) {
-      ldnq__free(r->codes);
-      ldnq__free(r->alphas);
-    }
+  }
+  if (!st && o.per_channel &&
+      ldnq__exact_applies(l1, o.levels, ldnq__q_real(q, LDNQ_Q_EXACT_PATTERNS)))
+    st = ldnq__exact_refine(&q->err, l1, l2, H, W0, r);
+  if (st && r->codes) {
+    ldnq__free(r->codes);
+    ldnq__free(r->alphas);
   }
   if (st) {
     ldnq__free(r);

@@ -45,6 +45,10 @@ class QuantParam(enum.IntEnum):
     BN_RECALIBRATE = 25
     SOLVER = 26
     CASCADE_FIRST_EPOCHS = 27
+    EXACT_PATTERNS = 28
+    FINAL_ALPHA_LR = 29
+    FINAL_CODE_LR = 30
+    MIXUP = 31
 
 
 class Profile(enum.IntEnum):

@@ -1046,7 +1046,7 @@ START_TEST(run_final_alpha_tune) {
       ck_assert(fabs(am - mean) <= 1e-12 * mean);
       char wn[256];
       snprintf(wn, sizeof wn, "%s.weight", name);
-      float *w = read_entry(f[k].net, wn, &n);
+      float *w = tu_network_entry(f[k].net, wn, &n);
       int8_t *q0 = malloc((size_t)n), *q1 = malloc((size_t)n);
       LDNQ_CK(ldnq_layer_result_codes(r0, q0, n));
       LDNQ_CK(ldnq_layer_result_codes(r1, q1, n));

@@ -111,7 +111,7 @@ START_TEST(profiles_set_defaults) {
     ldnq_quantizer *p = NULL;
     LDNQ_CK(ldnq_quantizer_create(&p));
     LDNQ_CK(ldnq_quantizer_set_int(p, LDNQ_Q_PROFILE, prof));
-    for (int k = 0; k <= LDNQ_Q_MIXUP; k++) {
+    for (int k = 0; k <= LDNQ_Q_HESSIAN_CENTER; k++) {
       int is_int;
       double want, got = 0, lo, hi, def;
       const char *name = NULL;
@@ -142,7 +142,7 @@ START_TEST(profiles_set_defaults) {
   ck_assert_int_eq(ldnq_quantizer_profile_default(LDNQ_PROFILE_SEED, (ldnq_quant_param)99, &d),
                    LDNQ_ERR_INVALID_ARG);
   const char *nm;
-  ck_assert_int_eq(ldnq_quantizer_param_name((ldnq_quant_param)(LDNQ_Q_MIXUP + 1), &nm),
+  ck_assert_int_eq(ldnq_quantizer_param_name((ldnq_quant_param)(LDNQ_Q_HESSIAN_CENTER + 1), &nm),
                    LDNQ_ERR_INVALID_ARG);
   ldnq_quantizer_free(q);
 }

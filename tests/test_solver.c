@@ -367,11 +367,13 @@ static int act_cb(void *ud, int64_t index, const ldnq_tensor **batch) {
   return 0;
 }
 
-/* Naive patches: H = sum over batches of the batch mean of x x^T. */
+/* Naive patches: H = sum over batches of the batch mean of x x^T; mu (may
+ * be NULL) = sum over batches of the batch mean of x. */
 static void naive_conv_hessian(act_src *s, int used, int cin, int kh, int kw, int stride,
-                               int pad, double *H) {
+                               int pad, double *H, double *mu) {
   int l1 = cin * kh * kw;
   memset(H, 0, sizeof(double) * l1 * l1);
+  if (mu) memset(mu, 0, sizeof(double) * l1);
   double *p = malloc(sizeof(double) * l1);
   for (int b = 0; b < used; b++) {
     int64_t sh[4];
@@ -396,6 +398,7 @@ static void naive_conv_hessian(act_src *s, int used, int cin, int kh, int kw, in
               }
           for (int a = 0; a < l1; a++)
             for (int bb = 0; bb < l1; bb++) H[a * l1 + bb] += p[a] * p[bb] / cnt;
+          for (int a = 0; a < l1 && mu; a++) mu[a] += p[a] / cnt;
         }
   }
   free(p);
@@ -422,10 +425,25 @@ START_TEST(conv_hessian_matches_naive_patches) {
                                             kh, kw, stride, pad),
                      LDNQ_OK);
   }
-  ldnq__hessian_finish(&h, 0);
-  double *Hn = malloc(sizeof(double) * l1 * l1);
-  naive_conv_hessian(&s, 3, cin, kh, kw, stride, pad, Hn);
+  double *Hn = malloc(sizeof(double) * l1 * l1), mu[18];
+  naive_conv_hessian(&s, 3, cin, kh, kw, stride, pad, Hn, mu);
   for (int i = 0; i < l1 * l1; i++) Hn[i] /= 3; /* mean over batches */
+  /* LDNQ_Q_HESSIAN_CENTER's form first (on a copy): H - m m^T, m the mean. */
+  ldnq__hessian hc = h;
+  hc.H = malloc(sizeof(double) * l1 * l1);
+  memcpy(hc.H, h.H, sizeof(double) * l1 * l1);
+  ldnq__hessian_finish(&hc, 0, 1);
+  int offdiag_big = 0;
+  for (int i = 0; i < l1; i++)
+    for (int j = 0; j < l1; j++) {
+      double want = Hn[i * l1 + j] - (mu[i] / 3) * (mu[j] / 3);
+      ck_assert_msg(fabs(hc.H[i * l1 + j] - want) <= 1e-12 * (1 + fabs(want)), "C[%d,%d] %g vs %g",
+                    i, j, hc.H[i * l1 + j], want);
+      offdiag_big += fabs(mu[i] * mu[j] / 9) > 1e-3; /* the test means something */
+    }
+  ck_assert_int_gt(offdiag_big, 0);
+  free(hc.H);
+  ldnq__hessian_finish(&h, 0, 0);
   for (int i = 0; i < l1 * l1; i++)
     ck_assert_msg(fabs(h.H[i] - Hn[i]) <= 1e-12 * (1 + fabs(Hn[i])), "H[%d] %g vs %g", i, h.H[i],
                   Hn[i]);

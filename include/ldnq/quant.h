@@ -140,13 +140,20 @@ typedef enum ldnq_quant_param {
                                     are its rounding at the scales after
                                     every step (straight-through); 0 =
                                     codes fixed */
-  LDNQ_Q_MIXUP = 31              /* real [0, 1], 0: in every cascade and the
+  LDNQ_Q_MIXUP = 31,             /* real [0, 1], 0: in every cascade and the
                                     final fine-tune, each image of a batch
                                     is replaced with this probability by
                                     lam x + (1 - lam) x' (x' another image of
                                     the batch, lam uniform; the teacher
                                     labels it); draws fixed by (seed, epoch,
                                     batch), so the teacher cache holds */
+  LDNQ_Q_HESSIAN_CENTER = 32     /* int [0, 1], 0: a CONVOLUTION's H is the
+                                    covariance of its input patches,
+                                    E[x x^T] - E[x] E[x]^T (same scaling),
+                                    not E[x x^T]: for a convolution followed
+                                    by batch norm, which removes the output
+                                    error's mean; linear layers keep
+                                    E[x x^T] */
 } ldnq_quant_param;
 
 /* Bits per code that the packed .ldnq format (LDNQ_FORMAT_LDNQ_PACKED)

@@ -12,12 +12,18 @@ ldnq_status ldnq__hessian_init(ldnq__errbuf *eb, ldnq__hessian *h, int l1) {
   memset(h, 0, sizeof *h);
   h->l1 = l1;
   h->H = ldnq__calloc((size_t)l1 * (size_t)l1, sizeof(double));
+  h->mu = ldnq__calloc((size_t)l1, sizeof(double));
+  if (!h->mu) {
+    ldnq__free(h->H);
+    h->H = NULL;
+  }
   if (!h->H) return ldnq__fail(eb, LDNQ_ERR_NOMEM, "out of memory for a %d x %d Hessian", l1, l1);
   return LDNQ_OK;
 }
 
 void ldnq__hessian_release(ldnq__hessian *h) {
   ldnq__free(h->H);
+  ldnq__free(h->mu);
   ldnq__free(h->work);
   ldnq__free(h->cols);
   memset(h, 0, sizeof *h);
@@ -60,8 +66,9 @@ ldnq_status ldnq__hessian_add_conv(ldnq__errbuf *eb, ldnq__hessian *h, const flo
       ldnq__im2col(&g, x + (i0 + j) * img, h->cols);
       for (size_t r = 0; r < l1; r++) {
         const float *src = h->cols + r * P;
-        double *dst = h->work + r * k + j * P;
-        for (size_t p = 0; p < P; p++) dst[p] = src[p];
+        double *dst = h->work + r * k + j * P, s = 0;
+        for (size_t p = 0; p < P; p++) s += dst[p] = src[p];
+        h->mu[r] += scale * s;
       }
     }
     /* Row-major X X^T fills the row-major lower = column-major upper. */
@@ -85,6 +92,8 @@ ldnq_status ldnq__hessian_add_linear(ldnq__errbuf *eb, ldnq__hessian *h, const f
   }
   /* X is n x l1 row-major; X^T X, row-major lower = column-major upper. */
   double nn = (double)(h->global_n > 0 ? h->global_n : n);
+  for (size_t s = 0; s < (size_t)n; s++)
+    for (size_t i = 0; i < l1; i++) h->mu[i] += h->work[s * l1 + i] / nn;
   cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)l1, n, 1.0 / nn, h->work, (int)l1,
               1.0, h->H, (int)l1);
   h->batches++;
@@ -92,14 +101,17 @@ ldnq_status ldnq__hessian_add_linear(ldnq__errbuf *eb, ldnq__hessian *h, const f
   return LDNQ_OK;
 }
 
-void ldnq__hessian_finish(ldnq__hessian *h, int seed_scale) {
+void ldnq__hessian_finish(ldnq__hessian *h, int seed_scale, int center) {
   size_t l1 = (size_t)h->l1;
-  double div = (double)h->batches;
+  double div = (double)h->batches, nb = h->batches > 0 ? (double)h->batches : 1;
   if (seed_scale && h->batches > 1) div = (double)(h->batches - 1);
   if (div <= 0) div = 1;
+  /* Centred: (sum of batch means - B m m^T) / div, m = the mean input. */
+  double cm = center ? nb / div : 0;
   for (size_t c = 0; c < l1; c++)
     for (size_t r = 0; r <= c; r++) {
-      double v = h->H[c * l1 + r] / div; /* column-major upper: row r <= col c */
+      double v = h->H[c * l1 + r] / div - cm * (h->mu[r] / nb) * (h->mu[c] / nb);
+      /* column-major upper: row r <= col c */
       h->H[c * l1 + r] = v;
       h->H[r * l1 + c] = v;
     }

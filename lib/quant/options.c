@@ -43,6 +43,7 @@ static const ldnq__optdef defs[LDNQ__Q_NPARAMS] = {
     [LDNQ_Q_FINAL_ALPHA_LR] = LDNQ__OPT_REAL("final_alpha_lr", 0, 10, 0),
     [LDNQ_Q_FINAL_CODE_LR] = LDNQ__OPT_REAL("final_code_lr", 0, 10, 0),
     [LDNQ_Q_MIXUP] = LDNQ__OPT_REAL("mixup", 0, 1, 0),
+    [LDNQ_Q_HESSIAN_CENTER] = LDNQ__OPT_INT("hessian_center", 0, 1, 0),
 };
 
 static const ldnq__optspec spec = {"quantizer", defs, LDNQ__Q_NPARAMS};

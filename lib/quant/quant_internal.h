@@ -12,7 +12,7 @@
 #include "core/option.h"
 #include "ldnq/quant.h"
 
-#define LDNQ__Q_NPARAMS 32
+#define LDNQ__Q_NPARAMS 33
 
 /* ADMM progress hook: nonzero return cancels (LDNQ_ERR_CANCELLED). */
 typedef int (*ldnq__admm_progress_fn)(void *ud, int iteration, double error);
@@ -119,6 +119,7 @@ ldnq_status ldnq__exact_refine(ldnq__errbuf *eb, int l1, int l2, const double *H
 typedef struct ldnq__hessian {
   int l1;
   double *H;         /* upper triangle accumulated; symmetric after finish */
+  double *mu;        /* l1: sum of the batches' mean inputs */
   int64_t batches;
   int64_t samples;
   int64_t global_n;  /* > 0: the next batch is a share of one of global_n
@@ -139,8 +140,9 @@ ldnq_status ldnq__hessian_add_conv(ldnq__errbuf *eb, ldnq__hessian *h, const flo
 ldnq_status ldnq__hessian_add_linear(ldnq__errbuf *eb, ldnq__hessian *h, const float *x,
                                      int n, int in, int has_bias);
 /* Divides by the batch count (seed_scale: count - 1 when > 1) and mirrors
- * the upper triangle. */
-void ldnq__hessian_finish(ldnq__hessian *h, int seed_scale);
+ * the upper triangle. center (LDNQ_Q_HESSIAN_CENTER): subtracts the mean
+ * input's outer product first (the covariance, same scale). */
+void ldnq__hessian_finish(ldnq__hessian *h, int seed_scale, int center);
 
 /* Monotonic wall clock in seconds. */
 double ldnq__q_now(void);

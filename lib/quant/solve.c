@@ -146,6 +146,8 @@ static ldnq_status reduce_hessian(ldnq_quantizer *q, ldnq__hessian *h) {
   double smp = (double)h->samples;
   ldnq_status st = ldnq__comm_sum_d(q->comm, h->H, nn, "Hessian");
   if (!st) st = ldnq__comm_bcast(q->comm, h->H, nn * (int64_t)sizeof(double), "Hessian");
+  if (!st) st = ldnq__comm_sum_d(q->comm, h->mu, h->l1, "Hessian mean");
+  if (!st) st = ldnq__comm_bcast(q->comm, h->mu, (int64_t)h->l1 * (int64_t)sizeof(double), "Hessian mean");
   if (!st) st = ldnq__comm_sum_d(q->comm, &smp, 1, "Hessian samples");
   h->samples = (int64_t)smp;
   return st ? ldnq__propagate(&q->err, st) : LDNQ_OK;
@@ -182,7 +184,8 @@ static ldnq_status gather(ldnq_quantizer *q, ldnq__hessian *h, int is_conv, cons
     ldnq_status st = reduce_hessian(q, h);
     if (st) return st;
   }
-  ldnq__hessian_finish(h, (int)ldnq__q_int(q, LDNQ_Q_HESSIAN_SEED_SCALE));
+  ldnq__hessian_finish(h, (int)ldnq__q_int(q, LDNQ_Q_HESSIAN_SEED_SCALE),
+                       is_conv && ldnq__q_int(q, LDNQ_Q_HESSIAN_CENTER));
   return LDNQ_OK;
 }
 

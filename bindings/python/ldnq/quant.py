@@ -49,6 +49,7 @@ class QuantParam(enum.IntEnum):
     FINAL_ALPHA_LR = 29
     FINAL_CODE_LR = 30
     MIXUP = 31
+    HESSIAN_CENTER = 32
 
 
 class Profile(enum.IntEnum):

@@ -23,8 +23,10 @@ static const entry seed_profile[] = {
 /* The default (docs/QUANTIZER.md "Profiles"; the ablation in
  * docs/RESULTS.md): a fixed cascade budget of 3 epochs (12 for the first
  * layer), Adam with cosine decay, per-channel scales, ADMM refined by GPTQ
- * rounding, then a final fine-tune of the batch norms and a running-stat
- * re-estimation. */
+ * rounding (the exact per-channel optimum for layers of at most 2 x 10^6 code
+ * patterns per output, i.e. the first convolution), then a final fine-tune
+ * of the batch norms, the scales and the codes (straight-through) and a
+ * running-stat re-estimation. */
 static const entry improved_profile[] = {
     {LDNQ_Q_CASCADE_STOP, 0},
     {LDNQ_Q_TRAINABLE_RULE, 0},
@@ -37,6 +39,9 @@ static const entry improved_profile[] = {
     {LDNQ_Q_FINAL_EPOCHS, 10},
     {LDNQ_Q_FINAL_LR, 0.001},
     {LDNQ_Q_BN_RECALIBRATE, 20},
+    {LDNQ_Q_EXACT_PATTERNS, 2e6},
+    {LDNQ_Q_FINAL_ALPHA_LR, 0.001},
+    {LDNQ_Q_FINAL_CODE_LR, 0.001},
 };
 
 static const struct {

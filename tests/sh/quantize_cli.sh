@@ -116,6 +116,8 @@ L = j["layers"]
 assert L[0]["cascade_epochs"] == 3 and L[0]["cascade_batches"] == 6, L[0]
 assert j["settings"]["cascade_first_epochs"] == 3 and j["settings"]["final_epochs"] == 1, j
 assert j["settings"]["solver"] == 1 and j["settings"]["cascade_optimizer"] == 1, j
+assert j["settings"]["exact_patterns"] == 2e6 and j["settings"]["final_code_lr"] == 0.001, j
+assert j["settings"]["final_alpha_lr"] == 0.001, j
 assert all(l["cascade_epochs"] == 2 and l["cascade_batches"] == 4 for l in L[1:]), L[1]
 assert j["settings"]["per_channel"] == 1 and all(l["per_channel"] for l in L), L[0]
 assert all(l["cascade_loss"] >= 0 and l["cascade_last_loss"] >= 0 for l in L), L[0]

@@ -712,6 +712,15 @@ static ldnq_status quant_job(int rank, ldnq_comm *comm, void *p) {
    * value at a threshold) and the later layers followed. */
   if (!st) st = ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_OPTIMIZER, 0);
   if (!st) st = ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE_FIRST_EPOCHS, 1);
+  /* The final fine-tune's scale and code learning is Adam too (and code
+   * flips are discontinuous): off here, for the same reason. The exact
+   * first-layer solver too: with it, this random network's run differs
+   * from one process in 23,720 codes (0 between the ranks; layer 0's
+   * result itself agrees to 1e-16, measured), i.e. a later code sits at a
+   * threshold as above; not isolated further. */
+  if (!st) st = ldnq_quantizer_set_double(q, LDNQ_Q_FINAL_ALPHA_LR, 0);
+  if (!st) st = ldnq_quantizer_set_double(q, LDNQ_Q_FINAL_CODE_LR, 0);
+  if (!st) st = ldnq_quantizer_set_double(q, LDNQ_Q_EXACT_PATTERNS, 0);
   if (!st) st = ldnq_quantizer_set_comm(q, comm);
   if (!st && a->state)
     st = ldnq_quantizer_set_state_path(q, a->state, LDNQ_STATE_RESUME | LDNQ_STATE_KEEP);

@@ -184,6 +184,9 @@ static void fixture_open(run_fixture *f) {
   LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_FIRST_EPOCHS, 0));
   LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_FINAL_EPOCHS, 0));
   LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_BN_RECALIBRATE, 0));
+  LDNQ_CK(ldnq_quantizer_set_double(f->q, LDNQ_Q_EXACT_PATTERNS, 0));
+  LDNQ_CK(ldnq_quantizer_set_double(f->q, LDNQ_Q_FINAL_ALPHA_LR, 0));
+  LDNQ_CK(ldnq_quantizer_set_double(f->q, LDNQ_Q_FINAL_CODE_LR, 0));
 }
 
 static void fixture_close(run_fixture *f) {

@@ -11,7 +11,8 @@
  * column, in odometer order; the lowest digit's steps update H q, q.Hw and
  * q.Hq incrementally (one column of H), every carry recomputes them from
  * the codes (no drift). A column whose exact optimum is not below its
- * current E (ties, rounding) keeps its codes and scale, so E never rises.
+ * current E by more than 1e-12 relative (ties, rounding) keeps its codes
+ * and scale, so E never rises.
  * Matrices column-major l1 x l2 as in admm.c. */
 #include <math.h>
 #include <string.h>
@@ -126,7 +127,10 @@ ldnq_status ldnq__exact_refine(ldnq__errbuf *eb, int l1, int l2, const double *H
       double a = s / qhq;
       for (size_t k = 0; k < L1; k++) D[k] = a * q[k] - w[k];
       double e = quad(L1, H, D, Hq);
-      if (isfinite(e) && a > 0 && e < e_cur) {
+      /* Lower by more than rounding: a tie (e.g. a weight whose input is
+       * always 0 takes any code) keeps the solver's codes, so the choice
+       * does not hang on the summation order of H. */
+      if (isfinite(e) && a > 0 && e < e_cur - 1e-12 * fabs(e_cur)) {
         memcpy(codes, best, L1);
         r->alphas[o] = a;
         e_cur = e;

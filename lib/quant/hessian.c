@@ -13,9 +13,11 @@ ldnq_status ldnq__hessian_init(ldnq__errbuf *eb, ldnq__hessian *h, int l1) {
   h->l1 = l1;
   h->H = ldnq__calloc((size_t)l1 * (size_t)l1, sizeof(double));
   h->mu = ldnq__calloc((size_t)l1, sizeof(double));
-  if (!h->mu) {
+  if (!h->H || !h->mu) {
     ldnq__free(h->H);
+    ldnq__free(h->mu);
     h->H = NULL;
+    h->mu = NULL;
   }
   if (!h->H) return ldnq__fail(eb, LDNQ_ERR_NOMEM, "out of memory for a %d x %d Hessian", l1, l1);
   return LDNQ_OK;

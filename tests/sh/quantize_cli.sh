@@ -100,7 +100,8 @@ fi
 "$ldnq" info "$tmp/seed.ldnq" >"$tmp/info_seed.txt"
 grep -q "^ *fc.bias.*float32" "$tmp/info_seed.txt"  # trained in the last cascade (seed rule)
 grep -q "^ *fc.weight.*quantized" "$tmp/info_seed.txt"
-"$ldnq" quantize --help | grep -q "cascade_stop *0 *2"
+"$ldnq" quantize --help >"$tmp/help.txt" # (not piped into grep -q: no SIGPIPE race)
+grep -q "cascade_stop *0 *2" "$tmp/help.txt"
 out=$(run --levels 3 --ratio 0.1 --hessian-batches 2 --cascade-epochs 2 --cascade-batch 8 \
   --set cascade_first_epochs=3 --set final_epochs=1 --out "$tmp/imp.ldnq" --json)
 last=$(echo "$out" | tail -1)

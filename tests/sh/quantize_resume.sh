@@ -77,5 +77,6 @@ cmp <(untimed "$tmp/res.json") <(untimed "$tmp/ref.json") ||
   { bad "resumed JSON report differs"; diff <(untimed "$tmp/res.json" | tr ',' '\n') <(untimed "$tmp/ref.json" | tr ',' '\n') | head; }
 [ -e "$tmp/q.ldnq.state" ] && bad "the state outlived the finished run"
 ls "$tmp" | grep -q '\.tmp\.' && bad "temporary file left"
-"$ldnq" quantize --help | grep -q -- '--resume' || bad "--help has no --resume"
+"$ldnq" quantize --help >"$tmp/help.txt" # (not piped into grep -q: no SIGPIPE race)
+grep -q -- '--resume' "$tmp/help.txt" || bad "--help has no --resume"
 finish

@@ -52,4 +52,19 @@ run lab_quant 1 "$ldnq" quantize --arch resnet20 --weights "$tmp/r20.pth" --data
 has lab_quant "labels up to 255"
 [ -e "$tmp/q.ldnq" ] && bad "lab_quant: output written"
 
+# --loss-log: complete or absent. A directory that does not exist fails
+# before training; a failed run leaves neither the log nor its temporary;
+# a good run writes one line per batch.
+run log_dir 1 "$ldnq" train --arch resnet20 --data "$data" --epochs 1 --out "$tmp/l.pth" \
+  --loss-log "$tmp/none/l.loss"
+has log_dir "ldnq train: --loss-log"
+grep -q "^epoch 1" "$tmp/log_dir.err" && bad "log_dir: an epoch ran before the check"
+run log_fail 1 "$ldnq" train --arch resnet20 --data "mnist:$tmp/bad" --epochs 1 --out "$tmp/l.pth" \
+  --loss-log "$tmp/f.loss"
+[ -e "$tmp/f.loss" ] || [ -e "$tmp/f.loss.tmp" ] && bad "log_fail: a log was left"
+run log_ok 0 "$ldnq" train --arch resnet20 --data "$data" --epochs 1 --batch 32 --no-eval \
+  --out "$tmp/l.pth" --loss-log "$tmp/ok.loss"
+[ "$(wc -l <"$tmp/ok.loss")" -eq 2 ] || bad "log_ok: $(wc -l <"$tmp/ok.loss") lines, want 2 (60 images, batch 32)"
+[ -e "$tmp/ok.loss.tmp" ] && bad "log_ok: the temporary was left"
+
 finish

@@ -4,8 +4,23 @@
 
 #include "cli.h"
 
+/* The loss log: complete or absent. Written to PATH.tmp, renamed at the end.
+ * The temporary is opened at the first batch, not before the run: under
+ * mpirun a rank that fails its checks aborts every rank, and a rank killed
+ * that way cannot remove what it had created. */
+typedef struct loss_file {
+  const char *path; /* NULL: no log (or not this rank) */
+  char tmp[4096];
+  FILE *f;
+  int failed; /* the temporary could not be opened or written */
+} loss_file;
+
 static int on_batch(void *ud, int64_t epoch, int64_t batch, int64_t batches, double loss) {
-  if (ud) fprintf(ud, "%lld %lld %.9g\n", (long long)epoch + 1, (long long)batch + 1, loss);
+  loss_file *L = ud;
+  if (L->path && !L->f && !L->failed && !(L->f = fopen(L->tmp, "w"))) L->failed = 1;
+  if (L->failed) return 1; /* cancels: reported as an I/O error on --loss-log */
+  if (L->f && fprintf(L->f, "%lld %lld %.9g\n", (long long)epoch + 1, (long long)batch + 1, loss) < 0)
+    return L->failed = 1;
   char label[48];
   snprintf(label, sizeof label, "epoch %lld loss %.3f", (long long)epoch + 1, loss);
   cli_progress(label, (long)batch + 1, (long)batches);
@@ -116,28 +131,33 @@ int cli_train(int argc, char **argv) {
   if ((st = ldnq_network_create(arch, channels, classes, &net)) != LDNQ_OK ||
       (st = ldnq_network_reset_parameters(net, (uint64_t)seed)) != LDNQ_OK)
     goto fail;
-  char log_tmp[4096] = "";
-  FILE *loss_f = NULL;
-  if (loss_log && cli_rank() == 0) { /* complete or absent: a temporary renamed at the end */
-    snprintf(log_tmp, sizeof log_tmp, "%s.tmp", loss_log);
-    if (!(loss_f = fopen(log_tmp, "w"))) {
+  loss_file lf = {NULL, "", NULL, 0};
+  if (loss_log && cli_rank() == 0) { /* fail now, before training, if it cannot be written */
+    lf.path = loss_log;
+    snprintf(lf.tmp, sizeof lf.tmp, "%s.tmp", loss_log);
+    FILE *probe = fopen(lf.tmp, "w");
+    if (!probe) {
       rc = cli_fail("train", "--loss-log", LDNQ_ERR_IO, loss_log);
       goto done;
     }
+    fclose(probe);
+    remove(lf.tmp);
   }
-  ldnq_trainer_set_progress(t, on_batch, loss_f);
+  ldnq_trainer_set_progress(t, on_batch, &lf);
   ldnq_trainer_set_epoch_callback(t, on_epoch, NULL);
   what = "training";
   st = ldnq_trainer_run(t, net, train, no_eval ? NULL : test, out, resume);
   cli_progress_end();
-  if (loss_f) {
-    int bad = fclose(loss_f) != 0;
-    if (st == LDNQ_OK && (bad || rename(log_tmp, loss_log) != 0)) {
-      remove(log_tmp);
+  if (lf.path) {
+    /* no batch ran (a finished run resumed): an empty log */
+    if (st == LDNQ_OK && !lf.f && !lf.failed && !(lf.f = fopen(lf.tmp, "w"))) lf.failed = 1;
+    if (lf.f && fclose(lf.f) != 0) lf.failed = 1;
+    if (st == LDNQ_OK && !lf.failed && rename(lf.tmp, loss_log) == 0) lf.path = NULL;
+    if (lf.path) remove(lf.tmp);
+    if (lf.path && (st == LDNQ_OK || lf.failed)) {
       rc = cli_fail("train", "--loss-log", LDNQ_ERR_IO, loss_log);
       goto done;
     }
-    if (st != LDNQ_OK) remove(log_tmp);
   }
   if (st != LDNQ_OK) {
     rc = cli_fail("train", what, st, ldnq_trainer_errmsg(t));

@@ -28,20 +28,25 @@ cd "$(dirname "$0")/.."
 [ -d build ] || { echo "run scripts/test.sh first"; exit 1; }
 export CK_FORK=no OPENBLAS_NUM_THREADS=1 LDNQ_TEST_TMP=$PWD/build/tests/tmp LDNQ_TEST_LIGHT=1
 export OPENBLAS_CORETYPE=${LDNQ_VALGRIND_CORETYPE:-Prescott}
-fail=0
-found=0
-for src in tests/test_*.c; do
-  name=$(basename "$src" .c)
-  t=build/tests/$name
-  found=$((found + 1))
-  [ -x "$t" ] || { echo "missing $t"; fail=1; continue; }
-  echo "== valgrind $t"
-  rc=0
-  # Wall and CPU time per suite: the CI budget for this extra is ~25 min.
-  TIMEFORMAT="   %1R s wall, %1U s CPU"
-  { time valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-      --show-leak-kinds=definite "$t" > "$t.valgrind.log" 2>&1; } 2>&1 || rc=$?
-  [ "$rc" -eq 0 ] || { tail -40 "$t.valgrind.log"; fail=1; }
-done
-[ "$found" -gt 0 ] || { echo "no tests/test_*.c found"; fail=1; }
-exit $fail
+# Suites run two at a time (memcheck runs each process on one core); each
+# suite's log is build/tests/NAME.valgrind.log.
+one() {
+  local t=build/tests/$1 rc=0 t0 t1
+  [ -x "$t" ] || { echo "missing $t"; return 1; }
+  t0=$(date +%s)
+  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+    --show-leak-kinds=definite "$t" > "$t.valgrind.log" 2>&1 || rc=$?
+  t1=$(date +%s)
+  echo "== valgrind $t: exit $rc, $((t1 - t0)) s wall"
+  [ "$rc" -eq 0 ] || { tail -40 "$t.valgrind.log"; return 1; }
+}
+export -f one
+names=()
+for src in tests/test_*.c; do names+=("$(basename "$src" .c)"); done
+[ "${#names[@]}" -gt 0 ] || { echo "no tests/test_*.c found"; exit 1; }
+# The slowest suites first (test_quant alone ~20 min), so the two queues end together.
+order=$(printf '%s\n' "${names[@]}" |
+  awk '{ r = $0 == "test_quant" ? 0 : $0 ~ /test_(comm|train|nn|faults)$/ ? 1 : 2; print r, $0 }' |
+  sort -k1,1n -k2 | cut -d' ' -f2)
+# Wall time per suite: the CI budget for this extra is ~25 min.
+printf '%s\n' $order | xargs -P "$(nproc)" -I{} bash -c 'one {}'

@@ -143,7 +143,7 @@ int main(int argc, char **argv) {
     TRY("result", ldnq_trainer_result_double(t, LDNQ_TR_BEST_TOP1, &top1));
     printf("%s: best test top-1 %.2f%% -> %s\n", arch_name, top1, out);
   } else if (!quant_mode) {
-    TRY("evaluation", ldnq_evaluate(net, eval, &top1, &top5, NULL, NULL, NULL));
+    TRY("evaluation", ldnq_evaluate_v2(net, eval, &top1, &top5, NULL));
     printf("%s %s: top-1 %.2f%% top-5 %.2f%%\n", arch_name, weights, top1, top5);
   } else {
     /* The limited set: reuse <out>.subset unless --resample. */
@@ -155,7 +155,7 @@ int main(int argc, char **argv) {
     int64_t n = 0;
     ldnq_subset_count(sub, &n);
     TRY("subset", ldnq_dataset_subset(train, sub, &calib));
-    TRY("evaluation", ldnq_evaluate(net, eval, &top1, &top5, NULL, NULL, NULL));
+    TRY("evaluation", ldnq_evaluate_v2(net, eval, &top1, &top5, NULL));
     printf("full precision: top-1 %.2f%% top-5 %.2f%%; limited set %lld images (%s)\n", top1,
            top5, (long long)n, subset_path);
     TRY("quantizer", ldnq_quantizer_create(&q));
@@ -170,7 +170,7 @@ int main(int argc, char **argv) {
     snprintf(state, sizeof state, "%s.state", out);
     TRY("--resume", ldnq_quantizer_set_state_path(
                         q, state, LDNQ_STATE_KEEP | (resume ? LDNQ_STATE_RESUME : 0u)));
-    TRY("quantize", ldnq_quantizer_run(q, net, calib, eval, NULL, NULL, &rep));
+    TRY("quantize", ldnq_quantizer_run_v2(q, net, calib, eval, &rep));
     TRY("summary", ldnq_quant_report_summary(rep, &top1, &top5, NULL));
     printf("L-DNQ %lld levels: top-1 %.2f%% top-5 %.2f%% -> %s\n", levels, top1, top5, out);
     fflush(stdout); /* printed even if the write below fails */

@@ -32,10 +32,11 @@ static int on_eval(void *ud, int64_t done, int64_t total) {
   return 0;
 }
 
-static int on_quant(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step, double v) {
+static int on_quant(void *ud, int64_t layer, int64_t n, ldnq_quant_phase phase, int64_t step,
+                    double v) {
   (void)ud; (void)step;
-  if (phase == LDNQ_PHASE_LAYER_DONE) fprintf(stderr, "  layer %d/%d quantized (%.1f s)\n",
-                                              layer + 1, n, v);
+  if (phase == LDNQ_PHASE_LAYER_DONE) fprintf(stderr, "  layer %lld/%lld quantized (%.1f s)\n",
+                                              (long long)layer + 1, (long long)n, v);
   return 0;
 }
 
@@ -107,7 +108,9 @@ int main(int argc, char **argv) {
   TRY("--data (val)", ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &val));
   TRY("loader", ldnq_loader_create(val, 32, &eval));
   TRY("--threads", ldnq_loader_set_option(eval, LDNQ_LOADER_THREADS, threads));
-  TRY("evaluation", ldnq_evaluate(net, eval, &top1, &top5, NULL, on_eval, NULL));
+  TRY("loader", ldnq_loader_set_progress(eval, on_eval, NULL));
+  TRY("evaluation", ldnq_evaluate_v2(net, eval, &top1, &top5, NULL));
+  TRY("loader", ldnq_loader_set_progress(eval, NULL, NULL)); /* the run reports its own */
   printf("%s full precision: top-1 %.2f%% top-5 %.2f%%\n", arch_name, top1, top5);
   if (quant_mode) {
     int64_t n = 0;
@@ -126,7 +129,8 @@ int main(int argc, char **argv) {
     snprintf(state, sizeof state, "%s.state", out);
     TRY("--resume", ldnq_quantizer_set_state_path(
                         q, state, LDNQ_STATE_KEEP | (resume ? LDNQ_STATE_RESUME : 0u)));
-    TRY("quantize", ldnq_quantizer_run(q, net, calib, eval, on_quant, NULL, &rep));
+    TRY("quantize", ldnq_quantizer_set_progress(q, on_quant, NULL));
+    TRY("quantize", ldnq_quantizer_run_v2(q, net, calib, eval, &rep));
     TRY("summary", ldnq_quant_report_summary(rep, &top1, &top5, NULL));
     printf("%s L-DNQ %lld levels: top-1 %.2f%% top-5 %.2f%% -> %s\n", arch_name, levels, top1,
            top5, out);

@@ -256,8 +256,8 @@ static ldnq_status shard_job(int rank, ldnq_comm *comm, void *p) {
   for (;;) {
     const ldnq_tensor *x;
     const int32_t *lab;
-    int n;
-    if (st || (st = ldnq_loader_next(l, &x, &lab, &n)) || n == 0) break;
+    int64_t n;
+    if (st || (st = ldnq_loader_next_v2(l, &x, &lab, &n)) || n == 0) break;
     const float *d;
     ldnq_tensor_data_const(x, &d);
     a->batch_n[a->nbatches++] = n;
@@ -320,7 +320,7 @@ static ldnq_status eval_job(int rank, ldnq_comm *comm, void *p) {
   ldnq_status st = ldnq_loader_create(ds, 8, &l);
   if (!st) st = ldnq_loader_set_option(l, LDNQ_LOADER_THREADS, 0);
   if (!st) st = ldnq_loader_set_comm(l, comm);
-  if (!st) st = ldnq_evaluate(net, l, &a->top1, &a->top5, &a->images, NULL, NULL);
+  if (!st) st = ldnq_evaluate_v2(net, l, &a->top1, &a->top5, &a->images);
   ldnq_loader_free(l);
   ldnq_network_free(net);
   ldnq_dataset_free(ds);
@@ -685,7 +685,7 @@ typedef struct quant_arg {
   ldnq_quant_report *rep;
   ldnq_network *net;
   const char *state; /* resumable state file (NULL: none) */
-  int resumed;
+  int64_t resumed;
 } quant_arg;
 
 static ldnq_status quant_job(int rank, ldnq_comm *comm, void *p) {
@@ -724,8 +724,8 @@ static ldnq_status quant_job(int rank, ldnq_comm *comm, void *p) {
   if (!st) st = ldnq_quantizer_set_comm(q, comm);
   if (!st && a->state)
     st = ldnq_quantizer_set_state_path(q, a->state, LDNQ_STATE_RESUME | LDNQ_STATE_KEEP);
-  if (!st) st = ldnq_quantizer_run(q, a->net, calib, eval, NULL, NULL, &a->rep);
-  if (!st) st = ldnq_quantizer_resumed_layers(q, &a->resumed);
+  if (!st) st = ldnq_quantizer_run_v2(q, a->net, calib, eval, &a->rep);
+  if (!st) st = ldnq_quantizer_resumed_layers_v2(q, &a->resumed);
   ldnq_quantizer_free(q);
   ldnq_loader_free(eval);
   ldnq_dataset_free(calib);
@@ -746,10 +746,11 @@ START_TEST(quantization_two_ranks_matches_one_process) {
   thread_arg ta[2];
   run_group(&g, quant_job, args, ta);
   for (int r = 0; r < 2; r++) ck_assert_msg(ta[r].st == LDNQ_OK, "rank %d: %s", r, ta[r].msg);
-  int nl = 0, quantized = 0, clean = 0; /* clean: layers before the first differing code */
+  int quantized = 0, clean = 0; /* clean: layers before the first differing code */
+  int64_t nl = 0;
   int64_t codes = 0, code_diff = 0, rank_diff = 0;
   double worst_alpha = 0, first_alpha = 0;
-  LDNQ_CK(ldnq_quant_report_layer_count(one.rep, &nl));
+  LDNQ_CK(ldnq_quant_report_layer_count_v2(one.rep, &nl));
   for (int L = 0; L < nl; L++) {
     const ldnq_layer_result *r1, *r2[2];
     LDNQ_CK(ldnq_quant_report_layer_result(one.rep, L, &r1));

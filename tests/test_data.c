@@ -1021,8 +1021,8 @@ static int64_t epoch_firsts(ldnq_loader *l, float *out, int *nbatches, int *last
   for (;;) {
     const ldnq_tensor *im;
     const int32_t *lab;
-    int n;
-    LDNQ_CK(ldnq_loader_next(l, &im, &lab, &n));
+    int64_t n;
+    LDNQ_CK(ldnq_loader_next_v2(l, &im, &lab, &n));
     if (n == 0) break;
     ck_assert_int_eq(im->shape[0], n);
     int64_t per = im->numel / n;
@@ -1076,8 +1076,8 @@ START_TEST(loader_epochs_threads_and_shutdown) {
   /* Options are refused mid-epoch; free mid-epoch is clean. */
   const ldnq_tensor *im;
   const int32_t *lab;
-  int n;
-  LDNQ_CK(ldnq_loader_next(l, &im, &lab, &n));
+  int64_t n;
+  LDNQ_CK(ldnq_loader_next_v2(l, &im, &lab, &n));
   ck_assert_int_eq(n, 10);
   for (int i = 0; i < n; i++) ck_assert_int_eq(lab[i], ((int64_t)(im->data[i * 16] / 1000)) % 7);
   ck_assert_int_eq(ldnq_loader_set_option(l, LDNQ_LOADER_SHUFFLE, 0), LDNQ_ERR_STATE);
@@ -1097,10 +1097,10 @@ START_TEST(loader_errors_and_cancel) {
   LDNQ_CK(ldnq_loader_set_option(l, LDNQ_LOADER_THREADS, 2));
   const ldnq_tensor *im;
   const int32_t *lab;
-  int n;
+  int64_t n;
   ldnq_status st = LDNQ_OK;
   int got = 0;
-  while ((st = ldnq_loader_next(l, &im, &lab, &n)) == LDNQ_OK && n > 0) got++;
+  while ((st = ldnq_loader_next_v2(l, &im, &lab, &n)) == LDNQ_OK && n > 0) got++;
   ck_assert_int_eq(st, LDNQ_ERR_CALLBACK);
   ck_assert_int_eq(got, 3); /* sample 57 is in batch 3 */
   ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l), "57"));
@@ -1110,7 +1110,7 @@ START_TEST(loader_errors_and_cancel) {
   LDNQ_CK(ldnq_loader_set_progress(l, cancel_at_3, &where));
   LDNQ_CK(ldnq_loader_reset(l, 0));
   got = 0;
-  while ((st = ldnq_loader_next(l, &im, &lab, &n)) == LDNQ_OK && n > 0) got++;
+  while ((st = ldnq_loader_next_v2(l, &im, &lab, &n)) == LDNQ_OK && n > 0) got++;
   ck_assert_int_eq(st, LDNQ_ERR_CANCELLED);
   ck_assert_int_eq(where, 3);
   ck_assert_int_eq(got, 2);
@@ -1123,7 +1123,7 @@ START_TEST(loader_errors_and_cancel) {
   LDNQ_CK(ldnq_transform_add_hflip(tr, 0.5));
   LDNQ_CK(ldnq_loader_set_transforms(l, tr, NULL));
   LDNQ_CK(ldnq_loader_set_option(l, LDNQ_LOADER_AUGMENT, 1));
-  LDNQ_CK(ldnq_loader_next(l, &im, &lab, &n));
+  LDNQ_CK(ldnq_loader_next_v2(l, &im, &lab, &n));
   ck_assert_int_eq(im->shape[1], 3);
   ck_assert_int_eq(im->shape[3], 8);
   ldnq_transform_free(tr);
@@ -1188,7 +1188,7 @@ START_TEST(evaluate_top1_top5) {
   LDNQ_CK(ldnq_network_set_training(net, 1));
   double t1, t5;
   int64_t imgs;
-  LDNQ_CK(ldnq_evaluate(net, l, &t1, &t5, &imgs, NULL, NULL));
+  LDNQ_CK(ldnq_evaluate_v2(net, l, &t1, &t5, &imgs));
   ck_assert_int_eq(imgs, 40);
   ck_assert_double_eq_tol(t1, 100.0 * want1 / 40, 1e-9);
   ck_assert_double_eq_tol(t5, 100.0 * want5 / 40, 1e-9);
@@ -1198,13 +1198,33 @@ START_TEST(evaluate_top1_top5) {
   ck_assert_int_eq(tr, 1); /* mode restored */
   /* Labels set to the network's own argmax: 100% top-1. */
   for (int i = 0; i < 40; i++) ed.labels[i] = argmax[i];
-  LDNQ_CK(ldnq_evaluate(net, l, &t1, &t5, NULL, NULL, NULL));
+  LDNQ_CK(ldnq_evaluate_v2(net, l, &t1, &t5, NULL));
   ck_assert_double_eq(t1, 100.0);
   ck_assert_double_eq(t5, 100.0);
-  /* Cancel. */
-  ck_assert_int_eq(ldnq_evaluate(net, l, &t1, &t5, NULL, cancel_first, NULL), LDNQ_ERR_CANCELLED);
+  /* Cancel: through the loader's progress (the one way to register it). */
+  LDNQ_CK(ldnq_loader_set_progress(l, cancel_first, NULL));
+  t1 = -1;
+  ck_assert_int_eq(ldnq_evaluate_v2(net, l, &t1, &t5, NULL), LDNQ_ERR_CANCELLED);
+  ck_assert_double_eq(t1, -1); /* outputs untouched on failure */
+  ck_assert_int_eq(ldnq_loader_errcode(l), LDNQ_ERR_CANCELLED);
+  ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l), "progress callback at batch 1 of 3"));
   LDNQ_CK(ldnq_network_get_training(net, &tr));
   ck_assert_int_eq(tr, 1);
+  LDNQ_CK(ldnq_loader_set_progress(l, NULL, NULL));
+  LDNQ_CK(ldnq_evaluate_v2(net, l, &t1, &t5, NULL));
+  ck_assert_double_eq(t1, 100.0);
+  /* The deprecated 0.2 form: its argument cancels too, and still gives
+   * the same figures when it does not. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  ck_assert_int_eq(ldnq_evaluate(net, l, &t1, &t5, NULL, cancel_first, NULL), LDNQ_ERR_CANCELLED);
+  ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l), "evaluation cancelled after 1 of 3 batches"));
+  t1 = t5 = -1;
+  LDNQ_CK(ldnq_evaluate(net, l, &t1, &t5, &imgs, NULL, NULL));
+#pragma GCC diagnostic pop
+  ck_assert_double_eq(t1, 100.0);
+  ck_assert_double_eq(t5, 100.0);
+  ck_assert_int_eq(imgs, 40);
   ldnq_loader_free(l);
   ldnq_dataset_free(ds);
   /* A label the network cannot output. */
@@ -1213,7 +1233,7 @@ START_TEST(evaluate_top1_top5) {
   LDNQ_CK(ldnq_dataset_create_callback(40, 3, 32, 32, 10, eval_sample, &ed, &ds));
   for (int i = 0; i < 40; i++) ed.labels[i] = 9;
   LDNQ_CK(ldnq_loader_create(ds, 16, &l));
-  ck_assert_int_eq(ldnq_evaluate(small, l, &t1, &t5, NULL, NULL, NULL), LDNQ_ERR_LABEL);
+  ck_assert_int_eq(ldnq_evaluate_v2(small, l, &t1, &t5, NULL), LDNQ_ERR_LABEL);
   ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l), "10 classes (labels 0..9) but the network has 5"));
   ldnq_loader_free(l);
   ldnq_dataset_free(ds);
@@ -1232,7 +1252,8 @@ static int count_calls(void *ud, int64_t e, double loss, double tr1, double te1,
   return 0;
 }
 
-static int count_qcalls(void *ud, int layer, int n, ldnq_quant_phase ph, int64_t step, double v) {
+static int count_qcalls(void *ud, int64_t layer, int64_t n, ldnq_quant_phase ph, int64_t step,
+                        double v) {
   (void)layer, (void)n, (void)ph, (void)step, (void)v;
   ++*(int *)ud;
   return 0;
@@ -1262,7 +1283,7 @@ START_TEST(labels_outside_network_classes) {
   ldnq_loader *l = NULL;
   LDNQ_CK(ldnq_loader_create(ds, 8, &l));
   double t1 = -1, t5 = -1;
-  ck_assert_int_eq(ldnq_evaluate(net, l, &t1, &t5, NULL, NULL, NULL), LDNQ_ERR_LABEL);
+  ck_assert_int_eq(ldnq_evaluate_v2(net, l, &t1, &t5, NULL), LDNQ_ERR_LABEL);
   ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l), "labels up to 255"));
   ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l), "the first is sample 17"));
   ck_assert_double_eq(t1, -1); /* nothing reported */
@@ -1280,7 +1301,8 @@ START_TEST(labels_outside_network_classes) {
   ldnq_quant_report *rep = NULL;
   int qcalls = 0;
   LDNQ_CK(ldnq_quantizer_create(&q));
-  ck_assert_int_eq(ldnq_quantizer_run(q, net, ds, NULL, count_qcalls, &qcalls, &rep), LDNQ_ERR_LABEL);
+  LDNQ_CK(ldnq_quantizer_set_progress(q, count_qcalls, &qcalls));
+  ck_assert_int_eq(ldnq_quantizer_run_v2(q, net, ds, NULL, &rep), LDNQ_ERR_LABEL);
   ck_assert_ptr_nonnull(strstr(ldnq_last_error(), "calibration data has labels up to 255"));
   ck_assert_ptr_null(rep);
   ck_assert_int_eq(qcalls, 0);
@@ -1288,14 +1310,14 @@ START_TEST(labels_outside_network_classes) {
   LDNQ_CK(ldnq_dataset_create_callback(24, 1, 8, 8, 12, sample12, NULL, &ds12));
   ldnq_loader *l12 = NULL;
   LDNQ_CK(ldnq_loader_create(ds12, 8, &l12));
-  ck_assert_int_eq(ldnq_evaluate(net, l12, &t1, &t5, NULL, NULL, NULL), LDNQ_ERR_LABEL);
+  ck_assert_int_eq(ldnq_evaluate_v2(net, l12, &t1, &t5, NULL), LDNQ_ERR_LABEL);
   ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l12), "12 classes (labels 0..11) but the network has 10"));
-  ck_assert_int_eq(ldnq_quantizer_run(q, net, ds12, NULL, NULL, NULL, &rep), LDNQ_ERR_LABEL);
+  ck_assert_int_eq(ldnq_quantizer_run_v2(q, net, ds12, NULL, &rep), LDNQ_ERR_LABEL);
   ck_assert_str_eq(ldnq_status_string(LDNQ_ERR_LABEL), "label outside the classes");
   /* The same data on a network with enough classes is fine. */
   ldnq_network *big = NULL;
   LDNQ_CK(ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 12, &big));
-  LDNQ_CK(ldnq_evaluate(big, l12, &t1, &t5, NULL, NULL, NULL));
+  LDNQ_CK(ldnq_evaluate_v2(big, l12, &t1, &t5, NULL));
   ck_assert_double_ge(t5, t1);
   ldnq_network_free(big);
   ldnq_loader_free(l12);
@@ -1399,8 +1421,8 @@ START_TEST(allocation_failure_sweep) {
     if (st == LDNQ_OK) st = ldnq_loader_set_transforms(l, NULL, tf);
     const ldnq_tensor *im = NULL;
     const int32_t *lab;
-    int n = 0;
-    if (st == LDNQ_OK) st = ldnq_loader_next(l, &im, &lab, &n);
+    int64_t n = 0;
+    if (st == LDNQ_OK) st = ldnq_loader_next_v2(l, &im, &lab, &n);
     LDNQ_CK(ldnq_debug_fail_alloc(0));
     ck_assert_msg(st == LDNQ_OK || st == LDNQ_ERR_NOMEM, "k=%ld: %s (%s)", k, ldnq_status_string(st),
                   ldnq_last_error());

@@ -41,8 +41,8 @@ static int close_to(double a, double b) { return fabs(a - b) <= 1e-6 * (1.0 + fa
 
 static void check_against(const ldnq_checkpoint *ck, const ldnq__json *exp) {
   const ldnq__json *ts = ldnq__json_get(exp, "tensors");
-  int count;
-  LDNQ_CK(ldnq_checkpoint_count(ck, &count));
+  int64_t count;
+  LDNQ_CK(ldnq_checkpoint_count_v2(ck, &count));
   ck_assert_int_eq(count, (int)ts->n);
   for (size_t i = 0; i < ts->n; i++) {
     const char *name = ts->keys[i], *got_name;
@@ -124,8 +124,8 @@ END_TEST
 START_TEST(safetensors_metadata_kept) {
   ldnq_checkpoint *ck = NULL;
   LDNQ_CK(ldnq_checkpoint_load(FIX "basic.safetensors", &ck));
-  int n;
-  LDNQ_CK(ldnq_checkpoint_metadata_count(ck, &n));
+  int64_t n;
+  LDNQ_CK(ldnq_checkpoint_metadata_count_v2(ck, &n));
   ck_assert_int_eq(n, 2);
   const char *k, *v;
   LDNQ_CK(ldnq_checkpoint_metadata_get(ck, 1, &k, &v));
@@ -162,9 +162,9 @@ static ldnq_checkpoint *sample(void) {
 }
 
 static void same_values(const ldnq_checkpoint *a, const ldnq_checkpoint *b) {
-  int na, nb;
-  LDNQ_CK(ldnq_checkpoint_count(a, &na));
-  LDNQ_CK(ldnq_checkpoint_count(b, &nb));
+  int64_t na, nb;
+  LDNQ_CK(ldnq_checkpoint_count_v2(a, &na));
+  LDNQ_CK(ldnq_checkpoint_count_v2(b, &nb));
   ck_assert_int_eq(na, nb);
   for (int i = 0; i < na; i++) {
     const char *n1, *n2;
@@ -229,8 +229,8 @@ START_TEST(roundtrip_every_writer) {
     LDNQ_CK(ldnq_checkpoint_info(back, "bn.num_batches_tracked", &dt, NULL, NULL));
     ck_assert_int_eq(dt, LDNQ_DTYPE_INT64);
     if (fmts[f] != LDNQ_FORMAT_PTH_ZIP) {
-      int nm;
-      LDNQ_CK(ldnq_checkpoint_metadata_count(back, &nm));
+      int64_t nm;
+      LDNQ_CK(ldnq_checkpoint_metadata_count_v2(back, &nm));
       ck_assert_int_eq(nm, 1);
     }
     ldnq_checkpoint_free(back);
@@ -284,8 +284,8 @@ START_TEST(packed_levels_and_size) {
   ck_assert_int_eq(ldnq_checkpoint_add_quantized(ck, "w", 1, shape, 4, 1.0f, codes), LDNQ_ERR_RANGE);
   ck_assert_int_eq(ldnq_checkpoint_add_quantized(ck, "w", 1, shape, 3, -1.0f, codes), LDNQ_ERR_RANGE);
   ck_assert_int_eq(ldnq_checkpoint_add_quantized(ck, "w", 1, shape, 3, NAN, codes), LDNQ_ERR_RANGE);
-  int n;
-  LDNQ_CK(ldnq_checkpoint_count(ck, &n));
+  int64_t n;
+  LDNQ_CK(ldnq_checkpoint_count_v2(ck, &n));
   ck_assert_int_eq(n, 0);
   ldnq_checkpoint_free(ck);
 }
@@ -379,8 +379,8 @@ START_TEST(packed_per_channel) {
                    LDNQ_ERR_SHAPE);
   ck_assert_int_eq(ldnq_checkpoint_set_quantized_per_channel(ck, "l", 5, al2, 3, c6, 6),
                    LDNQ_ERR_SHAPE);
-  int cntn;
-  LDNQ_CK(ldnq_checkpoint_count(ck, &cntn));
+  int64_t cntn;
+  LDNQ_CK(ldnq_checkpoint_count_v2(ck, &cntn));
   ck_assert_int_eq(cntn, 2);
   ldnq_checkpoint_free(ck);
   /* Corrupt kind-3 records are refused (CRC fixed so the parser sees them). */
@@ -973,8 +973,8 @@ START_TEST(many_tensors_scale) {
   LDNQ_CK(ldnq_checkpoint_save(ck, tu_tmppath("many.safetensors"), LDNQ_FORMAT_SAFETENSORS));
   ldnq_checkpoint_free(ck);
   LDNQ_CK(ldnq_checkpoint_load(tu_tmppath("many.safetensors"), &ck));
-  int n;
-  LDNQ_CK(ldnq_checkpoint_count(ck, &n));
+  int64_t n;
+  LDNQ_CK(ldnq_checkpoint_count_v2(ck, &n));
   ck_assert_int_eq(n, N - 1);
   for (int i = 1; i < N; i += 997) {
     snprintf(name, sizeof name, "layer%d.weight", i);

@@ -16,8 +16,8 @@ static ldnq_network *resnet20(int cin, int classes, uint64_t seed) {
 
 /* 1 if every state-dict entry of a and b is bit-identical. */
 static int same_net(const ldnq_network *a, const ldnq_network *b) {
-  int n;
-  LDNQ_CK(ldnq_network_tensor_count(a, &n));
+  int64_t n;
+  LDNQ_CK(ldnq_network_tensor_count_v2(a, &n));
   for (int i = 0; i < n; i++) {
     const char *name;
     ldnq_tensor *x = NULL, *y = NULL;
@@ -79,8 +79,8 @@ END_TEST
 static ldnq_checkpoint *edited(const ldnq_checkpoint *ck, const char *drop, const char *extra) {
   ldnq_checkpoint *out = NULL;
   LDNQ_CK(ldnq_checkpoint_create(&out));
-  int n;
-  LDNQ_CK(ldnq_checkpoint_count(ck, &n));
+  int64_t n;
+  LDNQ_CK(ldnq_checkpoint_count_v2(ck, &n));
   for (int i = 0; i < n; i++) {
     const char *name;
     int nd;
@@ -158,7 +158,7 @@ START_TEST(strict_and_non_strict) {
 
   /* Non-strict: loads what fits, reports what it skipped through its
    * out-parameter, not the error channel. */
-  ck_assert_int_eq(ldnq_network_tensor_count(NULL, NULL), LDNQ_ERR_INVALID_ARG);
+  ck_assert_int_eq(ldnq_network_tensor_count_v2(NULL, NULL), LDNQ_ERR_INVALID_ARG);
   char before[256];
   snprintf(before, sizeof before, "%s", ldnq_last_error());
   LDNQ_CK(ldnq_network_load_checkpoint_v2(dst, ck100, LDNQ_LOAD_NON_STRICT, skipped, sizeof skipped));

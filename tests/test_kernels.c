@@ -484,7 +484,7 @@ typedef struct net_run {
   float *logits, *dx;
   float **grads;
   int64_t *gn;
-  int n;
+  int64_t n;
 } net_run;
 
 /* ResNet20 on one-channel 32x32 images (the Fashion-MNIST pipeline's
@@ -505,7 +505,7 @@ static void net_train_step(ldnq_network *net, const ldnq_tensor *x, const ldnq_t
   memcpy(r->logits, d, sizeof(float) * 60);
   LDNQ_CK(ldnq_tensor_data(gx, &d));
   memcpy(r->dx, d, sizeof(float) * 6 * 1024);
-  LDNQ_CK(ldnq_network_tensor_count(net, &r->n));
+  LDNQ_CK(ldnq_network_tensor_count_v2(net, &r->n));
   r->grads = calloc((size_t)r->n, sizeof *r->grads);
   r->gn = calloc((size_t)r->n, sizeof *r->gn);
   for (int i = 0; i < r->n; i++) {

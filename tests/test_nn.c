@@ -61,8 +61,9 @@ static ldnq_network *load_net(const char *arch_name, fx_file *f) {
   ck_assert_str_eq(ldnq_arch_name(arch), arch_name);
   ldnq_network *net = NULL;
   LDNQ_CK(ldnq_network_create(arch, (int)meta->data[0], (int)meta->data[1], &net));
-  int count, k = 0;
-  LDNQ_CK(ldnq_network_tensor_count(net, &count));
+  int k = 0;
+  int64_t count;
+  LDNQ_CK(ldnq_network_tensor_count_v2(net, &count));
   for (int i = 0; i < f->n; i++) {
     const fx_rec *r = &f->rec[i];
     if (strncmp(r->name, "sd/", 3)) continue;
@@ -118,10 +119,11 @@ static void check_close(const char *what, const float *got, const float *ref, in
  * 1e-6 of the largest gradient) must stay that small instead. */
 static void check_grads(ldnq_network *net, const fx_file *f, const char *mode, int cap) {
   char name[512];
-  int count, nzero = 0;
+  int nzero = 0;
+  int64_t count;
   double worst = 0, gmax = 0;
   const char *worst_key = "";
-  LDNQ_CK(ldnq_network_tensor_count(net, &count));
+  LDNQ_CK(ldnq_network_tensor_count_v2(net, &count));
   for (int i = 0; i < f->n; i++)
     if (!strncmp(f->rec[i].name, mode, strlen(mode)) && strstr(f->rec[i].name, "/gnorm/") &&
         f->rec[i].data[0] > gmax)
@@ -216,8 +218,8 @@ START_TEST(matches_pytorch) {
     check_grads(net, &f, m, cap);
   }
   /* Running statistics after the train forward. */
-  int count;
-  LDNQ_CK(ldnq_network_tensor_count(net, &count));
+  int64_t count;
+  LDNQ_CK(ldnq_network_tensor_count_v2(net, &count));
   int nstate = 0;
   for (int i = 0; i < count; i++) {
     const char *key;
@@ -296,8 +298,8 @@ START_TEST(trainable_flags) {
   LDNQ_CK(ldnq_tensor_data(dx1, &a));
   LDNQ_CK(ldnq_tensor_data(dx2, &b));
   ck_assert_mem_eq(a, b, 4 * 3 * 16 * 16 * sizeof(float)); /* dx still propagates */
-  int count;
-  LDNQ_CK(ldnq_network_tensor_count(net, &count));
+  int64_t count;
+  LDNQ_CK(ldnq_network_tensor_count_v2(net, &count));
   int checked = 0;
   for (int i = 0; i < count; i++) {
     const char *key;
@@ -364,8 +366,8 @@ START_TEST(tap_sees_every_layer) {
   LDNQ_CK(ldnq_network_set_tap(net, tap_fn, &log));
   ldnq_tensor *x = tensor4(2, 3, 64, 64, 3), *out = tensor2(2, 5, 0);
   LDNQ_CK(ldnq_network_forward(net, x, out));
-  int nl;
-  LDNQ_CK(ldnq_network_layer_count(net, &nl));
+  int64_t nl;
+  LDNQ_CK(ldnq_network_layer_count_v2(net, &nl));
   ck_assert_int_eq(nl, 1 + 16 + 3 + 1); /* stem, 8 blocks x 2, 3 downsamples, fc */
   ck_assert_int_eq(log.calls, nl);
   int h = 64;
@@ -442,9 +444,9 @@ START_TEST(layer_enumeration_cifar) {
               {LDNQ_ARCH_RESNET56, 58, 59 + 57 * 5}, {LDNQ_ARCH_RESNET50, 54, 55 + 53 * 5}};
   for (int k = 0; k < 4; k++) {
     ldnq_network *net = make(want[k].a, 1, 10);
-    int nl, nt;
-    LDNQ_CK(ldnq_network_layer_count(net, &nl));
-    LDNQ_CK(ldnq_network_tensor_count(net, &nt));
+    int64_t nl, nt;
+    LDNQ_CK(ldnq_network_layer_count_v2(net, &nl));
+    LDNQ_CK(ldnq_network_tensor_count_v2(net, &nt));
     ck_assert_int_eq(nl, want[k].layers);
     ck_assert_int_eq(nt, want[k].tensors); /* weights, fc.bias, 5 per BN */
     ck_assert_int_eq(ldnq__network_param_count(net), nt);

@@ -220,7 +220,7 @@ typedef struct run_log {
   ldnq_network *net, *orig;
 } run_log;
 
-static int run_progress(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step,
+static int run_progress(void *ud, int64_t layer, int64_t n, ldnq_quant_phase phase, int64_t step,
                         double value) {
   run_log *g = ud;
   ck_assert(layer >= 0 && layer < n && phase >= 0 && phase <= 4);
@@ -236,10 +236,11 @@ START_TEST(run_quantizes_network) {
   fixture_open(&f);
   run_log g = {{0}, -1, 0, f.net, f.orig};
   ldnq_quant_report *rep = NULL;
-  LDNQ_CK(ldnq_quantizer_run(f.q, f.net, f.ds, f.eval, run_progress, &g, &rep));
-  int nl, nr;
-  LDNQ_CK(ldnq_network_layer_count(f.net, &nl));
-  LDNQ_CK(ldnq_quant_report_layer_count(rep, &nr));
+  LDNQ_CK(ldnq_quantizer_set_progress(f.q, run_progress, &g));
+  LDNQ_CK(ldnq_quantizer_run_v2(f.q, f.net, f.ds, f.eval, &rep));
+  int64_t nl, nr;
+  LDNQ_CK(ldnq_network_layer_count_v2(f.net, &nl));
+  LDNQ_CK(ldnq_quant_report_layer_count_v2(rep, &nr));
   ck_assert_int_eq(nl, nr);
   ck_assert_int_ge(nl, 20);
   ck_assert_int_eq(g.calls[LDNQ_PHASE_LAYER_DONE], nl);
@@ -335,9 +336,9 @@ START_TEST(run_quantizes_network) {
                    LDNQ_ERR_INVALID_ARG);
   /* Every entry reads back as the network's values (packed ones as
    * alpha x code), in state-dict order. */
-  int cnt, ckn;
-  LDNQ_CK(ldnq_network_tensor_count(f.net, &cnt));
-  LDNQ_CK(ldnq_checkpoint_count(back, &ckn));
+  int64_t cnt, ckn;
+  LDNQ_CK(ldnq_network_tensor_count_v2(f.net, &cnt));
+  LDNQ_CK(ldnq_checkpoint_count_v2(back, &ckn));
   ck_assert_int_eq(cnt, ckn);
   int packed = 0;
   for (int i = 0; i < cnt; i++) {
@@ -382,18 +383,18 @@ START_TEST(run_is_reproducible) {
   for (int k = 0; k < 2; k++) {
     fixture_open(&f[k]);
     LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_SEED, 7));
-    LDNQ_CK(ldnq_quantizer_run(f[k].q, f[k].net, f[k].ds, f[k].eval, NULL, NULL, &rep[k]));
+    LDNQ_CK(ldnq_quantizer_run_v2(f[k].q, f[k].net, f[k].ds, f[k].eval, &rep[k]));
   }
-  int cnt;
-  LDNQ_CK(ldnq_network_tensor_count(f[0].net, &cnt));
+  int64_t cnt;
+  LDNQ_CK(ldnq_network_tensor_count_v2(f[0].net, &cnt));
   for (int i = 0; i < cnt; i++) {
     const char *name;
     LDNQ_CK(ldnq_network_tensor_name(f[0].net, i, &name));
     ck_assert_msg(tu_same_entry(f[0].net, f[1].net, name), "%s differs between two runs", name);
   }
   ck_assert(!tu_same_entry(f[0].net, f[0].orig, "fc.weight"));
-  int nl;
-  LDNQ_CK(ldnq_quant_report_layer_count(rep[0], &nl));
+  int64_t nl;
+  LDNQ_CK(ldnq_quant_report_layer_count_v2(rep[0], &nl));
   for (int L = 0; L < nl; L++) {
     const ldnq_layer_result *r0, *r1;
     LDNQ_CK(ldnq_quant_report_layer_result(rep[0], L, &r0));
@@ -436,10 +437,10 @@ START_TEST(teacher_cache_is_exact) {
     LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_FINAL_EPOCHS, 5));
     /* And the first layer's cascade runs 4 (LDNQ_Q_CASCADE_FIRST_EPOCHS). */
     LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_FIRST_EPOCHS, 4));
-    LDNQ_CK(ldnq_quantizer_run(f[k].q, f[k].net, f[k].ds, f[k].eval, NULL, NULL, &rep[k]));
+    LDNQ_CK(ldnq_quantizer_run_v2(f[k].q, f[k].net, f[k].ds, f[k].eval, &rep[k]));
   }
-  int cnt, nl;
-  LDNQ_CK(ldnq_network_tensor_count(f[0].net, &cnt));
+  int64_t nl, cnt;
+  LDNQ_CK(ldnq_network_tensor_count_v2(f[0].net, &cnt));
   for (int k = 1; k < 3; k++)
     for (int i = 0; i < cnt; i++) {
       const char *name;
@@ -447,7 +448,7 @@ START_TEST(teacher_cache_is_exact) {
       ck_assert_msg(tu_same_entry(f[0].net, f[k].net, name), "%s differs with cache %g", name,
                     caps[k]);
     }
-  LDNQ_CK(ldnq_quant_report_layer_count(rep[0], &nl));
+  LDNQ_CK(ldnq_quant_report_layer_count_v2(rep[0], &nl));
   for (int L = 0; L < nl; L++) {
     int64_t hit[3], steps;
     double loss[3];
@@ -516,8 +517,8 @@ END_TEST
 
 /* Index of state-dict entry `name`, -1 if none. */
 static int entry_index(const ldnq_network *net, const char *name) {
-  int cnt;
-  LDNQ_CK(ldnq_network_tensor_count(net, &cnt));
+  int64_t cnt;
+  LDNQ_CK(ldnq_network_tensor_count_v2(net, &cnt));
   for (int i = 0; i < cnt; i++) {
     const char *n;
     LDNQ_CK(ldnq_network_tensor_name(net, i, &n));
@@ -538,8 +539,8 @@ static int flag(const ldnq_network *net, const char *name) {
 }
 
 /* During every layer's cascade: the trainable flags of the rule. */
-static int rule_progress(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step,
-                         double value) {
+static int rule_progress(void *ud, int64_t layer, int64_t n, ldnq_quant_phase phase,
+                         int64_t step, double value) {
   (void)n;
   (void)value;
   rule_log *g = ud;
@@ -574,9 +575,10 @@ START_TEST(seed_trainable_rule) {
     LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_QUANTIZE_FIRST, 0));
     rule_log g = {f.net, rule, 0, -1};
     ldnq_quant_report *rep = NULL;
-    LDNQ_CK(ldnq_quantizer_run(f.q, f.net, f.ds, NULL, rule_progress, &g, &rep));
-    int nl;
-    LDNQ_CK(ldnq_quant_report_layer_count(rep, &nl));
+    LDNQ_CK(ldnq_quantizer_set_progress(f.q, rule_progress, &g));
+    LDNQ_CK(ldnq_quantizer_run_v2(f.q, f.net, f.ds, NULL, &rep));
+    int64_t nl;
+    LDNQ_CK(ldnq_quant_report_layer_count_v2(rep, &nl));
     ck_assert_int_eq(g.checked_layers, nl - 1); /* every quantized layer */
     ck_assert_int_eq(g.last_checked, nl - 1);
     /* conv1 stays float: trained by the seed's cascades, untouched by ours. */
@@ -629,9 +631,9 @@ START_TEST(run_improved_profile_defaults) {
   LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_CASCADE_BATCH, 8));
   LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_CASCADE_MAX_EPOCHS, 1));
   ldnq_quant_report *rep = NULL;
-  LDNQ_CK(ldnq_quantizer_run(f.q, f.net, f.ds, f.eval, NULL, NULL, &rep));
-  int nl;
-  LDNQ_CK(ldnq_quant_report_layer_count(rep, &nl));
+  LDNQ_CK(ldnq_quantizer_run_v2(f.q, f.net, f.ds, f.eval, &rep));
+  int64_t nl;
+  LDNQ_CK(ldnq_quant_report_layer_count_v2(rep, &nl));
   for (int L = 0; L < nl; L++) {
     int64_t ep, cnt;
     const ldnq_layer_result *res;
@@ -711,9 +713,9 @@ START_TEST(run_per_channel) {
   LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_PER_CHANNEL, 1));
   LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_CASCADE, 0)); /* not what is tested: keep it fast */
   ldnq_quant_report *rep = NULL;
-  LDNQ_CK(ldnq_quantizer_run(f.q, f.net, f.ds, NULL, NULL, NULL, &rep));
-  int nl;
-  LDNQ_CK(ldnq_quant_report_layer_count(rep, &nl));
+  LDNQ_CK(ldnq_quantizer_run_v2(f.q, f.net, f.ds, NULL, &rep));
+  int64_t nl;
+  LDNQ_CK(ldnq_quant_report_layer_count_v2(rep, &nl));
   for (int L = 0; L < nl; L++) {
     const char *name;
     const ldnq_layer_result *res;
@@ -762,8 +764,8 @@ START_TEST(run_cancel_and_skip) {
   run_log g = {{0}, 2, 0, f.net, f.orig};
   ldnq_quant_report *rep = (ldnq_quant_report *)0x1;
   ldnq_network *before = NULL;
-  ck_assert_int_eq(ldnq_quantizer_run(f.q, f.net, f.ds, NULL, run_progress, &g, &rep),
-                   LDNQ_ERR_CANCELLED);
+  LDNQ_CK(ldnq_quantizer_set_progress(f.q, run_progress, &g));
+  ck_assert_int_eq(ldnq_quantizer_run_v2(f.q, f.net, f.ds, NULL, &rep), LDNQ_ERR_CANCELLED);
   ck_assert_ptr_null(rep);
   ck_assert_int_eq(g.calls[LDNQ_PHASE_LAYER_DONE], 2);
   const char *l2;
@@ -790,9 +792,9 @@ START_TEST(run_cancel_and_skip) {
   LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_QUANTIZE_LAST, 0));
   LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_CASCADE, 0));
   LDNQ_CK(ldnq_quantizer_set_int(f.q, LDNQ_Q_LEVELS, 5));
-  LDNQ_CK(ldnq_quantizer_run(f.q, before, f.ds, NULL, NULL, NULL, &rep));
-  int nl;
-  LDNQ_CK(ldnq_quant_report_layer_count(rep, &nl));
+  LDNQ_CK(ldnq_quantizer_run_v2(f.q, before, f.ds, NULL, &rep));
+  int64_t nl;
+  LDNQ_CK(ldnq_quant_report_layer_count_v2(rep, &nl));
   int64_t quantized;
   const ldnq_layer_result *res;
   LDNQ_CK(ldnq_quant_report_layer_int(rep, 0, LDNQ_QR_QUANTIZED, &quantized));
@@ -815,13 +817,13 @@ START_TEST(run_cancel_and_skip) {
   /* A limited set smaller than one Hessian batch: a clear error. */
   ldnq_dataset *one = NULL;
   LDNQ_CK(ldnq_dataset_create_callback(1, 1, 16, 16, 10, rand_sample, NULL, &one));
-  ck_assert_int_eq(ldnq_quantizer_run(f.q, before, one, NULL, NULL, NULL, &rep),
+  ck_assert_int_eq(ldnq_quantizer_run_v2(f.q, before, one, NULL, &rep),
                    LDNQ_ERR_INVALID_ARG);
   ck_assert_ptr_nonnull(strstr(ldnq_quantizer_errmsg(f.q), "smaller than one Hessian batch"));
   ldnq_dataset_free(one);
   /* Bad arguments. */
-  ck_assert_int_eq(ldnq_quantizer_run(f.q, NULL, f.ds, NULL, NULL, NULL, &rep), LDNQ_ERR_INVALID_ARG);
-  ck_assert_int_eq(ldnq_quantizer_run(f.q, f.net, NULL, NULL, NULL, NULL, &rep), LDNQ_ERR_INVALID_ARG);
+  ck_assert_int_eq(ldnq_quantizer_run_v2(f.q, NULL, f.ds, NULL, &rep), LDNQ_ERR_INVALID_ARG);
+  ck_assert_int_eq(ldnq_quantizer_run_v2(f.q, f.net, NULL, NULL, &rep), LDNQ_ERR_INVALID_ARG);
   ldnq_network_free(before);
   ldnq_tensor_free(x);
   ldnq_tensor_free(y);
@@ -967,11 +969,11 @@ START_TEST(run_final_tune_and_bn_recalibration) {
       LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_FINAL_EPOCHS, 2));
       LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_BN_RECALIBRATE, 3));
     }
-    LDNQ_CK(ldnq_quantizer_run(f[k].q, f[k].net, f[k].ds, NULL, NULL, NULL, &rep[k]));
+    LDNQ_CK(ldnq_quantizer_run_v2(f[k].q, f[k].net, f[k].ds, NULL, &rep[k]));
   }
-  int cnt, nl;
-  LDNQ_CK(ldnq_network_tensor_count(f[0].net, &cnt));
-  LDNQ_CK(ldnq_quant_report_layer_count(rep[1], &nl));
+  int64_t nl, cnt;
+  LDNQ_CK(ldnq_network_tensor_count_v2(f[0].net, &cnt));
+  LDNQ_CK(ldnq_quant_report_layer_count_v2(rep[1], &nl));
   int bn_changed = 0, stats_changed = 0;
   for (int i = 0; i < cnt; i++) {
     const char *name;
@@ -1019,10 +1021,10 @@ START_TEST(run_final_alpha_tune) {
     LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_FINAL_EPOCHS, 2));
     LDNQ_CK(ldnq_quantizer_set_double(f[k].q, LDNQ_Q_FINAL_ALPHA_LR, k ? 0.05 : 0));
     LDNQ_CK(ldnq_quantizer_set_double(f[k].q, LDNQ_Q_FINAL_CODE_LR, k == 2 ? 0.02 : 0));
-    LDNQ_CK(ldnq_quantizer_run(f[k].q, f[k].net, f[k].ds, NULL, NULL, NULL, &rep[k]));
+    LDNQ_CK(ldnq_quantizer_run_v2(f[k].q, f[k].net, f[k].ds, NULL, &rep[k]));
   }
-  int nl;
-  LDNQ_CK(ldnq_quant_report_layer_count(rep[1], &nl));
+  int64_t nl;
+  LDNQ_CK(ldnq_quant_report_layer_count_v2(rep[1], &nl));
   for (int k = 1; k < 3; k++) {
     int moved = 0, total = 0;
     int64_t flips = 0, weights = 0;

@@ -61,7 +61,7 @@ typedef struct stopper {
   int layers_done, last_done, steps;
 } stopper;
 
-static int stop_fn(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step,
+static int stop_fn(void *ud, int64_t layer, int64_t n, ldnq_quant_phase phase, int64_t step,
                    double value) {
   (void)value;
   stopper *s = ud;
@@ -85,8 +85,8 @@ static stopper no_stop(void) {
 
 /* Every state-dict entry of a and b is bit-identical. */
 static void assert_same_network(const ldnq_network *a, const ldnq_network *b, const char *what) {
-  int cnt;
-  LDNQ_CK(ldnq_network_tensor_count(a, &cnt));
+  int64_t cnt;
+  LDNQ_CK(ldnq_network_tensor_count_v2(a, &cnt));
   for (int i = 0; i < cnt; i++) {
     const char *name;
     LDNQ_CK(ldnq_network_tensor_name(a, i, &name));
@@ -125,8 +125,8 @@ static void assert_same_report(const ldnq_quant_report *a, const ldnq_quant_repo
                 jb + from);
   free(ja);
   free(jb);
-  int n;
-  LDNQ_CK(ldnq_quant_report_layer_count(a, &n));
+  int64_t n;
+  LDNQ_CK(ldnq_quant_report_layer_count_v2(a, &n));
   for (int L = 0; L < n; L++) {
     const ldnq_layer_result *ra, *rb;
     LDNQ_CK(ldnq_quant_report_layer_result(a, L, &ra));
@@ -196,7 +196,8 @@ static ldnq_status leg(const char *path, unsigned flags, stopper *s, fix *f,
   fix_open(f, NULL);
   LDNQ_CK(ldnq_quantizer_set_state_path(f->q, path, flags));
   *rep = NULL;
-  return ldnq_quantizer_run(f->q, f->net, f->ds, f->eval, stop_fn, s, rep);
+  LDNQ_CK(ldnq_quantizer_set_progress(f->q, stop_fn, s));
+  return ldnq_quantizer_run_v2(f->q, f->net, f->ds, f->eval, rep);
 }
 
 START_TEST(resumed_run_is_identical) {
@@ -206,7 +207,8 @@ START_TEST(resumed_run_is_identical) {
   ldnq_quant_report *rref = NULL;
   stopper s0 = no_stop();
   fix_open(&ref, NULL);
-  LDNQ_CK(ldnq_quantizer_run(ref.q, ref.net, ref.ds, ref.eval, stop_fn, &s0, &rref));
+  LDNQ_CK(ldnq_quantizer_set_progress(ref.q, stop_fn, &s0));
+  LDNQ_CK(ldnq_quantizer_run_v2(ref.q, ref.net, ref.ds, ref.eval, &rref));
   int n = s0.layers_done;
   ck_assert_int_ge(n, 20);
   ck_assert(!exists(path)); /* no state path, no file */
@@ -227,8 +229,8 @@ START_TEST(resumed_run_is_identical) {
   s.cascade_layer = 9;
   s.in_cascade = 2;
   ck_assert_int_eq(leg(path, LDNQ_STATE_RESUME, &s, &f, &rep), LDNQ_ERR_CANCELLED);
-  int resumed = -1;
-  LDNQ_CK(ldnq_quantizer_resumed_layers(f.q, &resumed));
+  int64_t resumed = -1;
+  LDNQ_CK(ldnq_quantizer_resumed_layers_v2(f.q, &resumed));
   ck_assert_int_eq(resumed, 5);
   ck_assert_int_eq(s.layers_done, 4); /* layers 5..8 */
   fix_close(&f);
@@ -236,14 +238,14 @@ START_TEST(resumed_run_is_identical) {
   s = no_stop();
   s.in_final = 1;
   ck_assert_int_eq(leg(path, LDNQ_STATE_RESUME, &s, &f, &rep), LDNQ_ERR_CANCELLED);
-  LDNQ_CK(ldnq_quantizer_resumed_layers(f.q, &resumed));
+  LDNQ_CK(ldnq_quantizer_resumed_layers_v2(f.q, &resumed));
   ck_assert_int_eq(resumed, 9);
   ck_assert_int_eq(s.layers_done, n - 9);
   fix_close(&f);
   /* 4. Resumed after the last layer: the final stage and evaluation. */
   s = no_stop();
   LDNQ_CK(leg(path, LDNQ_STATE_RESUME | LDNQ_STATE_KEEP, &s, &f, &rep));
-  LDNQ_CK(ldnq_quantizer_resumed_layers(f.q, &resumed));
+  LDNQ_CK(ldnq_quantizer_resumed_layers_v2(f.q, &resumed));
   ck_assert_int_eq(resumed, n);
   ck_assert_int_eq(s.layers_done, 0);
   assert_same_network(ref.net, f.net, "resumed three times");
@@ -284,7 +286,7 @@ START_TEST(resumed_run_is_identical) {
   if (tu_light()) goto done;
   s = no_stop();
   LDNQ_CK(leg(path, LDNQ_STATE_RESUME, &s, &f, &rep));
-  LDNQ_CK(ldnq_quantizer_resumed_layers(f.q, &resumed));
+  LDNQ_CK(ldnq_quantizer_resumed_layers_v2(f.q, &resumed));
   ck_assert_int_eq(resumed, 0);
   ck_assert_int_eq(s.layers_done, n);
   assert_same_network(ref.net, f.net, "with a state path, not stopped");
@@ -306,7 +308,8 @@ static void expect_refused(fix *f, const char *path, ldnq_status want, const cha
   LDNQ_CK(ldnq_quantizer_set_state_path(f->q, path, LDNQ_STATE_RESUME));
   ldnq_quant_report *rep = NULL;
   stopper s = no_stop();
-  ldnq_status st = ldnq_quantizer_run(f->q, f->net, f->ds, f->eval, stop_fn, &s, &rep);
+  LDNQ_CK(ldnq_quantizer_set_progress(f->q, stop_fn, &s));
+  ldnq_status st = ldnq_quantizer_run_v2(f->q, f->net, f->ds, f->eval, &rep);
   ck_assert_msg(st == want, "%s: got %s (%s)", word, ldnq_status_string(st),
                 ldnq_quantizer_errmsg(f->q));
   ck_assert_ptr_null(rep);
@@ -415,8 +418,8 @@ START_TEST(foreign_and_damaged_states_are_refused) {
   /* The good state still resumes (at layer 2) after all this. */
   s = no_stop();
   LDNQ_CK(leg(path, LDNQ_STATE_RESUME, &s, &f, &rep));
-  int resumed = 0;
-  LDNQ_CK(ldnq_quantizer_resumed_layers(f.q, &resumed));
+  int64_t resumed = 0;
+  LDNQ_CK(ldnq_quantizer_resumed_layers_v2(f.q, &resumed));
   ck_assert_int_eq(resumed, 2);
   ldnq_quant_report_free(rep);
   fix_close(&f);
@@ -430,8 +433,8 @@ START_TEST(foreign_and_damaged_states_are_refused) {
   ck_assert_int_eq(ldnq_quantizer_set_state_path(q, "", 0), LDNQ_ERR_INVALID_ARG);
   LDNQ_CK(ldnq_quantizer_set_state_path(q, path, LDNQ_STATE_RESUME));
   LDNQ_CK(ldnq_quantizer_set_state_path(q, NULL, 0));
-  ck_assert_int_eq(ldnq_quantizer_resumed_layers(q, NULL), LDNQ_ERR_INVALID_ARG);
-  ck_assert_int_eq(ldnq_quantizer_resumed_layers(NULL, &resumed), LDNQ_ERR_INVALID_ARG);
+  ck_assert_int_eq(ldnq_quantizer_resumed_layers_v2(q, NULL), LDNQ_ERR_INVALID_ARG);
+  ck_assert_int_eq(ldnq_quantizer_resumed_layers_v2(NULL, &resumed), LDNQ_ERR_INVALID_ARG);
   ldnq_quantizer_free(q);
 }
 END_TEST

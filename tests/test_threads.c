@@ -112,8 +112,8 @@ static void *ck_thread(void *arg) {
     ldnq_checkpoint *ck = NULL;
     j->st = ldnq_checkpoint_load(path, &ck);
     double s = 0;
-    int n = 0;
-    if (!j->st) j->st = ldnq_checkpoint_count(ck, &n);
+    int64_t n = 0;
+    if (!j->st) j->st = ldnq_checkpoint_count_v2(ck, &n);
     for (int i = 0; !j->st && i < n; i++) {
       const char *name;
       double v = 0;
@@ -134,8 +134,8 @@ static void *ck_thread(void *arg) {
     ldnq_checkpoint_free(ck);
   }
   /* Read-only functions on the shared checkpoint. */
-  int n = 0;
-  if (!j->st) j->st = ldnq_checkpoint_count(j->shared, &n);
+  int64_t n = 0;
+  if (!j->st) j->st = ldnq_checkpoint_count_v2(j->shared, &n);
   int rounds = light() ? 3 : 50;
   for (int r = 0; r < rounds && !j->st; r++)
     for (int i = 0; i < n && !j->st; i++) {

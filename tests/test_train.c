@@ -210,9 +210,9 @@ START_TEST(run_learns_and_writes_files) {
   /* The best file loads into a fresh network and scores the best top-1. */
   ldnq_checkpoint *ck = NULL;
   LDNQ_CK(ldnq_checkpoint_load(out, &ck));
-  int n = 0, nt = 0;
-  LDNQ_CK(ldnq_checkpoint_count(ck, &n));
-  LDNQ_CK(ldnq_network_tensor_count(net, &nt));
+  int64_t n = 0, nt = 0;
+  LDNQ_CK(ldnq_checkpoint_count_v2(ck, &n));
+  LDNQ_CK(ldnq_network_tensor_count_v2(net, &nt));
   ck_assert_int_eq(n, nt);
   ldnq_checkpoint_free(ck);
   ck_assert_int_eq(access(tu_tmppath("toy.pth.last"), R_OK), 0);

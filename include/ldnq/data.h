@@ -318,6 +318,10 @@ LDNQ_API ldnq_status ldnq_loader_num_batches(const ldnq_loader *l,
  * call starts the next epoch. Every transformed sample must have the
  * same shape (else LDNQ_ERR_SHAPE). Order and augmentation depend only on
  * seed, epoch and options, not on the thread count. */
+LDNQ_API ldnq_status ldnq_loader_next_v2(ldnq_loader *l, const ldnq_tensor **images,
+                                         const int32_t **labels, int64_t *n);
+/* 0.2 form, n as int. */
+LDNQ_DEPRECATED("use ldnq_loader_next_v2 (counts are int64_t)")
 LDNQ_API ldnq_status ldnq_loader_next(ldnq_loader *l, const ldnq_tensor **images,
                                       const int32_t **labels, int *n);
 /* Abandons the current epoch (stopping workers) so that the next call
@@ -328,14 +332,21 @@ LDNQ_API ldnq_status ldnq_loader_reset(ldnq_loader *l, int64_t epoch);
 /* Runs one full epoch of `loader` (restarted at its current epoch number)
  * through `net` in eval mode (the previous mode is restored) and returns
  * top-1 and top-5 accuracy in percent (top-5 counts top-min(5, classes)).
- * Progress per batch; cancel -> LDNQ_ERR_CANCELLED. `images` may be NULL.
- * Labels the network cannot output (the dataset's labels, or its declared
+ * Progress: the loader's (ldnq_loader_set_progress), once per batch as
+ * it is delivered; a nonzero return cancels (LDNQ_ERR_CANCELLED).
+ * `images` may be NULL. Labels the network cannot output (the dataset's labels, or its declared
  * class count when labels are known only by decoding, exceed the network's
  * classes) are LDNQ_ERR_LABEL before any batch is run.
  * With a communicator on the loader (ldnq_loader_set_comm) every rank
  * evaluates its shares and gets the figures of the whole set (a
  * collective: all ranks call it; images counts all ranks' images).
  */
+LDNQ_API ldnq_status ldnq_evaluate_v2(ldnq_network *net, ldnq_loader *loader,
+                                      double *top1, double *top5,
+                                      int64_t *images);
+/* 0.2 form: a progress argument (may be NULL) called after each batch is
+ * scored, besides the loader's own. */
+LDNQ_DEPRECATED("use ldnq_loader_set_progress + ldnq_evaluate_v2")
 LDNQ_API ldnq_status ldnq_evaluate(ldnq_network *net, ldnq_loader *loader,
                                    double *top1, double *top5,
                                    int64_t *images,

@@ -84,6 +84,9 @@ LDNQ_API ldnq_status ldnq_checkpoint_errcode(const ldnq_checkpoint *ck);
 /* Format the checkpoint was loaded from. Read-only. */
 LDNQ_API ldnq_status ldnq_checkpoint_format(const ldnq_checkpoint *ck, ldnq_format *out);
 /* Number of tensors. Read-only. */
+LDNQ_API ldnq_status ldnq_checkpoint_count_v2(const ldnq_checkpoint *ck, int64_t *count);
+/* 0.2 form, as int. Read-only. */
+LDNQ_DEPRECATED("use ldnq_checkpoint_count_v2 (counts are int64_t)")
 LDNQ_API ldnq_status ldnq_checkpoint_count(const ldnq_checkpoint *ck, int *count);
 /* Name of tensor `index` (0-based, file order); owned by the checkpoint,
  * valid until it is freed. Read-only. */
@@ -158,6 +161,10 @@ LDNQ_API ldnq_status ldnq_checkpoint_get_quantized_alphas(const ldnq_checkpoint 
 /* String metadata (safetensors "__metadata__"; also kept by .ldnq).
  * Keys are unique; set replaces. Strings are owned by the checkpoint and
  * valid until it is freed or their key is set again. */
+LDNQ_API ldnq_status ldnq_checkpoint_metadata_count_v2(const ldnq_checkpoint *ck,
+                                                       int64_t *count);
+/* 0.2 form, as int. Read-only. */
+LDNQ_DEPRECATED("use ldnq_checkpoint_metadata_count_v2 (counts are int64_t)")
 LDNQ_API ldnq_status ldnq_checkpoint_metadata_count(const ldnq_checkpoint *ck, int *count);
 LDNQ_API ldnq_status ldnq_checkpoint_metadata_get(const ldnq_checkpoint *ck, int index,
                                                   const char **key, const char **value);

@@ -65,6 +65,10 @@ typedef enum ldnq_tensor_kind {
 } ldnq_tensor_kind;
 
 /* Number of state-dict entries (parameters and buffers). */
+LDNQ_API ldnq_status ldnq_network_tensor_count_v2(const ldnq_network *net,
+                                                  int64_t *count);
+/* 0.2 form, as int. */
+LDNQ_DEPRECATED("use ldnq_network_tensor_count_v2 (counts are int64_t)")
 LDNQ_API ldnq_status ldnq_network_tensor_count(const ldnq_network *net,
                                                int *count);
 /* Name of entry `index` (0-based, state-dict order). The string is owned
@@ -172,6 +176,10 @@ typedef enum ldnq_layer_attr {
 } ldnq_layer_attr;
 
 /* Weight layers in state-dict order of their weights. */
+LDNQ_API ldnq_status ldnq_network_layer_count_v2(const ldnq_network *net,
+                                                 int64_t *count);
+/* 0.2 form, as int. */
+LDNQ_DEPRECATED("use ldnq_network_layer_count_v2 (counts are int64_t)")
 LDNQ_API ldnq_status ldnq_network_layer_count(const ldnq_network *net,
                                               int *count);
 /* Layer name without ".weight" ("layer1.0.conv1", "fc"); owned by net. */

@@ -367,9 +367,14 @@ typedef enum ldnq_quant_phase {
   LDNQ_PHASE_LAYER_DONE = 4  /* step: 0; value: seconds of the layer */
 } ldnq_quant_phase;
 
-/* Progress of ldnq_quantizer_run: layer index in [0, num_layers), the
- * phase and its figures. Return 0 to go on, nonzero to cancel
- * (LDNQ_ERR_CANCELLED). Runs on the calling thread. */
+/* Progress of a quantization run (ldnq_quantizer_set_progress): layer
+ * index in [0, num_layers), the phase and its figures. Return 0 to go on,
+ * nonzero to cancel (LDNQ_ERR_CANCELLED). Runs on the calling thread. */
+typedef int (*ldnq_quant_progress_v2_fn)(void *user_data, int64_t layer, int64_t num_layers,
+                                         ldnq_quant_phase phase, int64_t step,
+                                         double value);
+/* 0.2 form, counts as int: the progress argument of the deprecated
+ * ldnq_quantizer_run. */
 typedef int (*ldnq_quant_progress_fn)(void *user_data, int layer, int num_layers,
                                       ldnq_quant_phase phase, int64_t step,
                                       double value);
@@ -396,8 +401,22 @@ typedef struct ldnq_quant_report ldnq_quant_report;
  * (the default) runs in this process alone. */
 LDNQ_API ldnq_status ldnq_quantizer_set_comm(ldnq_quantizer *q, const ldnq_comm *comm);
 
-/* Quantizes `net` in place (see above). progress may be NULL. On success
- * the caller owns *out (ldnq_quant_report_free). */
+/* Progress of every ldnq_quantizer_run_v2 on q (as ldnq_trainer_set_progress
+ * and ldnq_loader_set_progress register theirs); fn NULL removes it (the
+ * default). user_data is borrowed until the progress is replaced or q is
+ * freed. */
+LDNQ_API ldnq_status ldnq_quantizer_set_progress(ldnq_quantizer *q,
+                                                 ldnq_quant_progress_v2_fn fn,
+                                                 void *user_data);
+/* Quantizes `net` in place (see above), reporting to the progress set with
+ * ldnq_quantizer_set_progress. `eval` may be NULL. On success the caller
+ * owns *out (ldnq_quant_report_free). */
+LDNQ_API ldnq_status ldnq_quantizer_run_v2(ldnq_quantizer *q, ldnq_network *net,
+                                           ldnq_dataset *calib, ldnq_loader *eval,
+                                           ldnq_quant_report **out);
+/* 0.2 form: the progress (may be NULL) as an argument, used for this run
+ * instead of the one set on q. */
+LDNQ_DEPRECATED("use ldnq_quantizer_set_progress + ldnq_quantizer_run_v2")
 LDNQ_API ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net,
                                         ldnq_dataset *calib, ldnq_loader *eval,
                                         ldnq_quant_progress_fn progress,
@@ -441,6 +460,10 @@ LDNQ_API ldnq_status ldnq_quantizer_set_state_path(ldnq_quantizer *q,
                                                    unsigned flags);
 /* Finished layers the last ldnq_quantizer_run took from its state file
  * (0: it started at the first layer). Read-only. */
+LDNQ_API ldnq_status ldnq_quantizer_resumed_layers_v2(const ldnq_quantizer *q,
+                                                      int64_t *layers);
+/* The same as int. Read-only. */
+LDNQ_DEPRECATED("use ldnq_quantizer_resumed_layers_v2 (counts are int64_t)")
 LDNQ_API ldnq_status ldnq_quantizer_resumed_layers(const ldnq_quantizer *q,
                                                    int *layers);
 
@@ -465,6 +488,10 @@ typedef enum ldnq_report_attr {
 
 LDNQ_API void ldnq_quant_report_free(ldnq_quant_report *r);
 /* Number of weight layers (quantized or not). */
+LDNQ_API ldnq_status ldnq_quant_report_layer_count_v2(const ldnq_quant_report *r,
+                                                      int64_t *count);
+/* 0.2 form, as int. */
+LDNQ_DEPRECATED("use ldnq_quant_report_layer_count_v2 (counts are int64_t)")
 LDNQ_API ldnq_status ldnq_quant_report_layer_count(const ldnq_quant_report *r,
                                                    int *count);
 /* Layer name ("layer1.0.conv1", "fc"); owned by the report. */

@@ -108,12 +108,15 @@ ldnq_status ldnq__opt_is_int(const ldnq__optspec *s, int key, int *is_int, const
   return LDNQ_OK;
 }
 
-ldnq_status ldnq__attr_check(const char *owner, int attr, int known, ldnq__opt_type type,
-                             ldnq__opt_type want, const char *fn) {
-  if (!known)
+ldnq_status ldnq__attr_check(const ldnq__attrdef *defs, int ndefs, const char *owner, int attr,
+                             ldnq__opt_type want, const char *fn, const char *other) {
+  const ldnq__attrdef *d = NULL;
+  for (int i = 0; i < ndefs && !d; i++)
+    if (defs[i].id == attr) d = &defs[i];
+  if (!d)
     return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: unknown %s attribute %d", fn, owner, attr);
-  if (type != want)
-    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: %s attribute %d is %s, not %s", fn, owner,
-                      attr, type_name(type), type_name(want));
+  if (d->type != want)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: %s attribute %s (%d) is %s, not %s (use %s)",
+                      fn, owner, d->name, attr, type_name(d->type), type_name(want), other);
   return LDNQ_OK;
 }

@@ -74,12 +74,22 @@ ldnq_status ldnq__opt_bounds_int(const ldnq__optspec *s, int key, int64_t *lo, i
 /* *is_int = 1 for integer options, 0 for real ones. */
 ldnq_status ldnq__opt_is_int(const ldnq__optspec *s, int key, int *is_int, const char *fn);
 
-/* Typed attribute getters (results, layer descriptions) share the option
- * keys' types and these messages: LDNQ_OK when attribute `attr` of
- * `owner` is known and of type `want`, else LDNQ_ERR_INVALID_ARG
- * ("<fn>: unknown <owner> attribute <attr>" or "<fn>: <owner> attribute
- * <attr> is real, not integer"), to the thread only (getters are const). */
-ldnq_status ldnq__attr_check(const char *owner, int attr, int known, ldnq__opt_type type,
-                             ldnq__opt_type want, const char *fn);
+/* Typed attribute getters (layer results, quant reports, trainer results,
+ * layer descriptions): each owner lists its attributes in one table of
+ * these rows (id, enum name, type); the getters share the option keys'
+ * types and these messages. */
+typedef struct ldnq__attrdef {
+  int id;
+  const char *name; /* "LDNQ_QR_SECONDS" */
+  ldnq__opt_type type;
+} ldnq__attrdef;
+
+/* LDNQ_OK when attribute `attr` is a row of defs[0..ndefs) of type
+ * `want`, else LDNQ_ERR_INVALID_ARG with "<fn>: unknown <owner> attribute
+ * <attr>" or "<fn>: <owner> attribute <NAME> (<attr>) is real, not
+ * integer (use <other getter>)", on the thread only (getters are const).
+ * other: the getter of the other type, for the message. */
+ldnq_status ldnq__attr_check(const ldnq__attrdef *defs, int ndefs, const char *owner, int attr,
+                             ldnq__opt_type want, const char *fn, const char *other);
 
 #endif

@@ -18,8 +18,18 @@ static int64_t rank_of(const float *row, int k, int label) {
   return r;
 }
 
+LDNQ_API ldnq_status ldnq_evaluate_v2(ldnq_network *net, ldnq_loader *loader, double *top1,
+                                      double *top5, int64_t *images) {
+  return ldnq__evaluate(net, loader, top1, top5, images, NULL, NULL);
+}
+
 LDNQ_API ldnq_status ldnq_evaluate(ldnq_network *net, ldnq_loader *loader, double *top1, double *top5,
                                    int64_t *images, ldnq_data_progress_fn progress, void *user_data) {
+  return ldnq__evaluate(net, loader, top1, top5, images, progress, user_data);
+}
+
+ldnq_status ldnq__evaluate(ldnq_network *net, ldnq_loader *loader, double *top1, double *top5,
+                           int64_t *images, ldnq_data_progress_fn progress, void *user_data) {
   if (!net || !loader || !top1 || !top5)
     return ldnq__fail(loader ? &loader->err : NULL, LDNQ_ERR_INVALID_ARG, "ldnq_evaluate: NULL argument");
   int k = 0, was_training = 0;
@@ -36,17 +46,17 @@ LDNQ_API ldnq_status ldnq_evaluate(ldnq_network *net, ldnq_loader *loader, doubl
   for (;;) {
     const ldnq_tensor *x;
     const int32_t *lab;
-    int n;
-    st = ldnq_loader_next(loader, &x, &lab, &n);
+    int64_t n;
+    st = ldnq_loader_next_v2(loader, &x, &lab, &n);
     if (st != LDNQ_OK || n == 0) break;
-    if (!out || out->numel != (int64_t)n * k) {
+    if (!out || out->numel != n * k) {
       ldnq_tensor_free(out);
       out = NULL;
       int64_t shape[2] = {n, k};
       if ((st = ldnq_tensor_create(2, shape, &out)) != LDNQ_OK) break;
     }
     if ((st = ldnq_network_forward(net, x, out)) != LDNQ_OK) break;
-    for (int i = 0; i < n && st == LDNQ_OK; i++) {
+    for (int64_t i = 0; i < n && st == LDNQ_OK; i++) {
       if (lab[i] < 0 || lab[i] >= k) { /* a callback dataset's label, decoded */
         st = ldnq__fail(NULL, LDNQ_ERR_LABEL, "label %d but the network has %d classes", (int)lab[i], k);
         break;

@@ -192,7 +192,16 @@ static void *worker(void *arg) {
 
 LDNQ_API ldnq_status ldnq_loader_next(ldnq_loader *l, const ldnq_tensor **images,
                                       const int32_t **labels, int *n) {
-  if (!l || !images || !labels || !n) return ldnq__fail(l ? &l->err : NULL, LDNQ_ERR_INVALID_ARG, "ldnq_loader_next: NULL argument");
+  if (!n) return ldnq__fail(l ? &l->err : NULL, LDNQ_ERR_INVALID_ARG, "ldnq_loader_next: NULL argument");
+  int64_t n64 = 0;
+  ldnq_status st = ldnq_loader_next_v2(l, images, labels, &n64);
+  *n = (int)n64; /* a batch holds at most 65536 samples (ldnq_loader_create) */
+  return st;
+}
+
+LDNQ_API ldnq_status ldnq_loader_next_v2(ldnq_loader *l, const ldnq_tensor **images,
+                                         const int32_t **labels, int64_t *n) {
+  if (!l || !images || !labels || !n) return ldnq__fail(l ? &l->err : NULL, LDNQ_ERR_INVALID_ARG, "%s: NULL argument", __func__);
   *images = NULL;
   *labels = NULL;
   *n = 0;

@@ -49,4 +49,10 @@ struct ldnq_loader {
   atomic_int stop;
 };
 
+/* ldnq_evaluate_v2 with an extra progress (may be NULL) called after each
+ * batch is scored, besides the loader's own (evaluate.c): the deprecated
+ * ldnq_evaluate and the quantizer's LDNQ_PHASE_EVAL use it. */
+ldnq_status ldnq__evaluate(ldnq_network *net, ldnq_loader *loader, double *top1, double *top5,
+                           int64_t *images, ldnq_data_progress_fn progress, void *user_data);
+
 #endif

@@ -163,6 +163,13 @@ LDNQ_API ldnq_status ldnq_checkpoint_format(const ldnq_checkpoint *ck, ldnq_form
   return LDNQ_OK;
 }
 
+LDNQ_API ldnq_status ldnq_checkpoint_count_v2(const ldnq_checkpoint *ck, int64_t *count) {
+  CHECK_CK(ck);
+  if (!count) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: count is NULL", __func__);
+  *count = ck->n;
+  return LDNQ_OK;
+}
+
 LDNQ_API ldnq_status ldnq_checkpoint_count(const ldnq_checkpoint *ck, int *count) {
   CHECK_CK(ck);
   if (!count) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "count is NULL");
@@ -463,6 +470,13 @@ LDNQ_API ldnq_status ldnq_checkpoint_get_quantized(const ldnq_checkpoint *ck, co
   if (levels) *levels = e->levels;
   if (alpha) *alpha = e->alpha;
   if (codes && n) memcpy(codes, e->codes, (size_t)n);
+  return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_checkpoint_metadata_count_v2(const ldnq_checkpoint *ck, int64_t *count) {
+  CHECK_CK(ck);
+  if (!count) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: count is NULL", __func__);
+  *count = ck->nmeta;
   return LDNQ_OK;
 }
 

@@ -10,6 +10,12 @@ static ldnq_status check(const ldnq_network *net, int index, const char *fn) {
   return LDNQ_OK;
 }
 
+LDNQ_API ldnq_status ldnq_network_layer_count_v2(const ldnq_network *net, int64_t *count) {
+  if (!net || !count) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: NULL argument", __func__);
+  *count = net->nlayers;
+  return LDNQ_OK;
+}
+
 LDNQ_API ldnq_status ldnq_network_layer_count(const ldnq_network *net, int *count) {
   if (!net || !count)
     return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_network_layer_count: NULL argument");
@@ -28,17 +34,24 @@ LDNQ_API ldnq_status ldnq_network_layer_name(const ldnq_network *net, int index,
   return LDNQ_OK;
 }
 
-/* Value of attribute `attr` of layer l; 0 if unknown. */
-static int attr_value(const nn_layer *l, ldnq_layer_attr attr, int64_t *v) {
+#define ROW(id) {id, #id, LDNQ__OPT_INT}
+static const ldnq__attrdef attrs[] = {
+    ROW(LDNQ_LA_TYPE), ROW(LDNQ_LA_IN),     ROW(LDNQ_LA_OUT),     ROW(LDNQ_LA_KH),
+    ROW(LDNQ_LA_KW),   ROW(LDNQ_LA_STRIDE), ROW(LDNQ_LA_PADDING), ROW(LDNQ_LA_HAS_BIAS),
+};
+#undef ROW
+
+/* Value of attribute `attr` (known) of layer l. */
+static int64_t attr_value(const nn_layer *l, ldnq_layer_attr attr) {
   switch (attr) {
-    case LDNQ_LA_TYPE: *v = l->type; return 1;
-    case LDNQ_LA_IN: *v = l->in; return 1;
-    case LDNQ_LA_OUT: *v = l->out; return 1;
-    case LDNQ_LA_KH: *v = l->kh; return 1;
-    case LDNQ_LA_KW: *v = l->kw; return 1;
-    case LDNQ_LA_STRIDE: *v = l->stride; return 1;
-    case LDNQ_LA_PADDING: *v = l->pad; return 1;
-    case LDNQ_LA_HAS_BIAS: *v = l->b >= 0; return 1;
+    case LDNQ_LA_TYPE: return l->type;
+    case LDNQ_LA_IN: return l->in;
+    case LDNQ_LA_OUT: return l->out;
+    case LDNQ_LA_KH: return l->kh;
+    case LDNQ_LA_KW: return l->kw;
+    case LDNQ_LA_STRIDE: return l->stride;
+    case LDNQ_LA_PADDING: return l->pad;
+    case LDNQ_LA_HAS_BIAS: return l->b >= 0;
   }
   return 0;
 }
@@ -48,10 +61,9 @@ LDNQ_API ldnq_status ldnq_network_layer_int(const ldnq_network *net, int index,
   ldnq_status st = check(net, index, __func__);
   if (st) return st;
   if (!value) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: value is NULL", __func__);
-  int64_t v = 0;
-  int known = attr_value(&net->layers[index], attr, &v);
-  st = ldnq__attr_check("layer", (int)attr, known, LDNQ__OPT_INT, LDNQ__OPT_INT, __func__);
-  if (st == LDNQ_OK) *value = v;
+  st = ldnq__attr_check(attrs, (int)(sizeof attrs / sizeof *attrs), "layer", (int)attr,
+                        LDNQ__OPT_INT, __func__, "none: every layer attribute is an integer");
+  if (st == LDNQ_OK) *value = attr_value(&net->layers[index], attr);
   return st;
 }
 

@@ -43,6 +43,12 @@ static ldnq_status lookup(ldnq__errbuf *eb, const ldnq_network *net, const char 
   return LDNQ_OK;
 }
 
+LDNQ_API ldnq_status ldnq_network_tensor_count_v2(const ldnq_network *net, int64_t *count) {
+  if (!net || !count) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: NULL argument", __func__);
+  *count = net->nent;
+  return LDNQ_OK;
+}
+
 LDNQ_API ldnq_status ldnq_network_tensor_count(const ldnq_network *net, int *count) {
   if (!net || !count)
     return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_network_tensor_count: NULL argument");

@@ -72,6 +72,15 @@ void ldnq_quantizer_free(ldnq_quantizer *q) {
   ldnq__free(q);
 }
 
+ldnq_status ldnq_quantizer_set_progress(ldnq_quantizer *q, ldnq_quant_progress_v2_fn fn,
+                                        void *user_data) {
+  if (!q) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: quantizer is NULL", __func__);
+  q->progress = fn;
+  q->progress_ud = user_data;
+  ldnq__errbuf_clear(&q->err);
+  return LDNQ_OK;
+}
+
 ldnq_status ldnq_quantizer_set_state_path(ldnq_quantizer *q, const char *path, unsigned flags) {
   if (!q) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: quantizer is NULL", __func__);
   if (flags & ~(unsigned)(LDNQ_STATE_RESUME | LDNQ_STATE_KEEP))
@@ -86,6 +95,13 @@ ldnq_status ldnq_quantizer_set_state_path(ldnq_quantizer *q, const char *path, u
   q->state_path = copy;
   q->state_flags = path ? flags : 0;
   ldnq__errbuf_clear(&q->err);
+  return LDNQ_OK;
+}
+
+ldnq_status ldnq_quantizer_resumed_layers_v2(const ldnq_quantizer *q, int64_t *layers) {
+  if (!q || !layers)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: NULL argument", __func__);
+  *layers = q->resumed_layers;
   return LDNQ_OK;
 }
 

@@ -30,6 +30,8 @@ struct ldnq_quantizer {
   ldnq__admm_progress_fn admm_progress;
   void *admm_ud;
   const ldnq_comm *comm; /* borrowed (ldnq_quantizer_set_comm) */
+  ldnq_quant_progress_v2_fn progress; /* ldnq_quantizer_set_progress */
+  void *progress_ud;
 };
 
 /* ---- profiles (profile.c) ---- */

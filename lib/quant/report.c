@@ -52,6 +52,12 @@ static ldnq_status check(const ldnq_quant_report *r, int index, const void *out,
   return LDNQ_OK;
 }
 
+ldnq_status ldnq_quant_report_layer_count_v2(const ldnq_quant_report *r, int64_t *count) {
+  if (!r || !count) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: NULL argument", __func__);
+  *count = r->n;
+  return LDNQ_OK;
+}
+
 ldnq_status ldnq_quant_report_layer_count(const ldnq_quant_report *r, int *count) {
   if (!r || !count)
     return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_quant_report_layer_count: NULL argument");
@@ -75,9 +81,29 @@ ldnq_status ldnq_quant_report_layer_result(const ldnq_quant_report *r, int index
   return LDNQ_OK;
 }
 
+#define ROW(id, type) {id, #id, LDNQ__OPT_##type}
+static const ldnq__attrdef attrs[] = {
+    ROW(LDNQ_QR_QUANTIZED, INT),       ROW(LDNQ_QR_CASCADE_EPOCHS, INT),
+    ROW(LDNQ_QR_CASCADE_BATCHES, INT), ROW(LDNQ_QR_TEACHER_CACHED, INT),
+    ROW(LDNQ_QR_BIAS_FLOAT, INT),      ROW(LDNQ_QR_SECONDS, REAL),
+    ROW(LDNQ_QR_CASCADE_LOSS, REAL),   ROW(LDNQ_QR_TOP1, REAL),
+    ROW(LDNQ_QR_TOP5, REAL),           ROW(LDNQ_QR_CASCADE_LAST_LOSS, REAL),
+};
+#undef ROW
+
+/* Both getters: layer index and a known attribute of the wanted type. */
+static ldnq_status check_attr(const ldnq_quant_report *r, int index, ldnq_report_attr attr,
+                              const void *value, ldnq__opt_type want, const char *fn) {
+  ldnq_status st = check(r, index, value, fn);
+  if (st) return st;
+  return ldnq__attr_check(
+      attrs, (int)(sizeof attrs / sizeof *attrs), "report", (int)attr, want, fn,
+      want == LDNQ__OPT_INT ? "ldnq_quant_report_layer_double" : "ldnq_quant_report_layer_int");
+}
+
 ldnq_status ldnq_quant_report_layer_int(const ldnq_quant_report *r, int index,
                                         ldnq_report_attr attr, int64_t *value) {
-  ldnq_status st = check(r, index, value, "ldnq_quant_report_layer_int");
+  ldnq_status st = check_attr(r, index, attr, value, LDNQ__OPT_INT, __func__);
   if (st) return st;
   const ldnq__qr_layer *l = &r->layers[index];
   switch (attr) {
@@ -86,17 +112,14 @@ ldnq_status ldnq_quant_report_layer_int(const ldnq_quant_report *r, int index,
     case LDNQ_QR_CASCADE_BATCHES: *value = l->cascade.batches; break;
     case LDNQ_QR_TEACHER_CACHED: *value = l->teacher_cached; break;
     case LDNQ_QR_BIAS_FLOAT: *value = l->bias_float; break;
-    default:
-      return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG,
-                        "ldnq_quant_report_layer_int: attribute %d is not an integer one",
-                        (int)attr);
+    default: break; /* real: refused by check_attr */
   }
   return LDNQ_OK;
 }
 
 ldnq_status ldnq_quant_report_layer_double(const ldnq_quant_report *r, int index,
                                            ldnq_report_attr attr, double *value) {
-  ldnq_status st = check(r, index, value, "ldnq_quant_report_layer_double");
+  ldnq_status st = check_attr(r, index, attr, value, LDNQ__OPT_REAL, __func__);
   if (st) return st;
   const ldnq__qr_layer *l = &r->layers[index];
   switch (attr) {
@@ -105,10 +128,7 @@ ldnq_status ldnq_quant_report_layer_double(const ldnq_quant_report *r, int index
     case LDNQ_QR_CASCADE_LAST_LOSS: *value = l->cascade.last_loss; break;
     case LDNQ_QR_TOP1: *value = l->top1; break;
     case LDNQ_QR_TOP5: *value = l->top5; break;
-    default:
-      return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG,
-                        "ldnq_quant_report_layer_double: attribute %d is not a real one",
-                        (int)attr);
+    default: break; /* integer: refused by check_attr */
   }
   return LDNQ_OK;
 }

@@ -16,32 +16,43 @@ static int64_t weight_count(const ldnq_layer_result *r) {
 }
 static int64_t bias_count(const ldnq_layer_result *r) { return r->has_bias ? r->l2 : 0; }
 
-/* Value of attribute attr (integer ones into *i, real ones into *d);
- * returns the type, or -1 if attr is unknown. */
-static int attr_value(const ldnq_layer_result *r, ldnq_result_attr attr, int64_t *i, double *d) {
+#define ROW(id, type) {id, #id, LDNQ__OPT_##type}
+static const ldnq__attrdef attrs[] = {
+    ROW(LDNQ_R_LEVELS, INT),         ROW(LDNQ_R_ITERATIONS, INT),
+    ROW(LDNQ_R_RHO_FALLBACK, INT),   ROW(LDNQ_R_WEIGHT_COUNT, INT),
+    ROW(LDNQ_R_BIAS_COUNT, INT),     ROW(LDNQ_R_HESSIAN_SAMPLES, INT),
+    ROW(LDNQ_R_ALPHA, REAL),         ROW(LDNQ_R_ERROR_INITIAL, REAL),
+    ROW(LDNQ_R_ERROR, REAL),         ROW(LDNQ_R_SECONDS, REAL),
+    ROW(LDNQ_R_RHO, REAL),
+};
+#undef ROW
+
+/* Value of a known attribute (integer ones into *i, real ones into *d). */
+static void attr_value(const ldnq_layer_result *r, ldnq_result_attr attr, int64_t *i, double *d) {
   switch (attr) {
-    case LDNQ_R_LEVELS: *i = r->levels; return LDNQ__OPT_INT;
-    case LDNQ_R_ITERATIONS: *i = r->iterations; return LDNQ__OPT_INT;
-    case LDNQ_R_RHO_FALLBACK: *i = r->rho_fallback; return LDNQ__OPT_INT;
-    case LDNQ_R_WEIGHT_COUNT: *i = weight_count(r); return LDNQ__OPT_INT;
-    case LDNQ_R_BIAS_COUNT: *i = bias_count(r); return LDNQ__OPT_INT;
-    case LDNQ_R_HESSIAN_SAMPLES: *i = r->samples; return LDNQ__OPT_INT;
-    case LDNQ_R_ALPHA: *d = r->alpha; return LDNQ__OPT_REAL;
-    case LDNQ_R_ERROR_INITIAL: *d = r->error_initial; return LDNQ__OPT_REAL;
-    case LDNQ_R_ERROR: *d = r->error; return LDNQ__OPT_REAL;
-    case LDNQ_R_SECONDS: *d = r->seconds; return LDNQ__OPT_REAL;
-    case LDNQ_R_RHO: *d = r->rho; return LDNQ__OPT_REAL;
+    case LDNQ_R_LEVELS: *i = r->levels; break;
+    case LDNQ_R_ITERATIONS: *i = r->iterations; break;
+    case LDNQ_R_RHO_FALLBACK: *i = r->rho_fallback; break;
+    case LDNQ_R_WEIGHT_COUNT: *i = weight_count(r); break;
+    case LDNQ_R_BIAS_COUNT: *i = bias_count(r); break;
+    case LDNQ_R_HESSIAN_SAMPLES: *i = r->samples; break;
+    case LDNQ_R_ALPHA: *d = r->alpha; break;
+    case LDNQ_R_ERROR_INITIAL: *d = r->error_initial; break;
+    case LDNQ_R_ERROR: *d = r->error; break;
+    case LDNQ_R_SECONDS: *d = r->seconds; break;
+    case LDNQ_R_RHO: *d = r->rho; break;
   }
-  return -1;
 }
 
 /* Both getters: the value of a known attribute of the wanted type. */
 static ldnq_status get_attr(const ldnq_layer_result *r, ldnq_result_attr attr, const void *out,
                             ldnq__opt_type want, int64_t *i, double *d, const char *fn) {
   if (!r || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: NULL argument", fn);
-  int type = attr_value(r, attr, i, d);
-  return ldnq__attr_check("layer result", (int)attr, type >= 0,
-                          type >= 0 ? (ldnq__opt_type)type : want, want, fn);
+  ldnq_status st = ldnq__attr_check(
+      attrs, (int)(sizeof attrs / sizeof *attrs), "layer result", (int)attr, want, fn,
+      want == LDNQ__OPT_INT ? "ldnq_layer_result_get_double" : "ldnq_layer_result_get_int");
+  if (st == LDNQ_OK) attr_value(r, attr, i, d);
+  return st;
 }
 
 ldnq_status ldnq_layer_result_get_int(const ldnq_layer_result *r, ldnq_result_attr attr,

@@ -163,7 +163,7 @@ static int eval_progress(void *ud, int64_t done, int64_t total) {
 }
 
 static ldnq_status evaluate(ldnq__run *R, double *top1, double *top5) {
-  ldnq_status st = ldnq_evaluate(R->net, R->eval, top1, top5, NULL, eval_progress, R);
+  ldnq_status st = ldnq__evaluate(R->net, R->eval, top1, top5, NULL, eval_progress, R);
   if (st) return ldnq__propagate(&R->q->err, st);
   return LDNQ_OK;
 }
@@ -234,9 +234,37 @@ static ldnq_status agree_resume(ldnq__run *R, ldnq_status st, int first) {
   return st ? ldnq__propagate(&R->q->err, st) : LDNQ_OK;
 }
 
+static ldnq_status run(ldnq_quantizer *q, ldnq_network *net, ldnq_dataset *calib,
+                       ldnq_loader *eval, ldnq_quant_progress_v2_fn progress, void *user_data,
+                       ldnq_quant_report **out);
+
+ldnq_status ldnq_quantizer_run_v2(ldnq_quantizer *q, ldnq_network *net, ldnq_dataset *calib,
+                                  ldnq_loader *eval, ldnq_quant_report **out) {
+  return run(q, net, calib, eval, q ? q->progress : NULL, q ? q->progress_ud : NULL, out);
+}
+
+/* The 0.2 progress (int layer counts) behind the run's int64_t one. */
+typedef struct progress_v1 {
+  ldnq_quant_progress_fn fn;
+  void *ud;
+} progress_v1;
+
+static int call_progress_v1(void *ud, int64_t layer, int64_t num_layers, ldnq_quant_phase phase,
+                            int64_t step, double value) {
+  const progress_v1 *p = ud;
+  return p->fn(p->ud, (int)layer, (int)num_layers, phase, step, value);
+}
+
 ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net, ldnq_dataset *calib,
                                ldnq_loader *eval, ldnq_quant_progress_fn progress,
                                void *user_data, ldnq_quant_report **out) {
+  progress_v1 p = {progress, user_data};
+  return run(q, net, calib, eval, progress ? call_progress_v1 : NULL, &p, out);
+}
+
+static ldnq_status run(ldnq_quantizer *q, ldnq_network *net, ldnq_dataset *calib,
+                       ldnq_loader *eval, ldnq_quant_progress_v2_fn progress, void *user_data,
+                       ldnq_quant_report **out) {
   if (!q) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_quantizer_run: quantizer is NULL");
   if (!out || !net || !calib)
     return ldnq__fail(&q->err, LDNQ_ERR_INVALID_ARG,

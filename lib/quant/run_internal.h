@@ -37,7 +37,7 @@ typedef struct ldnq__run {
   int num_classes;
   int nlayers, layer;
   const char **names;  /* layer names, owned by net */
-  ldnq_quant_progress_fn progress;
+  ldnq_quant_progress_v2_fn progress; /* the run's (q's, or the 0.2 argument's) */
   void *ud;
   double seconds_before; /* wall time of the runs a resumed state covers */
   ldnq_quant_report *rep; /* the run's report (its layer results) */

@@ -113,7 +113,7 @@ static ldnq_status train_epoch(run_ctx *c, ldnq_loader *l, int64_t e, int64_t nb
 
 static ldnq_status evaluate(run_ctx *c, ldnq_loader *l, double *top1) {
   double top5;
-  return ldnq_evaluate(c->net, l, top1, &top5, NULL, NULL, NULL);
+  return ldnq_evaluate_v2(c->net, l, top1, &top5, NULL);
 }
 
 static ldnq_status make_loader(ldnq_trainer *t, ldnq_dataset *ds, int train, ldnq_loader **l) {
@@ -277,17 +277,21 @@ ldnq_status ldnq_trainer_set_epoch_callback(ldnq_trainer *t, ldnq_train_epoch_fn
   return LDNQ_OK;
 }
 
-/* Type of every result (zero-initialised entries are real). */
-static const ldnq__opt_type result_type[LDNQ_TR_TRAIN_TOP1 + 1] = {
-    [LDNQ_TR_EPOCHS_DONE] = LDNQ__OPT_INT,
+#define ROW(id, type) {id, #id, LDNQ__OPT_##type}
+static const ldnq__attrdef results[] = {
+    ROW(LDNQ_TR_EPOCHS_DONE, INT),    ROW(LDNQ_TR_BEST_TOP1, REAL), ROW(LDNQ_TR_LAST_TOP1, REAL),
+    ROW(LDNQ_TR_LAST_LOSS, REAL),     ROW(LDNQ_TR_SECONDS, REAL),   ROW(LDNQ_TR_EPOCH_SECONDS, REAL),
+    ROW(LDNQ_TR_TRAIN_TOP1, REAL),
 };
+#undef ROW
+#define NRESULTS ((int)(sizeof results / sizeof *results))
 
 static ldnq_status check_result(const ldnq_trainer *t, ldnq_train_result what, const void *value,
                                 ldnq__opt_type want, const char *fn) {
   if (!t || !value) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: NULL argument", fn);
-  int known = (int)what >= 0 && (int)what <= LDNQ_TR_TRAIN_TOP1;
-  return ldnq__attr_check("trainer result", (int)what, known,
-                          known ? result_type[what] : LDNQ__OPT_REAL, want, fn);
+  return ldnq__attr_check(
+      results, NRESULTS, "trainer result", (int)what, want, fn,
+      want == LDNQ__OPT_INT ? "ldnq_trainer_result_double" : "ldnq_trainer_result_int");
 }
 
 ldnq_status ldnq_trainer_result_int(const ldnq_trainer *t, ldnq_train_result what,
@@ -306,8 +310,10 @@ ldnq_status ldnq_trainer_result_double(const ldnq_trainer *t, ldnq_train_result 
 
 /* 0.2 form (deprecated): every result as a double. */
 ldnq_status ldnq_trainer_result(const ldnq_trainer *t, ldnq_train_result what, double *value) {
-  if (!t || !value || (int)what < 0 || (int)what >= LDNQ__TR_NRESULTS || what > LDNQ_TR_TRAIN_TOP1)
-    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "ldnq_trainer_result: bad argument");
+  if (!t || !value) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: NULL argument", __func__);
+  if ((int)what < 0 || (int)what >= NRESULTS || (int)what >= LDNQ__TR_NRESULTS)
+    return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: unknown trainer result attribute %d",
+                      __func__, (int)what);
   *value = t->result[what];
   return LDNQ_OK;
 }

@@ -61,8 +61,8 @@ static double run(ldnq_dataset *ds, int threads, int dct, int repeats, int64_t *
     for (;;) {
       const ldnq_tensor *im;
       const int32_t *lab;
-      int n;
-      if (ldnq_loader_next(l, &im, &lab, &n) != LDNQ_OK) {
+      int64_t n;
+      if (ldnq_loader_next_v2(l, &im, &lab, &n) != LDNQ_OK) {
         fprintf(stderr, "bench: %s\n", ldnq_last_error());
         ldnq_loader_free(l);
         return -1;

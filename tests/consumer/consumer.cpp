@@ -71,9 +71,9 @@ int main() {
   Tensor xt(x), yt(y);
   ldnq_tensor_fill(x, 0.25f);
   if (ldnq_network_forward(net.get(), x, y) != LDNQ_OK) return fail("forward");
-  int layers = 0;
-  ldnq_network_layer_count(net.get(), &layers);
-  if (static_cast<int>(seen.size()) != layers || seen.back() != "fc") return fail("tap");
+  int64_t layers = 0;
+  ldnq_network_layer_count_v2(net.get(), &layers);
+  if (static_cast<int64_t>(seen.size()) != layers || seen.back() != "fc") return fail("tap");
   // A wrong input shape is an error with a message on the handle, not a crash.
   int64_t bad[4] = {1, 3, 16, 16};
   ldnq_tensor *xb = nullptr;

@@ -74,9 +74,9 @@ static inline void ldnq_fuzz_status(ldnq_status st) {
 /* Reads every entry of a loaded checkpoint, so lazily inconsistent state
  * (numel vs storage, quantized codes) is touched too. */
 static inline void ldnq_fuzz_walk_checkpoint(const ldnq_checkpoint *ck) {
-  int n = 0;
-  ldnq_fuzz_require(ldnq_checkpoint_count(ck, &n) == LDNQ_OK && n >= 0, "count");
-  for (int i = 0; i < n; i++) {
+  int64_t n = 0;
+  ldnq_fuzz_require(ldnq_checkpoint_count_v2(ck, &n) == LDNQ_OK && n >= 0, "count");
+  for (int i = 0; i < (int)n; i++) {
     const char *name = NULL;
     ldnq_fuzz_require(ldnq_checkpoint_name(ck, i, &name) == LDNQ_OK && name, "name");
     if (!name) continue;
@@ -103,9 +103,9 @@ static inline void ldnq_fuzz_walk_checkpoint(const ldnq_checkpoint *ck) {
     }
     free(buf);
   }
-  int nm = 0;
-  ldnq_fuzz_require(ldnq_checkpoint_metadata_count(ck, &nm) == LDNQ_OK, "metadata count");
-  for (int i = 0; i < nm; i++) {
+  int64_t nm = 0;
+  ldnq_fuzz_require(ldnq_checkpoint_metadata_count_v2(ck, &nm) == LDNQ_OK, "metadata count");
+  for (int i = 0; i < (int)nm; i++) {
     const char *k = NULL, *v = NULL;
     ldnq_fuzz_require(ldnq_checkpoint_metadata_get(ck, i, &k, &v) == LDNQ_OK && k && v, "metadata");
   }

@@ -66,7 +66,8 @@ typedef struct cli_qprogress {
   double admm_e, casc_loss, prev_loss, top1;
   int strikes, have_top1;
 } cli_qprogress;
-int cli_qprogress_fn(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step, double value);
+int cli_qprogress_fn(void *ud, int64_t layer, int64_t n, ldnq_quant_phase phase, int64_t step,
+                     double value);
 /* Ctrl-C handling: after cli_catch_interrupt(), SIGINT makes the progress
  * callbacks above cancel; cli_interrupted() tells whether it happened. */
 void cli_catch_interrupt(void);

@@ -27,9 +27,10 @@ int cli_convert(int argc, char **argv) {
     ldnq_checkpoint_free(ck);
     return rc;
   }
-  int n = 0;
-  ldnq_checkpoint_count(ck, &n);
-  fprintf(stderr, "ldnq convert: wrote %d tensors to %s (%s)\n", n, outp, ldnq_format_name(fmt));
+  int64_t n = 0;
+  ldnq_checkpoint_count_v2(ck, &n);
+  fprintf(stderr, "ldnq convert: wrote %lld tensors to %s (%s)\n", (long long)n, outp,
+          ldnq_format_name(fmt));
   ldnq_checkpoint_free(ck);
   return 0;
 }

@@ -67,13 +67,14 @@ int cli_eval(int argc, char **argv) {
   st = ldnq_loader_create(ds, (int)batch, &loader);
   if (st == LDNQ_OK) st = ldnq_loader_set_option(loader, LDNQ_LOADER_THREADS, threads);
   if (st == LDNQ_OK) st = ldnq_loader_set_comm(loader, cli_comm()); /* mpirun: sharded */
+  if (st == LDNQ_OK) st = ldnq_loader_set_progress(loader, progress, NULL);
   if (st != LDNQ_OK) {
     cli_fail("eval", "loader", st, NULL);
     goto out;
   }
   double top1 = 0, top5 = 0, t0 = cli_now();
   int64_t images = 0;
-  st = ldnq_evaluate(net, loader, &top1, &top5, &images, progress, NULL);
+  st = ldnq_evaluate_v2(net, loader, &top1, &top5, &images);
   double secs = cli_now() - t0;
   cli_progress_end();
   if (st != LDNQ_OK) {

@@ -32,13 +32,13 @@ int cli_info(int argc, char **argv) {
   ldnq_status st = ldnq_checkpoint_load(path, &ck);
   if (st) return cli_fail("info", path, st, NULL);
   ldnq_format fmt;
-  int n = 0;
+  int64_t n = 0;
   ldnq_checkpoint_format(ck, &fmt);
-  ldnq_checkpoint_count(ck, &n);
+  ldnq_checkpoint_count_v2(ck, &n);
   FILE *txt = json ? stderr : stdout; /* with --json, stdout holds the JSON only */
-  fprintf(txt, "%s: %s, %d tensors\n", path, ldnq_format_name(fmt), n);
+  fprintf(txt, "%s: %s, %lld tensors\n", path, ldnq_format_name(fmt), (long long)n);
   double packed = 0, f32 = 0;
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < (int)n; i++) {
     const char *name;
     ldnq_dtype dt;
     int nd;
@@ -76,9 +76,9 @@ int cli_info(int argc, char **argv) {
   }
   if (fmt == LDNQ_FORMAT_LDNQ_PACKED)
     fprintf(txt, "payload: %.0f bytes packed, %.0f bytes as float32\n", packed, f32);
-  int nmeta = 0;
-  ldnq_checkpoint_metadata_count(ck, &nmeta);
-  for (int i = 0; i < nmeta; i++) {
+  int64_t nmeta = 0;
+  ldnq_checkpoint_metadata_count_v2(ck, &nmeta);
+  for (int i = 0; i < (int)nmeta; i++) {
     const char *k, *v;
     ldnq_checkpoint_metadata_get(ck, i, &k, &v);
     fprintf(txt, "metadata: %s = %s\n", k, v);
@@ -87,7 +87,7 @@ int cli_info(int argc, char **argv) {
     printf("{\"format\":");
     cli_json_string(stdout, ldnq_format_name(fmt));
     printf(",\"tensors\":[");
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < (int)n; i++) {
       const char *name;
       ldnq_dtype dt;
       int nd;

@@ -80,9 +80,9 @@ static void print_json(const ldnq_quant_report *rep, const ldnq_quantizer *q, do
          top1, top5, secs);
   print_settings(q);
   printf(", \"layers\": [");
-  int n = 0;
-  ldnq_quant_report_layer_count(rep, &n);
-  for (int i = 0; i < n; i++) {
+  int64_t n = 0;
+  ldnq_quant_report_layer_count_v2(rep, &n);
+  for (int i = 0; i < (int)n; i++) {
     const char *name = "";
     const ldnq_layer_result *res = NULL;
     double alpha = NAN, e0 = NAN, e = NAN, s = NAN;
@@ -259,8 +259,10 @@ int cli_quantize(int argc, char **argv) {
   TRY("test loader", ldnq_loader_set_comm(eval, cli_comm())); /* sharded evaluations */
   cli_catch_interrupt(); /* Ctrl-C stops cleanly: nothing is written before the end */
   double te = cli_now();
-  TRY("full-precision evaluation",
-      ldnq_evaluate(net, eval, &fp1, &fp5, NULL, cli_eval_progress_fn, "full-precision evaluation"));
+  TRY("test loader",
+      ldnq_loader_set_progress(eval, cli_eval_progress_fn, "full-precision evaluation"));
+  TRY("full-precision evaluation", ldnq_evaluate_v2(net, eval, &fp1, &fp5, NULL));
+  TRY("test loader", ldnq_loader_set_progress(eval, NULL, NULL)); /* the run reports its own */
   cli_progress_end();
   int64_t ncal = 0;
   ldnq_subset_count(sub, &ncal);
@@ -270,11 +272,15 @@ int cli_quantize(int argc, char **argv) {
                         .state_path = state};
   ldnq_loader_num_batches(eval, &prog.eval_batches);
   what = "quantization";
-  st = ldnq_quantizer_run(q, net, calib, eval, cli_qprogress_fn, &prog, &rep);
+  TRY("quantization", ldnq_quantizer_set_progress(q, cli_qprogress_fn, &prog));
+  st = ldnq_quantizer_run_v2(q, net, calib, eval, &rep);
   if (st && resume && !prog.started && strstr(ldnq_quantizer_errmsg(q), state))
     what = "--resume"; /* the state was refused */
   layers_done = prog.layers_done;
-  if (!prog.started) ldnq_quantizer_resumed_layers(q, &layers_done);
+  if (!prog.started) {
+    int64_t resumed = 0;
+    if (ldnq_quantizer_resumed_layers_v2(q, &resumed) == LDNQ_OK) layers_done = (int)resumed;
+  }
   if (st) goto fail;
   cli_progress_end();
   /* The summary first: a failed write below must not lose the results. */
@@ -308,11 +314,11 @@ fail:
   FILE *kept = q ? fopen(state, "rb") : NULL;
   if (kept) {
     fclose(kept);
-    int nl = 0;
-    if (net) ldnq_network_layer_count(net, &nl);
+    int64_t nl = 0;
+    if (net) ldnq_network_layer_count_v2(net, &nl);
     if (strcmp(what, "--resume") && layers_done > 0)
       fprintf(stderr, "ldnq quantize: %s holds the run after layer %d/%d; the same command with "
-                      "--resume continues from there\n", state, layers_done, nl);
+                      "--resume continues from there\n", state, layers_done, (int)nl);
     else if (strcmp(what, "--resume"))
       fprintf(stderr, "ldnq quantize: %s holds an earlier stopped run; the same command with "
                       "--resume continues it\n", state);

@@ -55,17 +55,19 @@ static void layer_line(cli_qprogress *P, int layer, int n, double seconds) {
   fprintf(stderr, ", %.1f s\n", seconds);
 }
 
-int cli_qprogress_fn(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step, double value) {
+int cli_qprogress_fn(void *ud, int64_t layer64, int64_t n64, ldnq_quant_phase phase, int64_t step,
+                     double value) {
   cli_qprogress *P = ud;
+  int layer = (int)layer64, n = (int)n64; /* a network has a few hundred layers */
   char label[160];
   if (interrupted) return 1;
   if (!P->started) { /* a resumed run starts after its state's layers */
-    int resumed = 0;
+    int64_t resumed = 0;
     P->started = 1;
-    if (ldnq_quantizer_resumed_layers(P->q, &resumed) == LDNQ_OK && resumed > 0) {
-      P->layers_done = resumed;
+    if (ldnq_quantizer_resumed_layers_v2(P->q, &resumed) == LDNQ_OK && resumed > 0) {
+      P->layers_done = (int)resumed;
       fprintf(stderr, "resumed from %s: layers 1-%d of %d were done\n",
-              P->state_path ? P->state_path : "the state", resumed, n);
+              P->state_path ? P->state_path : "the state", (int)resumed, n);
     }
   }
   if (phase == LDNQ_PHASE_LAYER_DONE) {

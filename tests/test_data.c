@@ -1080,6 +1080,20 @@ START_TEST(loader_epochs_threads_and_shutdown) {
   LDNQ_CK(ldnq_loader_next_v2(l, &im, &lab, &n));
   ck_assert_int_eq(n, 10);
   for (int i = 0; i < n; i++) ck_assert_int_eq(lab[i], ((int64_t)(im->data[i * 16] / 1000)) % 7);
+  /* The deprecated 0.2 form delivers the next batch the same way, n as int. */
+  {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    int n_old = -1;
+    LDNQ_CK(ldnq_loader_next(l, &im, &lab, &n_old));
+    ck_assert_int_eq(n_old, 10);
+    for (int i = 0; i < n_old; i++)
+      ck_assert_int_eq(lab[i], ((int64_t)(im->data[i * 16] / 1000)) % 7);
+    ck_assert_int_eq(ldnq_loader_next(l, &im, &lab, NULL), LDNQ_ERR_INVALID_ARG);
+#pragma GCC diagnostic pop
+    ck_assert_int_eq(ldnq_loader_next_v2(l, &im, &lab, NULL), LDNQ_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(ldnq_loader_errmsg(l), "ldnq_loader_next_v2: NULL argument"));
+  }
   ck_assert_int_eq(ldnq_loader_set_option(l, LDNQ_LOADER_SHUFFLE, 0), LDNQ_ERR_STATE);
   ck_assert_int_eq(ldnq_loader_set_option(l, LDNQ_LOADER_THREADS, 65), LDNQ_ERR_STATE);
   ldnq_loader_free(l);

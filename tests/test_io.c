@@ -127,6 +127,21 @@ START_TEST(safetensors_metadata_kept) {
   int64_t n;
   LDNQ_CK(ldnq_checkpoint_metadata_count_v2(ck, &n));
   ck_assert_int_eq(n, 2);
+  ck_assert_int_eq(ldnq_checkpoint_metadata_count_v2(ck, NULL), LDNQ_ERR_INVALID_ARG);
+  int64_t nt = -1;
+  LDNQ_CK(ldnq_checkpoint_count_v2(ck, &nt));
+  ck_assert_int_gt(nt, 0);
+  ck_assert_int_eq(ldnq_checkpoint_count_v2(NULL, &nt), LDNQ_ERR_INVALID_ARG);
+  /* The deprecated 0.2 forms give the same counts as int. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  int n_old = -1, nt_old = -1;
+  LDNQ_CK(ldnq_checkpoint_metadata_count(ck, &n_old));
+  LDNQ_CK(ldnq_checkpoint_count(ck, &nt_old));
+  ck_assert_int_eq(ldnq_checkpoint_count(ck, NULL), LDNQ_ERR_INVALID_ARG);
+#pragma GCC diagnostic pop
+  ck_assert_int_eq(n_old, 2);
+  ck_assert_int_eq(nt_old, nt);
   const char *k, *v;
   LDNQ_CK(ldnq_checkpoint_metadata_get(ck, 1, &k, &v));
   ck_assert_str_eq(k, "note");

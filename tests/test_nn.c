@@ -450,6 +450,18 @@ START_TEST(layer_enumeration_cifar) {
     ck_assert_int_eq(nl, want[k].layers);
     ck_assert_int_eq(nt, want[k].tensors); /* weights, fc.bias, 5 per BN */
     ck_assert_int_eq(ldnq__network_param_count(net), nt);
+    /* The deprecated 0.2 forms give the same counts as int. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    int nl_old = -1, nt_old = -1;
+    LDNQ_CK(ldnq_network_layer_count(net, &nl_old));
+    LDNQ_CK(ldnq_network_tensor_count(net, &nt_old));
+    ck_assert_int_eq(ldnq_network_layer_count(net, NULL), LDNQ_ERR_INVALID_ARG);
+#pragma GCC diagnostic pop
+    ck_assert_int_eq(nl_old, nl);
+    ck_assert_int_eq(nt_old, nt);
+    ck_assert_int_eq(ldnq_network_layer_count_v2(net, NULL), LDNQ_ERR_INVALID_ARG);
+    ck_assert_int_eq(ldnq_network_tensor_count_v2(NULL, &nt), LDNQ_ERR_INVALID_ARG);
     for (int i = 0; i < nl; i++) {
       const char *name, *wname;
       LDNQ_CK(ldnq_network_layer_name(net, i, &name));

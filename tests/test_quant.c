@@ -757,6 +757,19 @@ START_TEST(run_per_channel) {
 }
 END_TEST
 
+/* The 0.2 progress (int counts) of the deprecated ldnq_quantizer_run:
+ * records the first call and cancels there. */
+typedef struct v1_log {
+  int calls, layer, n;
+} v1_log;
+static int v1_progress(void *ud, int layer, int n, ldnq_quant_phase phase, int64_t step,
+                       double value) {
+  (void)phase, (void)step, (void)value;
+  v1_log *g = ud;
+  if (g->calls++ == 0) g->layer = layer, g->n = n;
+  return 1;
+}
+
 START_TEST(run_cancel_and_skip) {
   run_fixture f;
   fixture_open(&f);
@@ -768,6 +781,28 @@ START_TEST(run_cancel_and_skip) {
   ck_assert_int_eq(ldnq_quantizer_run_v2(f.q, f.net, f.ds, NULL, &rep), LDNQ_ERR_CANCELLED);
   ck_assert_ptr_null(rep);
   ck_assert_int_eq(g.calls[LDNQ_PHASE_LAYER_DONE], 2);
+  /* The deprecated form: its argument is this run's progress (with int
+   * counts), the one set on the quantizer is left alone. */
+  {
+    v1_log v1 = {0, -1, -1};
+    int calls_before = g.calls[LDNQ_PHASE_HESSIAN] + g.calls[LDNQ_PHASE_ADMM];
+    ldnq_network *other = NULL;
+    LDNQ_CK(ldnq_network_clone(f.orig, &other));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    ck_assert_int_eq(ldnq_quantizer_run(f.q, other, f.ds, NULL, v1_progress, &v1, &rep),
+                     LDNQ_ERR_CANCELLED);
+    int nl_old = 0;
+    LDNQ_CK(ldnq_network_layer_count(other, &nl_old));
+#pragma GCC diagnostic pop
+    ck_assert_ptr_null(rep);
+    ck_assert_int_eq(v1.calls, 1);
+    ck_assert_int_eq(v1.n, nl_old);
+    ck_assert(v1.layer >= 0 && v1.layer < nl_old);
+    ck_assert_int_eq(g.calls[LDNQ_PHASE_HESSIAN] + g.calls[LDNQ_PHASE_ADMM], calls_before);
+    ldnq_network_free(other);
+    ck_assert_int_eq(ldnq_quantizer_set_progress(NULL, run_progress, &g), LDNQ_ERR_INVALID_ARG);
+  }
   const char *l2;
   LDNQ_CK(ldnq_network_layer_name(f.net, 2, &l2));
   char wn[256];
@@ -805,6 +840,53 @@ START_TEST(run_cancel_and_skip) {
   ck_assert_int_eq(quantized, 0);
   LDNQ_CK(ldnq_quant_report_layer_int(rep, 1, LDNQ_QR_QUANTIZED, &quantized));
   ck_assert_int_eq(quantized, 1);
+  /* Attribute getters: a wrong type or an unknown id is LDNQ_ERR_INVALID_ARG
+   * with a message naming the attribute (the thread's: the getters are
+   * read-only), the output untouched. */
+  {
+    double dv = -1;
+    int64_t iv = -1;
+    ck_assert_int_eq(ldnq_quant_report_layer_double(rep, 1, LDNQ_QR_QUANTIZED, &dv),
+                     LDNQ_ERR_INVALID_ARG);
+    ck_assert_str_eq(ldnq_last_error(),
+                     "ldnq_quant_report_layer_double: report attribute LDNQ_QR_QUANTIZED (0) is "
+                     "integer, not real (use ldnq_quant_report_layer_int)");
+    ck_assert_int_eq(ldnq_quant_report_layer_int(rep, 1, LDNQ_QR_TOP1, &iv),
+                     LDNQ_ERR_INVALID_ARG);
+    ck_assert_str_eq(ldnq_last_error(),
+                     "ldnq_quant_report_layer_int: report attribute LDNQ_QR_TOP1 (102) is real, "
+                     "not integer (use ldnq_quant_report_layer_double)");
+    ck_assert_int_eq(ldnq_quant_report_layer_int(rep, 1, (ldnq_report_attr)5, &iv),
+                     LDNQ_ERR_INVALID_ARG);
+    ck_assert_str_eq(ldnq_last_error(), "ldnq_quant_report_layer_int: unknown report attribute 5");
+    LDNQ_CK(ldnq_quant_report_layer_result(rep, 1, &res));
+    ck_assert_int_eq(ldnq_layer_result_get_int(res, LDNQ_R_ALPHA, &iv), LDNQ_ERR_INVALID_ARG);
+    ck_assert_str_eq(ldnq_last_error(),
+                     "ldnq_layer_result_get_int: layer result attribute LDNQ_R_ALPHA (100) is "
+                     "real, not integer (use ldnq_layer_result_get_double)");
+    ck_assert_int_eq(ldnq_layer_result_get_double(res, LDNQ_R_HESSIAN_SAMPLES, &dv),
+                     LDNQ_ERR_INVALID_ARG);
+    ck_assert_str_eq(ldnq_last_error(),
+                     "ldnq_layer_result_get_double: layer result attribute LDNQ_R_HESSIAN_SAMPLES "
+                     "(5) is integer, not real (use ldnq_layer_result_get_int)");
+    ck_assert_int_eq(ldnq_layer_result_get_double(res, (ldnq_result_attr)6, &dv),
+                     LDNQ_ERR_INVALID_ARG);
+    ck_assert_str_eq(ldnq_last_error(),
+                     "ldnq_layer_result_get_double: unknown layer result attribute 6");
+    ck_assert(dv == -1 && iv == -1);
+    LDNQ_CK(ldnq_layer_result_get_int(res, LDNQ_R_LEVELS, &iv));
+    ck_assert_int_eq(iv, 5);
+    /* The deprecated int count agrees with the _v2 one. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    int nl_old = -1;
+    LDNQ_CK(ldnq_quant_report_layer_count(rep, &nl_old));
+    ck_assert_int_eq(nl_old, nl);
+    ck_assert_int_eq(ldnq_quant_report_layer_count(rep, NULL), LDNQ_ERR_INVALID_ARG);
+#pragma GCC diagnostic pop
+    ck_assert_int_eq(ldnq_quant_report_layer_count_v2(rep, NULL), LDNQ_ERR_INVALID_ARG);
+    ck_assert_int_eq(ldnq_quant_report_layer_count_v2(NULL, &nl), LDNQ_ERR_INVALID_ARG);
+  }
   ck_assert(tu_same_entry(before, f.orig, "conv1.weight"));
   ck_assert(tu_same_entry(before, f.orig, "fc.weight"));
   ck_assert(tu_same_entry(before, f.orig, "fc.bias"));

@@ -421,6 +421,13 @@ START_TEST(foreign_and_damaged_states_are_refused) {
   int64_t resumed = 0;
   LDNQ_CK(ldnq_quantizer_resumed_layers_v2(f.q, &resumed));
   ck_assert_int_eq(resumed, 2);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  int resumed_old = -1; /* the 0.2 form, as int */
+  LDNQ_CK(ldnq_quantizer_resumed_layers(f.q, &resumed_old));
+  ck_assert_int_eq(resumed_old, 2);
+  ck_assert_int_eq(ldnq_quantizer_resumed_layers(f.q, NULL), LDNQ_ERR_INVALID_ARG);
+#pragma GCC diagnostic pop
   ldnq_quant_report_free(rep);
   fix_close(&f);
   remove(other);

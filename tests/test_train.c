@@ -193,8 +193,12 @@ START_TEST(run_learns_and_writes_files) {
   double dv;
   ck_assert_int_eq(ldnq_trainer_result_double(t, LDNQ_TR_EPOCHS_DONE, &dv), LDNQ_ERR_INVALID_ARG);
   ck_assert_str_eq(ldnq_last_error(),
-                   "ldnq_trainer_result_double: trainer result attribute 0 is integer, not real");
+                   "ldnq_trainer_result_double: trainer result attribute LDNQ_TR_EPOCHS_DONE (0) "
+                   "is integer, not real (use ldnq_trainer_result_int)");
   ck_assert_int_eq(ldnq_trainer_result_int(t, LDNQ_TR_SECONDS, &done), LDNQ_ERR_INVALID_ARG);
+  ck_assert_str_eq(ldnq_last_error(),
+                   "ldnq_trainer_result_int: trainer result attribute LDNQ_TR_SECONDS (4) is "
+                   "real, not integer (use ldnq_trainer_result_double)");
   ck_assert_int_eq(ldnq_trainer_result_int(t, (ldnq_train_result)7, &done), LDNQ_ERR_INVALID_ARG);
   ck_assert_str_eq(ldnq_last_error(),
                    "ldnq_trainer_result_int: unknown trainer result attribute 7");
@@ -203,6 +207,9 @@ START_TEST(run_learns_and_writes_files) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   LDNQ_CK(ldnq_trainer_result(t, LDNQ_TR_EPOCHS_DONE, &dv));
+  ck_assert_double_eq(dv, 4);
+  ck_assert_int_eq(ldnq_trainer_result(t, (ldnq_train_result)7, &dv), LDNQ_ERR_INVALID_ARG);
+  ck_assert_str_eq(ldnq_last_error(), "ldnq_trainer_result: unknown trainer result attribute 7");
 #pragma GCC diagnostic pop
   ck_assert_double_eq(dv, 4);
   ck_assert_msg(best >= 90.0, "toy problem not learned: best top-1 %.1f", best);

@@ -319,6 +319,17 @@ _PROTOS.update({
     "ldnq_quantizer_set_state_path": (S, [P(Q), c_char_p, c_unsigned]),
     "ldnq_quantizer_resumed_layers": (S, [P(Q), P(c_int)]),
     "ldnq_quantizer_set_comm": (S, [P(Q), P(T.Comm_)]),
+    # one count type (int64_t) and progress set on the handle: the _v2 forms
+    "ldnq_checkpoint_count_v2": (S, [P(CK), I64P]),
+    "ldnq_checkpoint_metadata_count_v2": (S, [P(CK), I64P]),
+    "ldnq_network_tensor_count_v2": (S, [P(NET), I64P]),
+    "ldnq_network_layer_count_v2": (S, [P(NET), I64P]),
+    "ldnq_quant_report_layer_count_v2": (S, [P(REP), I64P]),
+    "ldnq_quantizer_resumed_layers_v2": (S, [P(Q), I64P]),
+    "ldnq_loader_next_v2": (S, [P(LD), P(P(TEN)), P(I32P), I64P]),
+    "ldnq_quantizer_set_progress": (S, [P(Q), T.QUANT_PROGRESS_V2_FN, c_void_p]),
+    "ldnq_quantizer_run_v2": (S, [P(Q), P(NET), P(DS), P(LD), P(P(REP))]),
+    "ldnq_evaluate_v2": (S, [P(NET), P(LD), F64P, F64P, I64P]),
 })
 
 

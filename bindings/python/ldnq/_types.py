@@ -70,8 +70,12 @@ DATA_PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int6
 # int (*)(void *user_data, int64_t index, const ldnq_tensor **batch)
 ACTIVATION_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int64,
                                  _P(_P(Tensor_)))
-# int (*)(void *user_data, int layer, int num_layers, ldnq_quant_phase phase,
-#         int64_t step, double value)
+# int (*)(void *user_data, int64_t layer, int64_t num_layers, ldnq_quant_phase phase,
+#         int64_t step, double value)   (ldnq_quant_progress_v2_fn)
+QUANT_PROGRESS_V2_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int64,
+                                        ctypes.c_int64, ctypes.c_int, ctypes.c_int64,
+                                        ctypes.c_double)
+# The 0.2 form (int layer counts) of the deprecated ldnq_quantizer_run.
 QUANT_PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
                                      ctypes.c_int, ctypes.c_int64, ctypes.c_double)
 # int (*)(void *user_data, int64_t epoch, int64_t batch, int64_t batches, double loss)

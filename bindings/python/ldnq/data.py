@@ -333,8 +333,8 @@ class Loader(Handle):
     def next_batch(self):
         img = ctypes.POINTER(T.Tensor_)()
         lab = ctypes.POINTER(ctypes.c_int32)()
-        n = ctypes.c_int()
-        run_guarded(self._guards(), lambda: fn.loader_next(
+        n = ctypes.c_int64()
+        run_guarded(self._guards(), lambda: fn.loader_next_v2(
             self.handle, ctypes.byref(img), ctypes.byref(lab), ctypes.byref(n)), self._check)
         if n.value == 0:
             return None
@@ -356,10 +356,21 @@ class Loader(Handle):
 
 
 def evaluate(network, loader, progress=None):
-    """(top1, top5, images) of `network` over one epoch of `loader`."""
-    g, cfn = _progress_guard(progress)
+    """(top1, top5, images) of `network` over one epoch of `loader`.
+    progress(done, total), if given, replaces the loader's progress for this
+    call (the C library registers progress on the loader:
+    ldnq_loader_set_progress + ldnq_evaluate_v2)."""
+    before = loader._progress
+    if progress is not None:
+        loader.set_progress(progress)
     t1, t5, n = ctypes.c_double(), ctypes.c_double(), ctypes.c_int64()
-    run_guarded([g] + loader._guards(), lambda: fn.evaluate(
-        network.handle, loader.handle, ctypes.byref(t1), ctypes.byref(t5), ctypes.byref(n),
-        cfn, None), network._check)
+    try:
+        run_guarded(loader._guards(), lambda: fn.evaluate_v2(
+            network.handle, loader.handle, ctypes.byref(t1), ctypes.byref(t5),
+            ctypes.byref(n)), network._check)
+    finally:
+        if progress is not None:
+            loader._check(fn.loader_set_progress(
+                loader.handle, before[1] if before[1] else T.DATA_PROGRESS_FN(), None))
+            loader._progress = before
     return t1.value, t5.value, n.value

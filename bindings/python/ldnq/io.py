@@ -75,8 +75,8 @@ class Checkpoint(Handle):
         return Format(v.value)
 
     def __len__(self):
-        v = ctypes.c_int()
-        self._check(fn.checkpoint_count(self.handle, ctypes.byref(v)))
+        v = ctypes.c_int64()
+        self._check(fn.checkpoint_count_v2(self.handle, ctypes.byref(v)))
         return v.value
 
     def names(self):
@@ -184,8 +184,8 @@ class Checkpoint(Handle):
     def metadata(self):
         """String metadata as a dict (a copy); set entries with
         set_metadata."""
-        n = ctypes.c_int()
-        self._check(fn.checkpoint_metadata_count(self.handle, ctypes.byref(n)))
+        n = ctypes.c_int64()
+        self._check(fn.checkpoint_metadata_count_v2(self.handle, ctypes.byref(n)))
         out = collections.OrderedDict()
         for i in range(n.value):
             k, v = ctypes.c_char_p(), ctypes.c_char_p()

@@ -124,8 +124,8 @@ class Network(Handle):
     # ---- state dict ----
     def names(self):
         """State-dict keys in order (parameters and buffers)."""
-        n = ctypes.c_int()
-        self._check(fn.network_tensor_count(self.handle, ctypes.byref(n)))
+        n = ctypes.c_int64()
+        self._check(fn.network_tensor_count_v2(self.handle, ctypes.byref(n)))
         out = []
         for i in range(n.value):
             s = ctypes.c_char_p()
@@ -243,8 +243,8 @@ class Network(Handle):
     # ---- weight layers ----
     def layers(self):
         """Weight layers in order: a list of (name, attrs dict)."""
-        n = ctypes.c_int()
-        self._check(fn.network_layer_count(self.handle, ctypes.byref(n)))
+        n = ctypes.c_int64()
+        self._check(fn.network_layer_count_v2(self.handle, ctypes.byref(n)))
         out = []
         for i in range(n.value):
             s = ctypes.c_char_p()

@@ -372,8 +372,8 @@ class Quantizer(Handle):
     @property
     def resumed_layers(self):
         """Finished layers the last run() took from its state file."""
-        v = ctypes.c_int()
-        self._check(fn.quantizer_resumed_layers(self.handle, ctypes.byref(v)))
+        v = ctypes.c_int64()
+        self._check(fn.quantizer_resumed_layers_v2(self.handle, ctypes.byref(v)))
         return v.value
 
     def run(self, network, calib, eval_loader=None, progress=None):
@@ -382,17 +382,22 @@ class Quantizer(Handle):
         accuracies. progress(layer, num_layers, phase, step, value) may
         return a true value to cancel (CancelledError). Returns a Report."""
         guards = [network._tap[0]] if network._tap else []
-        cfn = T.QUANT_PROGRESS_FN()
+        cfn = T.QUANT_PROGRESS_V2_FN()
         if progress is not None:
             g = CallbackGuard(lambda *a: progress(a[0], a[1], Phase(a[2]), a[3], a[4]))
-            cfn = T.QUANT_PROGRESS_FN(lambda _ud, l, n, ph, st, v: g.call(l, n, ph, st, v))
+            cfn = T.QUANT_PROGRESS_V2_FN(lambda _ud, l, n, ph, st, v: g.call(l, n, ph, st, v))
             guards.append(g)
         guards += calib._guards() + (eval_loader._guards() if eval_loader else [])
         out = new_ptr(T.Report_)
-        run_guarded(guards, lambda: fn.quantizer_run(
-            self.handle, network.handle, calib.handle,
-            eval_loader.handle if eval_loader else None, cfn, None, ctypes.byref(out)),
-            self._check)
+        # The progress lives on the handle for this call (ldnq_quantizer_set_progress).
+        self._check(fn.quantizer_set_progress(self.handle, cfn, None))
+        try:
+            run_guarded(guards, lambda: fn.quantizer_run_v2(
+                self.handle, network.handle, calib.handle,
+                eval_loader.handle if eval_loader else None, ctypes.byref(out)),
+                self._check)
+        finally:
+            fn.quantizer_set_progress(self.handle, T.QUANT_PROGRESS_V2_FN(), None)
         return Report(out)
 
 
@@ -402,8 +407,8 @@ class Report(Handle):
     _free = staticmethod(fn.quant_report_free)
 
     def __len__(self):
-        v = ctypes.c_int()
-        check(fn.quant_report_layer_count(self.handle, ctypes.byref(v)))
+        v = ctypes.c_int64()
+        check(fn.quant_report_layer_count_v2(self.handle, ctypes.byref(v)))
         return v.value
 
     def layer_name(self, i):

@@ -23,7 +23,7 @@ def write_idx(d, prefix, n, seed):
         f.write(np.array([0x801, n], ">u4").tobytes() + labels.tobytes())
 
 
-@unittest.skipUnless(_lib.fn.quantizer_run, "library without ldnq_quantizer_run")
+@unittest.skipUnless(_lib.fn.quantizer_run_v2, "library without ldnq_quantizer_run_v2")
 class ExampleTest(unittest.TestCase):
     def test_quantize_example_end_to_end(self):
         with tmpdir() as d:

@@ -6,7 +6,7 @@ import unittest
 from _common import ldnq, np, tmpdir
 from ldnq import _lib
 
-HAVE_RUN = bool(_lib.fn.quantizer_run)
+HAVE_RUN = bool(_lib.fn.quantizer_run_v2)
 
 
 def setup(count=16):
@@ -21,7 +21,7 @@ def setup(count=16):
     return ds, net, q, images, labels
 
 
-@unittest.skipUnless(HAVE_RUN, "library without ldnq_quantizer_run")
+@unittest.skipUnless(HAVE_RUN, "library without ldnq_quantizer_run_v2")
 class PipelineTest(unittest.TestCase):
     def test_run_quantizes_every_layer(self):
         ds, net, q, images, labels = setup(count=8)  # one cascade step a layer: fast

@@ -20,8 +20,27 @@
  *     comes back through an out-parameter or a getter, never through the
  *     error channel. (The deprecated ldnq_network_load and
  *     ldnq_network_load_checkpoint are the one exception, kept for the ABI.)
+ *   - Attribute getters (ldnq_layer_result_get_int/_double,
+ *     ldnq_quant_report_layer_int/_double, ldnq_trainer_result_int/_double,
+ *     ldnq_network_layer_int) are read-only: an unknown attribute or one of
+ *     the other type is LDNQ_ERR_INVALID_ARG with a message naming it, in
+ *     ldnq_last_error() only ("ldnq_quant_report_layer_int: report
+ *     attribute LDNQ_QR_TOP1 (102) is real, not integer (use
+ *     ldnq_quant_report_layer_double)"); the output is left as it was.
  *   - Failures leave outputs and handles as they were, unless the function
  *     documents otherwise; nothing aborts.
+ *
+ * Conventions of the interface (docs/ABI.md, 0.3.0):
+ *   - A count of items (tensors, layers, samples, scales, batches, metadata
+ *     keys) is int64_t, given through an int64_t * (the _v2 functions; the
+ *     0.2 forms with int * are deprecated). Small bounded sizes stay int:
+ *     dimensions (ndim, channels, classes), levels, bits, ranks, and the
+ *     0-based index arguments of the name/attribute getters.
+ *   - A progress callback is registered on its handle with a setter
+ *     (ldnq_trainer_set_progress, ldnq_loader_set_progress,
+ *     ldnq_quantizer_set_progress), not passed to each call: fn NULL
+ *     removes it, user_data is borrowed until it is replaced or the handle
+ *     is freed. ldnq_evaluate_v2 reports through its loader's.
  *
  * Thread safety (applies to the whole library):
  *   - Every function may be called from any thread.

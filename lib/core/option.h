@@ -83,6 +83,10 @@ typedef struct ldnq__attrdef {
   const char *name; /* "LDNQ_QR_SECONDS" */
   ldnq__opt_type type;
 } ldnq__attrdef;
+/* A row from the enum constant and INT or REAL: LDNQ__ATTR(LDNQ_QR_TOP1, REAL). */
+#define LDNQ__ATTR(id, type) {id, #id, LDNQ__OPT_##type}
+/* The rows of a table, for ldnq__attr_check. */
+#define LDNQ__ATTRS(table) table, (int)(sizeof table / sizeof *table)
 
 /* LDNQ_OK when attribute `attr` is a row of defs[0..ndefs) of type
  * `want`, else LDNQ_ERR_INVALID_ARG with "<fn>: unknown <owner> attribute

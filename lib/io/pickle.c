@@ -24,33 +24,40 @@ typedef struct vm {
   size_t decoded;  /* bytes allocated by _codecs.encode, at most the input size */
 } vm;
 
-/* Opcode names (Lib/pickletools.py), for messages. */
+/* The pickle opcodes (names of Lib/pickletools.py): the interpreter's
+ * case labels and the names in its messages. */
+#define PK_OPCODES(X) \
+  X(MARK, '(') X(STOP, '.') X(POP, '0') X(POP_MARK, '1') \
+  X(DUP, '2') X(FLOAT, 'F') X(INT, 'I') X(BININT, 'J') \
+  X(BININT1, 'K') X(LONG, 'L') X(BININT2, 'M') X(NONE, 'N') \
+  X(PERSID, 'P') X(BINPERSID, 'Q') X(REDUCE, 'R') X(STRING, 'S') \
+  X(BINSTRING, 'T') X(SHORT_BINSTRING, 'U') X(UNICODE, 'V') X(BINUNICODE, 'X') \
+  X(APPEND, 'a') X(BUILD, 'b') X(GLOBAL, 'c') X(DICT, 'd') \
+  X(EMPTY_DICT, '}') X(APPENDS, 'e') X(GET, 'g') X(BINGET, 'h') \
+  X(INST, 'i') X(LONG_BINGET, 'j') X(LIST, 'l') X(EMPTY_LIST, ']') \
+  X(OBJ, 'o') X(PUT, 'p') X(BINPUT, 'q') X(LONG_BINPUT, 'r') \
+  X(SETITEM, 's') X(TUPLE, 't') X(EMPTY_TUPLE, ')') X(SETITEMS, 'u') \
+  X(BINFLOAT, 'G') X(PROTO, 0x80) X(NEWOBJ, 0x81) X(EXT1, 0x82) \
+  X(EXT2, 0x83) X(EXT4, 0x84) X(TUPLE1, 0x85) X(TUPLE2, 0x86) \
+  X(TUPLE3, 0x87) X(NEWTRUE, 0x88) X(NEWFALSE, 0x89) X(LONG1, 0x8a) \
+  X(LONG4, 0x8b) X(BINBYTES, 'B') X(SHORT_BINBYTES, 'C') X(SHORT_BINUNICODE, 0x8c) \
+  X(BINUNICODE8, 0x8d) X(BINBYTES8, 0x8e) X(EMPTY_SET, 0x8f) X(ADDITEMS, 0x90) \
+  X(FROZENSET, 0x91) X(NEWOBJ_EX, 0x92) X(STACK_GLOBAL, 0x93) X(MEMOIZE, 0x94) \
+  X(FRAME, 0x95) X(BYTEARRAY8, 0x96) X(NEXT_BUFFER, 0x97) X(READONLY_BUFFER, 0x98)
+enum {
+#define X(name, byte) OP_##name = byte,
+  PK_OPCODES(X)
+#undef X
+};
+
+/* Opcode name for messages; NULL for a byte that is no opcode. */
 static const char *op_name(uint8_t op) {
   switch (op) {
-    case '(': return "MARK"; case '.': return "STOP"; case '0': return "POP";
-    case '1': return "POP_MARK"; case '2': return "DUP"; case 'F': return "FLOAT";
-    case 'I': return "INT"; case 'J': return "BININT"; case 'K': return "BININT1";
-    case 'L': return "LONG"; case 'M': return "BININT2"; case 'N': return "NONE";
-    case 'P': return "PERSID"; case 'Q': return "BINPERSID"; case 'R': return "REDUCE";
-    case 'S': return "STRING"; case 'T': return "BINSTRING"; case 'U': return "SHORT_BINSTRING";
-    case 'V': return "UNICODE"; case 'X': return "BINUNICODE"; case 'a': return "APPEND";
-    case 'b': return "BUILD"; case 'c': return "GLOBAL"; case 'd': return "DICT";
-    case '}': return "EMPTY_DICT"; case 'e': return "APPENDS"; case 'g': return "GET";
-    case 'h': return "BINGET"; case 'i': return "INST"; case 'j': return "LONG_BINGET";
-    case 'l': return "LIST"; case ']': return "EMPTY_LIST"; case 'o': return "OBJ";
-    case 'p': return "PUT"; case 'q': return "BINPUT"; case 'r': return "LONG_BINPUT";
-    case 's': return "SETITEM"; case 't': return "TUPLE"; case ')': return "EMPTY_TUPLE";
-    case 'u': return "SETITEMS"; case 'G': return "BINFLOAT";
-    case 0x80: return "PROTO"; case 0x81: return "NEWOBJ"; case 0x82: return "EXT1";
-    case 0x83: return "EXT2"; case 0x84: return "EXT4"; case 0x85: return "TUPLE1";
-    case 0x86: return "TUPLE2"; case 0x87: return "TUPLE3"; case 0x88: return "NEWTRUE";
-    case 0x89: return "NEWFALSE"; case 0x8a: return "LONG1"; case 0x8b: return "LONG4";
-    case 'B': return "BINBYTES"; case 'C': return "SHORT_BINBYTES";
-    case 0x8c: return "SHORT_BINUNICODE"; case 0x8d: return "BINUNICODE8";
-    case 0x8e: return "BINBYTES8"; case 0x8f: return "EMPTY_SET"; case 0x90: return "ADDITEMS";
-    case 0x91: return "FROZENSET"; case 0x92: return "NEWOBJ_EX"; case 0x93: return "STACK_GLOBAL";
-    case 0x94: return "MEMOIZE"; case 0x95: return "FRAME"; case 0x96: return "BYTEARRAY8";
-    case 0x97: return "NEXT_BUFFER"; case 0x98: return "READONLY_BUFFER";
+#define X(name, byte) \
+  case OP_##name:     \
+    return #name;
+    PK_OPCODES(X)
+#undef X
     default: return NULL;
   }
 }
@@ -334,21 +341,21 @@ static ldnq_status step(vm *m, int *done) {
   size_t start = 0;
   int64_t iv = 0;
   switch (op) {
-    case 0x80: /* PROTO */
+    case OP_PROTO:
       if ((st = need(m, 1))) return st;
       if (m->d[m->pos] > 5) return bad(m, "unsupported protocol");
       m->pos++;
       return LDNQ_OK;
-    case 0x95: /* FRAME: framing is only a hint */
+    case OP_FRAME: /* framing is only a hint */
       if ((st = need(m, 8))) return st;
       m->pos += 8;
       return LDNQ_OK;
-    case '.': /* STOP */
+    case OP_STOP:
       if ((st = pop(m, &n))) return st;
       m->doc->root = n;
       *done = 1;
       return LDNQ_OK;
-    case '(': /* MARK */
+    case OP_MARK:
       if (m->nmarks == m->capmarks) {
         size_t cap = m->capmarks ? m->capmarks * 2 : 16;
         size_t *p = ldnq__realloc(m->marks, cap * sizeof *p);
@@ -358,25 +365,25 @@ static ldnq_status step(vm *m, int *done) {
       }
       m->marks[m->nmarks++] = m->stack.n;
       return LDNQ_OK;
-    case '0': return pop(m, &n); /* POP */
-    case '1': /* POP_MARK */
+    case OP_POP: return pop(m, &n);
+    case OP_POP_MARK:
       if ((st = pop_mark(m, &start))) return st;
       m->stack.n = start;
       return LDNQ_OK;
-    case '2': /* DUP */
+    case OP_DUP:
       if ((st = top(m, &n))) return st;
       return vec_push(&m->stack, n);
-    case 'N': return push_new(m, LDNQ__PK_NONE, NULL);
-    case 0x88: case 0x89: /* NEWTRUE, NEWFALSE */
+    case OP_NONE: return push_new(m, LDNQ__PK_NONE, NULL);
+    case OP_NEWTRUE: case OP_NEWFALSE:
       if ((st = push_new(m, LDNQ__PK_BOOL, &n))) return st;
       n->i = op == 0x88;
       return LDNQ_OK;
-    case 'I': /* INT (text; "01"/"00" are booleans) */
+    case OP_INT: /* text; "01"/"00" are booleans */
       if ((st = line_int(m, &iv))) return st;
       if ((st = push_new(m, LDNQ__PK_INT, &n))) return st;
       n->i = iv;
       return LDNQ_OK;
-    case 'J': case 'K': case 'M': { /* BININT, BININT1, BININT2 */
+    case OP_BININT: case OP_BININT1: case OP_BININT2: {
       size_t k = op == 'J' ? 4 : op == 'K' ? 1 : 2;
       if ((st = need(m, k))) return st;
       const uint8_t *p = m->d + m->pos;
@@ -386,7 +393,7 @@ static ldnq_status step(vm *m, int *done) {
       n->i = iv;
       return LDNQ_OK;
     }
-    case 0x8a: case 0x8b: { /* LONG1, LONG4 */
+    case OP_LONG1: case OP_LONG4: {
       size_t k = op == 0x8a ? 1 : 4;
       if ((st = need(m, k))) return st;
       size_t len = op == 0x8a ? m->d[m->pos] : ldnq__le32(m->d + m->pos);
@@ -403,7 +410,7 @@ static ldnq_status step(vm *m, int *done) {
       }
       return str_node(m, LDNQ__PK_BIGINT, len);
     }
-    case 'G': { /* BINFLOAT, big-endian */
+    case OP_BINFLOAT: { /* big-endian */
       if ((st = need(m, 8))) return st;
       uint64_t u = 0;
       for (int i = 0; i < 8; i++) u = (u << 8) | m->d[m->pos + i];
@@ -412,33 +419,33 @@ static ldnq_status step(vm *m, int *done) {
       memcpy(&n->f, &u, 8);
       return LDNQ_OK;
     }
-    case 'X': case 'T': case 'B': /* BINUNICODE, BINSTRING, BINBYTES */
+    case OP_BINUNICODE: case OP_BINSTRING: case OP_BINBYTES:
       if ((st = need(m, 4))) return st;
       m->pos += 4;
       if (op == 'T' && (int32_t)ldnq__le32(m->d + m->pos - 4) < 0) return bad(m, "negative length");
       return str_node(m, op == 'B' ? LDNQ__PK_BYTES : LDNQ__PK_STR, ldnq__le32(m->d + m->pos - 4));
-    case 0x8c: case 'U': case 'C': /* SHORT_BINUNICODE, SHORT_BINSTRING, SHORT_BINBYTES */
+    case OP_SHORT_BINUNICODE: case OP_SHORT_BINSTRING: case OP_SHORT_BINBYTES:
       if ((st = need(m, 1))) return st;
       m->pos++;
       return str_node(m, op == 'C' ? LDNQ__PK_BYTES : LDNQ__PK_STR, m->d[m->pos - 1]);
-    case 0x8d: case 0x8e: { /* BINUNICODE8, BINBYTES8 */
+    case OP_BINUNICODE8: case OP_BINBYTES8: {
       if ((st = need(m, 8))) return st;
       uint64_t len = ldnq__le64(m->d + m->pos);
       m->pos += 8;
       if (len > m->size) return bad(m, "truncated");
       return str_node(m, op == 0x8e ? LDNQ__PK_BYTES : LDNQ__PK_STR, (size_t)len);
     }
-    case 0x96: { /* BYTEARRAY8 (protocol 5, an in-band buffer): read as bytes */
+    case OP_BYTEARRAY8: { /* protocol 5, an in-band buffer: read as bytes */
       if ((st = need(m, 8))) return st;
       uint64_t len = ldnq__le64(m->d + m->pos);
       m->pos += 8;
       if (len > m->size) return bad(m, "truncated");
       return str_node(m, LDNQ__PK_BYTES, (size_t)len);
     }
-    case ')': return push_new(m, LDNQ__PK_TUPLE, NULL);
-    case ']': return push_new(m, LDNQ__PK_LIST, NULL);
-    case '}': return push_new(m, LDNQ__PK_DICT, NULL);
-    case 't': case 'l': case 'd': { /* TUPLE, LIST, DICT from MARK */
+    case OP_EMPTY_TUPLE: return push_new(m, LDNQ__PK_TUPLE, NULL);
+    case OP_EMPTY_LIST: return push_new(m, LDNQ__PK_LIST, NULL);
+    case OP_EMPTY_DICT: return push_new(m, LDNQ__PK_DICT, NULL);
+    case OP_TUPLE: case OP_LIST: case OP_DICT: { /* from MARK */
       if ((st = pop_mark(m, &start))) return st;
       ldnq__pk_kind k = op == 't' ? LDNQ__PK_TUPLE : op == 'l' ? LDNQ__PK_LIST : LDNQ__PK_DICT;
       if (k == LDNQ__PK_DICT && (m->stack.n - start) % 2) return bad(m, "odd DICT");
@@ -446,67 +453,67 @@ static ldnq_status step(vm *m, int *done) {
       if ((st = take_from(m, start, k == LDNQ__PK_DICT ? &n->kv : &n->items))) return st;
       return vec_push(&m->stack, n);
     }
-    case 0x85: return tuple_n(m, 1);
-    case 0x86: return tuple_n(m, 2);
-    case 0x87: return tuple_n(m, 3);
-    case 'a': /* APPEND */
+    case OP_TUPLE1: return tuple_n(m, 1);
+    case OP_TUPLE2: return tuple_n(m, 2);
+    case OP_TUPLE3: return tuple_n(m, 3);
+    case OP_APPEND:
       if (m->stack.n < 2) return bad(m, "stack underflow");
       return appends(m, m->stack.n - 1);
-    case 'e': /* APPENDS */
+    case OP_APPENDS:
       if ((st = pop_mark(m, &start))) return st;
       return appends(m, start);
-    case 's': /* SETITEM */
+    case OP_SETITEM:
       if (m->stack.n < 3) return bad(m, "stack underflow");
       return setitems(m, m->stack.n - 2);
-    case 'u': /* SETITEMS */
+    case OP_SETITEMS:
       if ((st = pop_mark(m, &start))) return st;
       return setitems(m, start);
-    case 'c': { /* GLOBAL "module\nname\n" */
+    case OP_GLOBAL: { /* "module\nname\n" */
       const char *mod = NULL, *name = NULL;
       size_t ml = 0, nl = 0;
       if ((st = line(m, &mod, &ml)) || (st = line(m, &name, &nl))) return st;
       return push_global(m, mod, ml, name, nl);
     }
-    case 0x93: /* STACK_GLOBAL */
+    case OP_STACK_GLOBAL:
       if ((st = pop(m, &b)) || (st = pop(m, &a))) return st;
       if (a->kind != LDNQ__PK_STR || b->kind != LDNQ__PK_STR)
         return bad(m, "STACK_GLOBAL needs two strings");
       return push_global(m, a->s, a->len, b->s, b->len);
-    case 'R': case 0x81: return call(m); /* REDUCE, NEWOBJ */
-    case 'b': /* BUILD */
+    case OP_REDUCE: case OP_NEWOBJ: return call(m);
+    case OP_BUILD:
       if ((st = pop(m, &a)) || (st = top(m, &n))) return st;
       if (n->kind != LDNQ__PK_CALL && n->kind != LDNQ__PK_DICT) return bad(m, "BUILD on a non-object");
       n->state = a;
       return LDNQ_OK;
-    case 'q': /* BINPUT */
+    case OP_BINPUT:
       if ((st = need(m, 1))) return st;
       return memo_put(m, m->d[m->pos++]);
-    case 'r': /* LONG_BINPUT */
+    case OP_LONG_BINPUT:
       if ((st = need(m, 4))) return st;
       m->pos += 4;
       return memo_put(m, ldnq__le32(m->d + m->pos - 4));
-    case 'p': /* PUT (text) */
+    case OP_PUT: /* text */
       if ((st = line_int(m, &iv))) return st;
       if (iv < 0) return bad(m, "negative memo key");
       return memo_put(m, (uint64_t)iv);
-    case 0x94: /* MEMOIZE: the next key is the memo's current length */
+    case OP_MEMOIZE: /* the next key is the memo's current length */
       return memo_put(m, m->memo_len);
-    case 'h': /* BINGET */
+    case OP_BINGET:
       if ((st = need(m, 1))) return st;
       return memo_get(m, m->d[m->pos++]);
-    case 'j': /* LONG_BINGET */
+    case OP_LONG_BINGET:
       if ((st = need(m, 4))) return st;
       m->pos += 4;
       return memo_get(m, ldnq__le32(m->d + m->pos - 4));
-    case 'g': /* GET (text) */
+    case OP_GET: /* text */
       if ((st = line_int(m, &iv))) return st;
       if (iv < 0) return bad(m, "negative memo key");
       return memo_get(m, (uint64_t)iv);
-    case 'Q': /* BINPERSID */
+    case OP_BINPERSID:
       if ((st = pop(m, &a))) return st;
       if ((st = push_new(m, LDNQ__PK_PERSID, &n))) return st;
       return vec_push(&n->items, a);
-    case 'P': { /* PERSID (text id) */
+    case OP_PERSID: { /* text id */
       const char *s = NULL;
       size_t len = 0;
       if ((st = line(m, &s, &len))) return st;

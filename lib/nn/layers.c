@@ -34,7 +34,7 @@ LDNQ_API ldnq_status ldnq_network_layer_name(const ldnq_network *net, int index,
   return LDNQ_OK;
 }
 
-#define ROW(id) {id, #id, LDNQ__OPT_INT}
+#define ROW(id) LDNQ__ATTR(id, INT)
 static const ldnq__attrdef attrs[] = {
     ROW(LDNQ_LA_TYPE), ROW(LDNQ_LA_IN),     ROW(LDNQ_LA_OUT),     ROW(LDNQ_LA_KH),
     ROW(LDNQ_LA_KW),   ROW(LDNQ_LA_STRIDE), ROW(LDNQ_LA_PADDING), ROW(LDNQ_LA_HAS_BIAS),
@@ -61,7 +61,7 @@ LDNQ_API ldnq_status ldnq_network_layer_int(const ldnq_network *net, int index,
   ldnq_status st = check(net, index, __func__);
   if (st) return st;
   if (!value) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: value is NULL", __func__);
-  st = ldnq__attr_check(attrs, (int)(sizeof attrs / sizeof *attrs), "layer", (int)attr,
+  st = ldnq__attr_check(LDNQ__ATTRS(attrs), "layer", (int)attr,
                         LDNQ__OPT_INT, __func__, "none: every layer attribute is an integer");
   if (st == LDNQ_OK) *value = attr_value(&net->layers[index], attr);
   return st;

@@ -81,15 +81,13 @@ ldnq_status ldnq_quant_report_layer_result(const ldnq_quant_report *r, int index
   return LDNQ_OK;
 }
 
-#define ROW(id, type) {id, #id, LDNQ__OPT_##type}
 static const ldnq__attrdef attrs[] = {
-    ROW(LDNQ_QR_QUANTIZED, INT),       ROW(LDNQ_QR_CASCADE_EPOCHS, INT),
-    ROW(LDNQ_QR_CASCADE_BATCHES, INT), ROW(LDNQ_QR_TEACHER_CACHED, INT),
-    ROW(LDNQ_QR_BIAS_FLOAT, INT),      ROW(LDNQ_QR_SECONDS, REAL),
-    ROW(LDNQ_QR_CASCADE_LOSS, REAL),   ROW(LDNQ_QR_TOP1, REAL),
-    ROW(LDNQ_QR_TOP5, REAL),           ROW(LDNQ_QR_CASCADE_LAST_LOSS, REAL),
+    LDNQ__ATTR(LDNQ_QR_QUANTIZED, INT),       LDNQ__ATTR(LDNQ_QR_CASCADE_EPOCHS, INT),
+    LDNQ__ATTR(LDNQ_QR_CASCADE_BATCHES, INT), LDNQ__ATTR(LDNQ_QR_TEACHER_CACHED, INT),
+    LDNQ__ATTR(LDNQ_QR_BIAS_FLOAT, INT),      LDNQ__ATTR(LDNQ_QR_SECONDS, REAL),
+    LDNQ__ATTR(LDNQ_QR_CASCADE_LOSS, REAL),   LDNQ__ATTR(LDNQ_QR_TOP1, REAL),
+    LDNQ__ATTR(LDNQ_QR_TOP5, REAL),           LDNQ__ATTR(LDNQ_QR_CASCADE_LAST_LOSS, REAL),
 };
-#undef ROW
 
 /* Both getters: layer index and a known attribute of the wanted type. */
 static ldnq_status check_attr(const ldnq_quant_report *r, int index, ldnq_report_attr attr,
@@ -97,7 +95,7 @@ static ldnq_status check_attr(const ldnq_quant_report *r, int index, ldnq_report
   ldnq_status st = check(r, index, value, fn);
   if (st) return st;
   return ldnq__attr_check(
-      attrs, (int)(sizeof attrs / sizeof *attrs), "report", (int)attr, want, fn,
+      LDNQ__ATTRS(attrs), "report", (int)attr, want, fn,
       want == LDNQ__OPT_INT ? "ldnq_quant_report_layer_double" : "ldnq_quant_report_layer_int");
 }
 

@@ -16,16 +16,14 @@ static int64_t weight_count(const ldnq_layer_result *r) {
 }
 static int64_t bias_count(const ldnq_layer_result *r) { return r->has_bias ? r->l2 : 0; }
 
-#define ROW(id, type) {id, #id, LDNQ__OPT_##type}
 static const ldnq__attrdef attrs[] = {
-    ROW(LDNQ_R_LEVELS, INT),         ROW(LDNQ_R_ITERATIONS, INT),
-    ROW(LDNQ_R_RHO_FALLBACK, INT),   ROW(LDNQ_R_WEIGHT_COUNT, INT),
-    ROW(LDNQ_R_BIAS_COUNT, INT),     ROW(LDNQ_R_HESSIAN_SAMPLES, INT),
-    ROW(LDNQ_R_ALPHA, REAL),         ROW(LDNQ_R_ERROR_INITIAL, REAL),
-    ROW(LDNQ_R_ERROR, REAL),         ROW(LDNQ_R_SECONDS, REAL),
-    ROW(LDNQ_R_RHO, REAL),
+    LDNQ__ATTR(LDNQ_R_LEVELS, INT),         LDNQ__ATTR(LDNQ_R_ITERATIONS, INT),
+    LDNQ__ATTR(LDNQ_R_RHO_FALLBACK, INT),   LDNQ__ATTR(LDNQ_R_WEIGHT_COUNT, INT),
+    LDNQ__ATTR(LDNQ_R_BIAS_COUNT, INT),     LDNQ__ATTR(LDNQ_R_HESSIAN_SAMPLES, INT),
+    LDNQ__ATTR(LDNQ_R_ALPHA, REAL),         LDNQ__ATTR(LDNQ_R_ERROR_INITIAL, REAL),
+    LDNQ__ATTR(LDNQ_R_ERROR, REAL),         LDNQ__ATTR(LDNQ_R_SECONDS, REAL),
+    LDNQ__ATTR(LDNQ_R_RHO, REAL),
 };
-#undef ROW
 
 /* Value of a known attribute (integer ones into *i, real ones into *d). */
 static void attr_value(const ldnq_layer_result *r, ldnq_result_attr attr, int64_t *i, double *d) {
@@ -49,7 +47,7 @@ static ldnq_status get_attr(const ldnq_layer_result *r, ldnq_result_attr attr, c
                             ldnq__opt_type want, int64_t *i, double *d, const char *fn) {
   if (!r || !out) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: NULL argument", fn);
   ldnq_status st = ldnq__attr_check(
-      attrs, (int)(sizeof attrs / sizeof *attrs), "layer result", (int)attr, want, fn,
+      LDNQ__ATTRS(attrs), "layer result", (int)attr, want, fn,
       want == LDNQ__OPT_INT ? "ldnq_layer_result_get_double" : "ldnq_layer_result_get_int");
   if (st == LDNQ_OK) attr_value(r, attr, i, d);
   return st;

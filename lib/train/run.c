@@ -277,20 +277,19 @@ ldnq_status ldnq_trainer_set_epoch_callback(ldnq_trainer *t, ldnq_train_epoch_fn
   return LDNQ_OK;
 }
 
-#define ROW(id, type) {id, #id, LDNQ__OPT_##type}
 static const ldnq__attrdef results[] = {
-    ROW(LDNQ_TR_EPOCHS_DONE, INT),    ROW(LDNQ_TR_BEST_TOP1, REAL), ROW(LDNQ_TR_LAST_TOP1, REAL),
-    ROW(LDNQ_TR_LAST_LOSS, REAL),     ROW(LDNQ_TR_SECONDS, REAL),   ROW(LDNQ_TR_EPOCH_SECONDS, REAL),
-    ROW(LDNQ_TR_TRAIN_TOP1, REAL),
+    LDNQ__ATTR(LDNQ_TR_EPOCHS_DONE, INT),     LDNQ__ATTR(LDNQ_TR_BEST_TOP1, REAL),
+    LDNQ__ATTR(LDNQ_TR_LAST_TOP1, REAL),      LDNQ__ATTR(LDNQ_TR_LAST_LOSS, REAL),
+    LDNQ__ATTR(LDNQ_TR_SECONDS, REAL),        LDNQ__ATTR(LDNQ_TR_EPOCH_SECONDS, REAL),
+    LDNQ__ATTR(LDNQ_TR_TRAIN_TOP1, REAL),
 };
-#undef ROW
 #define NRESULTS ((int)(sizeof results / sizeof *results))
 
 static ldnq_status check_result(const ldnq_trainer *t, ldnq_train_result what, const void *value,
                                 ldnq__opt_type want, const char *fn) {
   if (!t || !value) return ldnq__fail(NULL, LDNQ_ERR_INVALID_ARG, "%s: NULL argument", fn);
   return ldnq__attr_check(
-      results, NRESULTS, "trainer result", (int)what, want, fn,
+      LDNQ__ATTRS(results), "trainer result", (int)what, want, fn,
       want == LDNQ__OPT_INT ? "ldnq_trainer_result_double" : "ldnq_trainer_result_int");
 }
 

@@ -47,7 +47,7 @@ ldnq_status ldnq__evaluate(ldnq_network *net, ldnq_loader *loader, double *top1,
     const ldnq_tensor *x;
     const int32_t *lab;
     int64_t n;
-    st = ldnq_loader_next_v2(loader, &x, &lab, &n);
+    st = ldnq__loader_next(loader, &x, &lab, &n);
     if (st != LDNQ_OK || n == 0) break;
     if (!out || out->numel != n * k) {
       ldnq_tensor_free(out);

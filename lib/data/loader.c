@@ -190,18 +190,14 @@ static void *worker(void *arg) {
   return NULL;
 }
 
-LDNQ_API ldnq_status ldnq_loader_next(ldnq_loader *l, const ldnq_tensor **images,
-                                      const int32_t **labels, int *n) {
-  if (!n) return ldnq__fail(l ? &l->err : NULL, LDNQ_ERR_INVALID_ARG, "ldnq_loader_next: NULL argument");
-  int64_t n64 = 0;
-  ldnq_status st = ldnq_loader_next_v2(l, images, labels, &n64);
-  *n = (int)n64; /* a batch holds at most 65536 samples (ldnq_loader_create) */
-  return st;
-}
-
 LDNQ_API ldnq_status ldnq_loader_next_v2(ldnq_loader *l, const ldnq_tensor **images,
                                          const int32_t **labels, int64_t *n) {
   if (!l || !images || !labels || !n) return ldnq__fail(l ? &l->err : NULL, LDNQ_ERR_INVALID_ARG, "%s: NULL argument", __func__);
+  return ldnq__loader_next(l, images, labels, n);
+}
+
+ldnq_status ldnq__loader_next(ldnq_loader *l, const ldnq_tensor **images, const int32_t **labels,
+                              int64_t *n) {
   *images = NULL;
   *labels = NULL;
   *n = 0;
@@ -261,6 +257,15 @@ LDNQ_API ldnq_status ldnq_loader_next_v2(ldnq_loader *l, const ldnq_tensor **ima
   *n = s->n;
   ldnq__errbuf_clear(&l->err);
   return LDNQ_OK;
+}
+
+LDNQ_API ldnq_status ldnq_loader_next(ldnq_loader *l, const ldnq_tensor **images,
+                                      const int32_t **labels, int *n) {
+  if (!l || !images || !labels || !n) return ldnq__fail(l ? &l->err : NULL, LDNQ_ERR_INVALID_ARG, "ldnq_loader_next: NULL argument");
+  int64_t n64 = 0;
+  ldnq_status st = ldnq__loader_next(l, images, labels, &n64);
+  *n = (int)n64; /* a batch holds at most 65536 samples (ldnq_loader_create) */
+  return st;
 }
 
 LDNQ_API ldnq_status ldnq_loader_reset(ldnq_loader *l, int64_t epoch) {

@@ -49,6 +49,10 @@ struct ldnq_loader {
   atomic_int stop;
 };
 
+/* ldnq_loader_next_v2 on valid arguments (the library's own callers). */
+ldnq_status ldnq__loader_next(ldnq_loader *l, const ldnq_tensor **images, const int32_t **labels,
+                              int64_t *n);
+
 /* ldnq_evaluate_v2 with an extra progress (may be NULL) called after each
  * batch is scored, besides the loader's own (evaluate.c): the deprecated
  * ldnq_evaluate and the quantizer's LDNQ_PHASE_EVAL use it. */

@@ -10,7 +10,7 @@
  * (ldnq_trainer_set_comm) makes the run data parallel and exact:
  *   - every global batch (the loader's batch size) is split into `size`
  *     contiguous shares of one shared shuffle; rank r reads only share r;
- *   - ldnq_evaluate reduces its counts, so every rank returns the top-1 /
+ *   - ldnq_evaluate_v2 reduces its counts, so every rank returns the top-1 /
  *     top-5 of the whole set;
  *   - training reduces the batch-norm batch statistics (sums and sums of
  *     squares, and the two sums of the backward) and the gradients, so a

@@ -7,7 +7,7 @@
  *     last failure, whatever the function.
  *   - A function ldnq_X_* that takes its ldnq_X handle non-const also
  *     records its failure on that handle: ldnq_X_errmsg() and
- *     ldnq_X_errcode() (ldnq_evaluate records on its loader). Every handle
+ *     ldnq_X_errcode() (ldnq_evaluate_v2 records on its loader). Every handle
  *     type with such a function has both (quantizer, trainer, network,
  *     checkpoint, dataset, loader, transform, tensor). The handles whose
  *     functions are all read-only (subset, layer result, quant report) have

@@ -4,7 +4,7 @@
  * [C,H,W] for callback datasets); a transform turns one sample into a
  * float [C,H,W] tensor (torchvision semantics); a subset picks the limited
  * calibration set; a loader batches samples on background threads into
- * [N,C,H,W] float tensors and int32 labels; ldnq_evaluate measures top-1 /
+ * [N,C,H,W] float tensors and int32 labels; ldnq_evaluate_v2 measures top-1 /
  * top-5 accuracy of a network over a loader.
  *
  * Handles that refer to a dataset (subset views, loaders) keep it alive:
@@ -262,7 +262,7 @@ typedef enum ldnq_loader_option {
 
 /* Loader over `ds` (kept alive by the loader) with batch_size in
  * [1, 65536]. Transforms default to the dataset's preset. Options are set
- * before the first ldnq_loader_next of an epoch (else LDNQ_ERR_STATE).
+ * before the first ldnq_loader_next_v2 of an epoch (else LDNQ_ERR_STATE).
  * Caller owns *out. */
 LDNQ_API ldnq_status ldnq_loader_create(ldnq_dataset *ds, int batch_size,
                                         ldnq_loader **out);
@@ -294,7 +294,7 @@ LDNQ_API ldnq_status ldnq_loader_set_transforms(ldnq_loader *l,
                                                 const ldnq_transform *train,
                                                 const ldnq_transform *eval);
 /* Progress per delivered batch of an epoch; fn NULL removes it. A nonzero
- * return makes ldnq_loader_next fail with LDNQ_ERR_CANCELLED. user_data is
+ * return makes ldnq_loader_next_v2 fail with LDNQ_ERR_CANCELLED. user_data is
  * borrowed until the progress is replaced or the loader is freed. */
 LDNQ_API ldnq_status ldnq_loader_set_progress(ldnq_loader *l,
                                               ldnq_data_progress_fn fn,
@@ -302,7 +302,7 @@ LDNQ_API ldnq_status ldnq_loader_set_progress(ldnq_loader *l,
 /* Data-parallel loading (ldnq/comm.h): every batch of batch_size (a
  * global batch, from the one shuffle all ranks compute from the same
  * seed) is split into comm's size contiguous shares and this loader
- * delivers only share rank (its own n). ldnq_evaluate on such a loader
+ * delivers only share rank (its own n). ldnq_evaluate_v2 on such a loader
  * sums its counts over the ranks. comm is borrowed until replaced (NULL:
  * the whole batch, the default). Between epochs only (else
  * LDNQ_ERR_STATE); a batch size below the rank count is LDNQ_ERR_RANGE.

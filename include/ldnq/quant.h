@@ -327,7 +327,7 @@ LDNQ_API ldnq_status ldnq_layer_result_matrix(const ldnq_layer_result *r,
 
 /* ---- Whole-network pipeline (docs/METHOD.md 1-5) ----
  *
- * ldnq_quantizer_run quantizes `net` in place, layer by layer in
+ * ldnq_quantizer_run_v2 quantizes `net` in place, layer by layer in
  * state-dict order (ldnq_network_layer_*). For each layer L:
  *   1. Hessian: LDNQ_Q_HESSIAN_BATCHES batches of LDNQ_Q_HESSIAN_BATCH_SIZE
  *      images from a loader over `calib` (shuffled, incomplete last batch
@@ -381,7 +381,7 @@ typedef int (*ldnq_quant_progress_fn)(void *user_data, int layer, int num_layers
 
 typedef struct ldnq_quant_report ldnq_quant_report;
 
-/* Data-parallel quantization (ldnq/comm.h). ldnq_quantizer_run becomes a
+/* Data-parallel quantization (ldnq/comm.h). ldnq_quantizer_run_v2 becomes a
  * collective that every rank of comm calls with the same options, the
  * same network (rank 0's weights are broadcast first) and the same
  * calibration set (same path or identical copies): every Hessian and
@@ -425,7 +425,7 @@ LDNQ_API ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net,
 
 /* ---- Resumable runs (docs/QUANTIZER.md, "Resumable runs") ----
  *
- * With a state path, ldnq_quantizer_run writes its state to `path` after
+ * With a state path, ldnq_quantizer_run_v2 writes its state to `path` after
  * every finished layer and once more after the final fine-tune / batch-norm
  * recalibration (when either runs), atomically (a temporary file renamed
  * over it): the network as it is then, the report's entries so far, the
@@ -458,7 +458,7 @@ LDNQ_API ldnq_status ldnq_quantizer_run(ldnq_quantizer *q, ldnq_network *net,
 LDNQ_API ldnq_status ldnq_quantizer_set_state_path(ldnq_quantizer *q,
                                                    const char *path,
                                                    unsigned flags);
-/* Finished layers the last ldnq_quantizer_run took from its state file
+/* Finished layers the last ldnq_quantizer_run_v2 took from its state file
  * (0: it started at the first layer). Read-only. */
 LDNQ_API ldnq_status ldnq_quantizer_resumed_layers_v2(const ldnq_quantizer *q,
                                                       int64_t *layers);

@@ -102,6 +102,14 @@ class DataTest(unittest.TestCase):
         with self.assertRaises(RuntimeError) as cm:
             ldnq.evaluate(net, ld, progress=boom)
         self.assertIsInstance(cm.exception.__cause__, ldnq.LdnqError)
+        # A call's progress is set on the loader for that call only; the
+        # loader's own (Loader.set_progress) reports the calls without one.
+        seen.clear()
+        ldnq.evaluate(net, ld)
+        self.assertEqual(seen, [])
+        ld.set_progress(lambda d, t: seen.append((d, t)))
+        ldnq.evaluate(net, ld)
+        self.assertEqual(seen, [(1, 3), (2, 3), (3, 3)])
 
     def test_missing_files(self):
         with self.assertRaises(ldnq.LdnqError) as cm:

@@ -10,7 +10,11 @@
  * D is a CIFAR-10 folder (binary or python version) or any dataset spec
  * ("fashion-mnist", "fashion-mnist:DIR", "mnist:DIR", ...). quantize keeps
  * its limited subset in <out>.subset and reuses it; --resample draws a new
- * one. Quick runs: --limit-train N, --hessian-batches N, --no-cascade. */
+ * one. Quick runs: --limit-train N, --hessian-batches N, --no-cascade.
+ *
+ * Built with MPI (tools/mpi, found by CMake), `mpirun -np N cifar10_resnet
+ * ...` runs data parallel: each rank takes its share of every batch, the
+ * sums are reduced, and only rank 0 prints and writes (docs/CLUSTER.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +23,14 @@
 #include <ldnq/ldnq.h>
 
 #include "args.h"
+#include "ldnq_mpi_run.h"
 
 static ldnq_status st;
 #define TRY(what, call) \
   do { if ((st = (call)) != LDNQ_OK) { fail(what); goto out; } } while (0)
 static void fail(const char *what) {
-  fprintf(stderr, "cifar10_resnet: %s: %s: %s\n", what, ldnq_status_string(st), ldnq_last_error());
+  fprintf(ldnq_mpi_err(), "cifar10_resnet%s: %s: %s: %s\n", ldnq_mpi_who(), what,
+          ldnq_status_string(st), ldnq_last_error());
 }
 
 /* A folder is tried as CIFAR-10 binary, then python; a spec as given. */
@@ -45,7 +51,15 @@ static int on_epoch(void *ud, int64_t e, double loss, double tr1, double te1, do
   return 0;
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv);
+
+int main(int argc, char **argv) { /* under mpirun: one rank of a data-parallel run */
+  if (ldnq_mpi_start(&argc, &argv)) return ldnq_mpi_end(1);
+  return ldnq_mpi_end(run(argc, argv));
+}
+
+static int run(int argc, char **argv) {
+  const ldnq_comm *comm = ldnq_mpi_comm(); /* NULL: one process */
   const char *mode = NULL, *data = NULL, *weights = NULL, *out = NULL;
   const char *profile_s = "improved";
   int resample = 0, no_cascade = 0, per_channel = 0, resume = 0;
@@ -124,6 +138,7 @@ int main(int argc, char **argv) {
   TRY("network", ldnq_network_create(arch, channels, classes, &net));
   if (weights) TRY("--weights", ldnq_network_load_v2(net, weights, 0, NULL, 0));
   TRY("loader", ldnq_loader_create(test, 256, &eval));
+  TRY("loader", ldnq_loader_set_comm(eval, comm)); /* evaluations sharded, counts summed */
 
   if (train_mode) {
     if (limit > 0) { /* the first `limit` images, for quick runs */
@@ -136,6 +151,7 @@ int main(int argc, char **argv) {
       TRY("--limit-train", ldnq_dataset_subset(train, sub, &calib));
     }
     TRY("trainer", ldnq_trainer_create(&t));
+    TRY("trainer", ldnq_trainer_set_comm(t, comm)); /* rank 0 writes --out */
     TRY("--epochs", ldnq_trainer_set_int(t, LDNQ_T_EPOCHS, epochs));
     TRY("--lr", ldnq_trainer_set_double(t, LDNQ_T_LR, lr));
     TRY("trainer", ldnq_trainer_set_epoch_callback(t, on_epoch, NULL));
@@ -146,11 +162,22 @@ int main(int argc, char **argv) {
     TRY("evaluation", ldnq_evaluate_v2(net, eval, &top1, &top5, NULL));
     printf("%s %s: top-1 %.2f%% top-5 %.2f%%\n", arch_name, weights, top1, top5);
   } else {
-    /* The limited set: reuse <out>.subset unless --resample. */
-    if (resample || ldnq_subset_load(subset_path, &sub) != LDNQ_OK) {
-      uint64_t seed = resample ? (uint64_t)time(NULL) : 0;
-      TRY("--ratio", ldnq_subset_sample(train, ratio, 0, 0, seed, &sub));
-      TRY("subset file", ldnq_subset_save(sub, subset_path));
+    /* The limited set: reuse <out>.subset unless --resample. Under mpirun
+     * rank 0 decides (reuse, or the seed of a new one) for every rank and
+     * is the one that writes it. */
+    uint64_t pick[2] = {!resample && ldnq_subset_load(subset_path, &sub) == LDNQ_OK,
+                        resample ? (uint64_t)time(NULL) : 0};
+    if (ldnq_mpi_share(pick, sizeof pick)) {
+      st = LDNQ_ERR_CALLBACK;
+      fail("broadcast of the limited set's seed");
+      goto out;
+    }
+    if (pick[0] && !sub) TRY("subset file", ldnq_subset_load(subset_path, &sub));
+    if (!pick[0]) {
+      ldnq_subset_free(sub);
+      sub = NULL;
+      TRY("--ratio", ldnq_subset_sample(train, ratio, 0, 0, pick[1], &sub));
+      if (ldnq_mpi_rank() == 0) TRY("subset file", ldnq_subset_save(sub, subset_path));
     }
     int64_t n = 0;
     ldnq_subset_count(sub, &n);
@@ -159,6 +186,7 @@ int main(int argc, char **argv) {
     printf("full precision: top-1 %.2f%% top-5 %.2f%%; limited set %lld images (%s)\n", top1,
            top5, (long long)n, subset_path);
     TRY("quantizer", ldnq_quantizer_create(&q));
+    TRY("quantizer", ldnq_quantizer_set_comm(q, comm)); /* rank 0 writes the state */
     TRY("--levels", ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
     TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
     TRY("--profile", ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, profile));
@@ -175,8 +203,10 @@ int main(int argc, char **argv) {
     printf("L-DNQ %lld levels: top-1 %.2f%% top-5 %.2f%% -> %s\n", levels, top1, top5, out);
     fflush(stdout); /* printed even if the write below fails */
     TRY("checkpoint", ldnq_quant_report_checkpoint(rep, net, &ck));
-    TRY("--out", ldnq_checkpoint_save(ck, out, fmt));
-    remove(state); /* the run is complete */
+    if (ldnq_mpi_rank() == 0) { /* one writer in a data-parallel run */
+      TRY("--out", ldnq_checkpoint_save(ck, out, fmt));
+      remove(state); /* the run is complete */
+    }
   }
   rc = 0;
 out:

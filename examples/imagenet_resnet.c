@@ -9,7 +9,11 @@
  *   imagenet_resnet eval --depth 18|34|50 --weights F --data DIR
  *
  * The subset is class-balanced (the paper's limited set); top-1 and top-5
- * are measured on DIR/val before and after quantization. */
+ * are measured on DIR/val before and after quantization.
+ *
+ * Built with MPI (tools/mpi, found by CMake), `mpirun -np N imagenet_resnet
+ * ...` runs data parallel: each rank takes its share of every batch, the
+ * sums are reduced, and only rank 0 prints and writes (docs/CLUSTER.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +21,14 @@
 #include <ldnq/ldnq.h>
 
 #include "args.h"
+#include "ldnq_mpi_run.h"
 
 static ldnq_status st;
 #define TRY(what, call) \
   do { if ((st = (call)) != LDNQ_OK) { fail(what); goto out; } } while (0)
 static void fail(const char *what) {
-  fprintf(stderr, "imagenet_resnet: %s: %s: %s\n", what, ldnq_status_string(st), ldnq_last_error());
+  fprintf(ldnq_mpi_err(), "imagenet_resnet%s: %s: %s: %s\n", ldnq_mpi_who(), what,
+          ldnq_status_string(st), ldnq_last_error());
 }
 
 static int on_eval(void *ud, int64_t done, int64_t total) {
@@ -40,7 +46,15 @@ static int on_quant(void *ud, int64_t layer, int64_t n, ldnq_quant_phase phase, 
   return 0;
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv);
+
+int main(int argc, char **argv) { /* under mpirun: one rank of a data-parallel run */
+  if (ldnq_mpi_start(&argc, &argv)) return ldnq_mpi_end(1);
+  return ldnq_mpi_end(run(argc, argv));
+}
+
+static int run(int argc, char **argv) {
+  const ldnq_comm *comm = ldnq_mpi_comm(); /* NULL: one process */
   const char *mode = NULL, *dir = NULL, *weights = NULL, *out = "resnet-quantized.ldnq";
   const char *profile_s = "improved";
   int no_cascade = 0, resume = 0;
@@ -108,6 +122,7 @@ int main(int argc, char **argv) {
   TRY("--data (val)", ldnq_dataset_open_spec(spec, LDNQ_SPLIT_TEST, &val));
   TRY("loader", ldnq_loader_create(val, 32, &eval));
   TRY("--threads", ldnq_loader_set_option(eval, LDNQ_LOADER_THREADS, threads));
+  TRY("loader", ldnq_loader_set_comm(eval, comm)); /* evaluations sharded, counts summed */
   TRY("loader", ldnq_loader_set_progress(eval, on_eval, NULL));
   TRY("evaluation", ldnq_evaluate_v2(net, eval, &top1, &top5, NULL));
   TRY("loader", ldnq_loader_set_progress(eval, NULL, NULL)); /* the run reports its own */
@@ -120,6 +135,7 @@ int main(int argc, char **argv) {
     ldnq_subset_count(sub, &n);
     printf("limited set: %lld images\n", (long long)n);
     TRY("quantizer", ldnq_quantizer_create(&q));
+    TRY("quantizer", ldnq_quantizer_set_comm(q, comm)); /* rank 0 writes the state */
     TRY("--profile", ldnq_quantizer_set_int(q, LDNQ_Q_PROFILE, profile));
     TRY("--levels", ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
     TRY("--no-cascade", ldnq_quantizer_set_int(q, LDNQ_Q_CASCADE, cascade));
@@ -136,8 +152,10 @@ int main(int argc, char **argv) {
            top5, out);
     fflush(stdout); /* printed even if the write below fails */
     TRY("checkpoint", ldnq_quant_report_checkpoint(rep, net, &qck));
-    TRY("--out", ldnq_checkpoint_save(qck, out, fmt));
-    remove(state); /* the run is complete */
+    if (ldnq_mpi_rank() == 0) { /* one writer in a data-parallel run */
+      TRY("--out", ldnq_checkpoint_save(qck, out, fmt));
+      remove(state); /* the run is complete */
+    }
   }
   rc = 0;
 out:

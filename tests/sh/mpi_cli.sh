@@ -21,9 +21,10 @@ mpi() { # loopback only; each run bounded
 cat >"$tmp/mk.c" <<'C'
 #include <stdio.h>
 #include <ldnq/ldnq.h>
-int main(int argc, char **argv) { /* a random ResNet20, 1 channel */
+int main(int argc, char **argv) { /* a random ResNet20, 1 channel; or [resnet18] FILE: 3 */
   ldnq_network *net = NULL;
-  ldnq_status st = ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 10, &net);
+  ldnq_status st = argc > 2 ? ldnq_network_create(LDNQ_ARCH_RESNET18, 3, 3, &net)
+                            : ldnq_network_create(LDNQ_ARCH_RESNET20, 1, 10, &net);
   if (!st) st = ldnq_network_reset_parameters(net, 3);
   if (!st) st = ldnq_network_save(net, argv[argc - 1], LDNQ_FORMAT_PTH_ZIP);
   if (st) fprintf(stderr, "mk: %s\n", ldnq_last_error());
@@ -108,7 +109,8 @@ targs=(train --arch resnet20 --data "$data" --epochs 1 --batch 32 --lr 0.01 --th
 "$ldnq" "${targs[@]}" --out "$tmp/one.pth" --loss-log "$tmp/one.loss" >/dev/null 2>"$tmp/train1.err"
 mpi "$ldnq" "${targs[@]}" --out "$tmp/two.pth" --loss-log "$tmp/two.loss" >/dev/null 2>"$tmp/train2.err"
 # --loss-log: one line per batch; batch 1 (the same weights, a forward) within 1e-5.
-test "$(wc -l <"$tmp/one.loss")" -eq 8 && test "$(wc -l <"$tmp/two.loss")" -eq 8
+test "$(wc -l <"$tmp/one.loss")" -eq 8
+test "$(wc -l <"$tmp/two.loss")" -eq 8
 b1=$(head -n 1 "$tmp/one.loss" | awk '{ print $3 }'); b2=$(head -n 1 "$tmp/two.loss" | awk '{ print $3 }')
 echo "batch 1 loss: one process $b1, 2 ranks $b2"
 awk -v a="$b1" -v b="$b2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 1e-5) }'
@@ -116,7 +118,8 @@ l1=$(grep -E "^epoch 1: loss" "$tmp/train1.err" | sed -E 's/^epoch 1: loss ([0-9
 l2=$(grep -E "^epoch 1: loss" "$tmp/train2.err" | sed -E 's/^epoch 1: loss ([0-9.]+).*/\1/')
 echo "train loss: one process $l1, 2 ranks $l2"
 awk -v a="$l1" -v b="$l2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 1e-3) }'
-test -s "$tmp/two.pth" && test -s "$tmp/two.pth.state"
+test -s "$tmp/two.pth"
+test -s "$tmp/two.pth.state"
 
 # 3. Quantization (SGD cascades, no Adam scale/code learning in the final
 #    fine-tune and no exact first-layer solver: see tests/test_comm.c; with
@@ -134,7 +137,8 @@ read -r nq worst diff total clean < <("$tmp/cmp" "$tmp/q1.ldnq" "$tmp/q2.ldnq")
 t1=$(field top1 <"$tmp/q1.json"); t2=$(field top1 <"$tmp/q2.json")
 echo "quantize: $nq quantized tensors, the first $clean with equal codes and alphas within $worst;" \
      "$diff of $total codes differ (values at a threshold, and the layers after them), top-1 $t1 vs $t2"
-test "$nq" -gt 10 && test "$clean" -ge $((nq / 2))
+test "$nq" -gt 10
+test "$clean" -ge $((nq / 2))
 awk -v w="$worst" -v d="$diff" -v t="$total" -v a="$t1" -v b="$t2" \
   'BEGIN { e = a - b; if (e < 0) e = -e; exit !(w < 1e-5 && d * 1000 <= t && e <= 0.1) }'
 
@@ -148,5 +152,70 @@ cat "$tmp/fail.err"
 # Both ranks meet the short batch; whichever reports first aborts the run
 # (seen: rank 1 under ctest -j2), so either rank's message counts.
 grep -Eq "ldnq train \[rank [01] of 2\]: training: .*every batch needs at least one sample per rank" "$tmp/fail.err"
-test ! -e "$tmp/x.loss" && test ! -e "$tmp/x.loss.tmp" # no partial log
+test ! -e "$tmp/x.loss" # no partial log
+test ! -e "$tmp/x.loss.tmp"
+# 5. The example programs under mpirun (they share tools/mpi with the tool):
+#    data parallel, the same figures as one process, printed once (rank 0),
+#    and only rank 0 writes. (Separate asserts: set -e ignores a failure
+#    inside an && list.)
+ex=$bin/examples
+c10() { "$@" --depth 20 --data "$data"; }
+c10 "$ex/cifar10_resnet" train --epochs 1 --limit-train 64 --lr 0.01 --out "$tmp/c1.pth" >"$tmp/c1.out"
+c10 mpi "$ex/cifar10_resnet" train --epochs 1 --limit-train 64 --lr 0.01 --out "$tmp/c2.pth" >"$tmp/c2.out"
+cat "$tmp/c1.out" "$tmp/c2.out"
+test "$(grep -c "^epoch 1: loss" "$tmp/c2.out")" -eq 1 # printed by rank 0 only
+e1=$(sed -nE 's/^epoch 1: loss ([0-9.]+).*/\1/p' "$tmp/c1.out")
+e2=$(sed -nE 's/^epoch 1: loss ([0-9.]+).*/\1/p' "$tmp/c2.out")
+awk -v a="$e1" -v b="$e2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 1e-3) }'
+test -s "$tmp/c2.pth"
+# Evaluation of the same weights: one line, the same top-1 / top-5.
+c10 "$ex/cifar10_resnet" eval --weights "$tmp/w.pth" >"$tmp/ce1.out"
+c10 mpi "$ex/cifar10_resnet" eval --weights "$tmp/w.pth" >"$tmp/ce2.out"
+cat "$tmp/ce2.out"
+test "$(wc -l <"$tmp/ce2.out")" -eq 1
+test "$(cat "$tmp/ce1.out")" = "$(cat "$tmp/ce2.out")"
+# Quantization without cascades: the same limited set (rank 0 writes it)
+# and the same codes and alphas.
+cq=(quantize --weights "$tmp/w.pth" --ratio 0.1 --hessian-batches 3 --no-cascade)
+c10 "$ex/cifar10_resnet" "${cq[@]}" --out "$tmp/cq1.ldnq" >"$tmp/cq1.out"
+c10 mpi "$ex/cifar10_resnet" "${cq[@]}" --out "$tmp/cq2.ldnq" >"$tmp/cq2.out"
+cat "$tmp/cq2.out"
+cmp "$tmp/cq1.ldnq.subset" "$tmp/cq2.ldnq.subset"
+test "$(grep -c "^L-DNQ 3 levels" "$tmp/cq2.out")" -eq 1
+test ! -e "$tmp/cq2.ldnq.state"
+test "$(grep "^L-DNQ" "$tmp/cq1.out")" = "$(grep "^L-DNQ" "$tmp/cq2.out" | sed "s|cq2|cq1|")"
+read -r nq worst diff total clean < <("$tmp/cmp" "$tmp/cq1.ldnq" "$tmp/cq2.ldnq")
+echo "cifar10_resnet quantize: $nq tensors, $diff of $total codes differ, alphas within $worst"
+test "$nq" -gt 10
+test "$diff" -eq 0
+awk -v w="$worst" 'BEGIN { exit !(w < 1e-5) }'
+# imagenet_resnet: a sharded evaluation of a tiny image folder (PNG files
+# written by python3; its quantization is minutes of ResNet18 Hessians at
+# 224x224, too long here: the flow is cifar10_resnet's).
+if command -v python3 >/dev/null; then
+  python3 - "$tmp/imnet" <<'PY'
+import os, struct, sys, zlib
+def png(path, w, h, seed):
+    raw = bytearray()
+    for y in range(h):
+        raw.append(0)
+        for x in range(w):
+            raw += bytes(((x * 7 + y * 3 + seed * 50) % 256, (y * 5 + seed * 90) % 256, (seed * 80) % 256))
+    def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(bytes(raw))) + chunk(b"IEND", b""))
+for c in range(3):
+    d = os.path.join(sys.argv[1], "val", "class%d" % c); os.makedirs(d, exist_ok=True)
+    for i in range(c + 1): png(os.path.join(d, "img%d.png" % i), 40 + i, 30, c + i)
+PY
+  "$tmp/mk" resnet18 "$tmp/r18.pth"
+  ie=(eval --depth 18 --weights "$tmp/r18.pth" --data "$tmp/imnet" --threads 0)
+  "$ex/imagenet_resnet" "${ie[@]}" >"$tmp/ie1.out" 2>/dev/null
+  mpi "$ex/imagenet_resnet" "${ie[@]}" >"$tmp/ie2.out" 2>"$tmp/ie2.err"
+  cat "$tmp/ie2.out"
+  test "$(wc -l <"$tmp/ie2.out")" -eq 1
+  test "$(grep -c "evaluated 1/1 batches" "$tmp/ie2.err")" -eq 1 # rank 0's progress only
+  test "$(cat "$tmp/ie1.out")" = "$(cat "$tmp/ie2.out")"
+fi
 echo "mpi_cli: ok"

@@ -6,6 +6,7 @@
 
 #include "ldnq/ldnq.h"
 #include "args.h"
+#include "ldnq_mpi_run.h"
 
 /* Values shared by several commands' help. */
 #define CLI_ARCHS "resnet20,resnet32,resnet56,resnet18,resnet34,resnet50"
@@ -19,18 +20,8 @@ int cli_eval(int argc, char **argv);
 int cli_quantize(int argc, char **argv);
 int cli_train(int argc, char **argv);
 
-/* Data-parallel runs (cli_comm.c): started under mpirun in a build with
- * MPI, every rank has a communicator (cli_comm(), NULL otherwise or with
- * one rank); ranks other than 0 print nothing but their own failures
- * (cli_err()). cli_comm_end(rc) ends MPI, aborting the whole run when rc
- * is nonzero, and returns rc. */
-int cli_comm_start(int *argc, char ***argv);
-int cli_comm_end(int rc);
-const ldnq_comm *cli_comm(void);
-int cli_rank(void);
-int cli_size(void);
-FILE *cli_err(void);
-int cli_has_mpi(void);
+/* Data-parallel runs: tools/mpi/ldnq_mpi_run.h (ldnq_mpi_start, ldnq_mpi_comm,
+ * ldnq_mpi_rank, ...), shared with the example programs. */
 
 /* Prints "ldnq <cmd>: <what>: <status string>: <detail>" to stderr and
  * returns 1. `detail` may be NULL (then ldnq_last_error() is used). */

@@ -66,7 +66,7 @@ int cli_eval(int argc, char **argv) {
   }
   st = ldnq_loader_create(ds, (int)batch, &loader);
   if (st == LDNQ_OK) st = ldnq_loader_set_option(loader, LDNQ_LOADER_THREADS, threads);
-  if (st == LDNQ_OK) st = ldnq_loader_set_comm(loader, cli_comm()); /* mpirun: sharded */
+  if (st == LDNQ_OK) st = ldnq_loader_set_comm(loader, ldnq_mpi_comm()); /* mpirun: sharded */
   if (st == LDNQ_OK) st = ldnq_loader_set_progress(loader, progress, NULL);
   if (st != LDNQ_OK) {
     cli_fail("eval", "loader", st, NULL);

@@ -210,7 +210,7 @@ int cli_quantize(int argc, char **argv) {
     if ((st = (call))) goto fail; \
   } while (0)
   TRY("quantizer options", ldnq_quantizer_create(&q));
-  TRY("communicator", ldnq_quantizer_set_comm(q, cli_comm())); /* mpirun: data parallel */
+  TRY("communicator", ldnq_quantizer_set_comm(q, ldnq_mpi_comm())); /* mpirun: data parallel */
   TRY("--levels", ldnq_quantizer_set_int(q, LDNQ_Q_LEVELS, levels));
   TRY("--seed", ldnq_quantizer_set_int(q, LDNQ_Q_SEED, seed));
   /* Options not given keep the profile's defaults: only given ones are set
@@ -256,7 +256,7 @@ int cli_quantize(int argc, char **argv) {
   TRY("--ratio", ldnq_subset_sample(train, ratio, 0, 0, (uint64_t)seed, &sub));
   TRY("limited set", ldnq_dataset_subset(train, sub, &calib));
   TRY("test loader", ldnq_loader_create(test, 100, &eval));
-  TRY("test loader", ldnq_loader_set_comm(eval, cli_comm())); /* sharded evaluations */
+  TRY("test loader", ldnq_loader_set_comm(eval, ldnq_mpi_comm())); /* sharded evaluations */
   cli_catch_interrupt(); /* Ctrl-C stops cleanly: nothing is written before the end */
   double te = cli_now();
   TRY("test loader",
@@ -294,7 +294,7 @@ int cli_quantize(int argc, char **argv) {
   if (json) print_json(rep, q, fp1);
   fflush(stdout);
   TRY("packing", ldnq_quant_report_checkpoint(rep, net, &qck));
-  if (cli_rank() == 0) { /* one writer in a data-parallel run */
+  if (ldnq_mpi_rank() == 0) { /* one writer in a data-parallel run */
     TRY("--out", ldnq_checkpoint_save(qck, out, fmt));
     remove(state); /* the run is complete */
     fprintf(stderr, "saved %s\n", out);

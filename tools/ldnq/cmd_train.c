@@ -115,7 +115,7 @@ int cli_train(int argc, char **argv) {
       (st = ldnq_trainer_set_double(t, LDNQ_T_LR, lr)) != LDNQ_OK ||
       (st = ldnq_trainer_set_double(t, LDNQ_T_MOMENTUM, momentum)) != LDNQ_OK ||
       (st = ldnq_trainer_set_double(t, LDNQ_T_WEIGHT_DECAY, wd)) != LDNQ_OK ||
-      (st = ldnq_trainer_set_comm(t, cli_comm())) != LDNQ_OK) { /* mpirun: data parallel */
+      (st = ldnq_trainer_set_comm(t, ldnq_mpi_comm())) != LDNQ_OK) { /* mpirun: data parallel */
     rc = cli_fail("train", what, st, ldnq_trainer_errmsg(t));
     rc = 2;
     goto done;
@@ -132,7 +132,7 @@ int cli_train(int argc, char **argv) {
       (st = ldnq_network_reset_parameters(net, (uint64_t)seed)) != LDNQ_OK)
     goto fail;
   loss_file lf = {NULL, "", NULL, 0};
-  if (loss_log && cli_rank() == 0) { /* fail now, before training, if it cannot be written */
+  if (loss_log && ldnq_mpi_rank() == 0) { /* fail now, before training, if it cannot be written */
     lf.path = loss_log;
     snprintf(lf.tmp, sizeof lf.tmp, "%s.tmp", loss_log);
     FILE *probe = fopen(lf.tmp, "w");

@@ -26,8 +26,8 @@ static void usage(FILE *f) {
 static int run(int argc, char **argv);
 
 int main(int argc, char **argv) {
-  if (cli_comm_start(&argc, &argv) != 0) return cli_comm_end(1);
-  return cli_comm_end(run(argc, argv));
+  if (ldnq_mpi_start(&argc, &argv) != 0) return ldnq_mpi_end(1);
+  return ldnq_mpi_end(run(argc, argv));
 }
 
 static int run(int argc, char **argv) {
@@ -50,7 +50,7 @@ static int run(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(argv[1], "--version")) {
-    printf("ldnq %s%s\n", ldnq_version_string(), cli_has_mpi() ? " (MPI)" : "");
+    printf("ldnq %s%s\n", ldnq_version_string(), ldnq_mpi_built() ? " (MPI)" : "");
     return 0;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -8,13 +8,12 @@
 
 int cli_fail(const char *cmd, const char *what, ldnq_status st, const char *detail) {
   if (!detail) detail = ldnq_last_error();
-  char who[32] = "";
-  if (cli_size() > 1) snprintf(who, sizeof who, " [rank %d of %d]", cli_rank(), cli_size());
+  const char *who = ldnq_mpi_who();
   /* The library's message often names the file already: name it once. */
   if (what && *what && !strstr(detail, what))
-    fprintf(cli_err(), "ldnq %s%s: %s: %s: %s\n", cmd, who, what, ldnq_status_string(st), detail);
+    fprintf(ldnq_mpi_err(), "ldnq %s%s: %s: %s: %s\n", cmd, who, what, ldnq_status_string(st), detail);
   else
-    fprintf(cli_err(), "ldnq %s%s: %s: %s\n", cmd, who, ldnq_status_string(st), detail);
+    fprintf(ldnq_mpi_err(), "ldnq %s%s: %s: %s\n", cmd, who, ldnq_status_string(st), detail);
   return 1;
 }
 

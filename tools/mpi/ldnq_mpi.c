@@ -45,6 +45,10 @@ static int broadcast(void *ud, void *buf, int64_t bytes, int root) {
   return 0;
 }
 
+int ldnq_mpi_broadcast(void *buf, int64_t bytes, int root) {
+  return broadcast(NULL, buf, bytes, root);
+}
+
 ldnq_status ldnq_mpi_comm_world(ldnq_comm **out) {
   int rank = 0, size = 1;
   /* Errors come back as codes (the library reports them), not aborts. */

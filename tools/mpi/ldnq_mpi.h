@@ -1,6 +1,7 @@
 /* An MPI implementation of libldnq's collective interface (ldnq/comm.h),
- * for programs built against MPI: the ldnq tool links it when CMake finds
- * MPI. libldnq itself never links MPI. */
+ * for programs built against MPI: the ldnq tool and the example programs
+ * link it when CMake finds MPI (through ldnq_mpi_run.c, which they use
+ * with or without MPI). libldnq itself never links MPI. */
 #ifndef LDNQ_MPI_H
 #define LDNQ_MPI_H
 
@@ -16,5 +17,7 @@ ldnq_status ldnq_mpi_comm_world(ldnq_comm **out);
  * (the payload one rank contributes; the wire traffic of an allreduce is
  * about twice that per rank for large buffers). */
 void ldnq_mpi_stats(FILE *f);
+/* MPI_Bcast of bytes from root over MPI_COMM_WORLD; 0 or the MPI error. */
+int ldnq_mpi_broadcast(void *buf, int64_t bytes, int root);
 
 #endif

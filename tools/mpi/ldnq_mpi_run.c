@@ -1,13 +1,12 @@
-/* Data-parallel runs of the tool: under mpirun (built with MPI), every
- * rank gets a communicator over MPI_COMM_WORLD (tools/mpi/ldnq_mpi.c);
- * only rank 0 prints and writes. Elsewhere nothing changes. */
+/* Data-parallel runs of a program (ldnq_mpi_run.h): MPI start and end,
+ * rank 0 as the only printer, the abort of a failed run. Shared by the
+ * ldnq tool and the example programs; compiles with and without MPI. */
 #define _POSIX_C_SOURCE 200809L
-#include <stdio.h>
+#include "ldnq_mpi_run.h"
+
 #include <stdlib.h>
 #include <unistd.h>
-
-#include "cli.h"
-#ifdef LDNQ_CLI_MPI
+#ifdef LDNQ_MPI
 #include <mpi.h>
 
 #include "ldnq_mpi.h"
@@ -16,23 +15,25 @@
 static ldnq_comm *comm;
 static int rank, size = 1, mpi_on;
 static FILE *err_stream; /* the real stderr of a rank other than 0 */
+static char who[48];
 
-int cli_comm_start(int *argc, char ***argv) {
-#ifdef LDNQ_CLI_MPI
+int ldnq_mpi_start(int *argc, char ***argv) {
+#ifdef LDNQ_MPI
   /* Only when launched by an MPI starter: a plain run stays MPI-free. */
   if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") && !getenv("PMI_SIZE")) return 0;
   if (MPI_Init(argc, argv) != MPI_SUCCESS) {
-    fprintf(stderr, "ldnq: MPI_Init failed\n");
+    fprintf(stderr, "MPI_Init failed\n");
     return -1;
   }
   mpi_on = 1;
   ldnq_status st = ldnq_mpi_comm_world(&comm);
   if (st != LDNQ_OK) {
-    fprintf(stderr, "ldnq: MPI communicator: %s\n", ldnq_last_error());
+    fprintf(stderr, "MPI communicator: %s\n", ldnq_last_error());
     return -1;
   }
   ldnq_comm_rank(comm, &rank);
   ldnq_comm_size(comm, &size);
+  if (size > 1) snprintf(who, sizeof who, " [rank %d of %d]", rank, size);
   if (rank != 0) { /* rank 0 prints; the others only their own failures */
     int fd = dup(STDERR_FILENO);
     err_stream = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -45,8 +46,8 @@ int cli_comm_start(int *argc, char ***argv) {
   return 0;
 }
 
-int cli_comm_end(int rc) {
-#ifdef LDNQ_CLI_MPI
+int ldnq_mpi_end(int rc) {
+#ifdef LDNQ_MPI
   if (!mpi_on) return rc;
   if (rank == 0 && getenv("LDNQ_MPI_STATS")) ldnq_mpi_stats(stderr); /* docs/PERFORMANCE.md */
   fflush(stdout);
@@ -60,14 +61,26 @@ int cli_comm_end(int rc) {
   return rc;
 }
 
-const ldnq_comm *cli_comm(void) { return size > 1 ? comm : NULL; }
-int cli_rank(void) { return rank; }
-int cli_size(void) { return size; }
-FILE *cli_err(void) { return err_stream ? err_stream : stderr; }
-int cli_has_mpi(void) {
-#ifdef LDNQ_CLI_MPI
+const ldnq_comm *ldnq_mpi_comm(void) { return size > 1 ? comm : NULL; }
+int ldnq_mpi_rank(void) { return rank; }
+int ldnq_mpi_size(void) { return size; }
+FILE *ldnq_mpi_err(void) { return err_stream ? err_stream : stderr; }
+const char *ldnq_mpi_who(void) { return who; }
+
+int ldnq_mpi_built(void) {
+#ifdef LDNQ_MPI
   return 1;
 #else
   return 0;
 #endif
+}
+
+int ldnq_mpi_share(void *buf, size_t bytes) {
+#ifdef LDNQ_MPI
+  if (size > 1) return ldnq_mpi_broadcast(buf, (int64_t)bytes, 0);
+#else
+  (void)buf;
+  (void)bytes;
+#endif
+  return 0;
 }

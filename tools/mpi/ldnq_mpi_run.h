@@ -1,0 +1,40 @@
+/* Data-parallel runs of a program (the ldnq tool, the example programs):
+ * ldnq_mpi_start() at the start of main, ldnq_mpi_end(rc) as its exit.
+ * Built with LDNQ_MPI (CMake: MPI found, cmake/ldnqMPI.cmake) and launched
+ * by an MPI starter (mpirun, srun), every rank gets a communicator over
+ * MPI_COMM_WORLD (ldnq_mpi.c) and ranks other than 0 print nothing but
+ * their own failures (ldnq_mpi_err()). Otherwise, or with one rank,
+ * nothing changes: ldnq_mpi_comm() is NULL and the program runs as one
+ * process. This file compiles with and without MPI. */
+#ifndef LDNQ_MPI_RUN_H
+#define LDNQ_MPI_RUN_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ldnq/ldnq.h"
+
+/* Starts MPI when an MPI starter launched the program. Returns 0, or -1
+ * after a message on stderr (then exit through ldnq_mpi_end(1)). */
+int ldnq_mpi_start(int *argc, char ***argv);
+/* Ends MPI and returns rc. A nonzero rc with more than one rank aborts the
+ * whole run (MPI_Abort): the other ranks may wait in a collective. */
+int ldnq_mpi_end(int rc);
+/* The communicator to set on trainers, quantizers and loaders: NULL when
+ * not under MPI or with one rank. */
+const ldnq_comm *ldnq_mpi_comm(void);
+int ldnq_mpi_rank(void);
+int ldnq_mpi_size(void);
+/* Where a rank prints its failures: stderr on rank 0, the real stderr of
+ * the others (their stdout and stderr go to /dev/null). */
+FILE *ldnq_mpi_err(void);
+/* " [rank R of N]" in a data-parallel run, "" otherwise: for messages. */
+const char *ldnq_mpi_who(void);
+/* Whether the program was built with MPI. */
+int ldnq_mpi_built(void);
+/* Copies rank 0's bytes into buf on every rank (nothing to do in one
+ * process): values that must agree, e.g. a seed from the clock. Returns 0,
+ * or nonzero when the broadcast failed. */
+int ldnq_mpi_share(void *buf, size_t bytes);
+
+#endif

@@ -13,7 +13,10 @@
 #endif
 
 static ldnq_comm *comm;
-static int rank, size = 1, mpi_on;
+static int rank, size = 1;
+#ifdef LDNQ_MPI
+static int mpi_on; /* MPI_Init was called */
+#endif
 static FILE *err_stream; /* the real stderr of a rank other than 0 */
 static char who[48];
 

@@ -24,6 +24,7 @@ from .quant import (LayerResult, Phase, Profile, QuantParam, Quantizer, Report, 
 from .quant import param_info as quant_param_info
 from .quant import param_name as quant_param_name
 from .quant import profile_default as quant_profile_default
+from .comm import Comm, ThreadGroup
 from .train import Schedule, Trainer, TrainParam, TrainResult
 from .train import param_info as train_param_info
 from ._lib import fn as _fn
@@ -46,9 +47,9 @@ def set_num_threads(n):
     """
     from .errors import check
     if isinstance(n, bool) or not isinstance(n, int):
-        raise InvalidArgError("set_num_threads: n must be an int, got %r" % (n,))
+        raise InvalidArgError(Status.INVALID_ARG, "set_num_threads: n must be an int, got %r" % (n,))
     if not -2**31 <= n < 2**31:
-        raise RangeError("set_num_threads: %d is outside [1, 16]" % n)
+        raise RangeError(Status.RANGE, "set_num_threads: %d is outside [1, 16]" % n)
     check(_fn.set_num_threads(n))
 
 

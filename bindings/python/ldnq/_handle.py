@@ -33,6 +33,13 @@ class Handle:
             raise ValueError("%s is closed" % type(self).__name__)
         return self._h
 
+    def _borrow(self, obj):
+        """Keeps obj (a Handle whose C object this one now uses) alive and
+        unfreed until this handle is closed."""
+        self._keep.append(obj)
+        if isinstance(obj, Handle):
+            obj._borrows += 1
+
     def _check(self, status):
         check(status, type(self)._errmsg, self._h)
 

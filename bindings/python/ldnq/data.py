@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from . import _check
+from . import comm as _comm
 from . import _types as T
 from ._callback import CallbackGuard, run_guarded
 from ._handle import Handle, decode, encode, new_ptr
@@ -302,12 +303,19 @@ class Loader(Handle):
         ld = cls(out, keep=[dataset])
         ld._dataset = dataset
         ld._progress = (None, None)
+        ld._comm = None
         for k, v in options.items():
             ld.set_option(k, v)
         return ld
 
     def _guards(self):
-        return [self._progress[0]] + self._dataset._guards()
+        return [self._progress[0]] + self._dataset._guards() + _comm._guards(self._comm)
+
+    def set_comm(self, comm):
+        """Shards evaluate() over comm's ranks (an ldnq.Comm; None: one
+        process) and sums its counts: every rank gets the whole set's
+        figures. Batches are then each rank's share of every batch."""
+        _comm.set_comm(self, fn.loader_set_comm, comm)
 
     def set_option(self, option, value):
         """By LoaderOption or name ("threads"); unknown names raise

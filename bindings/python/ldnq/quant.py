@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from . import _check
+from . import comm as _comm
 from . import _types as T
 from ._callback import CallbackGuard, run_guarded
 from ._handle import Handle, decode, encode, new_ptr
@@ -284,8 +285,15 @@ class Quantizer(Handle):
         out = new_ptr(T.Quantizer_)
         check(fn.quantizer_create(ctypes.byref(out)))
         super().__init__(out)
+        self._comm = None
         for k, v in options.items():
             self.set(k, v)
+
+    def set_comm(self, comm):
+        """Makes run() data parallel over comm's ranks (an ldnq.Comm; None:
+        one process): every rank calls run() alike with the same
+        calibration set; only rank 0 writes the state file."""
+        _comm.set_comm(self, fn.quantizer_set_comm, comm)
 
     def set(self, param, value):
         p = _param(param)
@@ -387,7 +395,8 @@ class Quantizer(Handle):
             g = CallbackGuard(lambda *a: progress(a[0], a[1], Phase(a[2]), a[3], a[4]))
             cfn = T.QUANT_PROGRESS_V2_FN(lambda _ud, l, n, ph, st, v: g.call(l, n, ph, st, v))
             guards.append(g)
-        guards += calib._guards() + (eval_loader._guards() if eval_loader else [])
+        guards += calib._guards() + (eval_loader._guards() if eval_loader else []) + \
+            _comm._guards(self._comm)
         out = new_ptr(T.Report_)
         # The progress lives on the handle for this call (ldnq_quantizer_set_progress).
         self._check(fn.quantizer_set_progress(self.handle, cfn, None))

@@ -5,6 +5,7 @@ import enum
 import os
 
 from . import _check
+from . import comm as _comm
 from . import _types as T
 from ._callback import CallbackGuard, run_guarded
 from ._handle import Handle, encode, new_ptr
@@ -72,6 +73,7 @@ class Trainer(Handle):
         check(fn.trainer_create(ctypes.byref(out)))
         super().__init__(out)
         self._progress = self._epoch = (None, None)
+        self._comm = None
         for k, v in options.items():
             self.set(k, v)
 
@@ -108,6 +110,11 @@ class Trainer(Handle):
                                   ctypes.byref(v)))
         return v.value
 
+    def set_comm(self, comm):
+        """Makes run() data parallel over comm's ranks (an ldnq.Comm; None:
+        one process): every rank calls run() alike; only rank 0 writes."""
+        _comm.set_comm(self, fn.trainer_set_comm, comm)
+
     def set_progress(self, progress):
         """progress(epoch, batch, batches, loss) after every batch; a true
         return cancels the run (CancelledError). None removes it."""
@@ -132,7 +139,7 @@ class Trainer(Handle):
         """Trains `network` in place on the Dataset `train` (ldnq_trainer_run);
         returns the figures of the run as a dict of TrainResult names."""
         guards = [self._progress[0], self._epoch[0]] + train._guards() + \
-            (test._guards() if test is not None else [])
+            (test._guards() if test is not None else []) + _comm._guards(self._comm)
         path = None if out_path is None else encode(os.fspath(out_path))
         run_guarded(guards, lambda: fn.trainer_run(
             self.handle, network.handle, train.handle, test.handle if test is not None else None,

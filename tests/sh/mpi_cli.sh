@@ -218,4 +218,24 @@ PY
   test "$(grep -c "evaluated 1/1 batches" "$tmp/ie2.err")" -eq 1 # rank 0's progress only
   test "$(cat "$tmp/ie1.out")" = "$(cat "$tmp/ie2.out")"
 fi
+# 6. Python under mpirun: bindings/python/examples/quantize.py --mpi
+#    (ldnq.Comm.from_mpi4py) against one process; only when mpi4py is there
+#    (Debian python3-mpi4py; the binding does not need it otherwise).
+py=/usr/bin/python3; [ -x $py ] || py=python3
+if "$py" -c "import numpy, mpi4py" 2>/dev/null; then
+  export LDNQ_LIBRARY=$bin/libldnq.so.0
+  pq=("$src/bindings/python/examples/quantize.py" --arch resnet20 --weights "$tmp/w.pth"
+      --data "$data" --ratio 0.1 --hessian-batches 3 --cascade-epochs 1)
+  "$py" "${pq[@]}" --out "$tmp/p1.ldnq" >"$tmp/p1.out"
+  mpi -x LDNQ_LIBRARY "$py" "${pq[@]}" --mpi --out "$tmp/p2.ldnq" >"$tmp/p2.out"
+  test "$(grep -c "^saved" "$tmp/p2.out")" -eq 1 # rank 0 only
+  read -r nq worst diff total clean < <("$tmp/cmp" "$tmp/p1.ldnq" "$tmp/p2.ldnq")
+  echo "python quantize.py --mpi: $nq tensors, the first $clean with equal codes and alphas" \
+       "within $worst; $diff of $total codes differ"
+  test "$nq" -gt 10
+  test "$clean" -ge $((nq / 2))
+  awk -v w="$worst" -v d="$diff" -v t="$total" 'BEGIN { exit !(w < 1e-5 && d * 1000 <= t) }'
+else
+  echo "python under mpirun: skipped (no mpi4py; Debian python3-mpi4py)"
+fi
 echo "mpi_cli: ok"

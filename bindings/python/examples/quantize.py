@@ -8,6 +8,10 @@ Loads the weights, draws the limited set (--ratio of the training split,
 class balanced), runs ldnq's whole pipeline with a progress line per layer,
 prints the report table and saves the quantized network (.ldnq packs codes,
 .pth/.safetensors store floats).
+
+Data parallel over MPI (needs mpi4py, Debian python3-mpi4py): `mpirun -np N
+python3 quantize.py --mpi ...`; each rank takes its share of every batch,
+the sums are reduced (ldnq.Comm.from_mpi4py), only rank 0 prints and saves.
 """
 import argparse
 import os
@@ -32,7 +36,14 @@ def main(argv=None):
     ap.add_argument("--no-eval", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--mpi", action="store_true", help="data parallel over MPI.COMM_WORLD (mpi4py)")
     a = ap.parse_args(argv)
+    comm, rank = None, 0
+    if a.mpi:
+        from mpi4py import MPI  # only with --mpi
+        comm = ldnq.Comm.from_mpi4py(MPI.COMM_WORLD)
+        rank = comm.rank
+    say = print if rank == 0 else (lambda *args, **kw: None)
 
     net = ldnq.Network.from_checkpoint(a.arch, a.weights)
     train = ldnq.Dataset.open(a.data, "train")
@@ -40,6 +51,10 @@ def main(argv=None):
     test = None if a.no_eval else ldnq.Loader.create(ldnq.Dataset.open(a.data, "test"), 256)
 
     q = ldnq.Quantizer(profile=a.profile, levels=a.levels, seed=a.seed)
+    if comm is not None:
+        q.set_comm(comm)
+        if test is not None:
+            test.set_comm(comm)
     if a.no_cascade:
         q.set("cascade", 0)
     if a.hessian_batches is not None:
@@ -49,22 +64,35 @@ def main(argv=None):
 
     def progress(layer, n, phase, step, value):
         if phase == ldnq.Phase.LAYER_DONE:
-            print("layer %d/%d done in %.1f s" % (layer + 1, n, value), flush=True)
+            say("layer %d/%d done in %.1f s" % (layer + 1, n, value), flush=True)
 
-    print("%s: %d calibration images of %d, %d levels" % (a.arch, len(calib), len(train),
+    say("%s: %d calibration images of %d, %d levels" % (a.arch, len(calib), len(train),
                                                           a.levels))
     report = q.run(net, calib, test, progress=progress)
-    print(report.table())
-    report.checkpoint(net).save(a.out)
+    say(report.table())
+    if rank == 0:  # one writer
+        report.checkpoint(net).save(a.out)
     top1, _, secs = report.summary()
-    print("saved %s; top-1 %s; %.1f s" % (a.out, "%.2f%%" % top1 if top1 == top1 else "n/a",
+    say("saved %s; top-1 %s; %.1f s" % (a.out, "%.2f%%" % top1 if top1 == top1 else "n/a",
                                            secs))
     return 0
 
 
 if __name__ == "__main__":
+    mpi = None
     try:
         sys.exit(main())
     except ldnq.LdnqError as e:
         print("quantize.py: %s" % e, file=sys.stderr)
-        sys.exit(1)
+        mpi = sys.modules.get("mpi4py.MPI")
+        if mpi is None:
+            sys.exit(1)
+    except Exception:
+        mpi = sys.modules.get("mpi4py.MPI")
+        if mpi is None:
+            raise
+        import traceback
+        traceback.print_exc()
+    if mpi.COMM_WORLD.Get_size() > 1:
+        mpi.COMM_WORLD.Abort(1)  # one rank failed: the others may wait in a collective
+    sys.exit(1)

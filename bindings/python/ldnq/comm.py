@@ -67,11 +67,13 @@ class Comm(Handle):
         python3-mpi4py)."""
         from mpi4py import MPI  # only here: the binding itself does not need it
 
+        # Explicit MPI types: mpi4py does not map the buffers' "<f"/"<d" formats.
         def allreduce(a):
-            mpi_comm.Allreduce(MPI.IN_PLACE, a, op=MPI.SUM)
+            mpi_comm.Allreduce(MPI.IN_PLACE, [a, MPI.FLOAT if a.dtype == np.float32 else MPI.DOUBLE],
+                               op=MPI.SUM)
 
         def broadcast(a, root):
-            mpi_comm.Bcast(a, root=root)
+            mpi_comm.Bcast([a, MPI.BYTE], root=root)
 
         return cls(mpi_comm.Get_rank(), mpi_comm.Get_size(), allreduce, broadcast)
 

@@ -53,10 +53,8 @@ static int on_epoch(void *ud, int64_t e, double loss, double tr1, double te1, do
 
 static int run(int argc, char **argv);
 
-int main(int argc, char **argv) { /* under mpirun: one rank of a data-parallel run */
-  if (ldnq_mpi_start(&argc, &argv)) return ldnq_mpi_end(1);
-  return ldnq_mpi_end(run(argc, argv));
-}
+/* Under mpirun (a build with MPI): one rank of a data-parallel run. */
+int main(int argc, char **argv) { return ldnq_mpi_main(argc, argv, run); }
 
 static int run(int argc, char **argv) {
   const ldnq_comm *comm = ldnq_mpi_comm(); /* NULL: one process */

@@ -48,10 +48,8 @@ static int on_quant(void *ud, int64_t layer, int64_t n, ldnq_quant_phase phase, 
 
 static int run(int argc, char **argv);
 
-int main(int argc, char **argv) { /* under mpirun: one rank of a data-parallel run */
-  if (ldnq_mpi_start(&argc, &argv)) return ldnq_mpi_end(1);
-  return ldnq_mpi_end(run(argc, argv));
-}
+/* Under mpirun (a build with MPI): one rank of a data-parallel run. */
+int main(int argc, char **argv) { return ldnq_mpi_main(argc, argv, run); }
 
 static int run(int argc, char **argv) {
   const ldnq_comm *comm = ldnq_mpi_comm(); /* NULL: one process */

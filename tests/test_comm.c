@@ -121,8 +121,9 @@ static ldnq_comm *fake_comm(member *m) {
   return c;
 }
 
-/* Runs job(rank, comm, arg) on `size` threads; a failing rank aborts the
- * group. Returns the statuses in st[]. */
+/* run_ranks: job(rank, comm, arg) on `size` threads, the ranks of a group
+ * of their own; a failing rank aborts the group. The statuses and messages
+ * are in out[]. */
 typedef ldnq_status (*job_fn)(int rank, ldnq_comm *comm, void *arg);
 typedef struct thread_arg {
   member m;
@@ -145,16 +146,19 @@ static void *thread_main(void *p) {
   return NULL;
 }
 
-static void run_group(group *g, job_fn job, void **args, thread_arg *out) {
+static void run_ranks(int size, job_fn job, void **args, thread_arg *out) {
+  group g;
+  group_init(&g, size);
   pthread_t th[MAXR];
-  for (int r = 0; r < g->size; r++) {
-    out[r].m.g = g;
+  for (int r = 0; r < size; r++) {
+    out[r].m.g = &g;
     out[r].m.rank = r;
     out[r].job = job;
     out[r].arg = args[r];
     ck_assert_int_eq(pthread_create(&th[r], NULL, thread_main, &out[r]), 0);
   }
-  for (int r = 0; r < g->size; r++) pthread_join(th[r], NULL);
+  for (int r = 0; r < size; r++) pthread_join(th[r], NULL);
+  group_destroy(&g);
 }
 
 /* ---- Data ---- */
@@ -270,14 +274,12 @@ static ldnq_status shard_job(int rank, ldnq_comm *comm, void *p) {
 
 START_TEST(loader_shards_one_shuffle) {
   for (int size = 1; size <= 3; size++) {
-    group g;
-    group_init(&g, size);
     shard_arg a[MAXR];
     void *args[MAXR];
     thread_arg ta[MAXR];
     memset(a, 0, sizeof a);
     for (int r = 0; r < size; r++) args[r] = &a[r];
-    run_group(&g, shard_job, args, ta);
+    run_ranks(size, shard_job, args, ta);
     int64_t seen[10] = {0};
     for (int r = 0; r < size; r++) {
       ck_assert_msg(ta[r].st == LDNQ_OK, "rank %d: %s", r, ta[r].msg);
@@ -300,7 +302,6 @@ START_TEST(loader_shards_one_shuffle) {
       ck_assert_int_eq(a[0].batch_n[0], 1); /* 4 over 3 ranks: 1, 1, 2 */
       ck_assert_int_eq(a[2].batch_n[0], 2);
     }
-    group_destroy(&g);
   }
 }
 END_TEST
@@ -334,18 +335,15 @@ START_TEST(evaluation_sharded_counts_reduced) {
   ck_assert_int_eq(one.images, 37);
   /* A net whose top-1 is neither 0 nor 100, so a wrong count shows. */
   ck_assert(one.top1 > 0 && one.top1 < 100);
-  group g;
-  group_init(&g, 2);
   void *args[2] = {&two[0], &two[1]};
   thread_arg ta[2];
-  run_group(&g, eval_job, args, ta);
+  run_ranks(2, eval_job, args, ta);
   for (int r = 0; r < 2; r++) {
     ck_assert_msg(ta[r].st == LDNQ_OK, "rank %d: %s", r, ta[r].msg);
     ck_assert_int_eq(two[r].images, 37);
     ck_assert_double_eq(two[r].top1, one.top1);
     ck_assert_double_eq(two[r].top5, one.top5);
   }
-  group_destroy(&g);
 }
 END_TEST
 
@@ -480,13 +478,11 @@ START_TEST(batch_norm_step_spans_ranks) {
   int steps = 1;
   one.steps = two[0].steps = two[1].steps = steps;
   LDNQ_CK(step_job(0, NULL, &one));
-  group g;
-  group_init(&g, 2);
   void *args[2] = {&two[0], &two[1]};
   thread_arg ta[2];
   two[0].m = &ta[0].m;
   two[1].m = &ta[1].m;
-  run_group(&g, step_job, args, ta);
+  run_ranks(2, step_job, args, ta);
   for (int r = 0; r < 2; r++) ck_assert_msg(ta[r].st == LDNQ_OK, "rank %d: %s", r, ta[r].msg);
   /* The sum of the ranks' parameter gradients is the one process's. */
   int n = ldnq__network_param_count(one.net);
@@ -512,7 +508,6 @@ START_TEST(batch_norm_step_spans_ranks) {
   ck_assert_msg(max_rel_diff(one.net, two[0].net, &bitwise) < 1e-5, "running statistics differ");
   ldnq_network_free(one.net);
   for (int r = 0; r < 2; r++) ldnq_network_free(two[r].net);
-  group_destroy(&g);
 }
 END_TEST
 
@@ -578,13 +573,11 @@ START_TEST(training_two_ranks_matches_one_process) {
   one.out = out1;
   LDNQ_CK(train_job(0, NULL, &one));
   ck_assert_int_eq(one.nloss, 2 * 4);
-  group g;
-  group_init(&g, 2);
   two[0].out = out0;
   two[1].out = outr1;
   void *args[2] = {&two[0], &two[1]};
   thread_arg ta[2];
-  run_group(&g, train_job, args, ta);
+  run_ranks(2, train_job, args, ta);
   double worst = 0;
   for (int r = 0; r < 2; r++) {
     ck_assert_msg(ta[r].st == LDNQ_OK, "rank %d: %s", r, ta[r].msg);
@@ -615,7 +608,6 @@ START_TEST(training_two_ranks_matches_one_process) {
   ck_assert_int_ne(access(outr1, F_OK), 0);
   ldnq_network_free(one.net);
   for (int r = 0; r < 2; r++) ldnq_network_free(two[r].net);
-  group_destroy(&g);
 }
 END_TEST
 
@@ -627,8 +619,6 @@ START_TEST(failed_collective_ends_the_run) {
   const int64_t fail_at[3] = {5, 150, 300}; /* broadcast, batch 1, batch 5 */
   for (int k = 0; k < 3; k++) {
     int64_t at = fail_at[k];
-    group g;
-    group_init(&g, 2);
     g.fail_rank = 1;
     g.fail_call = at;
     train_arg two[2];
@@ -636,7 +626,7 @@ START_TEST(failed_collective_ends_the_run) {
     void *args[2] = {&two[0], &two[1]};
     thread_arg ta[2];
     time_t t0 = time(NULL);
-    run_group(&g, train_job, args, ta);
+    run_ranks(2, train_job, args, ta);
     ck_assert_int_eq(ta[1].st, LDNQ_ERR_CALLBACK);
     ck_assert_msg(strstr(ta[1].msg, "rank 1 of 2: the ") != NULL, "%s", ta[1].msg);
     ck_assert_msg(strstr(ta[1].msg, "(callback returned 7)") != NULL, "%s", ta[1].msg);
@@ -644,7 +634,6 @@ START_TEST(failed_collective_ends_the_run) {
     ck_assert_msg(strstr(ta[0].msg, "rank 0 of 2") != NULL, "%s", ta[0].msg);
     ck_assert(time(NULL) - t0 < 60);
     for (int r = 0; r < 2; r++) ldnq_network_free(two[r].net);
-    group_destroy(&g);
   }
 }
 END_TEST
@@ -667,16 +656,13 @@ static ldnq_status short_batch_job(int rank, ldnq_comm *comm, void *p) {
 }
 
 START_TEST(training_rejects_batch_without_a_sample_per_rank) {
-  group g;
-  group_init(&g, 2);
   void *args[2] = {NULL, NULL};
   thread_arg ta[2];
-  run_group(&g, short_batch_job, args, ta);
+  run_ranks(2, short_batch_job, args, ta);
   for (int r = 0; r < 2; r++) {
     ck_assert_int_eq(ta[r].st, LDNQ_ERR_RANGE);
     ck_assert_msg(strstr(ta[r].msg, "batch 16 (last 1) over 2 ranks") != NULL, "%s", ta[r].msg);
   }
-  group_destroy(&g);
 }
 END_TEST
 
@@ -740,11 +726,9 @@ START_TEST(quantization_two_ranks_matches_one_process) {
   memset(&one, 0, sizeof one);
   memset(two, 0, sizeof two);
   LDNQ_CK(quant_job(0, NULL, &one));
-  group g;
-  group_init(&g, 2);
   void *args[2] = {&two[0], &two[1]};
   thread_arg ta[2];
-  run_group(&g, quant_job, args, ta);
+  run_ranks(2, quant_job, args, ta);
   for (int r = 0; r < 2; r++) ck_assert_msg(ta[r].st == LDNQ_OK, "rank %d: %s", r, ta[r].msg);
   int quantized = 0, clean = 0; /* clean: layers before the first differing code */
   int64_t nl = 0;
@@ -817,7 +801,6 @@ START_TEST(quantization_two_ranks_matches_one_process) {
     ldnq_quant_report_free(two[r].rep);
     ldnq_network_free(two[r].net);
   }
-  group_destroy(&g);
 }
 END_TEST
 
@@ -836,11 +819,9 @@ START_TEST(quantization_state_written_by_rank_0) {
     memset(two, 0, sizeof two);
     two[0].state = p0;
     two[1].state = round == 1 ? p0 : p1; /* 0: fresh, 1: resume, 2: ranks disagree */
-    group g;
-    group_init(&g, 2);
     void *args[2] = {&two[0], &two[1]};
     thread_arg ta[2];
-    run_group(&g, quant_job, args, ta);
+    run_ranks(2, quant_job, args, ta);
     for (int r = 0; r < 2; r++) {
       if (round < 2) {
         ck_assert_msg(ta[r].st == LDNQ_OK, "round %d rank %d: %s", round, r, ta[r].msg);
@@ -854,7 +835,6 @@ START_TEST(quantization_state_written_by_rank_0) {
     }
     ck_assert_int_eq(access(p0, F_OK), 0);
     ck_assert_int_ne(access(p1, F_OK), 0); /* rank 1 never writes */
-    group_destroy(&g);
   }
   unlink(p0);
 }

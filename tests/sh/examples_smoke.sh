@@ -73,24 +73,7 @@ set -e
 # (one Hessian batch, 2 ADMM iterations, no cascade: a full ResNet18 run is
 # minutes of work, see docs/GETTING_STARTED.md). ----
 if command -v python3 >/dev/null; then
-  python3 - "$tmp/imnet" <<'PY'
-import os, struct, sys, zlib
-def png(path, w, h, seed):
-    raw = bytearray()
-    for y in range(h):
-        raw.append(0)
-        for x in range(w):
-            raw += bytes(((x * 7 + y * 3 + seed * 50) % 256, (y * 5 + seed * 90) % 256, (seed * 80) % 256))
-    def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                + chunk(b"IDAT", zlib.compress(bytes(raw))) + chunk(b"IEND", b""))
-root = sys.argv[1]
-for split, n in (("train", 2), ("val", 1)):
-    for c in range(3):
-        d = os.path.join(root, split, "class%d" % c); os.makedirs(d, exist_ok=True)
-        for i in range(n): png(os.path.join(d, "img%d.png" % i), 40 + i, 30, c)
-PY
+  python3 "$src/tests/sh/png_folder.py" "$tmp/imnet" train=2 val=1
   make_weights "$tmp/r18.pth" 5 resnet18 3 3
   out=$("$ex/imagenet_resnet" eval --depth 18 --weights "$tmp/r18.pth" --data "$tmp/imnet" 2>/dev/null)
   echo "$out"

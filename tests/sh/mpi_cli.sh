@@ -190,25 +190,10 @@ test "$nq" -gt 10
 test "$diff" -eq 0
 awk -v w="$worst" 'BEGIN { exit !(w < 1e-5) }'
 # imagenet_resnet: a sharded evaluation of a tiny image folder (PNG files
-# written by python3; its quantization is minutes of ResNet18 Hessians at
+# written by tests/sh/png_folder.py; its quantization is minutes of ResNet18 Hessians at
 # 224x224, too long here: the flow is cifar10_resnet's).
 if command -v python3 >/dev/null; then
-  python3 - "$tmp/imnet" <<'PY'
-import os, struct, sys, zlib
-def png(path, w, h, seed):
-    raw = bytearray()
-    for y in range(h):
-        raw.append(0)
-        for x in range(w):
-            raw += bytes(((x * 7 + y * 3 + seed * 50) % 256, (y * 5 + seed * 90) % 256, (seed * 80) % 256))
-    def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                + chunk(b"IDAT", zlib.compress(bytes(raw))) + chunk(b"IEND", b""))
-for c in range(3):
-    d = os.path.join(sys.argv[1], "val", "class%d" % c); os.makedirs(d, exist_ok=True)
-    for i in range(c + 1): png(os.path.join(d, "img%d.png" % i), 40 + i, 30, c + i)
-PY
+  python3 "$src/tests/sh/png_folder.py" "$tmp/imnet" val=1,2,3
   "$tmp/mk" resnet18 "$tmp/r18.pth"
   ie=(eval --depth 18 --weights "$tmp/r18.pth" --data "$tmp/imnet" --threads 0)
   "$ex/imagenet_resnet" "${ie[@]}" >"$tmp/ie1.out" 2>/dev/null

@@ -25,10 +25,7 @@ static void usage(FILE *f) {
 
 static int run(int argc, char **argv);
 
-int main(int argc, char **argv) {
-  if (ldnq_mpi_start(&argc, &argv) != 0) return ldnq_mpi_end(1);
-  return ldnq_mpi_end(run(argc, argv));
-}
+int main(int argc, char **argv) { return ldnq_mpi_main(argc, argv, run); }
 
 static int run(int argc, char **argv) {
   if (argc < 2) {

@@ -64,6 +64,11 @@ int ldnq_mpi_end(int rc) {
   return rc;
 }
 
+int ldnq_mpi_main(int argc, char **argv, int (*run)(int argc, char **argv)) {
+  if (ldnq_mpi_start(&argc, &argv)) return ldnq_mpi_end(1);
+  return ldnq_mpi_end(run(argc, argv));
+}
+
 const ldnq_comm *ldnq_mpi_comm(void) { return size > 1 ? comm : NULL; }
 int ldnq_mpi_rank(void) { return rank; }
 int ldnq_mpi_size(void) { return size; }

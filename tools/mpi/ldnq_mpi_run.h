@@ -1,5 +1,6 @@
 /* Data-parallel runs of a program (the ldnq tool, the example programs):
- * ldnq_mpi_start() at the start of main, ldnq_mpi_end(rc) as its exit.
+ * main() is ldnq_mpi_main(argc, argv, run), or ldnq_mpi_start() at its
+ * start and ldnq_mpi_end(rc) as its exit.
  * Built with LDNQ_MPI (CMake: MPI found, cmake/ldnqMPI.cmake) and launched
  * by an MPI starter (mpirun, srun), every rank gets a communicator over
  * MPI_COMM_WORLD (ldnq_mpi.c) and ranks other than 0 print nothing but
@@ -14,6 +15,9 @@
 
 #include "ldnq/ldnq.h"
 
+/* The whole of a main(): ldnq_mpi_start, run(argc, argv), ldnq_mpi_end
+ * with its exit code (1 when the start failed). */
+int ldnq_mpi_main(int argc, char **argv, int (*run)(int argc, char **argv));
 /* Starts MPI when an MPI starter launched the program. Returns 0, or -1
  * after a message on stderr (then exit through ldnq_mpi_end(1)). */
 int ldnq_mpi_start(int *argc, char ***argv);

@@ -121,9 +121,9 @@ static ldnq_comm *fake_comm(member *m) {
   return c;
 }
 
-/* run_ranks: job(rank, comm, arg) on `size` threads, the ranks of a group
- * of their own; a failing rank aborts the group. The statuses and messages
- * are in out[]. */
+/* run_group: job(rank, comm, arg) on the group's threads (run_ranks: on a
+ * group of `size` of their own); a failing rank aborts the group. The
+ * statuses and messages are in out[]. */
 typedef ldnq_status (*job_fn)(int rank, ldnq_comm *comm, void *arg);
 typedef struct thread_arg {
   member m;
@@ -146,18 +146,22 @@ static void *thread_main(void *p) {
   return NULL;
 }
 
-static void run_ranks(int size, job_fn job, void **args, thread_arg *out) {
-  group g;
-  group_init(&g, size);
+static void run_group(group *g, job_fn job, void **args, thread_arg *out) {
   pthread_t th[MAXR];
-  for (int r = 0; r < size; r++) {
-    out[r].m.g = &g;
+  for (int r = 0; r < g->size; r++) {
+    out[r].m.g = g;
     out[r].m.rank = r;
     out[r].job = job;
     out[r].arg = args[r];
     ck_assert_int_eq(pthread_create(&th[r], NULL, thread_main, &out[r]), 0);
   }
-  for (int r = 0; r < size; r++) pthread_join(th[r], NULL);
+  for (int r = 0; r < g->size; r++) pthread_join(th[r], NULL);
+}
+
+static void run_ranks(int size, job_fn job, void **args, thread_arg *out) {
+  group g;
+  group_init(&g, size);
+  run_group(&g, job, args, out);
   group_destroy(&g);
 }
 
@@ -619,6 +623,8 @@ START_TEST(failed_collective_ends_the_run) {
   const int64_t fail_at[3] = {5, 150, 300}; /* broadcast, batch 1, batch 5 */
   for (int k = 0; k < 3; k++) {
     int64_t at = fail_at[k];
+    group g;
+    group_init(&g, 2);
     g.fail_rank = 1;
     g.fail_call = at;
     train_arg two[2];
@@ -626,7 +632,8 @@ START_TEST(failed_collective_ends_the_run) {
     void *args[2] = {&two[0], &two[1]};
     thread_arg ta[2];
     time_t t0 = time(NULL);
-    run_ranks(2, train_job, args, ta);
+    run_group(&g, train_job, args, ta);
+    group_destroy(&g);
     ck_assert_int_eq(ta[1].st, LDNQ_ERR_CALLBACK);
     ck_assert_msg(strstr(ta[1].msg, "rank 1 of 2: the ") != NULL, "%s", ta[1].msg);
     ck_assert_msg(strstr(ta[1].msg, "(callback returned 7)") != NULL, "%s", ta[1].msg);

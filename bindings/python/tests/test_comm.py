@@ -68,7 +68,8 @@ class CommTest(unittest.TestCase):
         one_losses = []
         one = train(None, ds, one_losses)
         losses = [[], []]
-        out, errors = run_ranks(2, lambda r, c: train(c, ds, losses[r]))
+        # Each rank its own handles (a handle is not for two threads at once).
+        out, errors = run_ranks(2, lambda r, c: train(c, tiny_dataset(count=64, seed=3)[0], losses[r]))
         self.assertEqual(errors, [None, None])
         self.assertEqual(len(one_losses), 4)
         # Every rank reports the global batch's loss and ends with the same weights.
@@ -88,10 +89,12 @@ class CommTest(unittest.TestCase):
         net.reset_parameters(2)
         whole = ldnq.evaluate(net, ldnq.Loader.create(ds, 16, threads=0))
 
+        nets = [net.clone(), net.clone()]
+
         def body(r, comm):
-            ld = ldnq.Loader.create(ds, 16, threads=0)
+            ld = ldnq.Loader.create(tiny_dataset(count=40, seed=5)[0], 16, threads=0)
             ld.set_comm(comm)
-            return ldnq.evaluate(net.clone(), ld)
+            return ldnq.evaluate(nets[r], ld)
 
         out, errors = run_ranks(2, body)
         self.assertEqual(errors, [None, None])
@@ -100,8 +103,6 @@ class CommTest(unittest.TestCase):
         self.assertEqual(whole[2], 40)
 
     def test_failing_collective_fails_every_rank(self):
-        ds, _, _ = tiny_dataset(count=32, seed=1)
-
         class Boom(Exception):
             pass
 
@@ -117,7 +118,7 @@ class CommTest(unittest.TestCase):
 
         def main(r):
             try:
-                train(comms[r], ds, [])
+                train(comms[r], tiny_dataset(count=32, seed=1)[0], [])
             except BaseException as e:  # noqa: B902 - checked below
                 errors[r] = e
 

@@ -8,11 +8,10 @@
 #
 # --exported-interfaces-only: abidw builds function types from the DIEs of
 # exported functions only. Without it abidw also reads the declaration DIEs
-# GCC emits in every unit that calls a public function; it merges functions of
-# one name across units, and when a unit whose path sorts before the defining
-# one calls the function (lib/data/evaluate.c calls ldnq_network_forward), the
-# ELF symbol stays "not referenced by debug info" and abidiff cannot see a
-# changed signature (26 of 212 functions in the 0.3 baseline before). The dump
+# GCC emits in every unit that calls a public function, and a function called
+# from a unit whose path sorts before the defining one (lib/data/evaluate.c
+# calls ldnq_network_forward) kept its ELF symbol "not referenced by debug
+# info": abidiff could not see a changed signature (26 of 212 functions). The dump
 # is checked below: every function of the stable nodes of cmake/ldnq.map must
 # have a function-decl tied to its ELF symbol.
 set -euo pipefail

@@ -31,13 +31,14 @@ if grep -q "$PWD" "$tmp"; then
 fi
 # Stable functions (every node of the map but LDNQ_EXPERIMENTAL) without a
 # function-decl carrying their elf-symbol-id: abidiff would not compare them.
-untied=$(awk '
+# First output line: the number of stable functions; then the untied ones.
+report=$(awk '
   FNR == NR {
     if (match($0, /^(LDNQ_[A-Za-z0-9_.]+)[ \t]*\{/)) { node = $1; next }
     if ($0 ~ /^\}/) { node = ""; next }
     if (node != "" && node != "LDNQ_EXPERIMENTAL" &&
         match($0, /^[ \t]+ldnq_[A-Za-z0-9_]+;/)) {
-      name = $1; sub(/;$/, "", name); want[name] = 1
+      name = $1; sub(/;$/, "", name); want[name] = 1; nwant++
     }
     next
   }
@@ -45,11 +46,12 @@ untied=$(awk '
     tied[substr($0, RSTART + 15, RLENGTH - 15)] = 1
   }
   END {
-    for (n in want) if (!(n in tied)) print n
-  }' cmake/ldnq.map "$tmp" | sort)
-nstable=$(awk '/^LDNQ_[A-Za-z0-9_.]+[ \t]*\{/ { node = $1; next } /^\}/ { node = ""; next }
-  node != "" && node != "LDNQ_EXPERIMENTAL" && /^[ \t]+ldnq_[A-Za-z0-9_]+;/ { n++ }
-  END { print n + 0 }' cmake/ldnq.map)
+    print nwant + 0; fflush()
+    for (n in want) if (!(n in tied)) print n | "sort"
+    close("sort")
+  }' cmake/ldnq.map "$tmp")
+nstable=$(printf '%s\n' "$report" | head -n 1)
+untied=$(printf '%s\n' "$report" | tail -n +2)
 if [ "$nstable" -eq 0 ]; then
   echo "abi-dump: found no stable functions in cmake/ldnq.map" >&2
   exit 1

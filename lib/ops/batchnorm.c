@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 
@@ -26,8 +27,12 @@ static inline v4f load4(const float *p) {
 
 static inline float hsum(v4f v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
-/* s1 += sum(p - k), s2 += sum((p - k)^2) over len floats. */
-static void sums_shifted(const float *restrict p, int len, float k, double *s1, double *s2) {
+/* Each plane's sums are float (vectors of partial sums, then a short tail);
+ * a channel's planes are added in double, in image order, whatever the
+ * thread count or the pass order below. */
+
+/* s[0] = sum(p - k), s[1] = sum((p - k)^2) over len floats. */
+static void sums_shifted(const float *restrict p, int len, float k, float *s) {
   const v4f kk = {k, k, k, k};
   v4f a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
   int i = 0;
@@ -42,13 +47,13 @@ static void sums_shifted(const float *restrict p, int len, float k, double *s1, 
     ta += d;
     tb += d * d;
   }
-  *s1 += ta;
-  *s2 += tb;
+  s[0] = ta;
+  s[1] = tb;
 }
 
-/* s1 += sum(g), s2 += sum(g * (x - m)) over len floats. */
+/* s[0] = sum(g), s[1] = sum(g * (x - m)) over len floats. */
 static void grad_sums(const float *restrict x, const float *restrict g, int len, float m,
-                      double *s1, double *s2) {
+                      float *s) {
   const v4f mm = {m, m, m, m};
   v4f a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
   int i = 0;
@@ -62,13 +67,13 @@ static void grad_sums(const float *restrict x, const float *restrict g, int len,
     ta += g[i];
     tb += g[i] * (x[i] - m);
   }
-  *s1 += ta;
-  *s2 += tb;
+  s[0] = ta;
+  s[1] = tb;
 }
 
 /* grad_sums of dy masked to where mask > 0 (the ReLU after the norm). */
 static void grad_sums_masked(const float *restrict x, const float *restrict g,
-                             const float *restrict mk, int len, float m, double *s1, double *s2) {
+                             const float *restrict mk, int len, float m, float *s) {
   const v4f mm = {m, m, m, m}, zero = {0, 0, 0, 0};
   v4f a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
   int i = 0;
@@ -86,13 +91,15 @@ static void grad_sums_masked(const float *restrict x, const float *restrict g,
     ta += gi;
     tb += gi * (x[i] - m);
   }
-  *s1 += ta;
-  *s2 += tb;
+  s[0] = ta;
+  s[1] = tb;
 }
 
-/* Channels are processed in blocks: statistics per channel (threads split
- * the channels), then one linear sweep over the block's planes (threads
- * split the planes), which streams memory better than channel-major order. */
+/* Channels are processed in blocks. Statistics: every plane's sums in
+ * memory order (threads split the planes), then per channel in image order
+ * (threads split the channels); then one linear sweep over the block's
+ * planes (threads split the planes). Reading planes in memory order streams
+ * far better than a channel's planes one image apart. */
 #define BN_BLOCK 256
 
 typedef struct bn_job {
@@ -103,17 +110,61 @@ typedef struct bn_job {
   float *rmean, *rvar, *y, *save_mean, *save_invstd, *dx, *dgamma, *dbeta;
   const float *res, *mask; /* post-ops (ldnq__bn_post) */
   int relu;
-  /* Per-channel constants of the sweep, indexed ch - c0:
+  /* The block's plane sums, [n][c1 - c0][2] (NULL: each channel sums its own
+   * planes, in the same order, when no buffer could be had). */
+  float *psum;
+  /* Per-channel constants, indexed ch - c0: the pivot or mean of the sums;
    * forward: y = x*k1 + k2; backward: dx = dy*k1 + (x - k3)*k2 + k4. */
-  float k1[BN_BLOCK], k2[BN_BLOCK], k3[BN_BLOCK], k4[BN_BLOCK];
+  float piv[BN_BLOCK], k1[BN_BLOCK], k2[BN_BLOCK], k3[BN_BLOCK], k4[BN_BLOCK];
 } bn_job;
+
+/* Whether this job sums planes (the backward eval form only for dgamma/dbeta). */
+static int has_sums(const bn_job *j) {
+  return j->mode == 0 || j->mode == 2 || (j->mode == 3 && (j->dgamma || j->dbeta));
+}
+
+/* The float sums of plane (b, ch) into s[2]. */
+static void plane_sums(const bn_job *j, int b, int ch, float *s) {
+  const size_t o = ((size_t)b * j->c + ch) * j->hw;
+  const float k = j->piv[ch - j->c0];
+  if (j->mode == 0)
+    sums_shifted(j->x + o, j->hw, k, s);
+  else if (j->mask)
+    grad_sums_masked(j->x + o, j->dy + o, j->mask + o, j->hw, k, s);
+  else
+    grad_sums(j->x + o, j->dy + o, j->hw, k, s);
+}
+
+static void planes_thread(void *arg, int t) {
+  const bn_job *j = arg;
+  const int nc = j->c1 - j->c0;
+  const long planes = (long)j->n * nc;
+  long a = planes * t / j->nthreads, e = planes * (t + 1) / j->nthreads;
+  for (long pl = a; pl < e; pl++)
+    plane_sums(j, (int)(pl / nc), j->c0 + (int)(pl % nc), j->psum + 2 * pl);
+}
+
+/* Channel ch's sums over the batch, in double, in image order. */
+static void channel_sums(const bn_job *j, int ch, double *s1, double *s2) {
+  const int nc = j->c1 - j->c0, i = ch - j->c0;
+  *s1 = 0.0, *s2 = 0.0;
+  for (int b = 0; b < j->n; b++) {
+    float f[2];
+    const float *s = f;
+    if (j->psum)
+      s = j->psum + 2 * ((size_t)b * nc + i);
+    else
+      plane_sums(j, b, ch, f);
+    *s1 += s[0];
+    *s2 += s[1];
+  }
+}
 
 static void stats_train(bn_job *j, int ch) {
   const size_t cnt = (size_t)j->n * j->hw;
-  const float k = j->x[(size_t)ch * j->hw]; /* pivot: any sample of the channel */
-  double s1 = 0.0, s2 = 0.0;
-  for (int b = 0; b < j->n; b++)
-    sums_shifted(j->x + ((size_t)b * j->c + ch) * j->hw, j->hw, k, &s1, &s2);
+  const double k = j->piv[ch - j->c0];
+  double s1, s2;
+  channel_sums(j, ch, &s1, &s2);
   double dm = s1 / (double)cnt;
   double mean = k + dm;
   double var = s2 / (double)cnt - dm * dm;
@@ -137,14 +188,7 @@ static void stats_train(bn_job *j, int ch) {
 static void stats_backward(bn_job *j, int ch, float mean, double invstd, int batch) {
   const double cnt = (double)j->n * j->hw;
   double sdy = 0.0, sdyx = 0.0;
-  if (batch || j->dgamma || j->dbeta)
-    for (int b = 0; b < j->n; b++) {
-      size_t o = ((size_t)b * j->c + ch) * j->hw;
-      if (j->mask)
-        grad_sums_masked(j->x + o, j->dy + o, j->mask + o, j->hw, mean, &sdy, &sdyx);
-      else
-        grad_sums(j->x + o, j->dy + o, j->hw, mean, &sdy, &sdyx);
-    }
+  if (has_sums(j)) channel_sums(j, ch, &sdy, &sdyx);
   if (j->dgamma) j->dgamma[ch] += (float)(sdyx * invstd);
   if (j->dbeta) j->dbeta[ch] += (float)sdy;
   double k = (j->gamma ? j->gamma[ch] : 1.0) * invstd;
@@ -237,18 +281,39 @@ static void sweep_thread(void *arg, int t) {
   }
 }
 
+/* The pivot (forward: any sample of the channel, so that E[x^2] - E[x]^2
+ * does not cancel) or the mean (backward) that the sums are taken about. */
+static void set_pivots(bn_job *j) {
+  for (int ch = j->c0; ch < j->c1; ch++)
+    j->piv[ch - j->c0] = j->mode == 0   ? j->x[(size_t)ch * j->hw]
+                         : j->mode == 2 ? j->smean[ch]
+                         : j->mode == 3 ? j->rmean_in[ch]
+                                        : 0.0f;
+}
+
 static void bn_run(bn_job *j) {
   const int sweep = j->mode <= 1 || j->dx != NULL;
+  /* One buffer for every block; without it, the channel-major sums. */
+  const int bc = j->c < BN_BLOCK ? j->c : BN_BLOCK;
+  float *psum = has_sums(j) ? ldnq__malloc_array((size_t)j->n * (size_t)bc * 2, sizeof(float)) : NULL;
   for (j->c0 = 0; j->c0 < j->c; j->c0 += BN_BLOCK) {
     j->c1 = j->c - j->c0 < BN_BLOCK ? j->c : j->c0 + BN_BLOCK;
     size_t elems = (size_t)j->n * (size_t)(j->c1 - j->c0) * (size_t)j->hw;
     int nt = ldnq__ops_parallel_worth((double)elems, BN_PAR_MIN_ELEMS) ? ldnq__ops_threads() : 1;
-    j->nthreads = nt < j->c1 - j->c0 ? nt : j->c1 - j->c0;
+    set_pivots(j);
+    j->psum = psum;
+    if (psum) {
+      j->nthreads = (long)nt < (long)j->n * (j->c1 - j->c0) ? nt : 1;
+      ldnq__parallel_run(j->nthreads, planes_thread, j);
+    }
+    /* Per channel: n additions once the planes are summed (one thread). */
+    j->nthreads = psum ? 1 : nt < j->c1 - j->c0 ? nt : j->c1 - j->c0;
     ldnq__parallel_run(j->nthreads, stats_thread, j);
     if (!sweep) continue;
     j->nthreads = (long)nt < (long)j->n * (j->c1 - j->c0) ? nt : 1;
     ldnq__parallel_run(j->nthreads, sweep_thread, j);
   }
+  ldnq__free(psum);
 }
 
 static void set_post(bn_job *j, const ldnq__bn_post *post) {

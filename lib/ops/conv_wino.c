@@ -27,6 +27,7 @@
  * 2 MB measured 3-8 % slower) and hold at least one 48-wide panel of
  * tiles. */
 #define WINO_CHUNK_FLOATS (1 << 17)
+#define WINO_CHUNK_MAX_FLOATS (1 << 21)
 #define WINO_MR 8
 #define WINO_NR 48
 #define WINO_TC_MIN WINO_NR
@@ -72,9 +73,15 @@ int ldnq__conv_wino_ok(const ldnq__conv_geom *g, int dx) {
   return wino_enabled == 2 || wino_worth(g, dx);
 }
 
-/* Chunks: a multiple of the thread count, of near-equal size. */
+/* Chunks: a multiple of the thread count, of near-equal size. Every chunk
+ * reads all of U (16 ci co floats) once, V and M hold 16 (ci + co) floats
+ * per tile: chunks of fewer than ci co / (ci + co) tiles read U more than
+ * they read V and M (ResNet18's 512 x 7x7: U is 16 MB), so a chunk may then
+ * outgrow the L2 target, up to WINO_CHUNK_MAX_FLOATS. */
 static void plan_chunks(long tiles, int ci, int co, int threads, int *nchunks, int *tc) {
   long cap = WINO_CHUNK_FLOATS / (16L * (ci + co));
+  long even = (long)ci * co / (ci + co), big = WINO_CHUNK_MAX_FLOATS / (16L * (ci + co));
+  if (cap < even) cap = even < big ? even : big;
   if (cap < WINO_TC_MIN) cap = WINO_TC_MIN;
   long per = (tiles + threads - 1) / threads;
   long k = (per + cap - 1) / cap; /* chunks per thread */
@@ -289,14 +296,15 @@ static void chunks_thread(void *arg, int t) {
         for (int k = 0; k < r->ci; k++)
           for (int q = nt % WINO_NR; q < WINO_NR; q++) p[(size_t)k * WINO_NR + q] = 0.0f;
       }
+    /* Each A panel of U once per chunk, against the chunk's B panels (in L2). */
     for (int e = 0; e < 16; e++)
-      for (int j = 0; j < nt; j += WINO_NR) {
-        const float *b = v + e * vp + (size_t)(j / WINO_NR) * r->ci * WINO_NR;
-        const int n = nt - j < WINO_NR ? nt - j : WINO_NR;
-        for (int i = 0; i < r->co; i += WINO_MR)
-          ukr(r->ci, r->u + e * up + (size_t)i * r->ci, b, mm + e * mp + (size_t)i * r->tc + j, (size_t)r->tc, 1.0f, 0.0f,
-              r->co - i < WINO_MR ? r->co - i : WINO_MR, n);
-      }
+      for (int i = 0; i < r->co; i += WINO_MR)
+        for (int j = 0; j < nt; j += WINO_NR) {
+          const float *b = v + e * vp + (size_t)(j / WINO_NR) * r->ci * WINO_NR;
+          const int n = nt - j < WINO_NR ? nt - j : WINO_NR;
+          ukr(r->ci, r->u + e * up + (size_t)i * r->ci, b, mm + e * mp + (size_t)i * r->tc + j,
+              (size_t)r->tc, 1.0f, 0.0f, r->co - i < WINO_MR ? r->co - i : WINO_MR, n);
+        }
     FOR_SEGMENTS(r, t0, t1, output_tiles(r, img, ti, tj, len, mm, off));
   }
 }

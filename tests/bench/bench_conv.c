@@ -6,7 +6,10 @@
  * way for per-core efficiency that other load barely disturbs.
  * Each shape is timed on the default kernel path, on the same path without
  * the implicit-GEMM (direct) convolution and Winograd (im2col + our sgemm), and on the reference path
- * (im2col + OpenBLAS), side by side. */
+ * (im2col + OpenBLAS), side by side.
+ * For experiments: LDNQ_BENCH_SHAPE=i times only row i (from 0);
+ * LDNQ_BENCH_WINO=0|1|2 sets Winograd in the first column (off, by its
+ * rule, wherever possible). */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
 #include <stdio.h>
@@ -119,7 +122,12 @@ int main(int argc, char **argv) {
   double tf[N_SHAPES], tb[N_SHAPES], fl[N_SHAPES], gr[N_SHAPES];
   double tf_nd[N_SHAPES], tb_nd[N_SHAPES], tf_ref[N_SHAPES], tb_ref[N_SHAPES];
   const ldnq__gemm_path path = ldnq__gemm_active();
+  const char *only = getenv("LDNQ_BENCH_SHAPE"), *wino = getenv("LDNQ_BENCH_WINO");
+  const int wino_mode = wino ? atoi(wino) : 1;
   for (size_t i = 0; i < N_SHAPES; i++) {
+    tf[i] = tb[i] = tf_nd[i] = tb_nd[i] = tf_ref[i] = tb_ref[i] = 1.0, fl[i] = 0.0, gr[i] = 1.0;
+    if (only && (size_t)atoi(only) != i) continue;
+    ldnq__conv_wino_enable(wino_mode);
     const struct shape *s = &shapes[i];
     conv_ctx c;
     if (ldnq__conv_geom_init(&c.g, s->n, s->cin, s->hw, s->hw, s->cout, s->k, s->k, s->stride,
@@ -159,6 +167,7 @@ int main(int argc, char **argv) {
          "fwd%", "bwd%", "nd fGF", "nd bGF", "ref fG", "ref bG");
   double sum_f = 0, sum_b = 0, fl_f = 0, sum_g = 0;
   for (size_t i = 0; i < N_SHAPES; i++) {
+    if (only && (size_t)atoi(only) != i) continue;
     const struct shape *s = &shapes[i];
     double gf = fl[i] / tf[i] * 1e-9, gb = 2 * fl[i] / tb[i] * 1e-9;
     char ks[16];

@@ -231,7 +231,7 @@ static void forward_thread(void *arg, int t) {
     const size_t xs = (size_t)g->cin * g->h * g->w, ys = (size_t)cout * P;
     ldnq__conv_direct_begin(g, j->w, LDNQ__DIRECT_PACK_W, cbuf);
     for (int b = b0; b < b1; b++)
-      ldnq__conv_direct_forward(g, j->x + b * xs, j->w, j->bias, j->y + b * ys, cbuf);
+      ldnq__conv_direct_forward(g, j->x + b * xs, j->bias, j->y + b * ys, cbuf);
     return;
   }
   for (int b = b0; b < b1; b += j->p.nb) {
@@ -270,7 +270,7 @@ static void forward_thread(void *arg, int t) {
 void ldnq__conv2d_forward(const ldnq__conv_geom *g, const float *x, const float *w,
                           const float *bias, float *y, float *ws) {
   conv_job j = {g, make_plan(g), x, w, bias, NULL, y, NULL, NULL, NULL, ws};
-  if (ldnq__conv_wino_ok(g, 0)) {
+  if (ldnq__conv_wino_ok(g)) {
     ldnq__conv_wino_forward(g, x, w, bias, y, ws, j.p.nthreads);
     return;
   }
@@ -298,7 +298,7 @@ static void backward_thread(void *arg, int t) {
     const size_t ys = (size_t)cout * P;
     ldnq__conv_direct_begin(g, j->w, j->dx ? LDNQ__DIRECT_PACK_DX : 0, cbuf);
     for (int b = b0; b < b1; b++)
-      ldnq__conv_direct_backward(g, j->x + b * xs, j->w, j->dy + b * ys,
+      ldnq__conv_direct_backward(g, j->x + b * xs, j->dy + b * ys,
                                  j->dx ? j->dx + b * xs : NULL, dw, db, cbuf);
     ldnq__conv_direct_end(g, dw, cbuf);
     return;
@@ -341,7 +341,7 @@ static void backward_thread(void *arg, int t) {
 void ldnq__conv2d_backward(const ldnq__conv_geom *g, const float *x, const float *w,
                            const float *dy, float *dx, float *dw, float *db, float *ws) {
   /* Winograd takes dX after the dW pass (they share the workspace). */
-  const int wino_dx = dx && ldnq__conv_wino_ok(g, 1);
+  const int wino_dx = dx && ldnq__conv_wino_ok(g);
   conv_job j = {g, make_plan(g), x, w, NULL, dy, NULL, wino_dx ? NULL : dx, dw, db, ws};
   if (j.p.direct && j.dx && !ldnq__conv_direct_dx_possible(g)) /* im2col for this dX */
     j.p = make_plan_for(g, 0, ldnq__ops_threads());

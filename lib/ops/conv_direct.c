@@ -8,6 +8,7 @@
  *   apackq panels of 8 rows       the flipped, transposed weights of dX (stride 2:
  *                                 the four phases' pieces one after the other)
  *   off, offq                     row offsets of the virtual cols matrices */
+#include <stdint.h>
 #include <string.h>
 
 #include "ops/conv_direct.h"
@@ -39,14 +40,24 @@ typedef struct layout {
   int Hh, Wh;          /* stride 2: a phase plane, ceil(Hp/2) x ceil(Wp/2) */
   int Wg, Nf;          /* forward grid: row width, length */
   int Hq, Wq, Nq;      /* padded dY, grid length of dX (stride 2: of one phase) */
+  size_t pq;           /* floats from one padded dY plane to the next (a multiple of 16) */
   int phq, pwq;        /* dY padding for the dX convolution */
   size_t K, Kq;        /* cin*kh*kw, cout*kh*kw */
   size_t xpad, dypad, grid, dyg, apack, apackq, off, offq, vacc; /* offsets in floats */
   int use_vacc; /* dW partial sums kept as vectors over the thread's images */
+  int view;     /* dW reads dY in the padded dY (no dyg copy; see the backward) */
   size_t total;
 } layout;
 
 static size_t round8(size_t n) { return (n + 7) / 8 * 8; }
+static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+
+/* The scratch as used: its start rounded up to 64 bytes (the caller's
+ * buffer has 16 floats of room for it), so that the offsets below fix the
+ * alignment of what the kernels load. */
+static float *aligned(float *s) {
+  return (float *)(((uintptr_t)s + 63) & ~(uintptr_t)63);
+}
 
 static layout make_layout(const ldnq__conv_geom *g) {
   layout L;
@@ -68,17 +79,26 @@ static layout make_layout(const ldnq__conv_geom *g) {
   size_t gf = (size_t)g->cout * L.Nf, gq = (size_t)g->cin * L.Nq;
   size_t ximg = L.s2 ? (size_t)g->cin * 4 * L.Hh * L.Wh : (size_t)g->cin * L.Hp * L.Wp;
   L.xpad = 0;
-  L.dypad = L.xpad + ximg + SLACK;
-  L.grid = L.dypad + (size_t)g->cout * L.Hq * L.Wq + SLACK;
+  /* dW reads dY rows from the second row and column of each padded plane
+   * (the view in ldnq__conv_direct_backward): those start on 64 bytes, so
+   * its A loads never split a cache line. */
+  L.pq = round16((size_t)L.Hq * L.Wq);
+  const size_t lead = (size_t)L.Wq + 1;
+  L.dypad = round16(L.xpad + ximg + SLACK + lead) - lead;
+  L.grid = L.dypad + (size_t)g->cout * L.pq + SLACK;
+  /* Stride 1 with dY padded by 1 (3x3 pad 1): the padded dY's rows, read
+   * from its second row and column, are dY on the forward grid with zeros
+   * in the thrown-away columns, so dW reads it in place and needs no dyg. */
+  L.view = !L.s2 && L.phq == 1 && L.pwq == 1 && L.Wq == L.Wg && L.Hq == g->oh + 2;
   L.dyg = L.grid + (gf > gq ? gf : gq) + SLACK;
-  L.apack = L.dyg + (size_t)g->cout * L.Nf + SLACK;
+  L.apack = L.dyg + (L.view ? 0 : (size_t)g->cout * L.Nf) + SLACK;
   L.apackq = L.apack + round8((size_t)g->cout) * L.K;
   L.off = L.apackq + round8((size_t)g->cin) * L.Kq;
   L.offq = L.off + L.K;
   /* Small weight tensors only: [cout][K][16] stays within 1 MB. */
   L.use_vacc = (size_t)g->cout * L.K <= VACC_MAX_WEIGHTS;
   L.vacc = L.offq + L.Kq;
-  L.total = L.vacc + (L.use_vacc ? (size_t)g->cout * L.K * 16 : 0);
+  L.total = L.vacc + (L.use_vacc ? (size_t)g->cout * L.K * 16 : 0) + 16; /* + alignment */
   return L;
 }
 
@@ -147,7 +167,7 @@ static void pack_flipped(const ldnq__conv_geom *g, const float *w, size_t Kq, fl
  * offsets into the padded dY at (1 - t, 1 - u). Phases in order (r, c). */
 static void pack_phases(const ldnq__conv_geom *g, const layout *L, const float *w, float *ap,
                         int *offq) {
-  const size_t planeq = (size_t)L->Hq * L->Wq;
+  const size_t planeq = L->pq;
   for (int r = 0; r < 2; r++)
     for (int c = 0; c < 2; c++) {
       const int T = r == 0 ? 2 : 1, U = c == 0 ? 2 : 1;
@@ -171,8 +191,9 @@ static void pack_phases(const ldnq__conv_geom *g, const layout *L, const float *
 
 void ldnq__conv_direct_begin(const ldnq__conv_geom *g, const float *w, int what, float *s) {
   layout L = make_layout(g);
+  s = aligned(s);
   memset(s + L.xpad, 0, sizeof(float) * (L.grid - L.xpad)); /* xpad, dypad, slack */
-  memset(s + L.dyg + (size_t)g->cout * L.Nf, 0, sizeof(float) * SLACK);
+  memset(s + L.dyg + (L.view ? 0 : (size_t)g->cout * L.Nf), 0, sizeof(float) * SLACK);
   if (L.use_vacc) memset(s + L.vacc, 0, sizeof(float) * (size_t)g->cout * L.K * 16);
   int *off = (int *)(s + L.off), *offq = (int *)(s + L.offq);
   /* The weights once per call, not per image. */
@@ -193,7 +214,7 @@ void ldnq__conv_direct_begin(const ldnq__conv_geom *g, const float *w, int what,
   k = 0;
   for (int c = 0; c < g->cout; c++)
     for (int i = 0; i < g->kh; i++)
-      for (int j = 0; j < g->kw; j++) offq[k++] = (c * L.Hq + i) * L.Wq + j;
+      for (int j = 0; j < g->kw; j++) offq[k++] = (int)((size_t)c * L.pq + (size_t)i * L.Wq + j);
   if (what & LDNQ__DIRECT_PACK_DX) pack_flipped(g, w, L.Kq, s + L.apackq);
 }
 
@@ -215,12 +236,13 @@ static void phase_copy(const float *x, const ldnq__conv_geom *g, const layout *L
     }
 }
 
-/* Planes [c][h][w] into the interior of [c][H][W] at (pi, pj). */
-static void pad_copy(const float *src, int c, int h, int w, float *dst, int H, int W, int pi,
-                     int pj) {
+/* Planes [c][h][w] into the interior, at (pi, pj), of planes of rows W
+ * floats wide, `plane` floats apart. */
+static void pad_copy(const float *src, int c, int h, int w, float *dst, size_t plane, int W,
+                     int pi, int pj) {
   for (int ci = 0; ci < c; ci++)
     for (int i = 0; i < h; i++)
-      memcpy(dst + ((size_t)ci * H + i + pi) * W + pj, src + ((size_t)ci * h + i) * w,
+      memcpy(dst + ci * plane + (size_t)(i + pi) * W + pj, src + ((size_t)ci * h + i) * w,
              sizeof(float) * (size_t)w);
 }
 
@@ -263,7 +285,7 @@ static void image_in(const ldnq__conv_geom *g, const layout *L, const float *x, 
   if (L->s2)
     phase_copy(x, g, L, s + L->xpad);
   else
-    pad_copy(x, g->cin, g->h, g->w, s + L->xpad, L->Hp, L->Wp, g->pad_h, g->pad_w);
+    pad_copy(x, g->cin, g->h, g->w, s + L->xpad, (size_t)L->Hp * L->Wp, L->Wp, g->pad_h, g->pad_w);
 }
 
 #if HAVE_DIRECT
@@ -298,34 +320,35 @@ static void dx_phases(const ldnq__conv_geom *g, const layout *L, float *s, float
 }
 #endif
 
-void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const float *w,
-                               const float *bias, float *y, float *s) {
+void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const float *bias,
+                               float *y, float *s) {
 #if HAVE_DIRECT
   layout L = make_layout(g);
-  (void)w; /* packed by ldnq__conv_direct_begin */
+  s = aligned(s);
   image_in(g, &L, x, s);
   implicit_gemm(g->cout, L.Nf, L.K, s + L.apack, s + L.xpad, (const int *)(s + L.off),
                 s + L.grid);
   grid_out(s + L.grid, g->cout, g->oh, g->ow, L.Wg, (size_t)L.Nf, bias, y);
 #else
-  (void)g, (void)x, (void)w, (void)bias, (void)y, (void)s;
+  (void)g, (void)x, (void)bias, (void)y, (void)s;
 #endif
 }
 
 void ldnq__conv_direct_end(const ldnq__conv_geom *g, float *dw, float *s) {
 #if HAVE_DIRECT
   layout L = make_layout(g);
+  s = aligned(s);
   if (dw && L.use_vacc) ldnq__gemm_nt_avx512_vreduce(g->cout, (int)L.K, s + L.vacc, dw, (int)L.K);
 #else
   (void)g, (void)dw, (void)s;
 #endif
 }
 
-void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const float *w,
-                                const float *dy, float *dx, float *dw, float *db, float *s) {
+void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const float *dy,
+                                float *dx, float *dw, float *db, float *s) {
 #if HAVE_DIRECT
   layout L = make_layout(g);
-  (void)w; /* packed by ldnq__conv_direct_begin */
+  s = aligned(s);
   const size_t P = (size_t)g->oh * g->ow;
   if (db)
     for (int co = 0; co < g->cout; co++) {
@@ -334,15 +357,12 @@ void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const 
       for (size_t q = 0; q < P; q++) t += r[q];
       db[co] += t;
     }
-  /* Stride 1 with dY padded by 1 (3x3 pad 1): the padded dY's rows, read
-   * from its second row and column, are dY on the forward grid with zeros
-   * in the thrown-away columns, so dW reads it in place. */
-  const int view = !L.s2 && L.phq == 1 && L.pwq == 1 && L.Wq == L.Wg && L.Hq == g->oh + 2;
-  if (dx || view) pad_copy(dy, g->cout, g->oh, g->ow, s + L.dypad, L.Hq, L.Wq, L.phq, L.pwq);
+  const int view = L.view;
+  if (dx || view) pad_copy(dy, g->cout, g->oh, g->ow, s + L.dypad, L.pq, L.Wq, L.phq, L.pwq);
   if (dw) {
     image_in(g, &L, x, s);
     const float *a = s + L.dypad + L.Wq + 1;
-    int lda = L.Hq * L.Wq;
+    int lda = (int)L.pq;
     if (!view) {
       float *dyg = s + L.dyg;
       for (int co = 0; co < g->cout; co++)
@@ -371,6 +391,6 @@ void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const 
     grid_out(s + L.grid, g->cin, g->h, g->w, L.Wq, (size_t)L.Nq, NULL, dx);
   }
 #else
-  (void)g, (void)x, (void)w, (void)dy, (void)dx, (void)dw, (void)db, (void)s;
+  (void)g, (void)x, (void)dy, (void)dx, (void)dw, (void)db, (void)s;
 #endif
 }

@@ -42,15 +42,14 @@ size_t ldnq__conv_direct_scratch(const ldnq__conv_geom *g);
  * weights w that those steps use (`what`: LDNQ__DIRECT_PACK_* bits). */
 void ldnq__conv_direct_begin(const ldnq__conv_geom *g, const float *w, int what,
                              float *scratch);
-/* One image: y[cout, oh, ow] = conv(x) (+ bias); w as given to begin
- * (LDNQ__DIRECT_PACK_W). */
-void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const float *w,
-                               const float *bias, float *y, float *scratch);
+/* One image: y[cout, oh, ow] = conv(x) (+ bias), with the weights packed
+ * by begin (LDNQ__DIRECT_PACK_W). */
+void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const float *bias,
+                               float *y, float *scratch);
 /* One image: dx (overwritten, if non-NULL; needs LDNQ__DIRECT_PACK_DX at
  * begin), dw and db (accumulated, if non-NULL) from dy. */
-void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const float *w,
-                                const float *dy, float *dx, float *dw, float *db,
-                                float *scratch);
+void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const float *dy,
+                                float *dx, float *dw, float *db, float *scratch);
 /* After the images of one backward call: adds the dW partial sums kept
  * over them to dw (the same dw the images were given). */
 void ldnq__conv_direct_end(const ldnq__conv_geom *g, float *dw, float *scratch);

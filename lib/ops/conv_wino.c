@@ -60,17 +60,16 @@ int ldnq__conv_wino_possible(const ldnq__conv_geom *g) {
  * ResNet18's 512 x 7x7 at batch 8 (128 tiles) loses, 11.2 -> 13.1 ms.
  * Batch 8 of ResNet18: 64 x 56x56 8.1 -> 6.2 ms, 128 x 28x28 8.2 -> 5.0,
  * 256 x 14x14 10.0 -> 5.9; ResNet20's 64 x 8x8 at batch 128 4.3 -> 3.1. */
-static int wino_worth(const ldnq__conv_geom *g, int dx) {
-  (void)dx; /* dX is the same shape with the channel counts swapped */
+static int wino_worth(const ldnq__conv_geom *g) {
   const int lo = g->cin < g->cout ? g->cin : g->cout, hi = g->cin ^ g->cout ^ lo;
   const long tiles = (long)g->n * ((g->h + 1) / 2) * ((g->w + 1) / 2);
   return lo >= 64 && tiles >= hi;
 }
 
-int ldnq__conv_wino_ok(const ldnq__conv_geom *g, int dx) {
+int ldnq__conv_wino_ok(const ldnq__conv_geom *g) {
   if (!wino_enabled || ldnq__gemm_active() != LDNQ__GEMM_AVX512 || !ldnq__conv_wino_possible(g))
     return 0;
-  return wino_enabled == 2 || wino_worth(g, dx);
+  return wino_enabled == 2 || wino_worth(g);
 }
 
 /* Chunks: a multiple of the thread count, of near-equal size. Every chunk

@@ -17,10 +17,10 @@
 /* Whether this CPU could take the geometry (3x3, stride 1, pad 1, AVX-512):
  * workspaces are sized for it whatever path is active. */
 int ldnq__conv_wino_possible(const ldnq__conv_geom *g);
-/* Whether the forward pass (dx = 0) or dX (dx = 1) goes through Winograd
- * now: the AVX-512 path is active, it is enabled and the shape is one it
- * measured faster on. */
-int ldnq__conv_wino_ok(const ldnq__conv_geom *g, int dx);
+/* Whether the forward pass and dX go through Winograd now: the AVX-512
+ * path is active, it is enabled and the shape is one it measured faster
+ * on (dX is the same shape with the channel counts swapped: one rule). */
+int ldnq__conv_wino_ok(const ldnq__conv_geom *g);
 /* Test and benchmark hook: 0 never, 1 (default) where it wins, 2 wherever
  * possible. */
 void ldnq__conv_wino_enable(int on);

@@ -9,7 +9,8 @@
  * (im2col + OpenBLAS), side by side.
  * For experiments: LDNQ_BENCH_SHAPE=i times only row i (from 0);
  * LDNQ_BENCH_WINO=0|1|2 sets Winograd in the first column (off, by its
- * rule, wherever possible). */
+ * rule, wherever possible); LDNQ_BENCH_BWD=dx|dw times only that half
+ * of the backward pass (its GF are then over half the flops). */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
 #include <stdio.h>
@@ -70,9 +71,12 @@ static void run_fwd(void *p) {
   ldnq__conv2d_forward(&c->g, c->x, c->w, NULL, c->y, c->ws);
 }
 
+static int bwd_what = 3; /* 1 dX, 2 dW, 3 both */
+
 static void run_bwd(void *p) {
   conv_ctx *c = p;
-  ldnq__conv2d_backward(&c->g, c->x, c->w, c->y, c->dx, c->dw, NULL, c->ws);
+  ldnq__conv2d_backward(&c->g, c->x, c->w, c->y, bwd_what & 1 ? c->dx : NULL,
+                        bwd_what & 2 ? c->dw : NULL, NULL, c->ws);
 }
 
 typedef struct gemm_ctx {
@@ -124,6 +128,9 @@ int main(int argc, char **argv) {
   const ldnq__gemm_path path = ldnq__gemm_active();
   const char *only = getenv("LDNQ_BENCH_SHAPE"), *wino = getenv("LDNQ_BENCH_WINO");
   const int wino_mode = wino ? atoi(wino) : 1;
+  const char *bw = getenv("LDNQ_BENCH_BWD");
+  if (bw) bwd_what = strcmp(bw, "dx") == 0 ? 1 : strcmp(bw, "dw") == 0 ? 2 : 3;
+  const double bwd_flops = bwd_what == 3 ? 2.0 : 1.0;
   for (size_t i = 0; i < N_SHAPES; i++) {
     tf[i] = tb[i] = tf_nd[i] = tb_nd[i] = tf_ref[i] = tb_ref[i] = 1.0, fl[i] = 0.0, gr[i] = 1.0;
     if (only && (size_t)atoi(only) != i) continue;
@@ -169,21 +176,22 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < N_SHAPES; i++) {
     if (only && (size_t)atoi(only) != i) continue;
     const struct shape *s = &shapes[i];
-    double gf = fl[i] / tf[i] * 1e-9, gb = 2 * fl[i] / tb[i] * 1e-9;
+    double gf = fl[i] / tf[i] * 1e-9, gb = bwd_flops * fl[i] / tb[i] * 1e-9;
     char ks[16];
     snprintf(ks, sizeof ks, "%dx%d/%d", s->k, s->k, s->stride);
     printf("%-9s %4d %4d %4d %4d %-6s | %8.2f %8.2f | %6.1f %6.1f | %7.1f | %4.0f%% %4.0f%% | "
            "%6.1f %6.1f | %6.1f %6.1f\n",
            s->net, s->n, s->cin, s->hw, s->cout, ks, tf[i] * 1e3, tb[i] * 1e3, gf, gb, gr[i],
            100 * gf / gr[i], 100 * gb / gr[i], fl[i] / tf_nd[i] * 1e-9,
-           2 * fl[i] / tb_nd[i] * 1e-9, fl[i] / tf_ref[i] * 1e-9, 2 * fl[i] / tb_ref[i] * 1e-9);
+           bwd_flops * fl[i] / tb_nd[i] * 1e-9, fl[i] / tf_ref[i] * 1e-9,
+           bwd_flops * fl[i] / tb_ref[i] * 1e-9);
     sum_f += tf[i], sum_b += tb[i], fl_f += fl[i], sum_g += gr[i];
   }
   double g_mean = sum_g / (double)N_SHAPES;
   printf("\nall shapes (total flops / total time): fwd %.1f GFLOP/s, bwd %.1f GFLOP/s; "
          "%.0f%% / %.0f%% of the mean adjacent sgemm (%.1f), %.0f%% / %.0f%% of the best (%.1f)\n",
-         fl_f / sum_f * 1e-9, 2 * fl_f / sum_b * 1e-9, 100 * fl_f / sum_f * 1e-9 / g_mean,
-         100 * 2 * fl_f / sum_b * 1e-9 / g_mean, g_mean, 100 * fl_f / sum_f * 1e-9 / gemm_gf,
-         100 * 2 * fl_f / sum_b * 1e-9 / gemm_gf, gemm_gf);
+         fl_f / sum_f * 1e-9, bwd_flops * fl_f / sum_b * 1e-9, 100 * fl_f / sum_f * 1e-9 / g_mean,
+         100 * bwd_flops * fl_f / sum_b * 1e-9 / g_mean, g_mean, 100 * fl_f / sum_f * 1e-9 / gemm_gf,
+         100 * bwd_flops * fl_f / sum_b * 1e-9 / gemm_gf, gemm_gf);
   return 0;
 }

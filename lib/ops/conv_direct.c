@@ -218,6 +218,28 @@ void ldnq__conv_direct_begin(const ldnq__conv_geom *g, const float *w, int what,
   if (what & LDNQ__DIRECT_PACK_DX) pack_flipped(g, w, L.Kq, s + L.apackq);
 }
 
+#if HAVE_DIRECT
+/* One input row into its two phase rows (columns of even / odd padded
+ * index J = j + pw), 32 columns per step: two loads, split by permutes. */
+TGT static void phase_row(const float *src, int w, int pw, float *d0, float *d1) {
+  const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  /* Even j land in the even-J row when pw is even, in the odd-J one otherwise. */
+  float *de = pw % 2 ? d1 : d0, *dd = pw % 2 ? d0 : d1;
+  for (int j0 = 0; j0 < w; j0 += 32) {
+    const int len = w - j0 < 32 ? w - j0 : 32, la = len < 16 ? len : 16, lb = len - la;
+    const __m512 a = _mm512_maskz_loadu_ps((__mmask16)((1u << la) - 1u), src + j0);
+    const __m512 b = _mm512_maskz_loadu_ps((__mmask16)((1u << lb) - 1u), src + j0 + 16);
+    const int ne = (len + 1) / 2, no = len / 2;
+    /* j = j0 + 2k goes to index (j + pw) / 2, j = j0 + 2k + 1 to (j + 1 + pw) / 2. */
+    _mm512_mask_storeu_ps(de + (j0 + pw) / 2, (__mmask16)((1u << ne) - 1u),
+                          _mm512_permutex2var_ps(a, ev, b));
+    _mm512_mask_storeu_ps(dd + (j0 + 1 + pw) / 2, (__mmask16)((1u << no) - 1u),
+                          _mm512_permutex2var_ps(a, od, b));
+  }
+}
+#endif
+
 /* Stride 2: x[c][h][w] padded by 1 into four phase planes per channel,
  * [c][r][s][Hh][Wh] with (r, s) the parity of the padded row and column. */
 static void phase_copy(const float *x, const ldnq__conv_geom *g, const layout *L, float *dst) {
@@ -230,9 +252,14 @@ static void phase_copy(const float *x, const ldnq__conv_geom *g, const layout *L
       float *d1 = d0 + plane; /* odd padded column */
       /* Column j is padded column J = j + pad: plane J % 2, index J / 2.
        * ja is the first j with an even J, jb the first with an odd one. */
-      const int pw = g->pad_w, ja = pw % 2, jb = 1 - pw % 2;
+      const int pw = g->pad_w;
+#if HAVE_DIRECT
+      phase_row(src, g->w, pw, d0, d1);
+#else
+      const int ja = pw % 2, jb = 1 - pw % 2;
       for (int j = ja; j < g->w; j += 2) d0[(j + pw) / 2] = src[j];
       for (int j = jb; j < g->w; j += 2) d1[(j + pw) / 2] = src[j];
+#endif
     }
 }
 

@@ -3,7 +3,7 @@
 #   scripts/setup-deps.sh           build + test dependencies, Fashion-MNIST
 #   scripts/setup-deps.sh --torch   also PyTorch (fixture generation, torch.load checks)
 #   scripts/setup-deps.sh --extra   also tools for CI extras (abigail-tools, clang runtime,
-#                                   Open MPI for tests/sh/mpi_cli.sh)
+#                                   Open MPI and mpi4py for tests/sh/mpi_cli.sh)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev zlib1g-dev libpng-dev
       libjpeg62-turbo-dev check dataset-fashion-mnist python3 python3-numpy xxd g++)
@@ -11,7 +11,7 @@ for a in "$@"; do
   case "$a" in
     --torch) pkgs+=(python3-torch python3-torchvision python3-pil) ;;
     --extra) pkgs+=(abigail-tools clang libclang-rt-14-dev valgrind python3-pil
-                    libopenmpi-dev openmpi-bin) ;;
+                    libopenmpi-dev openmpi-bin python3-mpi4py) ;;
     *) echo "setup-deps.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done

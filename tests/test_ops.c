@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
+#include "ldnq/experimental.h"
 #include "ops/gemm.h"
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
@@ -524,6 +526,54 @@ START_TEST(bn_large_matches_reference) {
 }
 END_TEST
 
+/* The statistics' two orders: planes in memory order (the default) and the
+ * channel-major loop it falls back to when its small sums buffer cannot be
+ * allocated (the first allocation of the call, made to fail here) give the
+ * same bits: same float plane sums, same double order. Two shapes (one
+ * and two channel blocks), one and many threads; forward, backward with
+ * and without the ReLU mask, backward eval with dgamma/dbeta. */
+static void bn_run_all(int n, int c, int hw, const float *x, const float *dy, const float *mask,
+                       const float *g, const float *be, float *out, int fail) {
+  const size_t total = (size_t)n * c * hw;
+  float *y = out, *dx1 = y + total, *dx2 = dx1 + total, *dx3 = dx2 + total, *st = dx3 + total;
+  float *rm = st, *rv = rm + c, *sm = rv + c, *si = sm + c, *dg = si + c, *db = dg + c;
+  float *dg3 = db + c, *db3 = dg3 + c;
+  for (int ch = 0; ch < c; ch++) rv[ch] = 1.0f;
+  ldnq__bn_post masked = {NULL, 0, mask};
+  ldnq_debug_fail_alloc(fail);
+  ldnq__bn_forward_train(n, c, hw, x, g, be, 1e-5f, 0.1f, rm, rv, y, sm, si);
+  if (fail) ck_assert_int_eq(ldnq__fail_alloc_pending(), 0); /* the failure was met */
+  ldnq_debug_fail_alloc(fail);
+  ldnq__bn_backward_train(n, c, hw, x, g, sm, si, dy, dx1, dg, db);
+  ldnq_debug_fail_alloc(fail);
+  ldnq__bn_backward_train_post(n, c, hw, x, g, sm, si, dy, dx2, dg, db, &masked);
+  ldnq_debug_fail_alloc(fail);
+  ldnq__bn_backward_eval(n, c, hw, x, g, 1e-5f, rm, rv, dy, dx3, dg3, db3);
+  ldnq_debug_fail_alloc(0);
+}
+
+START_TEST(bn_plane_order_matches_channel_major) {
+  static const int shapes[2][3] = {{5, 24, 1030}, {3, 300, 9}};
+  const int n = shapes[_i][0], c = shapes[_i][1], hw = shapes[_i][2];
+  const size_t total = (size_t)n * c * hw, outn = 4 * total + 8 * (size_t)c;
+  float *x = fbuf(total, 170 + _i, -1, 1), *dy = fbuf(total, 171 + _i, -1, 1);
+  float *mask = fbuf(total, 172 + _i, -1, 1);
+  for (size_t k = 0; k < total; k++) x[k] += 20.0f + (float)((k / hw) % c);
+  float *g = fbuf(c, 173, 0.5f, 1.5f), *be = fbuf(c, 174, -1, 1);
+  float *a = zbuf(outn), *b = zbuf(outn);
+  for (int par = 0; par < 2; par++) {
+    ldnq__ops_always_parallel(par);
+    memset(a, 0, outn * sizeof *a), memset(b, 0, outn * sizeof *b);
+    bn_run_all(n, c, hw, x, dy, mask, g, be, a, 0);
+    bn_run_all(n, c, hw, x, dy, mask, g, be, b, 1);
+    ck_assert_msg(memcmp(a, b, outn * sizeof *a) == 0,
+                  "shape %d, parallel %d: the two statistics orders differ", _i, par);
+  }
+  ldnq__ops_always_parallel(0);
+  free(x), free(dy), free(mask), free(g), free(be), free(a), free(b);
+}
+END_TEST
+
 /* ---- elementwise, pooling, linear ---- */
 
 typedef struct act_case {
@@ -728,6 +778,7 @@ static Suite *ops_suite(void) {
   tcase_add_test(tc, bn_eval_finite_differences);
   tcase_add_test(tc, bn_running_stats_and_output);
   tcase_add_loop_test(tc, bn_large_matches_reference, 0, 2);
+  tcase_add_loop_test(tc, bn_plane_order_matches_channel_major, 0, 2);
   tcase_add_test(tc, relu_maxpool_gap_add_finite_differences);
   tcase_add_test(tc, relu_in_place_and_values);
   tcase_add_test(tc, elementwise_large_in_place);

@@ -193,7 +193,7 @@ void ldnq__conv_direct_begin(const ldnq__conv_geom *g, const float *w, int what,
   layout L = make_layout(g);
   s = aligned(s);
   memset(s + L.xpad, 0, sizeof(float) * (L.grid - L.xpad)); /* xpad, dypad, slack */
-  memset(s + L.dyg + (L.view ? 0 : (size_t)g->cout * L.Nf), 0, sizeof(float) * SLACK);
+  memset(s + L.apack - SLACK, 0, sizeof(float) * SLACK); /* the slack after dyg */
   if (L.use_vacc) memset(s + L.vacc, 0, sizeof(float) * (size_t)g->cout * L.K * 16);
   int *off = (int *)(s + L.off), *offq = (int *)(s + L.offq);
   /* The weights once per call, not per image. */
@@ -384,13 +384,12 @@ void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const 
       for (size_t q = 0; q < P; q++) t += r[q];
       db[co] += t;
     }
-  const int view = L.view;
-  if (dx || view) pad_copy(dy, g->cout, g->oh, g->ow, s + L.dypad, L.pq, L.Wq, L.phq, L.pwq);
+  if (dx || L.view) pad_copy(dy, g->cout, g->oh, g->ow, s + L.dypad, L.pq, L.Wq, L.phq, L.pwq);
   if (dw) {
     image_in(g, &L, x, s);
     const float *a = s + L.dypad + L.Wq + 1;
     int lda = (int)L.pq;
-    if (!view) {
+    if (!L.view) {
       float *dyg = s + L.dyg;
       for (int co = 0; co < g->cout; co++)
         for (int i = 0; i < g->oh; i++) {

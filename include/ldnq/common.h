@@ -145,7 +145,10 @@ typedef enum ldnq_status {
  * LDNQ_ERR_STATE. n outside [1, 16] gives LDNQ_ERR_RANGE. libldnq leaves
  * OpenBLAS's own thread count alone, except on the reference kernel path
  * (LDNQ_KERNEL=blas), where it sets it to 1 during each parallel kernel
- * call and restores it after. */
+ * call and restores it after. Between calls the pool threads wait spinning
+ * (and yielding the core to any other runnable thread) for up to 200 us,
+ * then sleep; LDNQ_SPIN_US (0 to 1000000, read when the pool starts) sets
+ * that time, 0 sleeps at once. */
 LDNQ_API ldnq_status ldnq_set_num_threads(int n);
 /* The compute threads in use now. */
 LDNQ_API int ldnq_get_num_threads(void);

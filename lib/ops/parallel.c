@@ -8,10 +8,13 @@
  * gives the same result. OpenBLAS is switched to one thread only while a
  * parallel call may call it (the reference kernel path), since its thread
  * count is process-wide and belongs to the application. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <cblas.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
+#include <sched.h>
 
 #include "core/error.h"
 #include "ldnq/common.h"
@@ -115,9 +118,26 @@ static void blas_single_end(void) {
 
 /* ---- the pool ---- */
 
-/* Spins before sleeping: a wake-up through the condition variable costs
- * tens of microseconds, and layers follow each other closely. */
-#define POOL_SPIN 256
+/* Waiting threads spin for up to spin_ns before sleeping: a wake-up
+ * through the condition variable costs tens of microseconds, and a training
+ * step's ~150 kernel calls follow each other within microseconds. 256
+ * pauses (about 4 us) let the threads fall asleep between calls: ResNet20's
+ * step spent ~6 % of its thread time off the CPU. Every POOL_SPIN_CHECK
+ * pauses the spinning thread yields (on a loaded machine a pure spin took
+ * the CPU from the thread it waits for: that step ran 20 % slower) and reads
+ * the clock. LDNQ_SPIN_US (0 to 1000000) sets the budget, read once when
+ * the pool starts. */
+#define POOL_SPIN_US_DEFAULT 200
+#define POOL_SPIN_CHECK 32
+static long spin_ns = POOL_SPIN_US_DEFAULT * 1000L;
+
+static void spin_from_env(void) {
+  const char *env = getenv("LDNQ_SPIN_US");
+  if (!env || !*env) return;
+  char *end;
+  long v = strtol(env, &end, 10);
+  if (*end == '\0' && v >= 0 && v <= 1000000) spin_ns = v * 1000L;
+}
 
 static struct {
   pthread_mutex_t mu;
@@ -156,6 +176,24 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+static long now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* The spin budget: 1 once spin_ns has passed since *start (0 = not
+ * yet read), checked every POOL_SPIN_CHECK calls. */
+static int spin_over(long *start, int *i) {
+  if (!spin_ns) return 1;
+  cpu_relax();
+  if (++*i % POOL_SPIN_CHECK) return 0;
+  sched_yield();
+  long t = now_ns();
+  if (!*start) *start = t;
+  return t - *start > spin_ns;
+}
+
 /* The job number when the workers were started (pool_init): no job runs
  * before they are all started, and a forked child keeps its parent's count. */
 static unsigned long pool_gen0;
@@ -165,10 +203,10 @@ static void *worker(void *p) {
   unsigned long seen = pool_gen0;
   for (;;) {
     unsigned long g = atomic_load_explicit(&pool.gen, memory_order_acquire);
-    for (int i = 0; g == seen && i < POOL_SPIN; i++) {
-      cpu_relax();
+    long start = 0;
+    int i = 0;
+    while (g == seen && !spin_over(&start, &i))
       g = atomic_load_explicit(&pool.gen, memory_order_acquire);
-    }
     if (g == seen) {
       pthread_mutex_lock(&pool.mu);
       while ((g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen)
@@ -190,6 +228,7 @@ static void *worker(void *p) {
  * the process. A worker that cannot be started leaves the pool smaller. */
 static void pool_init(void) {
   int want = ldnq__ops_threads_max() - 1;
+  spin_from_env();
   pool_gen0 = atomic_load(&pool.gen);
   pthread_attr_t attr;
   if (want <= 0 || pthread_attr_init(&attr) != 0) return;
@@ -240,9 +279,10 @@ void ldnq__parallel_run(int nthreads, void (*fn)(void *arg, int t), void *arg) {
     pthread_cond_broadcast(&pool.go);
     pthread_mutex_unlock(&pool.mu);
     fn(arg, 0);
-    for (int i = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0 && i < POOL_SPIN;
-         i++)
-      cpu_relax();
+    long start = 0;
+    int i = 0;
+    while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0 && !spin_over(&start, &i))
+      ;
     pthread_mutex_lock(&pool.mu);
     while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0)
       pthread_cond_wait(&pool.done, &pool.mu);

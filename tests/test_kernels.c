@@ -167,6 +167,11 @@ static const struct {
     {2, 8, 37, 40, 6, 3, 1, 1},   /* Winograd tile rows of 20: 16 + 4 lanes */
     {1, 3, 20, 64, 8, 7, 2, 3},   /* the stem wide enough for phase planes by choice */
     {2, 4, 17, 35, 6, 5, 2, 2},   /* 5x5/2: phase planes, dX through im2col */
+    {2, 16, 32, 32, 32, 1, 2, 0}, /* ResNet20's shortcuts (conv_pw2.c) */
+    {3, 32, 16, 16, 64, 1, 2, 0},
+    {1, 9, 15, 13, 70, 1, 2, 0},  /* 1x1/2: odd sizes, cout off the block */
+    {2, 130, 9, 8, 12, 1, 2, 0},  /* 1x1/2: cin over one k chunk of 128 */
+    {1, 12, 6, 6, 140, 1, 2, 0},  /* 1x1/2: dX over two k chunks of cout */
 };
 #define N_CONV ((int)(sizeof conv_shapes / sizeof conv_shapes[0]))
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ops/conv_direct.h"
+#include "ops/conv_pw2.h"
 #include "ops/gemm.h"
 #include "ops/gemm_nt.h"
 #include "ops/gemm_ukr.h"
@@ -108,6 +109,7 @@ void ldnq__conv_direct_enable(int on) { direct_enabled = on; }
 
 int ldnq__conv_direct_possible(const ldnq__conv_geom *g) {
   if (!HAVE_DIRECT || !ldnq__gemm_supported(LDNQ__GEMM_AVX512)) return 0;
+  if (ldnq__conv_pw2_geom(g)) return 1;
   if (g->stride_h == 2 && g->stride_w == 2) /* phase planes; dX for 3x3 pad 1 only */
     return g->pad_h < g->kh && g->pad_w < g->kw && g->kh * g->kw >= 2;
   if (g->stride_h != 1 || g->stride_w != 1 || g->kh * g->kw < 2) return 0;
@@ -120,11 +122,13 @@ int ldnq__conv_direct_possible(const ldnq__conv_geom *g) {
  * short), im2col + sgemm measured faster (tests/bench/bench_conv: outputs
  * of 8x8 and 7x7 lose, 16x16 and up win, at stride 1 and 2). */
 static int direct_worth(const ldnq__conv_geom *g) {
+  if (ldnq__conv_pw2_geom(g)) return 1;
   layout L = make_layout(g);
   return g->ow >= 16 && 8 * (L.Wg - g->ow) <= g->ow;
 }
 
 int ldnq__conv_direct_dx_possible(const ldnq__conv_geom *g) {
+  if (ldnq__conv_pw2_geom(g)) return 1;
   if (g->stride_h == 2)
     return g->kh == 3 && g->kw == 3 && g->pad_h == 1 && g->pad_w == 1;
   return 1;
@@ -137,7 +141,9 @@ int ldnq__conv_direct_ok(const ldnq__conv_geom *g) {
   return direct_enabled == 2 || direct_worth(g);
 }
 
-size_t ldnq__conv_direct_scratch(const ldnq__conv_geom *g) { return make_layout(g).total; }
+size_t ldnq__conv_direct_scratch(const ldnq__conv_geom *g) {
+  return ldnq__conv_pw2_geom(g) ? ldnq__conv_pw2_scratch(g) : make_layout(g).total;
+}
 
 /* Panels of 8 rows, k-major: dst[(i/8)*K*8 + k*8 + i%8] = A(i, k), where
  * A(i, k) = src[i * K + k] (forward: the weights as [cout][cin*kh*kw]). */
@@ -190,6 +196,10 @@ static void pack_phases(const ldnq__conv_geom *g, const layout *L, const float *
 }
 
 void ldnq__conv_direct_begin(const ldnq__conv_geom *g, const float *w, int what, float *s) {
+  if (ldnq__conv_pw2_geom(g)) {
+    ldnq__conv_pw2_begin(g, w, what, s);
+    return;
+  }
   layout L = make_layout(g);
   s = aligned(s);
   memset(s + L.xpad, 0, sizeof(float) * (L.grid - L.xpad)); /* xpad, dypad, slack */
@@ -349,6 +359,10 @@ static void dx_phases(const ldnq__conv_geom *g, const layout *L, float *s, float
 
 void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const float *bias,
                                float *y, float *s) {
+  if (ldnq__conv_pw2_geom(g)) {
+    ldnq__conv_pw2_forward(g, x, bias, y, s);
+    return;
+  }
 #if HAVE_DIRECT
   layout L = make_layout(g);
   s = aligned(s);
@@ -362,6 +376,10 @@ void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const f
 }
 
 void ldnq__conv_direct_end(const ldnq__conv_geom *g, float *dw, float *s) {
+  if (ldnq__conv_pw2_geom(g)) {
+    ldnq__conv_pw2_end(g, dw, s);
+    return;
+  }
 #if HAVE_DIRECT
   layout L = make_layout(g);
   s = aligned(s);
@@ -373,6 +391,10 @@ void ldnq__conv_direct_end(const ldnq__conv_geom *g, float *dw, float *s) {
 
 void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const float *dy,
                                 float *dx, float *dw, float *db, float *s) {
+  if (ldnq__conv_pw2_geom(g)) {
+    ldnq__conv_pw2_backward(g, x, dy, dx, dw, db, s);
+    return;
+  }
 #if HAVE_DIRECT
   layout L = make_layout(g);
   s = aligned(s);

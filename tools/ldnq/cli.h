@@ -23,6 +23,16 @@ int cli_train(int argc, char **argv);
 /* Data-parallel runs: tools/mpi/ldnq_mpi_run.h (ldnq_mpi_start, ldnq_mpi_comm,
  * ldnq_mpi_rank, ...), shared with the example programs. */
 
+/* --ranks N (train, quantize, eval): with N > 1 in a plain process, runs
+ * run(argc, argv) again as N in-process ranks (ldnq_mpi_run_ranks) and
+ * returns its exit code; a usage error (2) under mpirun with more than one
+ * rank. -1 when the command goes on as it is: N <= 1, or the caller is one
+ * of those ranks already. */
+#define CLI_RANKS_HELP                                                                  \
+  "run as N data-parallel ranks, threads of this process: bitwise\nwhat `mpirun -np N` " \
+  "computes with the same LDNQ_NUM_THREADS\n(docs/CLUSTER.md); not under mpirun"
+int cli_ranks(const char *cmd, long long n, int (*run)(int, char **), int argc, char **argv);
+
 /* Prints "ldnq <cmd>: <what>: <status string>: <detail>" to stderr and
  * returns 1. `detail` may be NULL (then ldnq_last_error() is used). */
 int cli_fail(const char *cmd, const char *what, ldnq_status st, const char *detail);

@@ -12,7 +12,7 @@ static int progress(void *ud, int64_t done, int64_t total) {
 
 int cli_eval(int argc, char **argv) {
   const char *arch_s = NULL, *weights = NULL, *spec = NULL, *split_s = "test";
-  long long batch = 128, threads = 2, seed = -1;
+  long long batch = 128, threads = 2, seed = -1, ranks = 1;
   int json = 0;
   arg_opt opts[] = {
       {"--arch", ARG_STRING, &arch_s, "ARCH", "network", .flags = ARG_REQUIRED, .choices = CLI_ARCHS},
@@ -25,6 +25,7 @@ int cli_eval(int argc, char **argv) {
       {"--threads", ARG_INT, &threads, "N", "loader threads", 0, 64, .flags = 0},
       {"--json", ARG_FLAG, &json, NULL,
        "stdout holds only {\"top1\",\"top5\",\"images\",\"seconds\"};\ntext and progress go to stderr", .flags = 0},
+      {"--ranks", ARG_INT, &ranks, "N", CLI_RANKS_HELP, 1, 64, .flags = 0},
   };
   arg_spec sp = {"ldnq eval", "ldnq eval --arch ARCH (--weights FILE | --init-seed N) --data SPEC [options]",
                  "Top-1 / top-5 accuracy of a model on a dataset split.", opts,
@@ -32,9 +33,10 @@ int cli_eval(int argc, char **argv) {
   int r = args_parse(&sp, argc, argv, 1, NULL, NULL);
   if (r) return r == ARGS_HELP ? 0 : 2;
   if (!weights == !args_given(&sp, "--init-seed")) {
-    fprintf(stderr, "ldnq eval: give exactly one of --weights FILE and --init-seed N\n");
+    fprintf(ldnq_mpi_log(), "ldnq eval: give exactly one of --weights FILE and --init-seed N\n");
     return 2;
   }
+  if ((r = cli_ranks("eval", ranks, cli_eval, argc, argv)) >= 0) return r;
   ldnq_arch arch;
   ldnq_status st = ldnq_arch_from_name(arch_s, &arch);
   if (st != LDNQ_OK) return cli_fail("eval", arch_s, st, NULL);
@@ -82,10 +84,10 @@ int cli_eval(int argc, char **argv) {
     goto out;
   }
   /* With --json, stdout holds the JSON only. */
-  fprintf(json ? stderr : stdout, "%s on %s (%s): top-1 %.2f%%  top-5 %.2f%%  (%lld images, %.2f s, %.1f images/s)\n", arch_s, spec,
+  fprintf(json ? ldnq_mpi_log() : ldnq_mpi_out(), "%s on %s (%s): top-1 %.2f%%  top-5 %.2f%%  (%lld images, %.2f s, %.1f images/s)\n", arch_s, spec,
          split_s, top1, top5, (long long)images, secs, secs > 0 ? (double)images / secs : 0.0);
   if (json)
-    printf("{\"top1\": %.4f, \"top5\": %.4f, \"images\": %lld, \"seconds\": %.3f}\n", top1, top5,
+    fprintf(ldnq_mpi_out(), "{\"top1\": %.4f, \"top5\": %.4f, \"images\": %lld, \"seconds\": %.3f}\n", top1, top5,
            (long long)images, secs);
   rc = 0;
 out:

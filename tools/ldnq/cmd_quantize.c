@@ -36,19 +36,19 @@ static int set_by_name(ldnq_quantizer *q, const char *arg) {
     char *end = NULL;
     double v = strtod(eq + 1, &end);
     if (end == eq + 1 || *end || !isfinite(v) || (is_int && v != floor(v))) {
-      fprintf(stderr, "ldnq quantize: --set '%s': not %s number\n", arg,
+      fprintf(ldnq_mpi_log(), "ldnq quantize: --set '%s': not %s number\n", arg,
               is_int ? "an integer" : "a");
       return 2;
     }
     ldnq_status st = is_int ? ldnq_quantizer_set_int(q, (ldnq_quant_param)p, (int64_t)v)
                             : ldnq_quantizer_set_double(q, (ldnq_quant_param)p, v);
     if (st) {
-      fprintf(stderr, "ldnq quantize: --set '%s': %s\n", arg, ldnq_quantizer_errmsg(q));
+      fprintf(ldnq_mpi_log(), "ldnq quantize: --set '%s': %s\n", arg, ldnq_quantizer_errmsg(q));
       return 2;
     }
     return 0;
   }
-  fprintf(stderr, "ldnq quantize: --set '%s': want NAME=NUMBER with NAME from the table of "
+  fprintf(ldnq_mpi_log(), "ldnq quantize: --set '%s': want NAME=NUMBER with NAME from the table of "
                   "'ldnq quantize --help'\n", arg);
   return 2;
 }
@@ -57,7 +57,7 @@ static int set_by_name(ldnq_quantizer *q, const char *arg) {
 static void print_settings(const ldnq_quantizer *q) {
   int64_t prof = 0;
   ldnq_quantizer_get_int(q, LDNQ_Q_PROFILE, &prof);
-  printf("\"profile\": \"%s\", \"settings\": {", prof == LDNQ_PROFILE_SEED ? "seed" : "improved");
+  fprintf(ldnq_mpi_out(), "\"profile\": \"%s\", \"settings\": {", prof == LDNQ_PROFILE_SEED ? "seed" : "improved");
   for (int p = 0;; p++) {
     const char *name;
     int is_int = 0;
@@ -66,20 +66,20 @@ static void print_settings(const ldnq_quantizer *q) {
     int64_t iv = 0;
     double dv = 0;
     if (is_int && !ldnq_quantizer_get_int(q, (ldnq_quant_param)p, &iv))
-      printf("%s\"%s\": %lld", p ? ", " : "", name, (long long)iv);
+      fprintf(ldnq_mpi_out(), "%s\"%s\": %lld", p ? ", " : "", name, (long long)iv);
     else if (!is_int && !ldnq_quantizer_get_double(q, (ldnq_quant_param)p, &dv))
-      printf("%s\"%s\": %.9g", p ? ", " : "", name, dv);
+      fprintf(ldnq_mpi_out(), "%s\"%s\": %.9g", p ? ", " : "", name, dv);
   }
-  printf("}");
+  fprintf(ldnq_mpi_out(), "}");
 }
 
 static void print_json(const ldnq_quant_report *rep, const ldnq_quantizer *q, double fp_top1) {
   double top1, top5, secs;
   ldnq_quant_report_summary(rep, &top1, &top5, &secs);
-  printf("{\"fp_top1\": %.4f, \"top1\": %.4f, \"top5\": %.4f, \"seconds\": %.3f, ", fp_top1,
+  fprintf(ldnq_mpi_out(), "{\"fp_top1\": %.4f, \"top1\": %.4f, \"top5\": %.4f, \"seconds\": %.3f, ", fp_top1,
          top1, top5, secs);
   print_settings(q);
-  printf(", \"layers\": [");
+  fprintf(ldnq_mpi_out(), ", \"layers\": [");
   int64_t n = 0;
   ldnq_quant_report_layer_count_v2(rep, &n);
   for (int i = 0; i < (int)n; i++) {
@@ -100,14 +100,14 @@ static void print_json(const ldnq_quant_report *rep, const ldnq_quantizer *q, do
       ldnq_layer_result_get_int(res, LDNQ_R_ITERATIONS, &its);
       ldnq_layer_result_alphas(res, &alphas, &nalpha);
     }
-    printf("%s{\"name\": ", i ? ", " : "");
-    cli_json_string(stdout, name);
+    fprintf(ldnq_mpi_out(), "%s{\"name\": ", i ? ", " : "");
+    cli_json_string(ldnq_mpi_out(), name);
     if (res)
-      printf(", \"alpha\": %.9g, \"per_channel\": %s, \"error_initial\": %.9g, \"error\": %.9g, "
+      fprintf(ldnq_mpi_out(), ", \"alpha\": %.9g, \"per_channel\": %s, \"error_initial\": %.9g, \"error\": %.9g, "
              "\"iterations\": %lld, \"seconds\": %.3f",
              alpha, nalpha > 1 ? "true" : "false", e0, e, (long long)its, s);
     else
-      printf(", \"alpha\": null, \"per_channel\": false, \"error_initial\": null, \"error\": null, \"iterations\": 0, "
+      fprintf(ldnq_mpi_out(), ", \"alpha\": null, \"per_channel\": false, \"error_initial\": null, \"error\": null, \"iterations\": 0, "
              "\"seconds\": %.3f",
              s);
     int64_t ce = 0, cb = 0, tc = 0;
@@ -116,26 +116,26 @@ static void print_json(const ldnq_quant_report *rep, const ldnq_quantizer *q, do
     ldnq_quant_report_layer_int(rep, i, LDNQ_QR_CASCADE_BATCHES, &cb);
     ldnq_quant_report_layer_int(rep, i, LDNQ_QR_TEACHER_CACHED, &tc);
     ldnq_quant_report_layer_double(rep, i, LDNQ_QR_CASCADE_LOSS, &cl);
-    printf(", \"cascade_epochs\": %lld, \"cascade_batches\": %lld, \"teacher_cached\": %lld, "
+    fprintf(ldnq_mpi_out(), ", \"cascade_epochs\": %lld, \"cascade_batches\": %lld, \"teacher_cached\": %lld, "
            "\"cascade_loss\": ",
            (long long)ce, (long long)cb, (long long)tc);
-    if (isnan(cl)) printf("null");
-    else printf("%.9g", cl);
+    if (isnan(cl)) fprintf(ldnq_mpi_out(), "null");
+    else fprintf(ldnq_mpi_out(), "%.9g", cl);
     cl = NAN;
     ldnq_quant_report_layer_double(rep, i, LDNQ_QR_CASCADE_LAST_LOSS, &cl);
-    if (isnan(cl)) printf(", \"cascade_last_loss\": null");
-    else printf(", \"cascade_last_loss\": %.9g", cl);
-    if (!isnan(ltop1)) printf(", \"top1\": %.4f", ltop1); /* --eval-per-layer */
-    printf("}");
+    if (isnan(cl)) fprintf(ldnq_mpi_out(), ", \"cascade_last_loss\": null");
+    else fprintf(ldnq_mpi_out(), ", \"cascade_last_loss\": %.9g", cl);
+    if (!isnan(ltop1)) fprintf(ldnq_mpi_out(), ", \"top1\": %.4f", ltop1); /* --eval-per-layer */
+    fprintf(ldnq_mpi_out(), "}");
   }
-  printf("]}\n");
+  fprintf(ldnq_mpi_out(), "]}\n");
 }
 
 int cli_quantize(int argc, char **argv) {
   const char *arch_s = NULL, *weights = NULL, *spec = NULL, *out = NULL;
   int json = 0, no_cascade = 0, per_channel = 0, keep_first = 0, keep_last = 0, eval_each = 0;
   int resume = 0;
-  long long levels = 3, seed = 0, hbatches = -1, cepochs = -1, cbatch = -1;
+  long long levels = 3, seed = 0, hbatches = -1, cepochs = -1, cbatch = -1, ranks = 1;
   double ratio = 0.01, clr = -1;
   const char *profile_s = NULL;
   arg_list sets = {{0}, 0};
@@ -169,6 +169,7 @@ int cli_quantize(int argc, char **argv) {
       {"--resume", ARG_FLAG, &resume, NULL,
        "continue a stopped run (Ctrl-C, a crash) from FILE.state,\nthe state --out FILE keeps after every layer; the\nsame weights, data and options are required; the\nresult is the uninterrupted run's", .flags = 0},
       {"--json", ARG_FLAG, &json, NULL, "stdout holds one JSON summary only; text goes to stderr", .flags = 0},
+      {"--ranks", ARG_INT, &ranks, "N", CLI_RANKS_HELP, 1, 64, .flags = 0},
   };
   char about[4096];
   profile_table(about, sizeof about);
@@ -185,11 +186,12 @@ int cli_quantize(int argc, char **argv) {
   if (st) return cli_fail("quantize", "--arch", st, NULL);
   st = ldnq_format_from_path(out, &fmt);
   if (st) return cli_fail("quantize", "--out", st, NULL);
-  if (args_check_output("ldnq quantize", "--out", out)) return 1;
+  if (!ldnq_mpi_ranks_thread() && args_check_output("ldnq quantize", "--out", out)) return 1;
+  if ((r = cli_ranks("quantize", ranks, cli_quantize, argc, argv)) >= 0) return r;
   /* The run's state after each layer, next to the output (--resume). */
   char state[4200];
   if ((size_t)snprintf(state, sizeof state, "%s.state", out) >= sizeof state) {
-    fprintf(stderr, "ldnq quantize: --out '%s': path too long\n", out);
+    fprintf(ldnq_mpi_log(), "ldnq quantize: --out '%s': path too long\n", out);
     return 2;
   }
 
@@ -244,10 +246,10 @@ int cli_quantize(int argc, char **argv) {
   if (old_state) {
     fclose(old_state);
     if (!resume)
-      fprintf(stderr, "ldnq quantize: note: %s of an earlier stopped run is replaced after the "
+      fprintf(ldnq_mpi_log(), "ldnq quantize: note: %s of an earlier stopped run is replaced after the "
                       "first layer (--resume continues it instead)\n", state);
   } else if (resume) {
-    fprintf(stderr, "ldnq quantize: --resume: no %s; starting at the first layer\n", state);
+    fprintf(ldnq_mpi_log(), "ldnq quantize: --resume: no %s; starting at the first layer\n", state);
   }
   TRY(weights, ldnq_checkpoint_load(weights, &ck));
   TRY(weights, ldnq_network_create_from_checkpoint(arch, ck, &net));
@@ -266,7 +268,7 @@ int cli_quantize(int argc, char **argv) {
   cli_progress_end();
   int64_t ncal = 0;
   ldnq_subset_count(sub, &ncal);
-  fprintf(stderr, "full precision: top-1 %.2f top-5 %.2f (%.1f s); limited set %lld images\n", fp1, fp5,
+  fprintf(ldnq_mpi_log(), "full precision: top-1 %.2f top-5 %.2f (%.1f s); limited set %lld images\n", fp1, fp5,
           cli_now() - te, (long long)ncal);
   cli_qprogress prog = {.q = q, .net = net, .calib_count = ncal, .tty = cli_is_tty(),
                         .state_path = state};
@@ -285,26 +287,26 @@ int cli_quantize(int argc, char **argv) {
   cli_progress_end();
   /* The summary first: a failed write below must not lose the results. */
   char *table = NULL;
-  if (ldnq_quant_report_table(rep, &table) == LDNQ_OK) fputs(table, stderr);
+  if (ldnq_quant_report_table(rep, &table) == LDNQ_OK) fputs(table, ldnq_mpi_log());
   ldnq_quant_string_free(table);
   double top1, top5;
   ldnq_quant_report_summary(rep, &top1, &top5, NULL);
-  fprintf(stderr, "quantized (%lld levels): top-1 %.2f top-5 %.2f (full precision %.2f), %.1f s\n",
+  fprintf(ldnq_mpi_log(), "quantized (%lld levels): top-1 %.2f top-5 %.2f (full precision %.2f), %.1f s\n",
           levels, top1, top5, fp1, cli_now() - t0);
   if (json) print_json(rep, q, fp1);
-  fflush(stdout);
+  fflush(ldnq_mpi_out());
   TRY("packing", ldnq_quant_report_checkpoint(rep, net, &qck));
   if (ldnq_mpi_rank() == 0) { /* one writer in a data-parallel run */
     TRY("--out", ldnq_checkpoint_save(qck, out, fmt));
     remove(state); /* the run is complete */
-    fprintf(stderr, "saved %s\n", out);
+    fprintf(ldnq_mpi_log(), "saved %s\n", out);
   }
   rc = 0;
   goto done;
 fail:
   cli_progress_end();
   if (st == LDNQ_ERR_CANCELLED && cli_interrupted()) {
-    fprintf(stderr, "ldnq quantize: interrupted during the %s; nothing was written to %s\n", what,
+    fprintf(ldnq_mpi_log(), "ldnq quantize: interrupted during the %s; nothing was written to %s\n", what,
             out);
     rc = 130;
   } else {
@@ -317,10 +319,10 @@ fail:
     int64_t nl = 0;
     if (net) ldnq_network_layer_count_v2(net, &nl);
     if (strcmp(what, "--resume") && layers_done > 0)
-      fprintf(stderr, "ldnq quantize: %s holds the run after layer %d/%d; the same command with "
+      fprintf(ldnq_mpi_log(), "ldnq quantize: %s holds the run after layer %d/%d; the same command with "
                       "--resume continues from there\n", state, layers_done, (int)nl);
     else if (strcmp(what, "--resume"))
-      fprintf(stderr, "ldnq quantize: %s holds an earlier stopped run; the same command with "
+      fprintf(ldnq_mpi_log(), "ldnq quantize: %s holds an earlier stopped run; the same command with "
                       "--resume continues it\n", state);
   }
 done:

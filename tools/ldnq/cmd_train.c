@@ -30,7 +30,7 @@ static int on_batch(void *ud, int64_t epoch, int64_t batch, int64_t batches, dou
 static int on_epoch(void *ud, int64_t epoch, double loss, double tr1, double te1, double sec) {
   (void)ud;
   cli_progress_end();
-  fprintf(stderr, "epoch %lld: loss %.4f  train top-1 %.2f%%  test top-1 %.2f%%  %.1f s\n",
+  fprintf(ldnq_mpi_log(), "epoch %lld: loss %.4f  train top-1 %.2f%%  test top-1 %.2f%%  %.1f s\n",
           (long long)epoch + 1, loss, tr1, te1, sec);
   return 0;
 }
@@ -59,7 +59,7 @@ static ldnq_status head_subset(ldnq_dataset **ds, int64_t limit) {
 int cli_train(int argc, char **argv) {
   const char *arch_s = NULL, *spec = NULL, *out = NULL, *sched = "onecycle", *loss_log = NULL;
   int resume = 0, json = 0, no_eval = 0, no_nesterov = 0;
-  long long epochs = 15, batch = 128, seed = 0, threads = 2, limit = 0;
+  long long epochs = 15, batch = 128, seed = 0, threads = 2, limit = 0, ranks = 1;
   double lr = 0.1, momentum = 0.9, wd = 5e-4;
   arg_opt opts[] = {
       {"--arch", ARG_STRING, &arch_s, "ARCH", "network", .flags = ARG_REQUIRED, .choices = CLI_ARCHS},
@@ -84,6 +84,7 @@ int cli_train(int argc, char **argv) {
        "stdout holds only {\"top1\", \"epochs\", \"seconds\"}; text goes to stderr", .flags = 0},
       {"--loss-log", ARG_STRING, &loss_log, "FILE",
        "every batch's mean loss, lines \"epoch batch loss\" (written when\nthe run succeeds; rank 0 under mpirun)", .flags = 0},
+      {"--ranks", ARG_INT, &ranks, "N", CLI_RANKS_HELP, 1, 64, .flags = 0},
   };
   arg_spec sp = {"ldnq train", "ldnq train --arch ARCH --data SPEC --out FILE [options]",
                  "Trains a base network from scratch (or resumes) with SGD.", opts,
@@ -98,7 +99,8 @@ int cli_train(int argc, char **argv) {
   if (st != LDNQ_OK) return cli_fail("train", "--arch", st, NULL);
   ldnq_format out_fmt;
   if ((st = ldnq_format_from_path(out, &out_fmt)) != LDNQ_OK) return cli_fail("train", "--out", st, NULL);
-  if (args_check_output("ldnq train", "--out", out)) return 1;
+  if (!ldnq_mpi_ranks_thread() && args_check_output("ldnq train", "--out", out)) return 1;
+  if ((r = cli_ranks("train", ranks, cli_train, argc, argv)) >= 0) return r;
 
   ldnq_trainer *t = NULL;
   ldnq_dataset *train = NULL, *test = NULL;
@@ -169,10 +171,10 @@ int cli_train(int argc, char **argv) {
   ldnq_trainer_result_int(t, LDNQ_TR_EPOCHS_DONE, &done_e);
   ldnq_trainer_result_double(t, LDNQ_TR_SECONDS, &secs);
   ldnq_trainer_result_double(t, LDNQ_TR_EPOCH_SECONDS, &per);
-  fprintf(stderr, "best test top-1 %.2f%% after %lld epochs, %.1f s (%.1f s/epoch); saved %s\n",
+  fprintf(ldnq_mpi_log(), "best test top-1 %.2f%% after %lld epochs, %.1f s (%.1f s/epoch); saved %s\n",
           best, (long long)done_e, secs, per, out);
   if (json)
-    printf("{\"top1\": %.4f, \"epochs\": %lld, \"seconds\": %.3f}\n", best, (long long)done_e,
+    fprintf(ldnq_mpi_out(), "{\"top1\": %.4f, \"epochs\": %lld, \"seconds\": %.3f}\n", best, (long long)done_e,
            secs);
   rc = 0;
   goto done;

@@ -38,21 +38,21 @@ static void new_layer(cli_qprogress *P) {
 static void layer_line(cli_qprogress *P, int layer, int n, double seconds) {
   const char *name = "";
   ldnq_network_layer_name(P->net, layer, &name);
-  fprintf(stderr, "layer %d/%d %s: ", layer + 1, n, name);
+  fprintf(ldnq_mpi_log(), "layer %d/%d %s: ", layer + 1, n, name);
   if (!P->hess && !P->admm_it) {
-    fprintf(stderr, "kept in float32");
+    fprintf(ldnq_mpi_log(), "kept in float32");
   } else {
-    fprintf(stderr, "hessian %lld batches, admm %lld it (E %.4g)", (long long)P->hess,
+    fprintf(ldnq_mpi_log(), "hessian %lld batches, admm %lld it (E %.4g)", (long long)P->hess,
             (long long)P->admm_it, P->admm_e);
     int64_t nb = P->calib_count / (opt(P->q, LDNQ_Q_CASCADE_BATCH) > 0 ? opt(P->q, LDNQ_Q_CASCADE_BATCH) : 1);
-    if (!opt(P->q, LDNQ_Q_CASCADE)) fprintf(stderr, ", cascade off");
+    if (!opt(P->q, LDNQ_Q_CASCADE)) fprintf(ldnq_mpi_log(), ", cascade off");
     else if (P->casc_batches)
-      fprintf(stderr, ", cascade %lld epochs (%lld batches) loss %.4g, strikes %d/3",
+      fprintf(ldnq_mpi_log(), ", cascade %lld epochs (%lld batches) loss %.4g, strikes %d/3",
               (long long)(nb > 0 ? (P->casc_batches + nb - 1) / nb : 0), (long long)P->casc_batches,
               P->casc_loss, P->strikes);
   }
-  if (P->have_top1) fprintf(stderr, ", top-1 %.2f", P->top1);
-  fprintf(stderr, ", %.1f s\n", seconds);
+  if (P->have_top1) fprintf(ldnq_mpi_log(), ", top-1 %.2f", P->top1);
+  fprintf(ldnq_mpi_log(), ", %.1f s\n", seconds);
 }
 
 int cli_qprogress_fn(void *ud, int64_t layer64, int64_t n64, ldnq_quant_phase phase, int64_t step,
@@ -66,7 +66,7 @@ int cli_qprogress_fn(void *ud, int64_t layer64, int64_t n64, ldnq_quant_phase ph
     P->started = 1;
     if (ldnq_quantizer_resumed_layers_v2(P->q, &resumed) == LDNQ_OK && resumed > 0) {
       P->layers_done = (int)resumed;
-      fprintf(stderr, "resumed from %s: layers 1-%d of %d were done\n",
+      fprintf(ldnq_mpi_log(), "resumed from %s: layers 1-%d of %d were done\n",
               P->state_path ? P->state_path : "the state", (int)resumed, n);
     }
   }

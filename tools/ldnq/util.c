@@ -34,9 +34,11 @@ double cli_now(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static double last_plain, bar_t0;
-static long bar_last = -1;
-static int bar_open;
+/* Per thread: in-process ranks (--ranks) each keep their own (only rank 0
+ * prints). */
+static _Thread_local double last_plain, bar_t0;
+static _Thread_local long bar_last = -1;
+static _Thread_local int bar_open;
 
 int cli_is_tty(void) { return isatty(STDERR_FILENO); }
 
@@ -56,29 +58,40 @@ void cli_progress(const char *label, long done, long total) {
   bar_last = done;
   if (isatty(STDERR_FILENO)) {
     int width = 24, fill = (int)((double)done / (double)total * width);
-    fprintf(stderr, "\r%s [", label ? label : "");
-    for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
-    fprintf(stderr, "] %ld/%ld", done, total);
+    fprintf(ldnq_mpi_log(), "\r%s [", label ? label : "");
+    for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', ldnq_mpi_log());
+    fprintf(ldnq_mpi_log(), "] %ld/%ld", done, total);
     double el = t - bar_t0;
     if (done >= 2 && el > 0) {
       double rate = (double)done / el;
       char left[32];
       clock_str(left, sizeof left, (double)(total - done) / rate);
-      fprintf(stderr, " %.1f/s %s left", rate, left);
+      fprintf(ldnq_mpi_log(), " %.1f/s %s left", rate, left);
     }
-    fputs("\033[K", stderr); /* clear what a longer previous line left */
-    fflush(stderr);
+    fputs("\033[K", ldnq_mpi_log()); /* clear what a longer previous line left */
+    fflush(ldnq_mpi_log());
     bar_open = 1;
   } else {
     if (done == total || t - last_plain >= 5.0) {
-      fprintf(stderr, "%s: %ld/%ld\n", label ? label : "progress", done, total);
+      fprintf(ldnq_mpi_log(), "%s: %ld/%ld\n", label ? label : "progress", done, total);
       last_plain = t;
     }
   }
 }
 
 void cli_progress_end(void) {
-  if (bar_open) fputs("\r\033[K", stderr); /* bars are transient; result lines stay */
+  if (bar_open) fputs("\r\033[K", ldnq_mpi_log()); /* bars are transient; result lines stay */
   bar_open = 0;
   bar_last = -1;
+}
+
+int cli_ranks(const char *cmd, long long n, int (*run)(int, char **), int argc, char **argv) {
+  if (n <= 1 || ldnq_mpi_ranks_thread()) return -1;
+  if (ldnq_mpi_size() > 1) {
+    fprintf(stderr, "ldnq %s: --ranks %lld runs the ranks as threads of one process; under "
+                    "mpirun (%d ranks) the MPI processes are the ranks: give one or the other\n",
+            cmd, n, ldnq_mpi_size());
+    return 2;
+  }
+  return ldnq_mpi_run_ranks((int)n, run, argc, argv);
 }

@@ -4,8 +4,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ldnq_mpi_run.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "ldnq_ranks.h"
 #ifdef LDNQ_MPI
 #include <mpi.h>
 
@@ -69,11 +72,56 @@ int ldnq_mpi_main(int argc, char **argv, int (*run)(int argc, char **argv)) {
   return ldnq_mpi_end(run(argc, argv));
 }
 
-const ldnq_comm *ldnq_mpi_comm(void) { return size > 1 ? comm : NULL; }
-int ldnq_mpi_rank(void) { return rank; }
-int ldnq_mpi_size(void) { return size; }
-FILE *ldnq_mpi_err(void) { return err_stream ? err_stream : stderr; }
-const char *ldnq_mpi_who(void) { return who; }
+/* On a thread of ldnq_mpi_run_ranks the values are that thread's rank's. */
+const ldnq_comm *ldnq_mpi_comm(void) {
+  const ldnq_ranks_self *me = ldnq_ranks_self_get();
+  if (me) return me->comm;
+  return size > 1 ? comm : NULL;
+}
+int ldnq_mpi_rank(void) {
+  const ldnq_ranks_self *me = ldnq_ranks_self_get();
+  return me ? me->rank : rank;
+}
+int ldnq_mpi_size(void) {
+  const ldnq_ranks_self *me = ldnq_ranks_self_get();
+  return me ? me->size : size;
+}
+
+/* The silent stream of in-process ranks other than 0. */
+static FILE *null_stream;
+static void null_open(void) { null_stream = fopen("/dev/null", "w"); }
+static FILE *quiet(FILE *f) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, null_open);
+  return null_stream ? null_stream : f;
+}
+static FILE *silent(FILE *f) {
+  const ldnq_ranks_self *me = ldnq_ranks_self_get();
+  return me && me->rank != 0 ? quiet(f) : f;
+}
+FILE *ldnq_mpi_out(void) { return silent(stdout); }
+FILE *ldnq_mpi_log(void) { return silent(stderr); }
+
+FILE *ldnq_mpi_err(void) {
+  /* In-process ranks: a rank that fails because another one did (its
+   * collectives then fail) prints nothing; the first failure was printed. */
+  if (ldnq_ranks_self_get() && ldnq_ranks_aborted()) return quiet(stderr);
+  return err_stream ? err_stream : stderr;
+}
+
+const char *ldnq_mpi_who(void) {
+  static _Thread_local char mine[48];
+  const ldnq_ranks_self *me = ldnq_ranks_self_get();
+  if (!me) return who;
+  snprintf(mine, sizeof mine, " [rank %d of %d]", me->rank, me->size);
+  return mine;
+}
+
+int ldnq_mpi_run_ranks(int n, int (*run)(int argc, char **argv), int argc, char **argv) {
+  return ldnq_ranks_run(n, run, argc, argv);
+}
+
+int ldnq_mpi_ranks_thread(void) { return ldnq_ranks_self_get() != NULL; }
 
 int ldnq_mpi_built(void) {
 #ifdef LDNQ_MPI
@@ -84,6 +132,7 @@ int ldnq_mpi_built(void) {
 }
 
 int ldnq_mpi_share(void *buf, size_t bytes) {
+  if (ldnq_ranks_self_get()) return ldnq_ranks_share(buf, bytes);
 #ifdef LDNQ_MPI
   if (size > 1) return ldnq_mpi_broadcast(buf, (int64_t)bytes, 0);
 #else

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # mpirun -np 2 ldnq eval / train / quantize against one process (issue 17):
-# the same figures, alphas and codes; loopback only, every run bounded in
-# time. Skipped (77) when the tool was built without MPI or mpirun is
+# the same figures, alphas and codes; against `--ranks 2` (the ranks as
+# threads of one process) the same bytes, and -np 3 with LDNQ_MPI_ORDERED=1
+# against --ranks 3; loopback only, every run bounded in time. Skipped (77) when the tool was built without MPI or mpirun is
 # missing (scripts/setup-deps.sh --extra installs Open MPI).
 set -euo pipefail
 src=$LDNQ_SOURCE_DIR; bin=$LDNQ_BINARY_DIR; ldnq=$bin/tools/ldnq/ldnq; tmp=$LDNQ_TEST_TMP/mpi_cli
@@ -13,8 +14,8 @@ command -v xxd >/dev/null || { echo "skipped: no xxd"; exit 77; }
 rm -rf "$tmp"; mkdir -p "$tmp/data"
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell} LDNQ_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 root=(); [ "$(id -u)" -ne 0 ] || root=(--allow-run-as-root)
-mpi() { # loopback only; each run bounded
-  timeout 300 mpirun "${root[@]}" -np 2 --oversubscribe --mca btl self,tcp \
+mpi() { # loopback only; each run bounded; MPI_NP ranks (default 2)
+  timeout 300 mpirun "${root[@]}" -np "${MPI_NP:-2}" --oversubscribe --mca btl self,tcp \
     --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo "$@"
 }
 
@@ -99,7 +100,9 @@ field() { sed -E "s/.*\"$1\": ([-0-9.]+).*/\1/"; }
 # 1. Evaluation: sharded, counts reduced.
 one=$("$ldnq" eval --arch resnet20 --weights "$tmp/w.pth" --data "$data" --batch 16 --json 2>/dev/null | tail -n 1)
 two=$(mpi "$ldnq" eval --arch resnet20 --weights "$tmp/w.pth" --data "$data" --batch 16 --json 2>"$tmp/eval.err" | tail -n 1)
-echo "eval one: $one"; echo "eval two: $two"
+rk2=$("$ldnq" eval --arch resnet20 --weights "$tmp/w.pth" --data "$data" --batch 16 --json --ranks 2 2>/dev/null)
+echo "eval one: $one"; echo "eval two: $two"; echo "eval --ranks 2: $rk2"
+test "${two%%, \"seconds\"*}" = "${rk2%%, \"seconds\"*}"
 test "$(echo "$two" | field images)" = 50
 test "$(echo "$one" | field top1)" = "$(echo "$two" | field top1)"
 test "$(echo "$one" | field top5)" = "$(echo "$two" | field top5)"
@@ -120,6 +123,23 @@ echo "train loss: one process $l1, 2 ranks $l2"
 awk -v a="$l1" -v b="$l2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 1e-3) }'
 test -s "$tmp/two.pth"
 test -s "$tmp/two.pth.state"
+# --ranks 2 in one process: bitwise the mpirun run (loss log and weights).
+"$ldnq" "${targs[@]}" --ranks 2 --out "$tmp/r2.pth" --loss-log "$tmp/r2.loss" >/dev/null 2>&1
+cmp "$tmp/two.loss" "$tmp/r2.loss"
+cmp "$tmp/two.pth" "$tmp/r2.pth"
+# 3 ranks: Open MPI's own summation order, or rank order with LDNQ_MPI_ORDERED=1
+# (then bitwise --ranks 3).
+MPI_NP=3 mpi -x LDNQ_MPI_ORDERED=1 "$ldnq" "${targs[@]}" --out "$tmp/m3.pth" --loss-log "$tmp/m3.loss" \
+  >/dev/null 2>"$tmp/train3.err"
+"$ldnq" "${targs[@]}" --ranks 3 --out "$tmp/r3.pth" --loss-log "$tmp/r3.loss" >/dev/null 2>&1
+cmp "$tmp/m3.loss" "$tmp/r3.loss"
+cmp "$tmp/m3.pth" "$tmp/r3.pth"
+echo "train: --ranks 2 = mpirun -np 2, --ranks 3 = mpirun -np 3 (LDNQ_MPI_ORDERED=1): bitwise"
+# --ranks under mpirun: a usage error, printed once.
+if mpi "$ldnq" "${targs[@]}" --ranks 2 --out "$tmp/x2.pth" >/dev/null 2>"$tmp/r_mpi.err"; then
+  echo "--ranks under mpirun exited 0"; exit 1
+fi
+test "$(grep -c "under mpirun" "$tmp/r_mpi.err")" -eq 1
 
 # 3. Quantization (SGD cascades, no Adam scale/code learning in the final
 #    fine-tune and no exact first-layer solver: see tests/test_comm.c; with
@@ -141,6 +161,21 @@ test "$nq" -gt 10
 test "$clean" -ge $((nq / 2))
 awk -v w="$worst" -v d="$diff" -v t="$total" -v a="$t1" -v b="$t2" \
   'BEGIN { e = a - b; if (e < 0) e = -e; exit !(w < 1e-5 && d * 1000 <= t && e <= 0.1) }'
+# --ranks 2: the mpirun file and figures bitwise (timings aside); then the
+# default improved profile (Adam cascades, final scale/code learning, exact
+# first-layer solver) with a small budget, mpirun against --ranks 2.
+nosec() { sed -E 's/"seconds": [0-9.]+/"seconds": T/g' "$1"; }
+"$ldnq" "${qargs[@]}" --ranks 2 --out "$tmp/qr.ldnq" >"$tmp/qr.json" 2>/dev/null
+cmp "$tmp/q2.ldnq" "$tmp/qr.ldnq"
+cmp <(nosec "$tmp/q2.json") <(nosec "$tmp/qr.json")
+iargs=(quantize --arch resnet20 --weights "$tmp/w.pth" --data "$data" --levels 3 --ratio 0.125
+       --hessian-batches 2 --cascade-batch 16 --cascade-epochs 1 --set hessian_batch_size=4 --json)
+mpi "$ldnq" "${iargs[@]}" --out "$tmp/i2.ldnq" >"$tmp/i2.json" 2>"$tmp/i2.err"
+"$ldnq" "${iargs[@]}" --ranks 2 --out "$tmp/ir.ldnq" >"$tmp/ir.json" 2>/dev/null
+cmp "$tmp/i2.ldnq" "$tmp/ir.ldnq"
+cmp <(nosec "$tmp/i2.json") <(nosec "$tmp/ir.json")
+grep -q '"profile": "improved"' "$tmp/ir.json"
+echo "quantize: --ranks 2 = mpirun -np 2 bitwise (SGD cascades; improved profile)"
 
 # 4. A failing run ends every rank, with its error and a nonzero status:
 #    33 images in batches of 32 leave the last batch 1 image for 2 ranks.

@@ -30,7 +30,7 @@ int cli_train(int argc, char **argv);
  * of those ranks already. */
 #define CLI_RANKS_HELP                                                                  \
   "run as N data-parallel ranks, threads of this process: bitwise\nwhat `mpirun -np N` " \
-  "computes with the same LDNQ_NUM_THREADS\n(docs/CLUSTER.md); not under mpirun"
+  "computes with the same LDNQ_NUM_THREADS\n(N > 2: with LDNQ_MPI_ORDERED=1; docs/CLUSTER.md); not\nunder mpirun"
 int cli_ranks(const char *cmd, long long n, int (*run)(int, char **), int argc, char **argv);
 
 /* Prints "ldnq <cmd>: <what>: <status string>: <detail>" to stderr and

@@ -305,7 +305,8 @@ int cli_quantize(int argc, char **argv) {
   goto done;
 fail:
   cli_progress_end();
-  if (st == LDNQ_ERR_CANCELLED && cli_interrupted()) {
+  /* --ranks: the rank that saw Ctrl-C first cancels, the others' sums fail. */
+  if ((st == LDNQ_ERR_CANCELLED || ldnq_mpi_ranks_thread()) && cli_interrupted()) {
     fprintf(ldnq_mpi_log(), "ldnq quantize: interrupted during the %s; nothing was written to %s\n", what,
             out);
     rc = 130;

@@ -10,7 +10,8 @@
 #include "ldnq/ldnq.h"
 
 /* A communicator over MPI_COMM_WORLD (MPI must be initialised; rank and
- * size from MPI). The caller owns *out (ldnq_comm_free before
+ * size from MPI). With LDNQ_MPI_ORDERED=1 in the environment and more than
+ * 2 ranks its sums add in rank order (ldnq_mpi.c), as `--ranks N` does. The caller owns *out (ldnq_comm_free before
  * MPI_Finalize). */
 ldnq_status ldnq_mpi_comm_world(ldnq_comm **out);
 /* This process's collectives so far: calls and payload bytes per kind

@@ -17,6 +17,7 @@ data="mnist:$tmp/data"
 cat >"$tmp/fake.c" <<'C'
 /* ldnq train --no-eval --epochs 1 --batch 32 --lr 0.01 --threads 0 (its
  * defaults otherwise) on 2 ranks that are threads with a fake comm. */
+#define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>

@@ -14,6 +14,7 @@
 #include "ldnq/ldnq.h"
 #include "ops/conv_direct.h"
 #include "ops/conv_wino.h"
+#include "ops/conv_wino_dw.h"
 #include "ops/gemm.h"
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
@@ -274,6 +275,84 @@ START_TEST(conv_paths_match_reference) { conv_paths_case(_i, 0); }
 END_TEST
 
 START_TEST(conv_paths_match_reference_threaded) { conv_paths_case(_i, 1); }
+END_TEST
+
+/* ---- Winograd dW against the reference path ---- */
+
+/* Random 3x3 pad-1 shapes (odd maps, 1-row and 1-column maps, batch 1 and
+ * 3, channel counts off the 4 x 6 kernel tiles) and one the dispatch rule
+ * takes. Bound: the products pass through A . A^T and B^T . B (entries
+ * +-1, 4 terms a side) and G^T . G (weights 1 and 1/2, 4 a side), so every
+ * float sum along the way adds at most 16 x 16 = 256 times the absolute
+ * size of the direct terms of its tile, and a sum of K tiles (16 lanes,
+ * then a horizontal sum, per chunk and per thread) at most K / 16 + 32
+ * roundings deep: |dW - ref| <= 256 eps (K / 16 + 32) S per weight, S the
+ * sum of |dy| |x| over the weight's direct terms. A missing or wrong term
+ * is of size S / (pixels), far above that. */
+START_TEST(conv_wino_dw_matches_reference) {
+  if (!ldnq__gemm_supported(LDNQ__GEMM_AVX512)) return;
+  const int nrand = tu_light() ? 3 : 8;
+  uint64_t st = 0x9e3779b97f4a7c15ull + (uint64_t)_i;
+  for (int c = 0; c <= nrand; c++) {
+    int dims[5];
+    for (int k = 0; k < 5; k++) {
+      st = st * 6364136223846793005ull + 1442695040888963407ull;
+      dims[k] = (int)(st >> 33);
+    }
+    int n = c % 2 ? 3 : 1, cin = 1 + dims[0] % 70, cout = 1 + dims[1] % 70;
+    int h = 1 + dims[2] % 19, w = 1 + dims[3] % 21;
+    if (c == nrand) n = 3, cin = 65, cout = 64, h = 9, w = 11; /* the rule's own choice */
+    ldnq__conv_geom g;
+    ck_assert_int_eq(ldnq__conv_geom_init(&g, n, cin, h, w, cout, 3, 3, 1, 1), 0);
+    const size_t xs = (size_t)n * cin * h * w, ys = (size_t)n * cout * h * w;
+    const size_t ws = (size_t)cout * cin * 9;
+    float *x = fbuf(xs, 300 + c), *wt = fbuf(ws, 310 + c), *dy = fbuf(ys, 320 + c);
+    ldnq__ops_always_parallel(1); /* the workspace sized for the threaded plans too */
+    float *scratch = malloc(sizeof(float) * ldnq__conv2d_workspace(&g));
+    float *ref = calloc(ws, sizeof(float)), *dw = malloc(sizeof(float) * ws);
+    float *db_ref = calloc((size_t)cout, sizeof(float)), *db = malloc(sizeof(float) * cout);
+    double *S = calloc(ws, sizeof(double));
+    ck_assert_ptr_nonnull(scratch);
+    ck_assert_ptr_nonnull(S);
+    for (int b = 0; b < n; b++)
+      for (int o = 0; o < cout; o++)
+        for (int i = 0; i < cin; i++)
+          for (int p = 0; p < h * w; p++)
+            for (int k = 0; k < 9; k++) {
+              const int yy = p / w + k / 3 - 1, xx = p % w + k % 3 - 1;
+              if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+              S[((size_t)o * cin + i) * 9 + k] +=
+                  fabs(dy[((size_t)b * cout + o) * h * w + p]) *
+                  fabs(x[(((size_t)b * cin + i) * h + yy) * w + xx]);
+            }
+    ldnq__gemm_path old = ldnq__gemm_active();
+    ldnq__gemm_force(LDNQ__GEMM_BLAS);
+    ldnq__conv2d_backward(&g, x, wt, dy, NULL, ref, db_ref, scratch);
+    ldnq__gemm_force(LDNQ__GEMM_AVX512);
+    const long tiles = (long)n * ((h + 1) / 2) * ((w + 1) / 2);
+    const double bound = 256.0 * 0x1p-24 * ((double)tiles / 16 + 32);
+    for (int mode = 1; mode <= 2; mode++)
+      for (int thr = 0; thr < 2; thr++) {
+        ldnq__conv_wino_enable(mode);
+        ldnq__ops_always_parallel(thr);
+        if (mode == 1 && c == nrand) EXPECT(ldnq__conv_wino_dw_ok(&g), "rule shape not taken");
+        /* dW accumulates into what is there: start from ones. */
+        for (size_t k = 0; k < ws; k++) dw[k] = 1.0f;
+        memset(db, 0, sizeof(float) * cout);
+        ldnq__conv2d_backward(&g, x, wt, dy, NULL, dw, db, scratch);
+        for (size_t k = 0; k < ws; k++)
+          EXPECT(fabs((double)dw[k] - 1.0 - ref[k]) <= bound * S[k] + 2 * 0x1p-24,
+                 "shape %d (n %d, %d -> %d, %dx%d) mode %d threads %d weight %zu: %g vs %g "
+                 "(S %g)", c, n, cin, cout, h, w, mode, thr, k, dw[k] - 1.0, ref[k], S[k]);
+        for (int o = 0; o < cout; o++)
+          EXPECT(fabs(db[o] - db_ref[o]) <= 1e-5 * (1 + fabs(db_ref[o])), "db %d", o);
+      }
+    ldnq__conv_wino_enable(1);
+    ldnq__ops_always_parallel(0);
+    ldnq__gemm_force(old);
+    free(x), free(wt), free(dy), free(scratch), free(ref), free(dw), free(db_ref), free(db), free(S);
+  }
+}
 END_TEST
 
 /* ---- batch norm post-ops: fused equals separate, bit for bit ---- */
@@ -594,6 +673,7 @@ static Suite *kernels_suite(void) {
   tcase_add_test(tc, gemm_forced_path_sticks);
   tcase_add_loop_test(tc, conv_paths_match_reference, 0, N_CONV);
   tcase_add_loop_test(tc, conv_paths_match_reference_threaded, 0, N_CONV);
+  tcase_add_loop_test(tc, conv_wino_dw_matches_reference, 0, 2);
   tcase_add_test(tc, bn_post_ops_match_separate_passes);
   tcase_add_test(tc, network_train_step_paths_match_reference);
   tcase_add_test(tc, maxpool_fast_paths_match_rule);

@@ -6,6 +6,7 @@
 
 #include "ops/conv_direct.h"
 #include "ops/conv_wino.h"
+#include "ops/conv_wino_dw.h"
 #include "ops/gemm.h"
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
@@ -132,8 +133,11 @@ size_t ldnq__conv2d_workspace(const ldnq__conv_geom *g) {
       conv_plan p = make_plan_for(g, d, t);
       size_t s = p.per_thread * (size_t)p.nthreads;
       if (s > n) n = s;
-      /* Winograd runs alone (forward) or after dW (dX): the same space. */
+      /* Winograd runs alone (forward) or after the other backward parts
+       * (dW, dX): the same space. */
       if (ldnq__conv_wino_possible(g) && (s = ldnq__conv_wino_workspace(g, p.nthreads)) > n) n = s;
+      if (ldnq__conv_wino_possible(g) && (s = ldnq__conv_wino_dw_workspace(g, p.nthreads)) > n)
+        n = s;
     }
   return n;
 }
@@ -340,23 +344,26 @@ static void backward_thread(void *arg, int t) {
 
 void ldnq__conv2d_backward(const ldnq__conv_geom *g, const float *x, const float *w,
                            const float *dy, float *dx, float *dw, float *db, float *ws) {
-  /* Winograd takes dX after the dW pass (they share the workspace). */
-  const int wino_dx = dx && ldnq__conv_wino_ok(g);
-  conv_job j = {g, make_plan(g), x, w, NULL, dy, NULL, wino_dx ? NULL : dx, dw, db, ws};
+  /* Winograd takes dW and dX after the pass of the rest (db at least; they
+   * share the workspace). */
+  const int wino_dx = dx && ldnq__conv_wino_ok(g), wino_dw = dw && ldnq__conv_wino_dw_ok(g);
+  conv_job j = {g, make_plan(g), x, w, NULL, dy, NULL, wino_dx ? NULL : dx, wino_dw ? NULL : dw,
+                db, ws};
   if (j.p.direct && j.dx && !ldnq__conv_direct_dx_possible(g)) /* im2col for this dX */
     j.p = make_plan_for(g, 0, ldnq__ops_threads());
-  if (dw || db || !wino_dx) ldnq__parallel_run(j.p.nthreads, backward_thread, &j);
+  if (j.dw || db || j.dx) ldnq__parallel_run(j.p.nthreads, backward_thread, &j);
   const size_t K = j.p.K, cout = (size_t)g->cout;
   for (int t = j.p.dwt ? 0 : 1; t < j.p.nthreads; t++) {
     const float *part = ws + t * j.p.per_thread + j.p.cols + j.p.stage;
-    if (dw && j.p.dwt) {
+    if (j.dw && j.p.dwt) {
       for (size_t co = 0; co < cout; co++)
         for (size_t k = 0; k < K; k++) dw[co * K + k] += part[k * cout + co];
-    } else if (dw) {
+    } else if (j.dw) {
       for (size_t i = 0; i < cout * K; i++) dw[i] += part[i];
     }
     if (db)
       for (size_t co = 0; co < cout; co++) db[co] += part[cout * K + co];
   }
+  if (wino_dw) ldnq__conv_wino_dw(g, x, dy, dw, ws, j.p.nthreads);
   if (wino_dx) ldnq__conv_wino_dx(g, w, dy, dx, ws, j.p.nthreads);
 }

@@ -16,9 +16,9 @@
 #include "ops/ops_internal.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
+#include "ops/conv_wino_simd.h"
 #define HAVE_WINO 1
-#define TGT __attribute__((target("avx512f")))
+#define TGT WINO_TGT
 #else
 #define HAVE_WINO 0
 #endif
@@ -46,6 +46,8 @@ typedef struct wino_run {
 static int wino_enabled = 1;
 
 void ldnq__conv_wino_enable(int on) { wino_enabled = on; }
+
+int ldnq__conv_wino_mode(void) { return wino_enabled; }
 
 int ldnq__conv_wino_possible(const ldnq__conv_geom *g) {
   return HAVE_WINO && ldnq__gemm_supported(LDNQ__GEMM_AVX512) && g->kh == 3 && g->kw == 3 &&
@@ -165,43 +167,23 @@ TGT static void weights_thread(void *arg, int t) {
     }
 }
 
-/* Lanes k of a 16-float load at column s with 0 <= s + k < w. */
-TGT static inline __mmask16 col_mask(int s, int w) {
-  int lo = s < 0 ? -s : 0, hi = w - s < 16 ? w - s : 16;
-  if (hi <= lo) return 0;
-  return (__mmask16)((((1u << hi) - 1u) >> lo) << lo);
-}
-
-TGT static inline __mmask16 len_mask(int len) {
-  return len >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << len) - 1u);
-}
-
 /* The four tile columns of 16 tiles from one input row (NULL: padding). */
 TGT static inline void row_cols(const float *row, int c0, int w, __m512 *d) {
   if (!row) {
     d[0] = d[1] = d[2] = d[3] = _mm512_setzero_ps();
     return;
   }
-  const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-  const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-  /* Masked-off lanes are not read, so the loads may start before the row. */
-  __m512 a0 = _mm512_maskz_loadu_ps(col_mask(c0, w), row + c0);
-  __m512 a1 = _mm512_maskz_loadu_ps(col_mask(c0 + 16, w), row + c0 + 16);
-  __m512 b0 = _mm512_maskz_loadu_ps(col_mask(c0 + 2, w), row + c0 + 2);
-  __m512 b1 = _mm512_maskz_loadu_ps(col_mask(c0 + 18, w), row + c0 + 18);
-  d[0] = _mm512_permutex2var_ps(a0, ev, a1);
-  d[1] = _mm512_permutex2var_ps(a0, od, a1);
-  d[2] = _mm512_permutex2var_ps(b0, ev, b1);
-  d[3] = _mm512_permutex2var_ps(b0, od, b1);
+  wino_even_odd(row, c0, w, &d[0], &d[1]);
+  wino_even_odd(row, c0 + 2, w, &d[2], &d[3]);
 }
 
-/* V[e][c][off..off+len) = B^T d B of the tiles (img, ti, tj0..tj0+len),
- * channels [c0, c1). */
+/* V = B^T d B of the tiles (img, ti, tj0..tj0+len), channels [c0, c1):
+ * the 16 planes `plane` floats apart, each in panels of pw tiles ([ci][pw]
+ * per panel), the tile at chunk index off in panel off / pw. */
 TGT static void input_tiles(const wino_run *r, int img, int ti, int tj0, int len, float *v,
-                            int off, int c0, int c1) {
-  const __mmask16 m = len_mask(len);
-  const size_t plane = vplane(r->ci, r->tc);
-  float *panel = v + (size_t)(off / WINO_NR) * r->ci * WINO_NR + off % WINO_NR;
+                            size_t plane, int pw, int off, int c0, int c1) {
+  const __mmask16 m = wino_len_mask(len);
+  float *panel = v + (size_t)(off / pw) * r->ci * pw + off % pw;
   for (int c = c0; c < c1; c++) {
     const float *x = r->in + ((size_t)img * r->ci + c) * r->h * r->w;
     __m512 d[4][4], t[4][4];
@@ -215,7 +197,7 @@ TGT static void input_tiles(const wino_run *r, int img, int ti, int tj0, int len
       t[2][k] = _mm512_sub_ps(d[2][k], d[1][k]);
       t[3][k] = _mm512_sub_ps(d[1][k], d[3][k]);
     }
-    float *dst = panel + (size_t)c * WINO_NR;
+    float *dst = panel + (size_t)c * pw;
     for (int q = 0; q < 4; q++) { /* (B^T d) B: along the columns */
       _mm512_mask_storeu_ps(dst + (size_t)(q * 4 + 0) * plane, m, _mm512_sub_ps(t[q][0], t[q][2]));
       _mm512_mask_storeu_ps(dst + (size_t)(q * 4 + 1) * plane, m, _mm512_add_ps(t[q][1], t[q][2]));
@@ -228,12 +210,12 @@ TGT static void input_tiles(const wino_run *r, int img, int ti, int tj0, int len
 /* y of the tiles (img, ti, tj0..) = A^T m A (+ bias) from M[e][o][off..]. */
 TGT static void output_tiles(const wino_run *r, int img, int ti, int tj0, int len, const float *mm,
                              int off) {
-  const __mmask16 m = len_mask(len);
+  const __mmask16 m = wino_len_mask(len);
   const size_t plane = vplane(r->co, r->tc);
   const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
   const int c0 = 2 * tj0, ncol = 2 * len < r->w - c0 ? 2 * len : r->w - c0;
-  const __mmask16 mlo = len_mask(ncol), mhi = len_mask(ncol - 16 > 0 ? ncol - 16 : 0);
+  const __mmask16 mlo = wino_len_mask(ncol), mhi = wino_len_mask(ncol - 16 > 0 ? ncol - 16 : 0);
   for (int o = 0; o < r->co; o++) {
     const float *src = mm + (size_t)o * r->tc + off;
     __m512 s[2][4];
@@ -259,20 +241,18 @@ TGT static void output_tiles(const wino_run *r, int img, int ti, int tj0, int le
   }
 }
 
-/* Calls fn for each run of at most 16 tiles of one tile row in the chunk
- * [t0, t1) of the batch's tiles (image, tile row, tile column order). */
-#define FOR_SEGMENTS(r, t0, t1, BODY)                                  \
-  for (long t_ = (t0); t_ < (t1);) {                                   \
-    const long per_ = (long)(r)->th * (r)->tw, q_ = t_ % per_;         \
-    const int img = (int)(t_ / per_), ti = (int)(q_ / (r)->tw), tj = (int)(q_ % (r)->tw); \
-    int len = (r)->tw - tj;                                            \
-    if (len > 16) len = 16;                                            \
-    if (t_ + len > (t1)) len = (int)((t1) - t_);                       \
-    const int off = (int)(t_ - (t0));                                  \
-    if (off % WINO_NR + len > WINO_NR) len = WINO_NR - off % WINO_NR;  \
-    BODY;                                                              \
-    t_ += len;                                                         \
+#define FOR_SEGMENTS(r, t0, t1, BODY) WINO_FOR_SEGMENTS((r)->th, (r)->tw, WINO_NR, t0, t1, BODY)
+
+/* The input transform of the tiles [t0, t1) (see input_tiles), a few
+ * channels over the whole chunk at a time: the loads then stream along
+ * those channels' rows. */
+static void input_chunk(const wino_run *r, long t0, long t1, float *v, size_t plane, int pw) {
+  for (int c0 = 0; c0 < r->ci; c0 += WINO_CB) {
+    const int c1 = c0 + WINO_CB < r->ci ? c0 + WINO_CB : r->ci;
+    WINO_FOR_SEGMENTS(r->th, r->tw, pw, t0, t1,
+                      input_tiles(r, img, ti, tj, len, v, plane, pw, off, c0, c1));
   }
+}
 
 static void chunks_thread(void *arg, int t) {
   const wino_run *r = arg;
@@ -283,12 +263,7 @@ static void chunks_thread(void *arg, int t) {
   for (int c = t; c < r->nchunks; c += r->nthreads) {
     const long t0 = (long)c * r->tc, t1 = t0 + r->tc < r->tiles ? t0 + r->tc : r->tiles;
     const int nt = (int)(t1 - t0);
-    /* A few channels over the whole chunk at a time: the loads then
-     * stream along those channels' rows. */
-    for (int c0 = 0; c0 < r->ci; c0 += WINO_CB) {
-      const int c1 = c0 + WINO_CB < r->ci ? c0 + WINO_CB : r->ci;
-      FOR_SEGMENTS(r, t0, t1, input_tiles(r, img, ti, tj, len, v, off, c0, c1));
-    }
+    input_chunk(r, t0, t1, v, vp, WINO_NR);
     if (nt % WINO_NR) /* the last panel's unused columns: defined values */
       for (int e = 0; e < 16; e++) {
         float *p = v + e * vp + (size_t)(nt / WINO_NR) * r->ci * WINO_NR;
@@ -337,6 +312,15 @@ void ldnq__conv_wino_dx(const ldnq__conv_geom *g, const float *w, const float *d
   wino(g, 1, dy, w, NULL, dx, ws, threads);
 }
 
+void ldnq__conv_wino_input_rows(const ldnq__conv_geom *g, const float *x, long t0, long t1,
+                                float *v, size_t ld, size_t plane) {
+  wino_run r;
+  r.n = g->n, r.h = g->h, r.w = g->w, r.ci = g->cin;
+  r.th = (g->h + 1) / 2, r.tw = (g->w + 1) / 2;
+  r.in = x;
+  input_chunk(&r, t0, t1, v, plane, (int)ld);
+}
+
 #else
 
 void ldnq__conv_wino_forward(const ldnq__conv_geom *g, const float *x, const float *w,
@@ -347,6 +331,11 @@ void ldnq__conv_wino_forward(const ldnq__conv_geom *g, const float *x, const flo
 void ldnq__conv_wino_dx(const ldnq__conv_geom *g, const float *w, const float *dy, float *dx,
                         float *ws, int threads) {
   (void)g, (void)w, (void)dy, (void)dx, (void)ws, (void)threads;
+}
+
+void ldnq__conv_wino_input_rows(const ldnq__conv_geom *g, const float *x, long t0, long t1,
+                                float *v, size_t ld, size_t plane) {
+  (void)g, (void)x, (void)t0, (void)t1, (void)v, (void)ld, (void)plane;
 }
 
 #endif

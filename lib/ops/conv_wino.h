@@ -24,6 +24,8 @@ int ldnq__conv_wino_ok(const ldnq__conv_geom *g);
 /* Test and benchmark hook: 0 never, 1 (default) where it wins, 2 wherever
  * possible. */
 void ldnq__conv_wino_enable(int on);
+/* The hook's setting (0, 1 or 2): the weight gradient follows it too. */
+int ldnq__conv_wino_mode(void);
 /* Floats of workspace for forward and dX with up to `threads` threads. */
 size_t ldnq__conv_wino_workspace(const ldnq__conv_geom *g, int threads);
 /* y[n, cout, h, w] = conv(x) (+ bias), on `threads` pool threads. */
@@ -32,5 +34,11 @@ void ldnq__conv_wino_forward(const ldnq__conv_geom *g, const float *x, const flo
 /* dx[n, cin, h, w] (overwritten) from dy[n, cout, h, w]. */
 void ldnq__conv_wino_dx(const ldnq__conv_geom *g, const float *w, const float *dy, float *dx,
                         float *ws, int threads);
+
+/* The input transform B^T d B of the tiles [t0, t1) of the batch x (tiles
+ * numbered image, tile row, tile column) into rows: tile t of channel c,
+ * element e at v[e * plane + c * ld + t - t0] (ld >= t1 - t0). */
+void ldnq__conv_wino_input_rows(const ldnq__conv_geom *g, const float *x, long t0, long t1,
+                                float *v, size_t ld, size_t plane);
 
 #endif

@@ -29,12 +29,27 @@ TGT static inline __mmask16 tail_mask(int left) {
   s1##q = _mm512_fmadd_ps(x1, y, s1##q);              \
   s2##q = _mm512_fmadd_ps(x2, y, s2##q);              \
   s3##q = _mm512_fmadd_ps(x3, y, s3##q);
+#define NT_LOAD_X                                                                  \
+  __m512 x0 = LOADA(a + p), x1 = LOADA(a + lda + p), x2 = LOADA(a + 2 * (size_t)lda + p); \
+  __m512 x3 = LOADA(a + 3 * (size_t)lda + p), y;
 #define NT_STEP                                                                    \
   {                                                                                \
-    __m512 x0 = LOADA(a + p), x1 = LOADA(a + lda + p), x2 = LOADA(a + 2 * (size_t)lda + p); \
-    __m512 x3 = LOADA(a + 3 * (size_t)lda + p), y;                                 \
+    NT_LOAD_X                                                                      \
     NT_FMA_Q(0) NT_FMA_Q(1) NT_FMA_Q(2) NT_FMA_Q(3) NT_FMA_Q(4) NT_FMA_Q(5)        \
   }
+/* The 4 x 4 tile (N = 64 channels leave 4 columns past the 4 x 6 tiles). */
+#define NT_DECL4_R(r) __m512 s##r##0 = _mm512_setzero_ps(), s##r##1 = s##r##0, s##r##2 = s##r##0, \
+                      s##r##3 = s##r##0;
+#define NT_STEP4                                          \
+  {                                                       \
+    NT_LOAD_X                                             \
+    NT_FMA_Q(0) NT_FMA_Q(1) NT_FMA_Q(2) NT_FMA_Q(3)       \
+  }
+#define NT_OUT4_R(r)                                   \
+  c[(size_t)(r) * ldc + 0] += _mm512_reduce_add_ps(s##r##0); \
+  c[(size_t)(r) * ldc + 1] += _mm512_reduce_add_ps(s##r##1); \
+  c[(size_t)(r) * ldc + 2] += _mm512_reduce_add_ps(s##r##2); \
+  c[(size_t)(r) * ldc + 3] += _mm512_reduce_add_ps(s##r##3);
 #define NT_OUT_R(r)                                    \
   c[(size_t)(r) * ldc + 0] += _mm512_reduce_add_ps(s##r##0); \
   c[(size_t)(r) * ldc + 1] += _mm512_reduce_add_ps(s##r##1); \
@@ -79,6 +94,28 @@ TGT static void tile_4x6(int pc, const float *a, int lda, const float *const *b,
   }
 }
 
+/* The first 4 columns of a 4-row edge tile, reduced into c: the same sums
+ * in the same order as tile_edge's. */
+TGT static void tile_4x4(int pc, const float *a, int lda, const float *const *b, float *c,
+                         int ldc) {
+  NT_ROWS(NT_DECL4_R)
+  int p = 0;
+#define LOADA(ptr) _mm512_loadu_ps(ptr)
+#define LOADB(ptr) _mm512_loadu_ps(ptr)
+  for (; p + 16 <= pc; p += 16) NT_STEP4
+#undef LOADA
+#undef LOADB
+  if (p < pc) {
+    const __mmask16 m = tail_mask(pc - p);
+#define LOADA(ptr) _mm512_maskz_loadu_ps(m, ptr)
+#define LOADB(ptr) _mm512_maskz_loadu_ps(m, ptr)
+    NT_STEP4
+#undef LOADA
+#undef LOADB
+  }
+  NT_ROWS(NT_OUT4_R)
+}
+
 /* Any tile up to 4 x 6 (the edges), one output at a time. */
 TGT static void tile_edge(int mr, int nr, int pc, const float *a, int lda,
                           const float *const *b, float *c, int ldc) {
@@ -111,7 +148,10 @@ TGT static void nt_core(int M, int N, int P, const float *A, int lda, const floa
         float *c = C + (size_t)i * ldc + j;
         if (mr == 4 && nr == 6)
           tile_4x6(pc, a, lda, b, V ? NULL : c, ldc, V ? V + ((size_t)i * N + j) * 16 : NULL, N);
-        else
+        else if (mr == 4 && nr >= 4) {
+          tile_4x4(pc, a, lda, b, c, ldc);
+          if (nr > 4) tile_edge(mr, nr - 4, pc, a, lda, b + 4, c + 4, ldc);
+        } else
           tile_edge(mr, nr, pc, a, lda, b, c, ldc);
       }
     }

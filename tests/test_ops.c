@@ -574,6 +574,46 @@ START_TEST(bn_plane_order_matches_channel_major) {
 }
 END_TEST
 
+/* The AVX-512 plane loops against the generic ones (LDNQ__GEMM_C): the same
+ * bits, by the lane order both keep. Planes with and without a tail of 16,
+ * shorter than 16, one and two channel blocks; every mode, the ReLU mask,
+ * the residual add and the ReLU after it. */
+START_TEST(bn_avx512_matches_generic_bits) {
+  if (!ldnq__gemm_supported(LDNQ__GEMM_AVX512)) return;
+  static const int shapes[4][3] = {{5, 24, 1030}, {3, 300, 9}, {2, 7, 64}, {3, 5, 17}};
+  const int n = shapes[_i][0], c = shapes[_i][1], hw = shapes[_i][2];
+  const size_t total = (size_t)n * c * hw, outn = 6 * total + 8 * (size_t)c;
+  float *x = fbuf(total, 180 + _i, -1, 1), *dy = fbuf(total, 181 + _i, -1, 1);
+  float *mask = fbuf(total, 182 + _i, -1, 1), *res = fbuf(total, 183 + _i, -1, 1);
+  for (size_t k = 0; k < total; k++) x[k] += 3.0f + (float)((k / hw) % c);
+  /* A NaN in the residual: the ReLU after the add must give 0, as v > 0 does. */
+  res[total / 2] = NAN;
+  float *g = fbuf(c, 184, 0.5f, 1.5f), *be = fbuf(c, 185, -1, 1);
+  float *out[2] = {zbuf(outn), zbuf(outn)};
+  const ldnq__gemm_path old = ldnq__gemm_active();
+  const ldnq__gemm_path paths[2] = {LDNQ__GEMM_C, LDNQ__GEMM_AVX512};
+  for (int par = 0; par < 2; par++) {
+    ldnq__ops_always_parallel(par);
+    for (int p = 0; p < 2; p++) {
+      ldnq__gemm_force(paths[p]);
+      float *o = out[p];
+      memset(o, 0, outn * sizeof *o);
+      bn_run_all(n, c, hw, x, dy, mask, g, be, o, 0);
+      float *y2 = o + 4 * total, *y3 = y2 + total, *st = y3 + total;
+      float *rm = st, *rv = rm + c, *sm = rv + c, *si = sm + c;
+      ldnq__bn_post relu = {NULL, 1, NULL}, res_relu = {res, 1, NULL};
+      ldnq__bn_forward_train_post(n, c, hw, x, g, be, 1e-5f, 0.1f, rm, rv, y2, sm, si, &relu);
+      ldnq__bn_forward_eval_post(n, c, hw, x, g, be, 1e-5f, rm, rv, y3, &res_relu);
+    }
+    ck_assert_msg(memcmp(out[0], out[1], outn * sizeof(float)) == 0,
+                  "shape %d, parallel %d: AVX-512 and generic batch norm differ", _i, par);
+  }
+  ldnq__gemm_force(old);
+  ldnq__ops_always_parallel(0);
+  free(x), free(dy), free(mask), free(res), free(g), free(be), free(out[0]), free(out[1]);
+}
+END_TEST
+
 /* ---- elementwise, pooling, linear ---- */
 
 typedef struct act_case {
@@ -779,6 +819,7 @@ static Suite *ops_suite(void) {
   tcase_add_test(tc, bn_running_stats_and_output);
   tcase_add_loop_test(tc, bn_large_matches_reference, 0, 2);
   tcase_add_loop_test(tc, bn_plane_order_matches_channel_major, 0, 2);
+  tcase_add_loop_test(tc, bn_avx512_matches_generic_bits, 0, 4);
   tcase_add_test(tc, relu_maxpool_gap_add_finite_differences);
   tcase_add_test(tc, relu_in_place_and_values);
   tcase_add_test(tc, elementwise_large_in_place);

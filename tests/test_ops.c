@@ -804,6 +804,46 @@ START_TEST(softmax_xent_and_mse) {
 }
 END_TEST
 
+static double kd_t3_loss(void *p) {
+  loss_case *l = p;
+  double scratch[10];
+  return ldnq__kd_kl(l->n, l->k, l->z, l->t, 3.0, scratch, NULL);
+}
+
+/* The distillation loss: value from the definition, gradient by finite
+ * differences, zero (value and gradient) when the student is the teacher,
+ * finite on large logits. */
+START_TEST(kd_kl_values_and_gradient) {
+  loss_case l = {4, 5, fbuf(20, 92, -4, 4), fbuf(20, 93, -4, 4), NULL};
+  float *g = zbuf(20);
+  double scratch[10];
+  const double T = 3.0;
+  double v = ldnq__kd_kl(4, 5, l.z, l.t, T, scratch, g);
+  double want = 0;
+  for (int i = 0; i < 4; i++) {
+    double zs = 0, zt = 0;
+    for (int j = 0; j < 5; j++) zs += exp(l.z[i * 5 + j] / T), zt += exp(l.t[i * 5 + j] / T);
+    for (int j = 0; j < 5; j++) {
+      double ps = exp(l.z[i * 5 + j] / T) / zs, pt = exp(l.t[i * 5 + j] / T) / zt;
+      want += pt * log(pt / ps);
+    }
+  }
+  ck_assert_double_eq_tol(v, T * T * want / 4, 1e-9);
+  ck_assert(v > 1e-3); /* the two rows differ */
+  fd_check("kd_kl", kd_t3_loss, &l, l.z, 20, g, 1e-2f, 1e-3);
+  /* Student = teacher: no loss, no gradient. */
+  double v0 = ldnq__kd_kl(4, 5, l.t, l.t, T, scratch, g);
+  ck_assert_double_eq_tol(v0, 0.0, 1e-12);
+  for (int i = 0; i < 20; i++) ck_assert_float_eq_tol(g[i], 0.0f, 1e-7f);
+  /* Large logits stay finite (softmax of shifted values). */
+  float big_s[3] = {1000.0f, -1000.0f, 999.0f}, big_t[3] = {-1000.0f, 1000.0f, 0.0f};
+  double vb = ldnq__kd_kl(1, 3, big_s, big_t, 1.0, scratch, g);
+  ck_assert_double_eq_tol(vb, 2000.0 + log(1 + exp(-1.0)), 1e-6); /* -log p_s(1) */
+  ck_assert_float_eq_tol(g[1], -1.0f, 1e-6f); /* p_s(1) ~ 0, p_t(1) ~ 1 */
+  free(l.z), free(l.t), free(g);
+}
+END_TEST
+
 static Suite *ops_suite(void) {
   Suite *s = suite_create("ops");
   TCase *tc = tcase_create("ops");
@@ -826,6 +866,7 @@ static Suite *ops_suite(void) {
   tcase_add_test(tc, maxpool_padding_never_wins);
   tcase_add_test(tc, linear_finite_differences);
   tcase_add_test(tc, softmax_xent_and_mse);
+  tcase_add_test(tc, kd_kl_values_and_gradient);
   suite_add_tcase(s, tc);
   return s;
 }

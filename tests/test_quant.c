@@ -111,7 +111,7 @@ START_TEST(profiles_set_defaults) {
     ldnq_quantizer *p = NULL;
     LDNQ_CK(ldnq_quantizer_create(&p));
     LDNQ_CK(ldnq_quantizer_set_int(p, LDNQ_Q_PROFILE, prof));
-    for (int k = 0; k <= LDNQ_Q_HESSIAN_CENTER; k++) {
+    for (int k = 0; k <= LDNQ_Q_CASCADE_EPOCH_POOL; k++) {
       int is_int;
       double want, got = 0, lo, hi, def;
       const char *name = NULL;
@@ -142,7 +142,7 @@ START_TEST(profiles_set_defaults) {
   ck_assert_int_eq(ldnq_quantizer_profile_default(LDNQ_PROFILE_SEED, (ldnq_quant_param)99, &d),
                    LDNQ_ERR_INVALID_ARG);
   const char *nm;
-  ck_assert_int_eq(ldnq_quantizer_param_name((ldnq_quant_param)(LDNQ_Q_HESSIAN_CENTER + 1), &nm),
+  ck_assert_int_eq(ldnq_quantizer_param_name((ldnq_quant_param)(LDNQ_Q_CASCADE_EPOCH_POOL + 1), &nm),
                    LDNQ_ERR_INVALID_ARG);
   ldnq_quantizer_free(q);
 }
@@ -187,6 +187,7 @@ static void fixture_open(run_fixture *f) {
   LDNQ_CK(ldnq_quantizer_set_double(f->q, LDNQ_Q_EXACT_PATTERNS, 0));
   LDNQ_CK(ldnq_quantizer_set_double(f->q, LDNQ_Q_FINAL_ALPHA_LR, 0));
   LDNQ_CK(ldnq_quantizer_set_double(f->q, LDNQ_Q_FINAL_CODE_LR, 0));
+  LDNQ_CK(ldnq_quantizer_set_int(f->q, LDNQ_Q_CASCADE_EPOCH_POOL, 0));
 }
 
 static void fixture_close(run_fixture *f) {
@@ -480,6 +481,61 @@ START_TEST(teacher_cache_is_exact) {
   double t[3];
   for (int k = 0; k < 3; k++) LDNQ_CK(ldnq_quant_report_summary(rep[k], &t[k], NULL, NULL));
   ck_assert(t[0] == t[1] && t[0] == t[2]);
+  for (int k = 0; k < 3; k++) {
+    ldnq_quant_report_free(rep[k]);
+    fixture_close(&f[k]);
+  }
+}
+END_TEST
+
+/* LDNQ_Q_CASCADE_EPOCH_POOL: cascades take their epochs in turn from a ring
+ * of P loader epochs. P = 4, the first layer's cascade runs 4 epochs (fills
+ * the cache), the others 2: layer 1 takes epochs 4, 5 = 0, 1 (as without the
+ * pool), layer 2 epochs 2, 3, layer 3 epochs 0, 1 again, ... Runs: 0 no pool,
+ * 1 pool with the cache, 2 pool without the cache. */
+START_TEST(cascade_epoch_pool_rotates) {
+  run_fixture f[3];
+  ldnq_quant_report *rep[3] = {NULL, NULL, NULL};
+  for (int k = 0; k < 3; k++) {
+    fixture_open(&f[k]);
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_FIRST_EPOCHS, 4));
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_MAX_EPOCHS, 2));
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_FINAL_EPOCHS, 3));
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_EPOCH_POOL, k ? 4 : 0));
+    LDNQ_CK(ldnq_quantizer_set_double(f[k].q, LDNQ_Q_TEACHER_CACHE_MB, k == 2 ? 0 : 1024));
+    LDNQ_CK(ldnq_quantizer_run_v2(f[k].q, f[k].net, f[k].ds, NULL, &rep[k]));
+  }
+  int64_t nl, cnt;
+  LDNQ_CK(ldnq_quant_report_layer_count_v2(rep[0], &nl));
+  for (int L = 0; L < nl; L++) {
+    double loss[3];
+    int64_t hit;
+    for (int k = 0; k < 3; k++)
+      LDNQ_CK(ldnq_quant_report_layer_double(rep[k], L, LDNQ_QR_CASCADE_LOSS, &loss[k]));
+    ck_assert(loss[1] == loss[2]); /* the cache changes no number */
+    /* Layers 0 and 1 see the same epochs with or without the pool; layer 2
+     * (epochs 2, 3 against 0, 1) does not. */
+    if (L <= 1) ck_assert(loss[0] == loss[1]);
+    if (L == 2) ck_assert(loss[0] != loss[1]);
+    /* Every later cascade reads all its epochs from the first layer's. */
+    LDNQ_CK(ldnq_quant_report_layer_int(rep[1], L, LDNQ_QR_TEACHER_CACHED, &hit));
+    ck_assert_int_eq(hit, L == 0 ? 0 : 4);
+  }
+  LDNQ_CK(ldnq_network_tensor_count_v2(f[0].net, &cnt));
+  int differ = 0;
+  for (int i = 0; i < cnt; i++) {
+    const char *name;
+    LDNQ_CK(ldnq_network_tensor_name(f[0].net, i, &name));
+    ck_assert_msg(tu_same_entry(f[1].net, f[2].net, name), "%s differs with the cache", name);
+    differ += !tu_same_entry(f[0].net, f[1].net, name);
+  }
+  ck_assert_int_gt(differ, 10);
+  /* The final fine-tune: 3 epochs from the ring, all cached. */
+  char *js = NULL;
+  LDNQ_CK(ldnq_quant_report_json(rep[1], &js));
+  ck_assert_ptr_nonnull(strstr(js, "\"final_teacher_cached\": 6,"));
+  ck_assert_ptr_nonnull(strstr(js, "\"cascade_epoch_pool\": 4"));
+  ldnq_quant_string_free(js);
   for (int k = 0; k < 3; k++) {
     ldnq_quant_report_free(rep[k]);
     fixture_close(&f[k]);
@@ -1090,6 +1146,57 @@ START_TEST(run_final_tune_and_bn_recalibration) {
 }
 END_TEST
 
+/* LDNQ_Q_CASCADE_OBJECTIVE: the distillation loss drives the cascades and
+ * the final fine-tune. Runs: 0 MSE, 1 and 2 distillation at T = 2 and 8.
+ * The batch norms end differently in all three (the loss and the
+ * temperature are used), the losses are finite, and the quantized layers
+ * stay on their grid. */
+START_TEST(run_distillation_objective) {
+  run_fixture f[3];
+  ldnq_quant_report *rep[3] = {NULL, NULL, NULL};
+  const double temps[3] = {4, 2, 8};
+  for (int k = 0; k < 3; k++) {
+    fixture_open(&f[k]);
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_OPTIMIZER, 1));
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_FINAL_EPOCHS, 2));
+    LDNQ_CK(ldnq_quantizer_set_int(f[k].q, LDNQ_Q_CASCADE_OBJECTIVE, k > 0));
+    LDNQ_CK(ldnq_quantizer_set_double(f[k].q, LDNQ_Q_KD_TEMPERATURE, temps[k]));
+    LDNQ_CK(ldnq_quantizer_run_v2(f[k].q, f[k].net, f[k].ds, NULL, &rep[k]));
+  }
+  int64_t nl, cnt;
+  LDNQ_CK(ldnq_network_tensor_count_v2(f[0].net, &cnt));
+  LDNQ_CK(ldnq_quant_report_layer_count_v2(rep[1], &nl));
+  int differ[3] = {0, 0, 0}; /* 0-1, 0-2, 1-2 */
+  for (int i = 0; i < cnt; i++) {
+    const char *name;
+    LDNQ_CK(ldnq_network_tensor_name(f[0].net, i, &name));
+    if (!strstr(name, "bn") || strstr(name, "num_batches")) continue;
+    differ[0] += !tu_same_entry(f[0].net, f[1].net, name);
+    differ[1] += !tu_same_entry(f[0].net, f[2].net, name);
+    differ[2] += !tu_same_entry(f[1].net, f[2].net, name);
+  }
+  for (int k = 0; k < 3; k++) ck_assert_int_gt(differ[k], 10);
+  for (int k = 1; k < 3; k++) {
+    for (int L = 0; L < nl; L++) {
+      double loss;
+      LDNQ_CK(ldnq_quant_report_layer_double(rep[k], L, LDNQ_QR_CASCADE_LOSS, &loss));
+      ck_assert(isfinite(loss) && loss >= 0);
+    }
+    char *js = NULL;
+    LDNQ_CK(ldnq_quant_report_json(rep[k], &js));
+    ck_assert_ptr_nonnull(strstr(js, "\"cascade_objective\": 1"));
+    ldnq_quant_string_free(js);
+    ldnq_checkpoint *ck = NULL;
+    LDNQ_CK(ldnq_quant_report_checkpoint(rep[k], f[k].net, &ck));
+    ldnq_checkpoint_free(ck);
+  }
+  for (int k = 0; k < 3; k++) {
+    ldnq_quant_report_free(rep[k]);
+    fixture_close(&f[k]);
+  }
+}
+END_TEST
+
 /* LDNQ_Q_FINAL_ALPHA_LR: the final fine-tune moves the scales, not the
  * codes (the same codes as without it); with LDNQ_Q_FINAL_CODE_LR the codes
  * move too. Either way the weights stay alpha_o x code and the files
@@ -1229,6 +1336,8 @@ static Suite *quant_suite(void) {
   tcase_add_test(tr, adam_matches_pytorch_rule);
   tcase_add_test(tr, run_final_tune_and_bn_recalibration);
   tcase_add_test(tr, run_final_alpha_tune);
+  tcase_add_test(tr, run_distillation_objective);
+  tcase_add_test(tr, cascade_epoch_pool_rotates);
   suite_add_tcase(s, tr);
   return s;
 }

@@ -147,13 +147,29 @@ typedef enum ldnq_quant_param {
                                     the batch, lam uniform; the teacher
                                     labels it); draws fixed by (seed, epoch,
                                     batch), so the teacher cache holds */
-  LDNQ_Q_HESSIAN_CENTER = 32     /* int [0, 1], 0: a CONVOLUTION's H is the
+  LDNQ_Q_HESSIAN_CENTER = 32,    /* int [0, 1], 0: a CONVOLUTION's H is the
                                     covariance of its input patches,
                                     E[x x^T] - E[x] E[x]^T (same scaling),
                                     not E[x x^T]: for a convolution followed
                                     by batch norm, which removes the output
                                     error's mean; linear layers keep
                                     E[x x^T] */
+  LDNQ_Q_CASCADE_OBJECTIVE = 33, /* int [0, 1], 0: the loss of every cascade
+                                    and the final fine-tune: 0 = MSE of the
+                                    logits (the paper's); 1 = distillation,
+                                    T^2 KL(softmax(teacher / T) ||
+                                    softmax(student / T)), T =
+                                    LDNQ_Q_KD_TEMPERATURE */
+  LDNQ_Q_KD_TEMPERATURE = 34,    /* real [0.01, 100], 4: T of
+                                    LDNQ_Q_CASCADE_OBJECTIVE 1 */
+  LDNQ_Q_CASCADE_EPOCH_POOL = 35 /* int [0, 1000000], 0: every cascade and
+                                    the final fine-tune replay the cascade
+                                    loader's epochs 0, 1, ...; P > 0: they
+                                    take their epochs in turn from epochs
+                                    0 .. P-1 (the run's k-th cascade epoch
+                                    is loader epoch k mod P), so the layers
+                                    see different augmented epochs and the
+                                    teacher cache still holds */
 } ldnq_quant_param;
 
 /* Bits per code that the packed .ldnq format (LDNQ_FORMAT_LDNQ_PACKED)

@@ -35,3 +35,29 @@ double ldnq__mse(size_t n, const float *a, const float *target, float *grad) {
   }
   return s / (double)n;
 }
+
+/* Row-wise softmax of z / T into p (k values, in double); returns the log
+ * of its normaliser, so log p[j] = z[j] / T - (return value) exactly. */
+static double softmax_t(int k, const float *z, double T, double *p) {
+  double m = (double)z[0] / T, se = 0.0;
+  for (int j = 1; j < k; j++)
+    if ((double)z[j] / T > m) m = (double)z[j] / T;
+  for (int j = 0; j < k; j++) se += (p[j] = exp((double)z[j] / T - m));
+  for (int j = 0; j < k; j++) p[j] /= se;
+  return m + log(se);
+}
+
+double ldnq__kd_kl(int n, int k, const float *s, const float *t, double T, double *scratch,
+                   float *grad) {
+  double total = 0.0, *ps = scratch, *pt = scratch + k;
+  for (int i = 0; i < n; i++) {
+    const float *si = s + (size_t)i * k, *ti = t + (size_t)i * k;
+    double ls = softmax_t(k, si, T, ps), lt = softmax_t(k, ti, T, pt);
+    for (int j = 0; j < k; j++) {
+      /* p_t (log p_t - log p_s), the logs from the logits (no log 0). */
+      if (pt[j] > 0) total += pt[j] * (((double)ti[j] / T - lt) - ((double)si[j] / T - ls));
+      if (grad) grad[(size_t)i * k + j] = (float)(T * (ps[j] - pt[j]) / n);
+    }
+  }
+  return T * T * total / n;
+}

@@ -116,5 +116,11 @@ double ldnq__softmax_xent(int n, int k, const float *logits, const int32_t *labe
 /* Mean squared error over all n elements (PyTorch MSELoss 'mean'); writes
  * grad wrt a (may be NULL). */
 double ldnq__mse(size_t n, const float *a, const float *target, float *grad);
+/* Distillation loss on n rows of k logits: T^2 x the mean over rows of
+ * KL(softmax(t / T) || softmax(s / T)) (Hinton et al.'s scaling, so the
+ * gradient's size does not fall with T); writes grad wrt s (may be NULL),
+ * T (p_s - p_t) / n. scratch: 2 k doubles. */
+double ldnq__kd_kl(int n, int k, const float *s, const float *t, double T, double *scratch,
+                   float *grad);
 
 #endif

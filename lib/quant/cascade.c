@@ -93,12 +93,21 @@ static ldnq_status global_batch(const ldnq_comm *c, int n, int K, ldnq_tensor *g
   return LDNQ_OK;
 }
 
-/* SGD/Adam on MSE(student logits, teacher logits) over replayed epochs
+/* SGD/Adam on MSE(student logits, teacher logits) (or the distillation loss,
+ * LDNQ_Q_CASCADE_OBJECTIVE) over replayed epochs
  * 0, 1, ... of the cascade loader, both networks in training mode. L >= 0:
  * the cascade after layer L (early stop by LDNQ_Q_CASCADE_STOP); L < 0: the
  * final fine-tune (fixed budget). */
 static ldnq_status soft_update(ldnq__run *R, int L, int64_t max_epochs, double lr0,
                                ldnq__qr_soft *out) {
+  /* LDNQ_Q_CASCADE_EPOCH_POOL P > 0: the soft updates take their epochs in
+   * turn from loader epochs 0 .. P-1 (the k-th epoch of the run, counting
+   * every earlier cascade's epochs, is loader epoch k mod P); 0: each one
+   * replays epochs 0, 1, ... Earlier layers' epochs come from the report,
+   * so a resumed run continues the same ring. */
+  int64_t pool = ldnq__q_int(R->q, LDNQ_Q_CASCADE_EPOCH_POOL), offset = 0;
+  for (int k = 0; pool > 0 && k < (L >= 0 ? L : R->nlayers); k++)
+    offset += R->rep->layers[k].cascade.epochs;
   ldnq_quantizer *q = R->q;
   memset(out, 0, sizeof *out);
   out->loss = out->last_loss = NAN;
@@ -128,6 +137,11 @@ static ldnq_status soft_update(ldnq__run *R, int L, int64_t max_epochs, double l
   ldnq__alpha_tune *at = NULL;
   double mix = ldnq__q_real(q, LDNQ_Q_MIXUP); /* the same in every soft update (teacher cache) */
   ldnq_tensor *mixed = NULL;
+  /* LDNQ_Q_CASCADE_OBJECTIVE 1: distillation at LDNQ_Q_KD_TEMPERATURE, not MSE. */
+  int kd = (int)ldnq__q_int(q, LDNQ_Q_CASCADE_OBJECTIVE) == 1;
+  double temp = ldnq__q_real(q, LDNQ_Q_KD_TEMPERATURE);
+  double *kd_scratch = kd ? ldnq__malloc_array(2 * (size_t)K, sizeof(double)) : NULL;
+  if (kd && !kd_scratch && !st) st = ldnq__fail(&q->err, LDNQ_ERR_NOMEM, "out of memory");
   if (!st && (alpha_lr > 0 || code_lr > 0)) st = ldnq__alpha_tune_create(R, &at);
   if (!st) st = ldnq_network_set_training(R->net, 1);
   if (!st) st = ldnq_network_set_training(R->orig, 1);
@@ -138,7 +152,8 @@ static ldnq_status soft_update(ldnq__run *R, int L, int64_t max_epochs, double l
   ldnq__stop rule;
   ldnq__stop_init(&rule, L >= 0 ? (int)ldnq__q_int(q, LDNQ_Q_CASCADE_STOP) : 0);
   int64_t total = max_epochs * per_epoch; /* steps of the schedule */
-  for (int64_t e = 0; e < max_epochs && !stop; e++) {
+  for (int64_t k = 0; k < max_epochs && !stop; k++) {
+    int64_t e = pool > 0 ? (offset + k) % pool : k; /* the loader epoch */
     st = ldnq_loader_reset(R->casc_loader, e); /* replayed: the teacher cache relies on it */
     if (st) break;
     int64_t i = 0;
@@ -161,7 +176,8 @@ static ldnq_status soft_update(ldnq__run *R, int L, int64_t max_epochs, double l
       st = ldnq__teacher_logits(R, e, i, images, target);
       if (!st) st = ldnq_network_forward(R->net, images, logits);
       if (st) break;
-      double l = ldnq__mse((size_t)n * K, logits->data, target->data, grad->data);
+      double l = kd ? ldnq__kd_kl(n, K, logits->data, target->data, temp, kd_scratch, grad->data)
+                    : ldnq__mse((size_t)n * K, logits->data, target->data, grad->data);
       if (ldnq__comm_active(q->comm)) st = global_batch(q->comm, n, K, grad, &l);
       if (!st) st = ldnq_network_zero_grad(R->net);
       if (!st) st = ldnq_network_backward(R->net, grad, NULL);
@@ -200,6 +216,7 @@ done:
   ldnq__gradsum_release(&gsum);
   ldnq__alpha_tune_free(at);
   ldnq_tensor_free(mixed);
+  ldnq__free(kd_scratch);
   ldnq_tensor_free(target);
   ldnq_tensor_free(logits);
   ldnq_tensor_free(grad);

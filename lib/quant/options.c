@@ -44,6 +44,9 @@ static const ldnq__optdef defs[LDNQ__Q_NPARAMS] = {
     [LDNQ_Q_FINAL_CODE_LR] = LDNQ__OPT_REAL("final_code_lr", 0, 10, 0),
     [LDNQ_Q_MIXUP] = LDNQ__OPT_REAL("mixup", 0, 1, 0),
     [LDNQ_Q_HESSIAN_CENTER] = LDNQ__OPT_INT("hessian_center", 0, 1, 0),
+    [LDNQ_Q_CASCADE_OBJECTIVE] = LDNQ__OPT_INT("cascade_objective", 0, 1, 0),
+    [LDNQ_Q_KD_TEMPERATURE] = LDNQ__OPT_REAL("kd_temperature", 0.01, 100, 4),
+    [LDNQ_Q_CASCADE_EPOCH_POOL] = LDNQ__OPT_INT("cascade_epoch_pool", 0, 1000000, 0),
 };
 
 static const ldnq__optspec spec = {"quantizer", defs, LDNQ__Q_NPARAMS};

@@ -12,7 +12,7 @@
 #include "core/option.h"
 #include "ldnq/quant.h"
 
-#define LDNQ__Q_NPARAMS 33
+#define LDNQ__Q_NPARAMS 36
 
 /* ADMM progress hook: nonzero return cancels (LDNQ_ERR_CANCELLED). */
 typedef int (*ldnq__admm_progress_fn)(void *ud, int iteration, double error);

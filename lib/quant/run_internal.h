@@ -31,7 +31,8 @@ typedef struct ldnq__run {
   ldnq_loader *eval;
   ldnq_loader *hess_loader, *casc_loader;
   int64_t hess_epoch;  /* next epoch number of the Hessian loader; every
-                          cascade replays the cascade loader's epochs 0, 1, ... */
+                          cascade replays the cascade loader's epochs 0, 1, ...
+                          (or its turn of the LDNQ_Q_CASCADE_EPOCH_POOL ring) */
   ldnq__teacher teacher;
   int hess_batch;
   int num_classes;

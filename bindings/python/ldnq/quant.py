@@ -51,6 +51,9 @@ class QuantParam(enum.IntEnum):
     FINAL_CODE_LR = 30
     MIXUP = 31
     HESSIAN_CENTER = 32
+    CASCADE_OBJECTIVE = 33
+    KD_TEMPERATURE = 34
+    CASCADE_EPOCH_POOL = 35
 
 
 class Profile(enum.IntEnum):

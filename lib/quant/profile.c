@@ -26,8 +26,7 @@ static const entry seed_profile[] = {
  * rounding (the exact per-channel optimum for layers of at most 2 x 10^6 code
  * patterns per output, i.e. the first convolution), then a final fine-tune
  * of the batch norms, the scales and the codes (straight-through) and a
- * running-stat re-estimation. The cascades take their epochs in turn from
- * the first layer's 12 (all in the teacher cache). */
+ * running-stat re-estimation. */
 static const entry improved_profile[] = {
     {LDNQ_Q_CASCADE_STOP, 0},
     {LDNQ_Q_TRAINABLE_RULE, 0},
@@ -43,7 +42,6 @@ static const entry improved_profile[] = {
     {LDNQ_Q_EXACT_PATTERNS, 2e6},
     {LDNQ_Q_FINAL_ALPHA_LR, 0.001},
     {LDNQ_Q_FINAL_CODE_LR, 0.001},
-    {LDNQ_Q_CASCADE_EPOCH_POOL, 12},
 };
 
 static const struct {

@@ -122,7 +122,12 @@ int ldnq__conv_direct_possible(const ldnq__conv_geom *g) {
  * short), im2col + sgemm measured faster (tests/bench/bench_conv: outputs
  * of 8x8 and 7x7 lose, 16x16 and up win, at stride 1 and 2). */
 static int direct_worth(const ldnq__conv_geom *g) {
-  if (ldnq__conv_pw2_geom(g)) return 1;
+  /* 1x1/2 per image: at 8x8 outputs (64 pixels) the per-image products are
+   * too short, and im2col's groups of images won (bench_conv, quiet, two
+   * threads: 0.61 against 0.68 ms forward + backward for ResNet20's 32 ->
+   * 64 shortcut); from 16 wide it wins (16 -> 32: 0.25 -> 0.16 ms forward,
+   * 0.65 -> 0.44 backward). */
+  if (ldnq__conv_pw2_geom(g)) return g->ow >= 16;
   layout L = make_layout(g);
   return g->ow >= 16 && 8 * (L.Wg - g->ow) <= g->ow;
 }

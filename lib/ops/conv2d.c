@@ -183,6 +183,15 @@ static const float *slab_cols(const conv_job *j, int b, int r0, int r1, float *b
   return buf;
 }
 
+void ldnq__bias_grad_acc(const float *dy, int cout, size_t n, size_t ld, float *db) {
+  for (int co = 0; co < cout; co++) {
+    const float *r = dy + (size_t)co * ld;
+    float s = 0.0f;
+    for (size_t q = 0; q < n; q++) s += r[q];
+    db[co] += s;
+  }
+}
+
 /* Backward of one image (one-image plan), a slab of output rows at a time. */
 static void backward_image(const conv_job *j, int b, float *cbuf, float *dw, float *db,
                            float *pk) {
@@ -190,13 +199,7 @@ static void backward_image(const conv_job *j, int b, float *cbuf, float *dw, flo
   const int K = (int)j->p.K, P = (int)j->p.P, cout = g->cout;
   const float *dyb = j->dy + (size_t)b * cout * P;
   float *dxb = j->dx ? j->dx + (size_t)b * g->cin * g->h * g->w : NULL;
-  if (db)
-    for (int co = 0; co < cout; co++) {
-      const float *r = dyb + (size_t)co * P;
-      float s = 0.0f;
-      for (int q = 0; q < P; q++) s += r[q];
-      db[co] += s;
-    }
+  if (db) ldnq__bias_grad_acc(dyb, cout, (size_t)P, (size_t)P, db);
   if (dxb && j->p.cols == 0) { /* pointwise: dx = W^T dy directly */
     ldnq__sgemm(1, 0, K, P, cout, 1.0f, j->w, K, dyb, P, 0.0f,
                 dxb, P, pk);
@@ -319,13 +322,7 @@ static void backward_thread(void *arg, int t) {
       for (int co = 0; co < cout; co++)
         memcpy(stage + (size_t)co * ld + (size_t)i * P, j->dy + ((size_t)(b + i) * cout + co) * P,
                sizeof(float) * P);
-    if (db)
-      for (int co = 0; co < cout; co++) {
-        const float *r = stage + (size_t)co * ld;
-        float s = 0.0f;
-        for (int q = 0; q < ld; q++) s += r[q];
-        db[co] += s;
-      }
+    if (db) ldnq__bias_grad_acc(stage, cout, (size_t)ld, (size_t)ld, db);
     if (dw) {
       const float *cols = group_cols(j, b, m, cbuf);
       if (j->p.dwt)

@@ -16,6 +16,7 @@
 #include "ops/gemm.h"
 #include "ops/gemm_nt.h"
 #include "ops/gemm_ukr.h"
+#include "ops/ops_internal.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -29,11 +30,6 @@
 #define NR 48
 #define KCH 128 /* k rows per pass: a 128 x 48 strip of B stays in L1 */
 #define SLACK 64 /* >= NR: the last strip reads up to NR - 1 past the grid */
-/* Up to this many weights, dW keeps 16-lane partial sums over all of a
- * thread's images and reduces them once (ldnq__conv_direct_end) instead of
- * once per image: ResNet20's small maps make per-image reductions a large
- * share of the work. */
-#define VACC_MAX_WEIGHTS 16384
 
 typedef struct layout {
   int s2;              /* stride 2 (3x3, pad 1): the image in four phase planes */
@@ -51,14 +47,6 @@ typedef struct layout {
 } layout;
 
 static size_t round8(size_t n) { return (n + 7) / 8 * 8; }
-static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
-
-/* The scratch as used: its start rounded up to 64 bytes (the caller's
- * buffer has 16 floats of room for it), so that the offsets below fix the
- * alignment of what the kernels load. */
-static float *aligned(float *s) {
-  return (float *)(((uintptr_t)s + 63) & ~(uintptr_t)63);
-}
 
 static layout make_layout(const ldnq__conv_geom *g) {
   layout L;
@@ -83,9 +71,9 @@ static layout make_layout(const ldnq__conv_geom *g) {
   /* dW reads dY rows from the second row and column of each padded plane
    * (the view in ldnq__conv_direct_backward): those start on 64 bytes, so
    * its A loads never split a cache line. */
-  L.pq = round16((size_t)L.Hq * L.Wq);
+  L.pq = ldnq__round16((size_t)L.Hq * L.Wq);
   const size_t lead = (size_t)L.Wq + 1;
-  L.dypad = round16(L.xpad + ximg + SLACK + lead) - lead;
+  L.dypad = ldnq__round16(L.xpad + ximg + SLACK + lead) - lead;
   L.grid = L.dypad + (size_t)g->cout * L.pq + SLACK;
   /* Stride 1 with dY padded by 1 (3x3 pad 1): the padded dY's rows, read
    * from its second row and column, are dY on the forward grid with zeros
@@ -97,7 +85,7 @@ static layout make_layout(const ldnq__conv_geom *g) {
   L.off = L.apackq + round8((size_t)g->cin) * L.Kq;
   L.offq = L.off + L.K;
   /* Small weight tensors only: [cout][K][16] stays within 1 MB. */
-  L.use_vacc = (size_t)g->cout * L.K <= VACC_MAX_WEIGHTS;
+  L.use_vacc = (size_t)g->cout * L.K <= LDNQ__DIRECT_VACC_MAX_WEIGHTS;
   L.vacc = L.offq + L.Kq;
   L.total = L.vacc + (L.use_vacc ? (size_t)g->cout * L.K * 16 : 0) + 16; /* + alignment */
   return L;
@@ -206,7 +194,7 @@ void ldnq__conv_direct_begin(const ldnq__conv_geom *g, const float *w, int what,
     return;
   }
   layout L = make_layout(g);
-  s = aligned(s);
+  s = ldnq__direct_align(s);
   memset(s + L.xpad, 0, sizeof(float) * (L.grid - L.xpad)); /* xpad, dypad, slack */
   memset(s + L.apack - SLACK, 0, sizeof(float) * SLACK); /* the slack after dyg */
   if (L.use_vacc) memset(s + L.vacc, 0, sizeof(float) * (size_t)g->cout * L.K * 16);
@@ -370,7 +358,7 @@ void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const f
   }
 #if HAVE_DIRECT
   layout L = make_layout(g);
-  s = aligned(s);
+  s = ldnq__direct_align(s);
   image_in(g, &L, x, s);
   implicit_gemm(g->cout, L.Nf, L.K, s + L.apack, s + L.xpad, (const int *)(s + L.off),
                 s + L.grid);
@@ -387,7 +375,7 @@ void ldnq__conv_direct_end(const ldnq__conv_geom *g, float *dw, float *s) {
   }
 #if HAVE_DIRECT
   layout L = make_layout(g);
-  s = aligned(s);
+  s = ldnq__direct_align(s);
   if (dw && L.use_vacc) ldnq__gemm_nt_avx512_vreduce(g->cout, (int)L.K, s + L.vacc, dw, (int)L.K);
 #else
   (void)g, (void)dw, (void)s;
@@ -402,15 +390,9 @@ void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const 
   }
 #if HAVE_DIRECT
   layout L = make_layout(g);
-  s = aligned(s);
+  s = ldnq__direct_align(s);
   const size_t P = (size_t)g->oh * g->ow;
-  if (db)
-    for (int co = 0; co < g->cout; co++) {
-      const float *r = dy + (size_t)co * P;
-      float t = 0.0f;
-      for (size_t q = 0; q < P; q++) t += r[q];
-      db[co] += t;
-    }
+  if (db) ldnq__bias_grad_acc(dy, g->cout, P, P, db);
   if (dx || L.view) pad_copy(dy, g->cout, g->oh, g->ow, s + L.dypad, L.pq, L.Wq, L.phq, L.pwq);
   if (dw) {
     image_in(g, &L, x, s);

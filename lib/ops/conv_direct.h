@@ -15,8 +15,21 @@
 #define LDNQ_OPS_CONV_DIRECT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ops/ops.h"
+
+/* Shared by the direct kernels' scratch layouts (conv_direct.c, conv_pw2.c):
+ * the scratch as used starts on 64 bytes (callers size it 16 floats
+ * larger), offsets are multiples of 16 floats, and dW keeps 16-lane partial
+ * sums over a thread's images up to this many weights ([cout][K][16]
+ * stays within 1 MB; ResNet20's small maps made per-image reductions a
+ * large share of the work). */
+#define LDNQ__DIRECT_VACC_MAX_WEIGHTS 16384
+static inline float *ldnq__direct_align(float *s) {
+  return (float *)(((uintptr_t)s + 63) & ~(uintptr_t)63);
+}
+static inline size_t ldnq__round16(size_t n) { return (n + 15) / 16 * 16; }
 
 /* Whether the direct path takes this geometry now (AVX-512 is the active
  * kernel path and the path is enabled). */

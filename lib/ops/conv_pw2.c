@@ -24,6 +24,7 @@
 #include "ops/conv_direct.h"
 #include "ops/gemm_nt.h"
 #include "ops/gemm_ukr.h"
+#include "ops/ops_internal.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -36,9 +37,6 @@
 #define MR 8
 #define NR 48
 #define KCH 128
-/* dW keeps vector partial sums over a thread's images up to this many
- * weights (as conv_direct.c does). */
-#define VACC_MAX_WEIGHTS 16384
 
 typedef struct pw2_layout {
   size_t P;
@@ -46,26 +44,22 @@ typedef struct pw2_layout {
   int use_vacc;
 } pw2_layout;
 
-static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
-
 static pw2_layout make_layout(const ldnq__conv_geom *g) {
   pw2_layout L;
   L.P = (size_t)g->oh * g->ow;
   const size_t ci = (size_t)g->cin, co = (size_t)g->cout;
   const size_t ci8 = (ci + MR - 1) / MR * MR, co8 = (co + MR - 1) / MR * MR;
   L.xs = 0;
-  L.grid = round16(ci * L.P);
-  L.tail = L.grid + round16(ci * L.P);
+  L.grid = ldnq__round16(ci * L.P);
+  L.tail = L.grid + ldnq__round16(ci * L.P);
   L.apack = L.tail + (size_t)KCH * NR;
-  L.apackq = L.apack + round16(co8 * ci);
-  L.off = L.apackq + round16(ci8 * co);
-  L.vacc = L.off + round16(ci > co ? ci : co);
-  L.use_vacc = co * ci <= VACC_MAX_WEIGHTS;
+  L.apackq = L.apack + ldnq__round16(co8 * ci);
+  L.off = L.apackq + ldnq__round16(ci8 * co);
+  L.vacc = L.off + ldnq__round16(ci > co ? ci : co);
+  L.use_vacc = co * ci <= LDNQ__DIRECT_VACC_MAX_WEIGHTS;
   L.total = L.vacc + (L.use_vacc ? co * ci * 16 : 0) + 16; /* + alignment */
   return L;
 }
-
-static float *aligned(float *s) { return (float *)(((uintptr_t)s + 63) & ~(uintptr_t)63); }
 
 int ldnq__conv_pw2_geom(const ldnq__conv_geom *g) {
   return HAVE_PW2 && g->kh == 1 && g->kw == 1 && g->stride_h == 2 && g->stride_w == 2 &&
@@ -85,7 +79,7 @@ static void pack_panels(const float *src, int M, int K, size_t si, size_t sk, fl
 
 void ldnq__conv_pw2_begin(const ldnq__conv_geom *g, const float *w, int what, float *s) {
   const pw2_layout L = make_layout(g);
-  s = aligned(s);
+  s = ldnq__direct_align(s);
   if (what & LDNQ__DIRECT_PACK_W) pack_panels(w, g->cout, g->cin, (size_t)g->cin, 1, s + L.apack);
   if (what & LDNQ__DIRECT_PACK_DX) pack_panels(w, g->cin, g->cout, 1, (size_t)g->cin, s + L.apackq);
   int *off = (int *)(s + L.off);
@@ -167,7 +161,7 @@ void ldnq__conv_pw2_forward(const ldnq__conv_geom *g, const float *x, const floa
                             float *s) {
 #if HAVE_PW2
   const pw2_layout L = make_layout(g);
-  s = aligned(s);
+  s = ldnq__direct_align(s);
   gather_even(g, x, s + L.xs);
   gemm_rows(g->cout, (int)L.P, g->cin, s + L.apack, s + L.xs, (const int *)(s + L.off), y,
             s + L.tail);
@@ -183,15 +177,9 @@ void ldnq__conv_pw2_backward(const ldnq__conv_geom *g, const float *x, const flo
                              float *dw, float *db, float *s) {
 #if HAVE_PW2
   const pw2_layout L = make_layout(g);
-  s = aligned(s);
+  s = ldnq__direct_align(s);
   const int P = (int)L.P;
-  if (db)
-    for (int co = 0; co < g->cout; co++) {
-      const float *r = dy + (size_t)co * P;
-      float t = 0.0f;
-      for (int q = 0; q < P; q++) t += r[q];
-      db[co] += t;
-    }
+  if (db) ldnq__bias_grad_acc(dy, g->cout, L.P, L.P, db);
   if (dw) {
     gather_even(g, x, s + L.xs);
     if (L.use_vacc)
@@ -214,7 +202,7 @@ void ldnq__conv_pw2_backward(const ldnq__conv_geom *g, const float *x, const flo
 void ldnq__conv_pw2_end(const ldnq__conv_geom *g, float *dw, float *s) {
 #if HAVE_PW2
   const pw2_layout L = make_layout(g);
-  s = aligned(s);
+  s = ldnq__direct_align(s);
   if (dw && L.use_vacc) ldnq__gemm_nt_avx512_vreduce(g->cout, g->cin, s + L.vacc, dw, g->cin);
 #else
   (void)g, (void)dw, (void)s;

@@ -21,6 +21,10 @@ void ldnq__col2im_rows_acc(const ldnq__conv_geom *g, float *cols, size_t ldc, in
  * of cols that fall into the padding may be set to zero (scratch input). */
 void ldnq__col2im_ld(const ldnq__conv_geom *g, float *cols, size_t ldc, float *dx);
 
+/* db[co] += the sum of dy's row co (cout rows of n floats, ld apart), each
+ * a float sum in order (conv2d.c; every conv path's bias gradient). */
+void ldnq__bias_grad_acc(const float *dy, int cout, size_t n, size_t ld, float *db);
+
 #define LDNQ__OPS_MAX_THREADS 16
 /* Threads the kernels split work over now (ldnq_set_num_threads), at most
  * ldnq__ops_threads_max(). */

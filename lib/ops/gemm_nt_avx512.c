@@ -23,27 +23,39 @@ TGT static inline __mmask16 tail_mask(int left) {
 #define NT_ROWS(X) X(0) X(1) X(2) X(3)
 #define NT_DECL_R(r) __m512 s##r##0 = _mm512_setzero_ps(), s##r##1 = s##r##0, s##r##2 = s##r##0, \
                      s##r##3 = s##r##0, s##r##4 = s##r##0, s##r##5 = s##r##0;
-#define NT_FMA_Q(q)                                   \
-  y = LOADB(b[q] + p);                                \
+/* LD: the load, NT_FULL or NT_TAIL (a masked one). */
+#define NT_FMA_Q(LD, q)                               \
+  y = LD(b[q] + p);                                   \
   s0##q = _mm512_fmadd_ps(x0, y, s0##q);              \
   s1##q = _mm512_fmadd_ps(x1, y, s1##q);              \
   s2##q = _mm512_fmadd_ps(x2, y, s2##q);              \
   s3##q = _mm512_fmadd_ps(x3, y, s3##q);
-#define NT_LOAD_X                                                                  \
-  __m512 x0 = LOADA(a + p), x1 = LOADA(a + lda + p), x2 = LOADA(a + 2 * (size_t)lda + p); \
-  __m512 x3 = LOADA(a + 3 * (size_t)lda + p), y;
-#define NT_STEP                                                                    \
-  {                                                                                \
-    NT_LOAD_X                                                                      \
-    NT_FMA_Q(0) NT_FMA_Q(1) NT_FMA_Q(2) NT_FMA_Q(3) NT_FMA_Q(4) NT_FMA_Q(5)        \
+#define NT_LOAD_X(LD)                                                        \
+  __m512 x0 = LD(a + p), x1 = LD(a + lda + p), x2 = LD(a + 2 * (size_t)lda + p); \
+  __m512 x3 = LD(a + 3 * (size_t)lda + p), y;
+#define NT_STEP(LD)                                                                          \
+  {                                                                                          \
+    NT_LOAD_X(LD)                                                                            \
+    NT_FMA_Q(LD, 0) NT_FMA_Q(LD, 1) NT_FMA_Q(LD, 2) NT_FMA_Q(LD, 3) NT_FMA_Q(LD, 4)          \
+    NT_FMA_Q(LD, 5)                                                                          \
   }
 /* The 4 x 4 tile (N = 64 channels leave 4 columns past the 4 x 6 tiles). */
 #define NT_DECL4_R(r) __m512 s##r##0 = _mm512_setzero_ps(), s##r##1 = s##r##0, s##r##2 = s##r##0, \
                       s##r##3 = s##r##0;
-#define NT_STEP4                                          \
-  {                                                       \
-    NT_LOAD_X                                             \
-    NT_FMA_Q(0) NT_FMA_Q(1) NT_FMA_Q(2) NT_FMA_Q(3)       \
+#define NT_STEP4(LD)                                                      \
+  {                                                                       \
+    NT_LOAD_X(LD)                                                         \
+    NT_FMA_Q(LD, 0) NT_FMA_Q(LD, 1) NT_FMA_Q(LD, 2) NT_FMA_Q(LD, 3)       \
+  }
+/* Pixels [0, pc): full vectors, then one masked tail (m in scope there). */
+#define NT_FULL(ptr) _mm512_loadu_ps(ptr)
+#define NT_TAIL(ptr) _mm512_maskz_loadu_ps(m, ptr)
+#define NT_SWEEP(STEP)                                \
+  int p = 0;                                          \
+  for (; p + 16 <= pc; p += 16) STEP(NT_FULL)         \
+  if (p < pc) {                                       \
+    const __mmask16 m = tail_mask(pc - p);            \
+    STEP(NT_TAIL)                                     \
   }
 #define NT_OUT4_R(r)                                   \
   c[(size_t)(r) * ldc + 0] += _mm512_reduce_add_ps(s##r##0); \
@@ -51,10 +63,7 @@ TGT static inline __mmask16 tail_mask(int left) {
   c[(size_t)(r) * ldc + 2] += _mm512_reduce_add_ps(s##r##2); \
   c[(size_t)(r) * ldc + 3] += _mm512_reduce_add_ps(s##r##3);
 #define NT_OUT_R(r)                                    \
-  c[(size_t)(r) * ldc + 0] += _mm512_reduce_add_ps(s##r##0); \
-  c[(size_t)(r) * ldc + 1] += _mm512_reduce_add_ps(s##r##1); \
-  c[(size_t)(r) * ldc + 2] += _mm512_reduce_add_ps(s##r##2); \
-  c[(size_t)(r) * ldc + 3] += _mm512_reduce_add_ps(s##r##3); \
+  NT_OUT4_R(r)                                         \
   c[(size_t)(r) * ldc + 4] += _mm512_reduce_add_ps(s##r##4); \
   c[(size_t)(r) * ldc + 5] += _mm512_reduce_add_ps(s##r##5);
 
@@ -73,20 +82,7 @@ TGT static inline __mmask16 tail_mask(int left) {
 TGT static void tile_4x6(int pc, const float *a, int lda, const float *const *b, float *c,
                          int ldc, float *v, int ldv) {
   NT_ROWS(NT_DECL_R)
-  int p = 0;
-#define LOADA(ptr) _mm512_loadu_ps(ptr)
-#define LOADB(ptr) _mm512_loadu_ps(ptr)
-  for (; p + 16 <= pc; p += 16) NT_STEP
-#undef LOADA
-#undef LOADB
-  if (p < pc) {
-    const __mmask16 m = tail_mask(pc - p);
-#define LOADA(ptr) _mm512_maskz_loadu_ps(m, ptr)
-#define LOADB(ptr) _mm512_maskz_loadu_ps(m, ptr)
-    NT_STEP
-#undef LOADA
-#undef LOADB
-  }
+  NT_SWEEP(NT_STEP)
   if (c) {
     NT_ROWS(NT_OUT_R)
   } else {
@@ -99,20 +95,7 @@ TGT static void tile_4x6(int pc, const float *a, int lda, const float *const *b,
 TGT static void tile_4x4(int pc, const float *a, int lda, const float *const *b, float *c,
                          int ldc) {
   NT_ROWS(NT_DECL4_R)
-  int p = 0;
-#define LOADA(ptr) _mm512_loadu_ps(ptr)
-#define LOADB(ptr) _mm512_loadu_ps(ptr)
-  for (; p + 16 <= pc; p += 16) NT_STEP4
-#undef LOADA
-#undef LOADB
-  if (p < pc) {
-    const __mmask16 m = tail_mask(pc - p);
-#define LOADA(ptr) _mm512_maskz_loadu_ps(m, ptr)
-#define LOADB(ptr) _mm512_maskz_loadu_ps(m, ptr)
-    NT_STEP4
-#undef LOADA
-#undef LOADB
-  }
+  NT_SWEEP(NT_STEP4)
   NT_ROWS(NT_OUT4_R)
 }
 

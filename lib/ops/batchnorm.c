@@ -51,6 +51,30 @@ static inline float hsum16(v4f a0, v4f a1, v4f a2, v4f a3) {
   return hsum((a0 + a1) + (a2 + a3));
 }
 
+/* The elements [i, len) past the last whole block, in order, added to the
+ * lane sums ta and tb: one definition for both paths. */
+static inline void sums_tail(const float *p, int i, int len, float k, float ta, float tb,
+                             float *s) {
+  for (; i < len; i++) {
+    float d = p[i] - k;
+    ta += d;
+    tb += d * d;
+  }
+  s[0] = ta;
+  s[1] = tb;
+}
+
+static inline void grad_tail(const float *x, const float *g, const float *mk, int i, int len,
+                             float m, float ta, float tb, float *s) {
+  for (; i < len; i++) {
+    float gv = g[i], gi = !mk || mk[i] > 0.0f ? gv : 0.0f;
+    ta += gi;
+    tb += gi * (x[i] - m);
+  }
+  s[0] = ta;
+  s[1] = tb;
+}
+
 /* s[0] = sum(p - k), s[1] = sum((p - k)^2) over len floats. */
 static void sums_shifted(const float *restrict p, int len, float k, float *s) {
   const v4f kk = {k, k, k, k};
@@ -63,13 +87,7 @@ static void sums_shifted(const float *restrict p, int len, float k, float *s) {
     b0 += d0 * d0, b1 += d1 * d1, b2 += d2 * d2, b3 += d3 * d3;
   }
   float ta = hsum16(a0, a1, a2, a3), tb = hsum16(b0, b1, b2, b3);
-  for (; i < len; i++) {
-    float d = p[i] - k;
-    ta += d;
-    tb += d * d;
-  }
-  s[0] = ta;
-  s[1] = tb;
+  sums_tail(p, i, len, k, ta, tb, s);
 }
 
 /* s[0] = sum(g), s[1] = sum(g * (x - m)) over len floats; with mk, g is
@@ -88,13 +106,7 @@ static void grad_sums(const float *restrict x, const float *restrict g,
       b[v] += gv * (load4(x + i + 4 * v) - mm);
     }
   float ta = hsum16(a[0], a[1], a[2], a[3]), tb = hsum16(b[0], b[1], b[2], b[3]);
-  for (; i < len; i++) {
-    float gv = g[i], gi = !mk || mk[i] > 0.0f ? gv : 0.0f;
-    ta += gi;
-    tb += gi * (x[i] - m);
-  }
-  s[0] = ta;
-  s[1] = tb;
+  grad_tail(x, g, mk, i, len, m, ta, tb, s);
 }
 
 #if HAVE_BN512
@@ -119,13 +131,7 @@ TGT static void sums_shifted512(const float *restrict p, int len, float k, float
     b = _mm512_add_ps(b, _mm512_mul_ps(d, d));
   }
   float ta = hsum512(a), tb = hsum512(b);
-  for (; i < len; i++) {
-    float d = p[i] - k;
-    ta += d;
-    tb += d * d;
-  }
-  s[0] = ta;
-  s[1] = tb;
+  sums_tail(p, i, len, k, ta, tb, s);
 }
 
 TGT static void grad_sums512(const float *restrict x, const float *restrict g,
@@ -140,13 +146,7 @@ TGT static void grad_sums512(const float *restrict x, const float *restrict g,
     b = _mm512_add_ps(b, _mm512_mul_ps(gv, _mm512_sub_ps(_mm512_loadu_ps(x + i), mm)));
   }
   float ta = hsum512(a), tb = hsum512(b);
-  for (; i < len; i++) {
-    float gv = g[i], gi = !mk || mk[i] > 0.0f ? gv : 0.0f;
-    ta += gi;
-    tb += gi * (x[i] - m);
-  }
-  s[0] = ta;
-  s[1] = tb;
+  grad_tail(x, g, mk, i, len, m, ta, tb, s);
 }
 #endif
 

@@ -614,6 +614,81 @@ START_TEST(bn_avx512_matches_generic_bits) {
 }
 END_TEST
 
+/* The backward's fused input gradient (ldnq__bn_grad) against the passes
+ * it replaces: ldnq__add of the two gradients, ldnq__relu_backward with the
+ * mask, then the plain backward; the same bits on every kernel path the
+ * machine has, one and many threads, and with the sums buffer's allocation
+ * failed (channel-major fallback). Forms: train; eval with dgamma/dbeta;
+ * eval without them (the pass before the output's); the mask alone; gout
+ * in place of dy. NaNs: in dy where the mask is 0 (must give 0) and in
+ * the mask (NaN > 0 is false: 0). */
+START_TEST(bn_grad_fused_matches_unfused) {
+  static const int shapes[4][3] = {{5, 24, 1030}, {3, 300, 9}, {2, 7, 64}, {3, 5, 17}};
+  const int n = shapes[_i][0], c = shapes[_i][1], hw = shapes[_i][2];
+  const size_t total = (size_t)n * c * hw;
+  float *x = fbuf(total, 190 + _i, -1, 1), *dy = fbuf(total, 191 + _i, -1, 1);
+  float *dy2 = fbuf(total, 192 + _i, -1, 1), *mask = fbuf(total, 193 + _i, -1, 1);
+  for (size_t k = 0; k < total; k++) x[k] += 3.0f + (float)((k / hw) % c);
+  mask[total / 3] = -1.0f, dy[total / 3] = NAN;
+  mask[total / 2] = NAN;
+  float *g = fbuf(c, 194, 0.5f, 1.5f), *be = fbuf(c, 195, -1, 1);
+  float *rm = zbuf(c), *rv = zbuf(c), *sm = zbuf(c), *si = zbuf(c), *y = zbuf(total);
+  for (int ch = 0; ch < c; ch++) rv[ch] = 1.0f;
+  ldnq__bn_forward_train(n, c, hw, x, g, be, 1e-5f, 0.1f, rm, rv, y, sm, si);
+  float *t = zbuf(total), *gin = zbuf(total), *go = zbuf(total);
+  float *dx1 = zbuf(total), *dx2 = zbuf(total);
+  float *dg1 = zbuf(c), *db1 = zbuf(c), *dg2 = zbuf(c), *db2 = zbuf(c);
+  const ldnq__gemm_path old = ldnq__gemm_active();
+  for (int p = 0; p < LDNQ__GEMM_NPATHS; p++) {
+    if (!ldnq__gemm_supported((ldnq__gemm_path)p)) continue;
+    ldnq__gemm_force((ldnq__gemm_path)p);
+    for (int par = 0; par < 2; par++)
+      for (int fail = 0; fail < 2; fail++)
+        for (int form = 0; form < 5; form++) {
+          ldnq__ops_always_parallel(par);
+          const int eval = form == 1 || form == 2, sums = form != 2, add = form != 3;
+          /* The reference: the separate passes. */
+          memcpy(t, dy, total * sizeof *t);
+          if (add) ldnq__add(total, t, dy2, t);
+          ldnq__relu_backward(total, mask, t, t);
+          memset(dg1, 0, c * sizeof *dg1), memset(db1, 0, c * sizeof *db1);
+          memset(dg2, 0, c * sizeof *dg2), memset(db2, 0, c * sizeof *db2);
+          if (eval)
+            ldnq__bn_backward_eval(n, c, hw, x, g, 1e-5f, rm, rv, t, dx1, sums ? dg1 : NULL,
+                                   sums ? db1 : NULL);
+          else
+            ldnq__bn_backward_train(n, c, hw, x, g, sm, si, t, dx1, dg1, db1);
+          /* Fused; form 4 writes the gradient over dy (a copy here). */
+          memcpy(gin, dy, total * sizeof *gin);
+          memset(go, 0, total * sizeof *go);
+          float *out = form == 4 ? gin : go;
+          ldnq__bn_grad gr = {mask, add ? dy2 : NULL, out};
+          ldnq_debug_fail_alloc(fail);
+          if (eval)
+            ldnq__bn_backward_eval_grad(n, c, hw, x, g, 1e-5f, rm, rv, gin, dx2,
+                                        sums ? dg2 : NULL, sums ? db2 : NULL, &gr);
+          else
+            ldnq__bn_backward_train_grad(n, c, hw, x, g, sm, si, gin, dx2, dg2, db2, &gr);
+          ldnq_debug_fail_alloc(0);
+          ck_assert_msg(memcmp(t, out, total * sizeof *t) == 0,
+                        "shape %d path %d par %d fail %d form %d: gradient differs", _i, p, par,
+                        fail, form);
+          ck_assert_msg(memcmp(dx1, dx2, total * sizeof *dx1) == 0 &&
+                            memcmp(dg1, dg2, c * sizeof *dg1) == 0 &&
+                            memcmp(db1, db2, c * sizeof *db1) == 0,
+                        "shape %d path %d par %d fail %d form %d: dx/dgamma/dbeta differ", _i, p,
+                        par, fail, form);
+          ck_assert(t[total / 3] == 0.0f && t[total / 2] == 0.0f);
+        }
+  }
+  ldnq__gemm_force(old);
+  ldnq__ops_always_parallel(0);
+  free(x), free(dy), free(dy2), free(mask), free(g), free(be), free(rm), free(rv), free(sm);
+  free(si), free(y), free(t), free(gin), free(go), free(dx1), free(dx2), free(dg1), free(db1);
+  free(dg2), free(db2);
+}
+END_TEST
+
 /* ---- elementwise, pooling, linear ---- */
 
 typedef struct act_case {
@@ -860,6 +935,7 @@ static Suite *ops_suite(void) {
   tcase_add_loop_test(tc, bn_large_matches_reference, 0, 2);
   tcase_add_loop_test(tc, bn_plane_order_matches_channel_major, 0, 2);
   tcase_add_loop_test(tc, bn_avx512_matches_generic_bits, 0, 4);
+  tcase_add_loop_test(tc, bn_grad_fused_matches_unfused, 0, 4);
   tcase_add_test(tc, relu_maxpool_gap_add_finite_differences);
   tcase_add_test(tc, relu_in_place_and_values);
   tcase_add_test(tc, elementwise_large_in_place);

@@ -81,7 +81,7 @@ ldnq_status ldnq__nn_bn_forward_dist(ldnq_network *net, nn_bn *b, int n, int hw,
 
 ldnq_status ldnq__nn_bn_backward_dist(ldnq_network *net, nn_bn *b, int n, int hw, const float *x,
                                       const float *dy, float *dx, float *dgamma, float *dbeta,
-                                      const ldnq__bn_post *post) {
+                                      const ldnq__bn_grad *gr) {
   const int C = b->c;
   if (net->dist_st) return net->dist_st; /* a collective already failed */
   ldnq_status st = scratch(net, C);
@@ -89,9 +89,10 @@ ldnq_status ldnq__nn_bn_backward_dist(ldnq_network *net, nn_bn *b, int n, int hw
   float *ldg = net->dist_f, *ldb = net->dist_f + C;
   memset(net->dist_f, 0, sizeof(float) * 2 * (size_t)C);
   const float *gamma = net->ent[b->w].data;
-  /* dx = mask(dy) * gamma * invstd; ldg = sum dy (x - mean) invstd, ldb = sum dy (local). */
-  ldnq__bn_backward_eval_post(n, C, hw, x, gamma, NN_BN_EPS, b->mean, b->var, dy, dx, ldg, ldb,
-                              post);
+  /* dx = g * gamma * invstd with g = mask(dy + dy2) (also into gr->gout);
+   * ldg = sum g (x - mean) invstd, ldb = sum g (local). */
+  ldnq__bn_backward_eval_grad(n, C, hw, x, gamma, NN_BN_EPS, b->mean, b->var, dy, dx, ldg, ldb,
+                              gr);
   double *s = net->dist_d; /* [sum dy | sum dy (x - mean) | count] over ranks */
   for (int ch = 0; ch < C; ch++) {
     double invstd = 1.0 / sqrt((double)b->var[ch] + (double)NN_BN_EPS); /* as the kernel */

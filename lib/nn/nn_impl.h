@@ -135,7 +135,7 @@ ldnq_status ldnq__nn_bn_forward_dist(ldnq_network *net, nn_bn *b, int n, int hw,
                                      float *y, const ldnq__bn_post *post);
 ldnq_status ldnq__nn_bn_backward_dist(ldnq_network *net, nn_bn *b, int n, int hw, const float *x,
                                       const float *dy, float *dx, float *dgamma, float *dbeta,
-                                      const ldnq__bn_post *post);
+                                      const ldnq__bn_grad *gr);
 void ldnq__nn_dist_release(ldnq_network *net);
 /* forward.c / backward.c */
 ldnq_status ldnq__nn_forward(ldnq_network *net, const float *x, float *logits);

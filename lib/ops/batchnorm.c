@@ -64,10 +64,11 @@ static inline void sums_tail(const float *p, int i, int len, float k, float ta, 
   s[1] = tb;
 }
 
-static inline void grad_tail(const float *x, const float *g, const float *mk, int i, int len,
-                             float m, float ta, float tb, float *s) {
+static inline void grad_tail(const float *x, const float *g, const float *g2, const float *mk,
+                             float *go, int i, int len, float m, float ta, float tb, float *s) {
   for (; i < len; i++) {
-    float gv = g[i], gi = !mk || mk[i] > 0.0f ? gv : 0.0f;
+    float gv = g2 ? g[i] + g2[i] : g[i], gi = !mk || mk[i] > 0.0f ? gv : 0.0f;
+    if (go) go[i] = gi;
     ta += gi;
     tb += gi * (x[i] - m);
   }
@@ -90,23 +91,34 @@ static void sums_shifted(const float *restrict p, int len, float k, float *s) {
   sums_tail(p, i, len, k, ta, tb, s);
 }
 
-/* s[0] = sum(g), s[1] = sum(g * (x - m)) over len floats; with mk, g is
- * taken as 0 where mk <= 0 (the ReLU after the norm). */
-static void grad_sums(const float *restrict x, const float *restrict g,
-                      const float *restrict mk, int len, float m, float *s) {
+/* s[0] = sum(g), s[1] = sum(g * (x - m)) over len floats; with g2, g is
+ * g + g2; with mk, g is taken as 0 where mk <= 0 (the ReLU after the
+ * norm); with go, that g is stored there (go may be g: no restrict). */
+static void grad_sums(const float *restrict x, const float *g, const float *g2,
+                      const float *restrict mk, float *go, int len, float m, float *s) {
   const v4f mm = {m, m, m, m}, zero = {0, 0, 0, 0};
   v4f a[4] = {{0}}, b[4] = {{0}};
   int i = 0;
   for (; i + 16 <= len; i += 16)
     for (int v = 0; v < 4; v++) {
       v4f gv = load4(g + i + 4 * v);
+      if (g2) gv += load4(g2 + i + 4 * v);
       /* Vector compares give all-ones lanes: keep g where mask > 0. */
       if (mk) gv = (v4f)((v4i)gv & (load4(mk + i + 4 * v) > zero));
+      if (go) memcpy(go + i + 4 * v, &gv, sizeof gv);
       a[v] += gv;
       b[v] += gv * (load4(x + i + 4 * v) - mm);
     }
   float ta = hsum16(a[0], a[1], a[2], a[3]), tb = hsum16(b[0], b[1], b[2], b[3]);
-  grad_tail(x, g, mk, i, len, m, ta, tb, s);
+  grad_tail(x, g, g2, mk, go, i, len, m, ta, tb, s);
+}
+
+/* go = the gradient grad_sums would take (g + g2, masked), no sums. */
+static void grad_prep(const float *g, const float *g2, const float *mk, float *go, int len) {
+  for (int i = 0; i < len; i++) {
+    float gv = g2 ? g[i] + g2[i] : g[i];
+    go[i] = !mk || mk[i] > 0.0f ? gv : 0.0f;
+  }
 }
 
 #if HAVE_BN512
@@ -134,19 +146,21 @@ TGT static void sums_shifted512(const float *restrict p, int len, float k, float
   sums_tail(p, i, len, k, ta, tb, s);
 }
 
-TGT static void grad_sums512(const float *restrict x, const float *restrict g,
-                             const float *restrict mk, int len, float m, float *s) {
+TGT static void grad_sums512(const float *restrict x, const float *g, const float *g2,
+                             const float *restrict mk, float *go, int len, float m, float *s) {
   const __m512 mm = _mm512_set1_ps(m), zero = _mm512_setzero_ps();
   __m512 a = zero, b = zero;
   int i = 0;
   for (; i + 16 <= len; i += 16) {
     __m512 gv = _mm512_loadu_ps(g + i);
+    if (g2) gv = _mm512_add_ps(gv, _mm512_loadu_ps(g2 + i));
     if (mk) gv = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_loadu_ps(mk + i), zero, _CMP_GT_OQ), gv);
+    if (go) _mm512_storeu_ps(go + i, gv);
     a = _mm512_add_ps(a, gv);
     b = _mm512_add_ps(b, _mm512_mul_ps(gv, _mm512_sub_ps(_mm512_loadu_ps(x + i), mm)));
   }
   float ta = hsum512(a), tb = hsum512(b);
-  grad_tail(x, g, mk, i, len, m, ta, tb, s);
+  grad_tail(x, g, g2, mk, go, i, len, m, ta, tb, s);
 }
 #endif
 
@@ -163,8 +177,12 @@ typedef struct bn_job {
   const float *x, *gamma, *beta, *dy, *rmean_in, *rvar_in, *smean, *sinvstd;
   float eps, momentum;
   float *rmean, *rvar, *y, *save_mean, *save_invstd, *dx, *dgamma, *dbeta;
-  const float *res, *mask; /* post-ops (ldnq__bn_post) */
+  const float *res, *mask, *dy2; /* post-ops (ldnq__bn_post) */
+  float *gout;
   int relu;
+  /* Backward with post-ops: the current block's planes of gout hold the
+   * gradient (written by the sums pass), so the sweep reads gout alone. */
+  int prepped;
   int wide; /* the AVX-512 plane loops */
   /* The block's plane sums, [n][c1 - c0][2] (NULL: each channel sums its own
    * planes, in the same order, when no buffer could be had). */
@@ -183,20 +201,35 @@ static int has_sums(const bn_job *j) {
 static void plane_sums(const bn_job *j, int b, int ch, float *s) {
   const size_t o = ((size_t)b * j->c + ch) * j->hw;
   const float k = j->piv[ch - j->c0];
-  const float *mk = j->mask ? j->mask + o : NULL;
+  const float *mk = j->mask ? j->mask + o : NULL, *g2 = j->dy2 ? j->dy2 + o : NULL;
+  float *go = j->gout ? j->gout + o : NULL;
 #if HAVE_BN512
   if (j->wide) {
     if (j->mode == 0)
       sums_shifted512(j->x + o, j->hw, k, s);
     else
-      grad_sums512(j->x + o, j->dy + o, mk, j->hw, k, s);
+      grad_sums512(j->x + o, j->dy + o, g2, mk, go, j->hw, k, s);
     return;
   }
 #endif
   if (j->mode == 0)
     sums_shifted(j->x + o, j->hw, k, s);
   else
-    grad_sums(j->x + o, j->dy + o, mk, j->hw, k, s);
+    grad_sums(j->x + o, j->dy + o, g2, mk, go, j->hw, k, s);
+}
+
+/* The backward without sums (eval form, no dgamma/dbeta) with gout: the
+ * gradient into gout first, in a pass of its own. */
+static void prep_thread(void *arg, int t) {
+  const bn_job *j = arg;
+  const int nc = j->c1 - j->c0;
+  const long planes = (long)j->n * nc;
+  long a = planes * t / j->nthreads, e = planes * (t + 1) / j->nthreads;
+  for (long pl = a; pl < e; pl++) {
+    size_t o = ((size_t)(pl / nc) * j->c + j->c0 + (int)(pl % nc)) * j->hw;
+    grad_prep(j->dy + o, j->dy2 ? j->dy2 + o : NULL, j->mask ? j->mask + o : NULL, j->gout + o,
+              j->hw);
+  }
 }
 
 static void planes_thread(void *arg, int t) {
@@ -314,7 +347,7 @@ static void sweep_plane(const bn_job *j, size_t o, int i) {
     } else {
       for (int q = 0; q < hw; q++) yp[q] = xp[q] * k1 + k2;
     }
-  } else if (j->mask) {
+  } else if (j->mask && !j->prepped) {
     const float *restrict gp = j->dy + o, *restrict mp = j->mask + o;
     float *restrict dp = j->dx + o;
     /* dy read unconditionally so that the select vectorises. */
@@ -329,11 +362,11 @@ static void sweep_plane(const bn_job *j, size_t o, int i) {
         dp[q] = g * k1;
       }
   } else if (j->mode == 2) {
-    const float *restrict gp = j->dy + o;
+    const float *restrict gp = (j->prepped ? j->gout : j->dy) + o;
     float *restrict dp = j->dx + o;
     for (int q = 0; q < hw; q++) dp[q] = gp[q] * k1 + (xp[q] - k3) * k2 + k4;
   } else {
-    const float *restrict gp = j->dy + o;
+    const float *restrict gp = (j->prepped ? j->gout : j->dy) + o;
     float *restrict dp = j->dx + o;
     for (int q = 0; q < hw; q++) dp[q] = gp[q] * k1;
   }
@@ -396,7 +429,8 @@ TGT static void sweep_plane512(const bn_job *j, size_t o, int i) {
     else FWD(0, 0);
 #undef FWD
   } else {
-    const float *gp = j->dy + o, *mp = j->mask ? j->mask + o : NULL;
+    const float *gp = (j->prepped ? j->gout : j->dy) + o;
+    const float *mp = j->mask && !j->prepped ? j->mask + o : NULL;
     float *dp = j->dx + o;
 #define BWD(mask, train) sweep_loop(hw, xp, NULL, gp, mp, dp, k1, k2, k3, k4, 0, 0, 0, mask, train)
     if (mp && j->mode == 2) BWD(1, 1);
@@ -438,6 +472,7 @@ static void set_pivots(bn_job *j) {
 
 static void bn_run(bn_job *j) {
   const int sweep = j->mode <= 1 || j->dx != NULL;
+  if (j->mode <= 1) j->dy2 = NULL, j->gout = NULL; /* backward post-ops only */
   j->wide = HAVE_BN512 && ldnq__gemm_active() == LDNQ__GEMM_AVX512;
   /* One buffer for every block; without it, the channel-major sums. */
   const int bc = j->c < BN_BLOCK ? j->c : BN_BLOCK;
@@ -448,6 +483,7 @@ static void bn_run(bn_job *j) {
     int nt = ldnq__ops_parallel_worth((double)elems, BN_PAR_MIN_ELEMS) ? ldnq__ops_threads() : 1;
     set_pivots(j);
     j->psum = psum;
+    j->prepped = 0;
     if (psum) {
       j->nthreads = (long)nt < (long)j->n * (j->c1 - j->c0) ? nt : 1;
       ldnq__parallel_run(j->nthreads, planes_thread, j);
@@ -455,6 +491,11 @@ static void bn_run(bn_job *j) {
     /* Per channel: n additions once the planes are summed (one thread). */
     j->nthreads = psum ? 1 : nt < j->c1 - j->c0 ? nt : j->c1 - j->c0;
     ldnq__parallel_run(j->nthreads, stats_thread, j);
+    if (j->gout && !has_sums(j)) {
+      j->nthreads = (long)nt < (long)j->n * (j->c1 - j->c0) ? nt : 1;
+      ldnq__parallel_run(j->nthreads, prep_thread, j);
+    }
+    j->prepped = j->gout != NULL;
     if (!sweep) continue;
     j->nthreads = (long)nt < (long)j->n * (j->c1 - j->c0) ? nt : 1;
     ldnq__parallel_run(j->nthreads, sweep_thread, j);
@@ -491,29 +532,52 @@ void ldnq__bn_forward_eval_post(int n, int c, int hw, const float *x, const floa
   bn_run(&j);
 }
 
+static void set_grad(bn_job *j, const ldnq__bn_grad *gr) {
+  if (!gr) return;
+  j->mask = gr->mask, j->dy2 = gr->dy2, j->gout = gr->gout;
+}
+
+void ldnq__bn_backward_train_grad(int n, int c, int hw, const float *x, const float *gamma,
+                                  const float *save_mean, const float *save_invstd,
+                                  const float *dy, float *dx, float *dgamma, float *dbeta,
+                                  const ldnq__bn_grad *gr) {
+  bn_job j;
+  memset(&j, 0, sizeof j);
+  set_grad(&j, gr);
+  j.mode = 2, j.n = n, j.c = c, j.hw = hw, j.x = x, j.gamma = gamma, j.dy = dy;
+  j.smean = save_mean, j.sinvstd = save_invstd, j.dx = dx, j.dgamma = dgamma, j.dbeta = dbeta;
+  bn_run(&j);
+}
+
+void ldnq__bn_backward_eval_grad(int n, int c, int hw, const float *x, const float *gamma,
+                                 float eps, const float *running_mean, const float *running_var,
+                                 const float *dy, float *dx, float *dgamma, float *dbeta,
+                                 const ldnq__bn_grad *gr) {
+  bn_job j;
+  memset(&j, 0, sizeof j);
+  set_grad(&j, gr);
+  j.mode = 3, j.n = n, j.c = c, j.hw = hw, j.x = x, j.gamma = gamma, j.dy = dy;
+  j.eps = eps, j.rmean_in = running_mean, j.rvar_in = running_var;
+  j.dx = dx, j.dgamma = dgamma, j.dbeta = dbeta;
+  bn_run(&j);
+}
+
 void ldnq__bn_backward_train_post(int n, int c, int hw, const float *x, const float *gamma,
                                   const float *save_mean, const float *save_invstd,
                                   const float *dy, float *dx, float *dgamma, float *dbeta,
                                   const ldnq__bn_post *post) {
-  bn_job j;
-  memset(&j, 0, sizeof j);
-  set_post(&j, post);
-  j.mode = 2, j.n = n, j.c = c, j.hw = hw, j.x = x, j.gamma = gamma, j.dy = dy;
-  j.smean = save_mean, j.sinvstd = save_invstd, j.dx = dx, j.dgamma = dgamma, j.dbeta = dbeta;
-  bn_run(&j);
+  ldnq__bn_grad gr = {post ? post->mask : NULL, NULL, NULL};
+  ldnq__bn_backward_train_grad(n, c, hw, x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta,
+                               &gr);
 }
 
 void ldnq__bn_backward_eval_post(int n, int c, int hw, const float *x, const float *gamma,
                                  float eps, const float *running_mean, const float *running_var,
                                  const float *dy, float *dx, float *dgamma, float *dbeta,
                                  const ldnq__bn_post *post) {
-  bn_job j;
-  memset(&j, 0, sizeof j);
-  set_post(&j, post);
-  j.mode = 3, j.n = n, j.c = c, j.hw = hw, j.x = x, j.gamma = gamma, j.dy = dy;
-  j.eps = eps, j.rmean_in = running_mean, j.rvar_in = running_var;
-  j.dx = dx, j.dgamma = dgamma, j.dbeta = dbeta;
-  bn_run(&j);
+  ldnq__bn_grad gr = {post ? post->mask : NULL, NULL, NULL};
+  ldnq__bn_backward_eval_grad(n, c, hw, x, gamma, eps, running_mean, running_var, dy, dx, dgamma,
+                              dbeta, &gr);
 }
 
 void ldnq__bn_forward_train(int n, int c, int hw, const float *x, const float *gamma,

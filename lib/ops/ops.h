@@ -70,6 +70,19 @@ typedef struct ldnq__bn_post {
   const float *mask; /* backward: the ReLU's output, [n, c, hw] */
 } ldnq__bn_post;
 
+/* The backward's input gradient, for the *_grad forms: g = mask(dy + dy2),
+ * i.e. dy + dy2 (a residual's gradient, added as ldnq__add would) set to 0
+ * where mask <= 0 (as ldnq__relu_backward would), and with gout, g is also
+ * written there (the gradient a block's shortcut needs; gout may be dy).
+ * The ReLU backward and the add then take no pass of their own: g is made
+ * in the sums pass (or, eval form without dgamma/dbeta, a pass before the
+ * output's). NULL fields: none; dy2 needs gout. All [n, c, hw]. */
+typedef struct ldnq__bn_grad {
+  const float *mask;
+  const float *dy2;
+  float *gout;
+} ldnq__bn_grad;
+
 void ldnq__bn_forward_train_post(int n, int c, int hw, const float *x, const float *gamma,
                                  const float *beta, float eps, float momentum,
                                  float *running_mean, float *running_var, float *y,
@@ -85,6 +98,14 @@ void ldnq__bn_backward_eval_post(int n, int c, int hw, const float *x, const flo
                                  float eps, const float *running_mean, const float *running_var,
                                  const float *dy, float *dx, float *dgamma, float *dbeta,
                                  const ldnq__bn_post *post);
+void ldnq__bn_backward_train_grad(int n, int c, int hw, const float *x, const float *gamma,
+                                  const float *save_mean, const float *save_invstd,
+                                  const float *dy, float *dx, float *dgamma, float *dbeta,
+                                  const ldnq__bn_grad *gr);
+void ldnq__bn_backward_eval_grad(int n, int c, int hw, const float *x, const float *gamma,
+                                 float eps, const float *running_mean, const float *running_var,
+                                 const float *dy, float *dx, float *dgamma, float *dbeta,
+                                 const ldnq__bn_grad *gr);
 
 /* ---- elementwise ---- */
 void ldnq__relu_forward(size_t n, const float *x, float *y);          /* y may == x */

@@ -173,6 +173,10 @@ static const struct {
     {1, 9, 15, 13, 70, 1, 2, 0},  /* 1x1/2: odd sizes, cout off the block */
     {2, 130, 9, 8, 12, 1, 2, 0},  /* 1x1/2: cin over one k chunk of 128 */
     {1, 12, 6, 6, 140, 1, 2, 0},  /* 1x1/2: dX over two k chunks of cout */
+    /* dW groups of up to 4 images (conv_direct.c's short grids): full groups and a partial one */
+    {9, 16, 16, 16, 20, 3, 1, 1}, /* 3x3/1 on 16x16: 286 grid pixels, 2 groups of 4 + 1 */
+    {6, 8, 32, 31, 12, 3, 2, 1},  /* 3x3/2 to 16x16 (odd width): 4 + 2 */
+    {7, 16, 32, 32, 24, 1, 2, 0}, /* 1x1/2 to 16x16 (conv_pw2.c, one image at a time), batch 7 */
 };
 #define N_CONV ((int)(sizeof conv_shapes / sizeof conv_shapes[0]))
 

@@ -1,13 +1,17 @@
 /* Stride-1 (and 3x3 stride-2) convolution as an implicit GEMM on the padded
  * image (AVX-512); see conv_direct.h for the scheme. Scratch of one thread, in floats:
- *   xpad  [cin][Hp*Wp] + slack    the padded image (borders zeroed once)
- *   dypad [cout][Hq*Wq] + slack   the padded dY for the dX convolution
+ *   xpad  G x [cin][Hp*Wp] + slack   the padded images of a dW group (borders
+ *                                 zeroed once)
+ *   dypad G x [cout][Hq*Wq] + slack  their padded dY (dX reads the current one)
  *   grid  max(cout*Nf, cin*Nq)    outputs on the padded grid
- *   dyg   [cout][Nf]              dY on the grid, zeros off the image
+ *   dyg   G x [cout][Nf]          dY on the grid, zeros off the image
  *   apack panels of 8 rows        the weights, packed once per call (begin)
  *   apackq panels of 8 rows       the flipped, transposed weights of dX (stride 2:
  *                                 the four phases' pieces one after the other)
- *   off, offq                     row offsets of the virtual cols matrices */
+ *   off, offq                     row offsets of the virtual cols matrices
+ *   vacc, state                   dW partial sums; the group's fill count
+ * dW runs once per group of G images (short grids: one tile sweeps all
+ * G images' pixels, so its set-up and partial-sum stores are paid once). */
 #include <stdint.h>
 #include <string.h>
 
@@ -40,7 +44,9 @@ typedef struct layout {
   size_t pq;           /* floats from one padded dY plane to the next (a multiple of 16) */
   int phq, pwq;        /* dY padding for the dX convolution */
   size_t K, Kq;        /* cin*kh*kw, cout*kh*kw */
-  size_t xpad, dypad, grid, dyg, apack, apackq, off, offq, vacc; /* offsets in floats */
+  size_t xpad, dypad, grid, dyg, apack, apackq, off, offq, vacc, state; /* offsets in floats */
+  int G;                 /* images per dW group */
+  size_t xs, ds, dgs;    /* floats from one group slot to the next: xpad, dypad, dyg */
   int use_vacc; /* dW partial sums kept as vectors over the thread's images */
   int view;     /* dW reads dY in the padded dY (no dyg copy; see the backward) */
   size_t total;
@@ -68,26 +74,34 @@ static layout make_layout(const ldnq__conv_geom *g) {
   size_t gf = (size_t)g->cout * L.Nf, gq = (size_t)g->cin * L.Nq;
   size_t ximg = L.s2 ? (size_t)g->cin * 4 * L.Hh * L.Wh : (size_t)g->cin * L.Hp * L.Wp;
   L.xpad = 0;
+  /* dW groups: a tile's pixel sweep over about 1024 pixels or more (16x16
+   * maps: 286 per image); long grids stay one image at a time. */
+  L.G = L.Nf >= 512 ? 1 : (1024 + L.Nf - 1) / L.Nf;
+  if (L.G > 4) L.G = 4;
+  L.xs = ldnq__round16(ximg + SLACK);
   /* dW reads dY rows from the second row and column of each padded plane
    * (the view in ldnq__conv_direct_backward): those start on 64 bytes, so
    * its A loads never split a cache line. */
   L.pq = ldnq__round16((size_t)L.Hq * L.Wq);
   const size_t lead = (size_t)L.Wq + 1;
-  L.dypad = ldnq__round16(L.xpad + ximg + SLACK + lead) - lead;
-  L.grid = L.dypad + (size_t)g->cout * L.pq + SLACK;
+  L.dypad = ldnq__round16(L.xpad + L.G * L.xs + lead) - lead;
+  L.ds = ldnq__round16((size_t)g->cout * L.pq + SLACK);
+  L.grid = L.dypad + L.G * L.ds;
   /* Stride 1 with dY padded by 1 (3x3 pad 1): the padded dY's rows, read
    * from its second row and column, are dY on the forward grid with zeros
    * in the thrown-away columns, so dW reads it in place and needs no dyg. */
   L.view = !L.s2 && L.phq == 1 && L.pwq == 1 && L.Wq == L.Wg && L.Hq == g->oh + 2;
   L.dyg = L.grid + (gf > gq ? gf : gq) + SLACK;
-  L.apack = L.dyg + (L.view ? 0 : (size_t)g->cout * L.Nf) + SLACK;
+  L.dgs = L.view ? 0 : ldnq__round16((size_t)g->cout * L.Nf + SLACK);
+  L.apack = L.dyg + L.G * L.dgs + SLACK;
   L.apackq = L.apack + round8((size_t)g->cout) * L.K;
   L.off = L.apackq + round8((size_t)g->cin) * L.Kq;
   L.offq = L.off + L.K;
   /* Small weight tensors only: [cout][K][16] stays within 1 MB. */
   L.use_vacc = (size_t)g->cout * L.K <= LDNQ__DIRECT_VACC_MAX_WEIGHTS;
   L.vacc = L.offq + L.Kq;
-  L.total = L.vacc + (L.use_vacc ? (size_t)g->cout * L.K * 16 : 0) + 16; /* + alignment */
+  L.state = L.vacc + (L.use_vacc ? (size_t)g->cout * L.K * 16 : 0);
+  L.total = L.state + 16 + 16; /* + alignment */
   return L;
 }
 
@@ -198,6 +212,7 @@ void ldnq__conv_direct_begin(const ldnq__conv_geom *g, const float *w, int what,
   memset(s + L.xpad, 0, sizeof(float) * (L.grid - L.xpad)); /* xpad, dypad, slack */
   memset(s + L.apack - SLACK, 0, sizeof(float) * SLACK); /* the slack after dyg */
   if (L.use_vacc) memset(s + L.vacc, 0, sizeof(float) * (size_t)g->cout * L.K * 16);
+  *(int *)(s + L.state) = 0; /* no image of a dW group yet */
   int *off = (int *)(s + L.off), *offq = (int *)(s + L.offq);
   /* The weights once per call, not per image. */
   if (what & LDNQ__DIRECT_PACK_W) pack_rows(w, g->cout, L.K, s + L.apack);
@@ -310,12 +325,12 @@ static void implicit_gemm(int M, int N, size_t K, const float *apack, const floa
 
 #endif
 
-/* The image into its padded (stride 1) or phase (stride 2) form. */
-static void image_in(const ldnq__conv_geom *g, const layout *L, const float *x, float *s) {
+/* The image into its padded (stride 1) or phase (stride 2) form at d. */
+static void image_in(const ldnq__conv_geom *g, const layout *L, const float *x, float *d) {
   if (L->s2)
-    phase_copy(x, g, L, s + L->xpad);
+    phase_copy(x, g, L, d);
   else
-    pad_copy(x, g->cin, g->h, g->w, s + L->xpad, (size_t)L->Hp * L->Wp, L->Wp, g->pad_h, g->pad_w);
+    pad_copy(x, g->cin, g->h, g->w, d, (size_t)L->Hp * L->Wp, L->Wp, g->pad_h, g->pad_w);
 }
 
 #if HAVE_DIRECT
@@ -323,14 +338,15 @@ static void image_in(const ldnq__conv_geom *g, const layout *L, const float *x, 
  * dx(2a + r - 1, 2b + s - 1) = sum over co and the taps ki = r + 2t,
  * kj = s + 2u of W[co][ci][ki][kj] * dy(a - t, b - u), a correlation of dY
  * (padded by 1) with a 2x2, 2x1, 1x2 or 1x1 piece of the kernel. */
-static void dx_phases(const ldnq__conv_geom *g, const layout *L, float *s, float *dx) {
+static void dx_phases(const ldnq__conv_geom *g, const layout *L, float *s, const float *dyp,
+                      float *dx) {
   const int *offq = (const int *)(s + L->offq);
   const float *ap = s + L->apackq;
   for (int r = 0; r < 2; r++)
     for (int c = 0; c < 2; c++) {
       const int T = r == 0 ? 2 : 1, U = c == 0 ? 2 : 1;
       const size_t Kp = (size_t)g->cout * T * U;
-      implicit_gemm(g->cin, L->Nq, Kp, ap, s + L->dypad, offq, s + L->grid);
+      implicit_gemm(g->cin, L->Nq, Kp, ap, dyp, offq, s + L->grid);
       ap += round8((size_t)g->cin) * Kp, offq += Kp;
       /* Scatter the phase's grid (rows a, columns b, width Wq) into dx:
        * row i = 2a + r - 1, column j = 2b + c - 1 (c = 0: b from 1). */
@@ -359,7 +375,7 @@ void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const f
 #if HAVE_DIRECT
   layout L = make_layout(g);
   s = ldnq__direct_align(s);
-  image_in(g, &L, x, s);
+  image_in(g, &L, x, s + L.xpad);
   implicit_gemm(g->cout, L.Nf, L.K, s + L.apack, s + L.xpad, (const int *)(s + L.off),
                 s + L.grid);
   grid_out(s + L.grid, g->cout, g->oh, g->ow, L.Wg, (size_t)L.Nf, bias, y);
@@ -367,6 +383,18 @@ void ldnq__conv_direct_forward(const ldnq__conv_geom *g, const float *x, const f
   (void)g, (void)x, (void)bias, (void)y, (void)s;
 #endif
 }
+
+#if HAVE_DIRECT
+/* dW of the n images waiting in the group's slots. */
+static void dw_group(const ldnq__conv_geom *g, const layout *L, float *s, int n, float *dw) {
+  const ldnq__nt_seg seg = {n, L->view ? L->ds : L->dgs, L->xs};
+  const float *a = L->view ? s + L->dypad + L->Wq + 1 : s + L->dyg;
+  const int lda = L->view ? (int)L->pq : L->Nf;
+  ldnq__gemm_nt_avx512_rows_seg(g->cout, (int)L->K, L->Nf, a, lda, s + L->xpad,
+                                (const int *)(s + L->off), &seg, dw, (int)L->K,
+                                L->use_vacc ? s + L->vacc : NULL);
+}
+#endif
 
 void ldnq__conv_direct_end(const ldnq__conv_geom *g, float *dw, float *s) {
   if (ldnq__conv_pw2_geom(g)) {
@@ -376,6 +404,9 @@ void ldnq__conv_direct_end(const ldnq__conv_geom *g, float *dw, float *s) {
 #if HAVE_DIRECT
   layout L = make_layout(g);
   s = ldnq__direct_align(s);
+  int *fill = (int *)(s + L.state);
+  if (dw && *fill > 0) dw_group(g, &L, s, *fill, dw);
+  *fill = 0;
   if (dw && L.use_vacc) ldnq__gemm_nt_avx512_vreduce(g->cout, (int)L.K, s + L.vacc, dw, (int)L.K);
 #else
   (void)g, (void)dw, (void)s;
@@ -392,14 +423,15 @@ void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const 
   layout L = make_layout(g);
   s = ldnq__direct_align(s);
   const size_t P = (size_t)g->oh * g->ow;
+  int *fill = (int *)(s + L.state);
+  const int slot = dw ? *fill : 0; /* this image's place in the dW group */
+  float *dyp = s + L.dypad + slot * L.ds;
   if (db) ldnq__bias_grad_acc(dy, g->cout, P, P, db);
-  if (dx || L.view) pad_copy(dy, g->cout, g->oh, g->ow, s + L.dypad, L.pq, L.Wq, L.phq, L.pwq);
+  if (dx || L.view) pad_copy(dy, g->cout, g->oh, g->ow, dyp, L.pq, L.Wq, L.phq, L.pwq);
   if (dw) {
-    image_in(g, &L, x, s);
-    const float *a = s + L.dypad + L.Wq + 1;
-    int lda = (int)L.pq;
+    image_in(g, &L, x, s + L.xpad + slot * L.xs);
     if (!L.view) {
-      float *dyg = s + L.dyg;
+      float *dyg = s + L.dyg + slot * L.dgs;
       for (int co = 0; co < g->cout; co++)
         for (int i = 0; i < g->oh; i++) {
           float *d = dyg + (size_t)co * L.Nf + (size_t)i * L.Wg;
@@ -407,21 +439,18 @@ void ldnq__conv_direct_backward(const ldnq__conv_geom *g, const float *x, const 
           if (i + 1 < g->oh)
             for (int j = g->ow; j < L.Wg; j++) d[j] = 0.0f;
         }
-      a = dyg, lda = L.Nf;
     }
-    if (L.use_vacc)
-      ldnq__gemm_nt_avx512_rows_vacc(g->cout, (int)L.K, L.Nf, a, lda, s + L.xpad,
-                                     (const int *)(s + L.off), dw, (int)L.K, s + L.vacc);
-    else
-      ldnq__gemm_nt_avx512_rows(g->cout, (int)L.K, L.Nf, a, lda, s + L.xpad,
-                                (const int *)(s + L.off), dw, (int)L.K);
+    if (++*fill == L.G) {
+      dw_group(g, &L, s, L.G, dw);
+      *fill = 0;
+    }
   }
   if (dx) {
     if (L.s2) {
-      dx_phases(g, &L, s, dx);
+      dx_phases(g, &L, s, dyp, dx);
       return;
     }
-    implicit_gemm(g->cin, L.Nq, L.Kq, s + L.apackq, s + L.dypad, (const int *)(s + L.offq),
+    implicit_gemm(g->cin, L.Nq, L.Kq, s + L.apackq, dyp, (const int *)(s + L.offq),
                   s + L.grid);
     grid_out(s + L.grid, g->cin, g->h, g->w, L.Wq, (size_t)L.Nq, NULL, dx);
   }

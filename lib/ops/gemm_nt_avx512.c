@@ -11,7 +11,7 @@
 #include <immintrin.h>
 
 #define TGT __attribute__((target("avx512f,fma")))
-#define NT_PC 1024
+#define NT_PC 1280
 
 /* Lanes of p in [p, p + 16) that lie below `end`. */
 TGT static inline __mmask16 tail_mask(int left) {
@@ -25,7 +25,7 @@ TGT static inline __mmask16 tail_mask(int left) {
                      s##r##3 = s##r##0, s##r##4 = s##r##0, s##r##5 = s##r##0;
 /* LD: the load, NT_FULL or NT_TAIL (a masked one). */
 #define NT_FMA_Q(LD, q)                               \
-  y = LD(b[q] + p);                                   \
+  y = LD(bs##q + p);                                  \
   s0##q = _mm512_fmadd_ps(x0, y, s0##q);              \
   s1##q = _mm512_fmadd_ps(x1, y, s1##q);              \
   s2##q = _mm512_fmadd_ps(x2, y, s2##q);              \
@@ -50,12 +50,22 @@ TGT static inline __mmask16 tail_mask(int left) {
 /* Pixels [0, pc): full vectors, then one masked tail (m in scope there). */
 #define NT_FULL(ptr) _mm512_loadu_ps(ptr)
 #define NT_TAIL(ptr) _mm512_maskz_loadu_ps(m, ptr)
-#define NT_SWEEP(STEP)                                \
-  int p = 0;                                          \
-  for (; p + 16 <= pc; p += 16) STEP(NT_FULL)         \
-  if (p < pc) {                                       \
-    const __mmask16 m = tail_mask(pc - p);            \
-    STEP(NT_TAIL)                                     \
+/* Segment g_ (an image of a group) reads A at a0 + g_ sa, B at b[q] + g_ sb;
+ * the rows' pointers are named locals so that they stay in registers. */
+#define NT_SWEEP(STEP, NB)                                                  \
+  for (int g_ = 0; g_ < seg->n; g_++) {                                     \
+    const float *a = a0 + g_ * seg->sa;                                     \
+    const size_t o_ = g_ * seg->sb;                                         \
+    const float *bs0 = b[0] + o_, *bs1 = b[1] + o_, *bs2 = b[2] + o_;       \
+    const float *bs3 = b[3] + o_, *bs4 = NB > 4 ? b[4] + o_ : bs3;          \
+    const float *bs5 = NB > 4 ? b[5] + o_ : bs3;                            \
+    (void)bs4, (void)bs5;                                                   \
+    int p = 0;                                                              \
+    for (; p + 16 <= pc; p += 16) STEP(NT_FULL)                             \
+    if (p < pc) {                                                           \
+      const __mmask16 m = tail_mask(pc - p);                                \
+      STEP(NT_TAIL)                                                         \
+    }                                                                       \
   }
 #define NT_OUT4_R(r)                                   \
   c[(size_t)(r) * ldc + 0] += _mm512_reduce_add_ps(s##r##0); \
@@ -79,10 +89,10 @@ TGT static inline __mmask16 tail_mask(int left) {
 
 /* b[q]: row q of B (already offset to the chunk). c != NULL: reduced into
  * c; else added as vectors to v. */
-TGT static void tile_4x6(int pc, const float *a, int lda, const float *const *b, float *c,
-                         int ldc, float *v, int ldv) {
+TGT __attribute__((noinline)) static void tile_4x6(int pc, const float *a0, int lda, const float *const *b,
+                         const ldnq__nt_seg *seg, float *c, int ldc, float *v, int ldv) {
   NT_ROWS(NT_DECL_R)
-  NT_SWEEP(NT_STEP)
+  NT_SWEEP(NT_STEP, 6)
   if (c) {
     NT_ROWS(NT_OUT_R)
   } else {
@@ -92,24 +102,25 @@ TGT static void tile_4x6(int pc, const float *a, int lda, const float *const *b,
 
 /* The first 4 columns of a 4-row edge tile, reduced into c: the same sums
  * in the same order as tile_edge's. */
-TGT static void tile_4x4(int pc, const float *a, int lda, const float *const *b, float *c,
-                         int ldc) {
+TGT __attribute__((noinline)) static void tile_4x4(int pc, const float *a0, int lda, const float *const *b,
+                         const ldnq__nt_seg *seg, float *c, int ldc) {
   NT_ROWS(NT_DECL4_R)
-  NT_SWEEP(NT_STEP4)
+  NT_SWEEP(NT_STEP4, 4)
   NT_ROWS(NT_OUT4_R)
 }
 
 /* Any tile up to 4 x 6 (the edges), one output at a time. */
 TGT static void tile_edge(int mr, int nr, int pc, const float *a, int lda,
-                          const float *const *b, float *c, int ldc) {
+                          const float *const *b, const ldnq__nt_seg *seg, float *c, int ldc) {
   for (int r = 0; r < mr; r++)
     for (int q = 0; q < nr; q++) {
       __m512 s = _mm512_setzero_ps();
-      for (int p = 0; p < pc; p += 16) {
-        const __mmask16 m = tail_mask(pc - p);
-        s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + (size_t)r * lda + p),
-                            _mm512_maskz_loadu_ps(m, b[q] + p), s);
-      }
+      for (int g = 0; g < seg->n; g++)
+        for (int p = 0; p < pc; p += 16) {
+          const __mmask16 m = tail_mask(pc - p);
+          s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + g * seg->sa + (size_t)r * lda + p),
+                              _mm512_maskz_loadu_ps(m, b[q] + g * seg->sb + p), s);
+        }
       c[(size_t)r * ldc + q] += _mm512_reduce_add_ps(s);
     }
 }
@@ -117,9 +128,14 @@ TGT static void tile_edge(int mr, int nr, int pc, const float *a, int lda,
 /* Row j of B is B + off[j] (shifted image planes, conv_direct.c) or, with
  * off NULL, B + j * ldb. */
 TGT static void nt_core(int M, int N, int P, const float *A, int lda, const float *B, int ldb,
-                        const int *off, float *C, int ldc, float *V) {
-  for (int p0 = 0; p0 < P; p0 += NT_PC) {
-    const int pc = P - p0 < NT_PC ? P - p0 : NT_PC;
+                        const int *off, const ldnq__nt_seg *seg, float *C, int ldc, float *V) {
+  /* Chunks of near-equal length (multiples of 16, at most NT_PC): a short
+   * last chunk would pay a tile's set-up and reduction for a few vectors
+   * (ResNet20's 32x32 grid, 1086 pixels, was 1024 + 62). */
+  const int nch = (P + NT_PC - 1) / NT_PC;
+  const int step = nch > 1 ? ((P + nch - 1) / nch + 15) / 16 * 16 : P;
+  for (int p0 = 0; p0 < P; p0 += step) {
+    const int pc = P - p0 < step ? P - p0 : step;
     for (int i = 0; i < M; i += 4) {
       const int mr = M - i < 4 ? M - i : 4;
       const float *a = A + (size_t)i * lda + p0;
@@ -130,31 +146,40 @@ TGT static void nt_core(int M, int N, int P, const float *A, int lda, const floa
           b[q] = (off ? B + off[j + q] : B + (size_t)(j + q) * ldb) + p0;
         float *c = C + (size_t)i * ldc + j;
         if (mr == 4 && nr == 6)
-          tile_4x6(pc, a, lda, b, V ? NULL : c, ldc, V ? V + ((size_t)i * N + j) * 16 : NULL, N);
+          tile_4x6(pc, a, lda, b, seg, V ? NULL : c, ldc,
+                   V ? V + ((size_t)i * N + j) * 16 : NULL, N);
         else if (mr == 4 && nr >= 4) {
-          tile_4x4(pc, a, lda, b, c, ldc);
-          if (nr > 4) tile_edge(mr, nr - 4, pc, a, lda, b + 4, c + 4, ldc);
+          tile_4x4(pc, a, lda, b, seg, c, ldc);
+          if (nr > 4) tile_edge(mr, nr - 4, pc, a, lda, b + 4, seg, c + 4, ldc);
         } else
-          tile_edge(mr, nr, pc, a, lda, b, c, ldc);
+          tile_edge(mr, nr, pc, a, lda, b, seg, c, ldc);
       }
     }
   }
 }
 
+static const ldnq__nt_seg one_seg = {1, 0, 0};
+
 TGT static void nt_acc(int M, int N, int P, const float *A, int lda, const float *B, int ldb,
                        float *C, int ldc) {
-  nt_core(M, N, P, A, lda, B, ldb, NULL, C, ldc, NULL);
+  nt_core(M, N, P, A, lda, B, ldb, NULL, &one_seg, C, ldc, NULL);
 }
 
 TGT void ldnq__gemm_nt_avx512_rows(int M, int N, int P, const float *A, int lda, const float *B,
                                    const int *off, float *C, int ldc) {
-  nt_core(M, N, P, A, lda, B, 0, off, C, ldc, NULL);
+  nt_core(M, N, P, A, lda, B, 0, off, &one_seg, C, ldc, NULL);
 }
 
 TGT void ldnq__gemm_nt_avx512_rows_vacc(int M, int N, int P, const float *A, int lda,
                                         const float *B, const int *off, float *C, int ldc,
                                         float *V) {
-  nt_core(M, N, P, A, lda, B, 0, off, C, ldc, V);
+  nt_core(M, N, P, A, lda, B, 0, off, &one_seg, C, ldc, V);
+}
+
+TGT void ldnq__gemm_nt_avx512_rows_seg(int M, int N, int P, const float *A, int lda,
+                                       const float *B, const int *off, const ldnq__nt_seg *seg,
+                                       float *C, int ldc, float *V) {
+  nt_core(M, N, P, A, lda, B, 0, off, seg, C, ldc, V);
 }
 
 TGT void ldnq__gemm_nt_avx512_vreduce(int M, int N, float *V, float *C, int ldc) {
@@ -180,5 +205,11 @@ void ldnq__gemm_nt_avx512_rows_vacc(int M, int N, int P, const float *A, int lda
 }
 void ldnq__gemm_nt_avx512_vreduce(int M, int N, float *V, float *C, int ldc) {
   (void)M, (void)N, (void)V, (void)C, (void)ldc;
+}
+void ldnq__gemm_nt_avx512_rows_seg(int M, int N, int P, const float *A, int lda,
+                                   const float *B, const int *off, const ldnq__nt_seg *seg,
+                                   float *C, int ldc, float *V) {
+  (void)M, (void)N, (void)P, (void)A, (void)lda, (void)B, (void)off, (void)seg, (void)C, (void)ldc,
+      (void)V;
 }
 #endif

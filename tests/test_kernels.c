@@ -370,7 +370,7 @@ START_TEST(bn_post_ops_match_separate_passes) {
   float *y1 = malloc(sizeof(float) * N), *y2 = malloc(sizeof(float) * N);
   for (int mode = 0; mode < 2; mode++) { /* train, eval */
     for (int variant = 0; variant < 3; variant++) { /* relu, res, res + relu */
-      ldnq__bn_post post = {variant > 0 ? res : NULL, variant != 1, NULL};
+      ldnq__bn_post post = {variant > 0 ? res : NULL, variant != 1};
       if (mode == 0) {
         ldnq__bn_forward_train(n, c, hw, x, g, be, 1e-5f, 0.1f, rm, rv, y1, sm, si);
         ldnq__bn_forward_train_post(n, c, hw, x, g, be, 1e-5f, 0.1f, rm2, rv2, y2, sm2, si2, &post);
@@ -388,7 +388,7 @@ START_TEST(bn_post_ops_match_separate_passes) {
   }
   /* In place: y == res, as the network's blocks may do. */
   memcpy(y2, res, sizeof(float) * N);
-  ldnq__bn_post inplace = {y2, 1, NULL};
+  ldnq__bn_post inplace = {y2, 1};
   ldnq__bn_forward_eval_post(n, c, hw, x, g, be, 1e-5f, rm, rv, y2, &inplace);
   ldnq__bn_forward_eval(n, c, hw, x, g, be, 1e-5f, rm, rv, y1);
   ldnq__add(N, y1, res, y1);
@@ -400,13 +400,13 @@ START_TEST(bn_post_ops_match_separate_passes) {
   for (int mode = 0; mode < 2; mode++) {
     float dg1[5] = {0}, db1[5] = {0}, dg2[5] = {0}, db2[5] = {0};
     ldnq__relu_backward(N, mask, dy, dym);
-    ldnq__bn_post post = {NULL, 0, mask};
+    ldnq__bn_grad post = {mask, NULL, NULL};
     if (mode == 0) {
       ldnq__bn_backward_train(n, c, hw, x, g, sm, si, dym, dx1, dg1, db1);
-      ldnq__bn_backward_train_post(n, c, hw, x, g, sm, si, dy, dx2, dg2, db2, &post);
+      ldnq__bn_backward_train_grad(n, c, hw, x, g, sm, si, dy, dx2, dg2, db2, &post);
     } else {
       ldnq__bn_backward_eval(n, c, hw, x, g, 1e-5f, rm, rv, dym, dx1, dg1, db1);
-      ldnq__bn_backward_eval_post(n, c, hw, x, g, 1e-5f, rm, rv, dy, dx2, dg2, db2, &post);
+      ldnq__bn_backward_eval_grad(n, c, hw, x, g, 1e-5f, rm, rv, dy, dx2, dg2, db2, &post);
     }
     ck_assert_msg(memcmp(dx1, dx2, sizeof(float) * N) == 0, "backward mode %d dx", mode);
     ck_assert_int_eq(memcmp(dg1, dg2, sizeof dg1), 0);

@@ -539,14 +539,14 @@ static void bn_run_all(int n, int c, int hw, const float *x, const float *dy, co
   float *rm = st, *rv = rm + c, *sm = rv + c, *si = sm + c, *dg = si + c, *db = dg + c;
   float *dg3 = db + c, *db3 = dg3 + c;
   for (int ch = 0; ch < c; ch++) rv[ch] = 1.0f;
-  ldnq__bn_post masked = {NULL, 0, mask};
+  ldnq__bn_grad masked = {mask, NULL, NULL};
   ldnq_debug_fail_alloc(fail);
   ldnq__bn_forward_train(n, c, hw, x, g, be, 1e-5f, 0.1f, rm, rv, y, sm, si);
   if (fail) ck_assert_int_eq(ldnq__fail_alloc_pending(), 0); /* the failure was met */
   ldnq_debug_fail_alloc(fail);
   ldnq__bn_backward_train(n, c, hw, x, g, sm, si, dy, dx1, dg, db);
   ldnq_debug_fail_alloc(fail);
-  ldnq__bn_backward_train_post(n, c, hw, x, g, sm, si, dy, dx2, dg, db, &masked);
+  ldnq__bn_backward_train_grad(n, c, hw, x, g, sm, si, dy, dx2, dg, db, &masked);
   ldnq_debug_fail_alloc(fail);
   ldnq__bn_backward_eval(n, c, hw, x, g, 1e-5f, rm, rv, dy, dx3, dg3, db3);
   ldnq_debug_fail_alloc(0);
@@ -601,7 +601,7 @@ START_TEST(bn_avx512_matches_generic_bits) {
       bn_run_all(n, c, hw, x, dy, mask, g, be, o, 0);
       float *y2 = o + 4 * total, *y3 = y2 + total, *st = y3 + total;
       float *rm = st, *rv = rm + c, *sm = rv + c, *si = sm + c;
-      ldnq__bn_post relu = {NULL, 1, NULL}, res_relu = {res, 1, NULL};
+      ldnq__bn_post relu = {NULL, 1}, res_relu = {res, 1};
       ldnq__bn_forward_train_post(n, c, hw, x, g, be, 1e-5f, 0.1f, rm, rv, y2, sm, si, &relu);
       ldnq__bn_forward_eval_post(n, c, hw, x, g, be, 1e-5f, rm, rv, y3, &res_relu);
     }

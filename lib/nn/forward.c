@@ -41,7 +41,7 @@ static ldnq_status bn(ldnq_network *net, nn_bn *b, const nn_conv *c, float *y, c
                       int relu) {
   const float *g = net->ent[b->w].data, *be = net->ent[b->w + 1].data;
   int hw = c->g.oh * c->g.ow;
-  ldnq__bn_post post = {res, relu, NULL};
+  ldnq__bn_post post = {res, relu};
   if (net->training && ldnq__comm_active(net->comm)) {
     ldnq_status st = ldnq__nn_bn_forward_dist(net, b, c->g.n, hw, c->y, y, &post);
     if (st) return st;

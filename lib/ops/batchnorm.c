@@ -177,7 +177,7 @@ typedef struct bn_job {
   const float *x, *gamma, *beta, *dy, *rmean_in, *rvar_in, *smean, *sinvstd;
   float eps, momentum;
   float *rmean, *rvar, *y, *save_mean, *save_invstd, *dx, *dgamma, *dbeta;
-  const float *res, *mask, *dy2; /* post-ops (ldnq__bn_post) */
+  const float *res, *mask, *dy2; /* ldnq__bn_post (res), ldnq__bn_grad (mask, dy2, gout) */
   float *gout;
   int relu;
   /* Backward with post-ops: the current block's planes of gout hold the
@@ -505,7 +505,7 @@ static void bn_run(bn_job *j) {
 
 static void set_post(bn_job *j, const ldnq__bn_post *post) {
   if (!post) return;
-  j->res = post->res, j->relu = post->relu, j->mask = post->mask;
+  j->res = post->res, j->relu = post->relu;
 }
 
 void ldnq__bn_forward_train_post(int n, int c, int hw, const float *x, const float *gamma,
@@ -562,24 +562,6 @@ void ldnq__bn_backward_eval_grad(int n, int c, int hw, const float *x, const flo
   bn_run(&j);
 }
 
-void ldnq__bn_backward_train_post(int n, int c, int hw, const float *x, const float *gamma,
-                                  const float *save_mean, const float *save_invstd,
-                                  const float *dy, float *dx, float *dgamma, float *dbeta,
-                                  const ldnq__bn_post *post) {
-  ldnq__bn_grad gr = {post ? post->mask : NULL, NULL, NULL};
-  ldnq__bn_backward_train_grad(n, c, hw, x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta,
-                               &gr);
-}
-
-void ldnq__bn_backward_eval_post(int n, int c, int hw, const float *x, const float *gamma,
-                                 float eps, const float *running_mean, const float *running_var,
-                                 const float *dy, float *dx, float *dgamma, float *dbeta,
-                                 const ldnq__bn_post *post) {
-  ldnq__bn_grad gr = {post ? post->mask : NULL, NULL, NULL};
-  ldnq__bn_backward_eval_grad(n, c, hw, x, gamma, eps, running_mean, running_var, dy, dx, dgamma,
-                              dbeta, &gr);
-}
-
 void ldnq__bn_forward_train(int n, int c, int hw, const float *x, const float *gamma,
                             const float *beta, float eps, float momentum,
                             float *running_mean, float *running_var, float *y,
@@ -597,7 +579,7 @@ void ldnq__bn_forward_eval(int n, int c, int hw, const float *x, const float *ga
 void ldnq__bn_backward_train(int n, int c, int hw, const float *x, const float *gamma,
                              const float *save_mean, const float *save_invstd,
                              const float *dy, float *dx, float *dgamma, float *dbeta) {
-  ldnq__bn_backward_train_post(n, c, hw, x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta,
+  ldnq__bn_backward_train_grad(n, c, hw, x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta,
                                NULL);
 }
 
@@ -605,6 +587,6 @@ void ldnq__bn_backward_eval(int n, int c, int hw, const float *x, const float *g
                             float eps, const float *running_mean,
                             const float *running_var, const float *dy, float *dx,
                             float *dgamma, float *dbeta) {
-  ldnq__bn_backward_eval_post(n, c, hw, x, gamma, eps, running_mean, running_var, dy, dx, dgamma,
+  ldnq__bn_backward_eval_grad(n, c, hw, x, gamma, eps, running_mean, running_var, dy, dx, dgamma,
                               dbeta, NULL);
 }

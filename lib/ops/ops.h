@@ -60,14 +60,12 @@ void ldnq__bn_backward_eval(int n, int c, int hw, const float *x, const float *g
                             const float *running_var, const float *dy, float *dx,
                             float *dgamma, float *dbeta);
 
-/* Fused post-ops (oneDNN style), saving whole passes over activations:
- * forward y = relu?(bn(x) + res?); backward treats dy as 0 where
- * mask <= 0 (the ReLU that followed the norm, mask = its output), exactly
- * as a separate ldnq__relu_backward first would. NULL fields: none. */
+/* Fused post-ops of the forward (oneDNN style), saving whole passes over
+ * activations: y = relu?(bn(x) + res?). NULL fields: none. The backward's
+ * fused pre-ops are ldnq__bn_grad below. */
 typedef struct ldnq__bn_post {
-  const float *res;  /* forward: residual added before the ReLU, [n, c, hw] */
-  int relu;          /* forward: apply a ReLU last */
-  const float *mask; /* backward: the ReLU's output, [n, c, hw] */
+  const float *res; /* residual added before the ReLU, [n, c, hw] */
+  int relu;         /* apply a ReLU last */
 } ldnq__bn_post;
 
 /* The backward's input gradient, for the *_grad forms: g = mask(dy + dy2),
@@ -90,14 +88,6 @@ void ldnq__bn_forward_train_post(int n, int c, int hw, const float *x, const flo
 void ldnq__bn_forward_eval_post(int n, int c, int hw, const float *x, const float *gamma,
                                 const float *beta, float eps, const float *running_mean,
                                 const float *running_var, float *y, const ldnq__bn_post *post);
-void ldnq__bn_backward_train_post(int n, int c, int hw, const float *x, const float *gamma,
-                                  const float *save_mean, const float *save_invstd,
-                                  const float *dy, float *dx, float *dgamma, float *dbeta,
-                                  const ldnq__bn_post *post);
-void ldnq__bn_backward_eval_post(int n, int c, int hw, const float *x, const float *gamma,
-                                 float eps, const float *running_mean, const float *running_var,
-                                 const float *dy, float *dx, float *dgamma, float *dbeta,
-                                 const ldnq__bn_post *post);
 void ldnq__bn_backward_train_grad(int n, int c, int hw, const float *x, const float *gamma,
                                   const float *save_mean, const float *save_invstd,
                                   const float *dy, float *dx, float *dgamma, float *dbeta,
